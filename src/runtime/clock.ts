@@ -1,0 +1,40 @@
+/** A pending callback that can be called off. */
+export interface Timer {
+  cancel(): void;
+}
+
+/**
+ * The only source of time for node code: production passes the wall clock, the simulator a
+ * virtual clock, so the same code runs in both and simulations are deterministic.
+ */
+export interface Clock {
+  /** Milliseconds since an arbitrary epoch. */
+  now(): number;
+  setTimeout(callback: () => void, ms: number): Timer;
+}
+
+export const wallClock: Clock = {
+  now: () => performance.now(),
+  setTimeout(callback, ms) {
+    const handle = setTimeout(callback, ms);
+    // Maintenance timers must not keep a process alive that has nothing else to do.
+    handle.unref();
+    return { cancel: () => clearTimeout(handle) };
+  },
+};
+
+/** Resolves after `ms` on `clock`, or rejects with the signal's reason when it aborts first. */
+export function sleep(clock: Clock, ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) return reject(signal.reason);
+    const onAbort = () => {
+      timer.cancel();
+      reject(signal?.reason);
+    };
+    const timer = clock.setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
+}
