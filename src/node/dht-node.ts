@@ -1,0 +1,214 @@
+import { setMaxListeners } from 'node:events';
+import { DigitSpace } from '../id/digits.js';
+import { IdSpace } from '../id/id-space.js';
+import type { NodeRef } from '../id/node-ref.js';
+import { DhtError, isRetryable } from '../errors.js';
+import { Ring } from '../ring/ring.js';
+import { ChordRouter } from '../routing/chord.js';
+import { KoordeRouter } from '../routing/koorde.js';
+import { lookup, type LookupResult } from '../routing/lookup.js';
+import { LookupStats } from '../routing/lookup-stats.js';
+import type { PointerSource, Protocol, Router } from '../routing/router.js';
+import { findNextHandler } from '../rpc/handlers/find-next.js';
+import { getNeighboursHandler } from '../rpc/handlers/get-neighbours.js';
+import { leaveHandler } from '../rpc/handlers/leave.js';
+import { lookupHandler } from '../rpc/handlers/lookup.js';
+import { notifyHandler } from '../rpc/handlers/notify.js';
+import { pingHandler } from '../rpc/handlers/ping.js';
+import type { Handlers } from '../rpc/messages.js';
+import type { Clock } from '../runtime/clock.js';
+import type { Logger } from '../runtime/logger.js';
+import { repeat } from '../runtime/periodic.js';
+import type { Rng } from '../runtime/rng.js';
+import { withDeadline } from '../transport/deadline.js';
+import { withLoopback } from '../transport/loopback.js';
+import type { Transport } from '../transport/transport.js';
+
+/** The environment a node runs in: production passes gRPC and the wall clock, the simulator its own. */
+export interface NodeComponents {
+  readonly transport: Transport;
+  readonly clock: Clock;
+  readonly rng: Rng;
+  readonly logger: Logger;
+}
+
+export interface DhtNodeInit {
+  readonly self: NodeRef;
+  readonly idBits: number;
+  readonly protocol: Protocol;
+  /** Koorde's base k (ignored by Chord). */
+  readonly degree: number;
+  readonly successorListSize: number;
+  readonly stabilizeIntervalMs: number;
+  /** Period of finger (Chord) or de Bruijn (Koorde) refresh. */
+  readonly fixIntervalMs: number;
+  /** Deadline of every remote call. */
+  readonly failureTimeoutMs: number;
+}
+
+export type NodeStatus = 'NOT_INITIALIZED' | 'DEBRUIJN_NOT_READY' | 'READY' | 'LEAVING';
+
+/** The DHT part of a node: ring, router and their upkeep, behind the handlers peers call. */
+export class DhtNode {
+  readonly self: NodeRef;
+  readonly ids: IdSpace;
+  readonly ring: Ring;
+  readonly router: Router;
+  readonly handlers: Handlers;
+  readonly stats = new LookupStats();
+  private readonly peers: Transport;
+  private readonly clock: Clock;
+  private readonly rng: Rng;
+  private readonly logger: Logger;
+  private readonly init: DhtNodeInit;
+  private readonly maxHops: number;
+  /** Aborts timers and in-flight calls when the node stops. */
+  private readonly shutdown = new AbortController();
+  #joined = false;
+  #leaving = false;
+
+  constructor(components: NodeComponents, init: DhtNodeInit) {
+    // Every call in flight listens to the shutdown signal; hundreds at once are normal.
+    setMaxListeners(0, this.shutdown.signal);
+    this.init = init;
+    this.self = init.self;
+    this.clock = components.clock;
+    this.rng = components.rng;
+    this.logger = components.logger;
+    this.ids = new IdSpace(init.idBits);
+    this.maxHops = 2 * init.idBits + 16;
+    this.peers = withLoopback(
+      withDeadline(components.transport, this.clock, init.failureTimeoutMs),
+      this.self.addr,
+      () => this.handlers,
+    );
+    this.ring = new Ring({ self: this.self, ids: this.ids, peers: this.peers }, init);
+    this.router =
+      init.protocol === 'chord'
+        ? new ChordRouter(this.ring, this.ids)
+        : new KoordeRouter(this.ring, this.ids, new DigitSpace(this.ids, init.degree));
+    this.handlers = {
+      ping: pingHandler(),
+      getNeighbours: getNeighboursHandler(this.ring),
+      notify: notifyHandler(this.ring),
+      findNext: findNextHandler(this.router),
+      lookup: lookupHandler((key, signal) => this.lookup(key, { signal })),
+      leave: leaveHandler(this.ring),
+    };
+  }
+
+  get status(): NodeStatus {
+    if (this.#leaving) return 'LEAVING';
+    if (!this.#joined) return 'NOT_INITIALIZED';
+    return this.router.ready() ? 'READY' : 'DEBRUIJN_NOT_READY';
+  }
+
+  get signal(): AbortSignal {
+    return this.shutdown.signal;
+  }
+
+  /** Starts a new ring of one node. */
+  create(): void {
+    this.#joined = true;
+    this.startMaintenance();
+  }
+
+  /** Joins the ring `bootstrap` (a `host:port`) belongs to, then keeps the ring up to date. */
+  async join(bootstrap: string, signal?: AbortSignal): Promise<void> {
+    const answer = await this.peers.call(bootstrap, 'lookup', { key: this.self.id }, { signal });
+    if (answer.owner.id === this.self.id && answer.owner.addr !== this.self.addr) {
+      throw new DhtError('ERR_INVALID_ARGUMENT', `id ${this.ids.toHex(this.self.id)} is already taken by ${answer.owner.addr}`);
+    }
+    await this.joinFirstLive(answer.successors, signal);
+    this.#joined = true;
+    await this.ring.stabilize(signal);
+    await this.fixPointers(signal);
+    this.startMaintenance();
+  }
+
+  /** The owner may have died since the lookup; the next live node of its list then succeeds it. */
+  private async joinFirstLive(successors: readonly NodeRef[], signal?: AbortSignal): Promise<void> {
+    let failure: unknown = new DhtError('ERR_LOOKUP_FAILED', 'the join lookup returned no successor');
+    for (const successor of successors) {
+      try {
+        return await this.ring.join(successor, signal);
+      } catch (err) {
+        if (!isRetryable(err)) throw err;
+        failure = err;
+      }
+    }
+    throw failure;
+  }
+
+  /** Finds the owner of `key` and records the lookup in `stats`. */
+  async lookup(key: bigint, options: { signal?: AbortSignal } = {}): Promise<LookupResult> {
+    try {
+      const result = await this.route(key, options.signal);
+      this.stats.record(result);
+      return result;
+    } catch (err) {
+      this.stats.recordFailure();
+      throw err;
+    }
+  }
+
+  /** One stabilization round: successor list, notify, predecessor check. */
+  async stabilize(signal = this.signal): Promise<void> {
+    await this.ring.stabilize(signal);
+    await this.ring.checkPredecessor(signal);
+  }
+
+  /** One refresh of the long-range pointers. */
+  async fixPointers(signal = this.signal): Promise<void> {
+    await this.router.fix(this.pointerSource(), signal);
+  }
+
+  /** Pointer source for upkeep: lookups that are not counted as client lookups. */
+  pointerSource(): PointerSource {
+    return {
+      lookup: (key, signal) => this.route(key, signal),
+      neighbours: (node, signal) => this.peers.call(node.addr, 'getNeighbours', {}, { signal }),
+    };
+  }
+
+  /** Marks the node as part of a ring whose state was installed directly (static simulation). */
+  markJoined(): void {
+    this.#joined = true;
+  }
+
+  /** Leaves gracefully: neighbours learn of it at once instead of by timeouts. */
+  async leave(): Promise<void> {
+    this.#leaving = true;
+    try {
+      await this.ring.leave(this.signal);
+    } finally {
+      this.stop();
+    }
+  }
+
+  /** Stops all upkeep and abandons in-flight calls, telling no one (a crash, or after leave). */
+  stop(): void {
+    this.shutdown.abort(new DhtError('ERR_ABORTED', `node ${this.self.addr} stopped`));
+  }
+
+  startMaintenance(): void {
+    const { clock, rng, signal } = this;
+    const onError = (task: string) => (err: unknown) => this.logger.warn({ err, task }, 'maintenance round failed');
+    repeat(clock, rng, this.init.stabilizeIntervalMs, () => this.stabilize(), signal, onError('stabilize'));
+    repeat(clock, rng, this.init.fixIntervalMs, () => this.fixPointers(), signal, onError('fix-pointers'));
+  }
+
+  private route(key: bigint, signal?: AbortSignal): Promise<LookupResult> {
+    if (!this.#joined) return Promise.reject(new DhtError('ERR_NOT_READY', `node ${this.self.addr} has not joined a ring`));
+    return lookup(
+      key,
+      {
+        self: this.self,
+        localStep: (k) => this.router.step(k),
+        remoteStep: (node, k, carry, s) => this.peers.call(node.addr, 'findNext', { key: k, carry }, { signal: s }),
+        now: () => this.clock.now(),
+      },
+      { maxHops: this.maxHops, signal: signal ?? this.signal },
+    );
+  }
+}

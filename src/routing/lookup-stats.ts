@@ -1,0 +1,39 @@
+import type { HopKind } from '../rpc/messages.js';
+import type { LookupResult } from './lookup.js';
+
+/** Running totals over the lookups a node started, for /metrics and the simulator. */
+export class LookupStats {
+  count = 0;
+  failures = 0;
+  fallbacks = 0;
+  readonly byKind: Record<HopKind, number> = { finger: 0, successor: 0, debruijn: 0, correction: 0 };
+  /** hopCounts[h] = lookups that took h hops; exact, and small (h stays below the hop budget). */
+  readonly hopCounts: number[] = [];
+
+  record(result: LookupResult): void {
+    this.count++;
+    this.fallbacks += result.fallbacks;
+    for (const kind of Object.keys(this.byKind) as HopKind[]) this.byKind[kind] += result.hopsByKind[kind];
+    this.hopCounts[result.hops] = (this.hopCounts[result.hops] ?? 0) + 1;
+  }
+
+  recordFailure(): void {
+    this.failures++;
+  }
+
+  get meanHops(): number {
+    let total = 0;
+    this.hopCounts.forEach((n, hops) => (total += n * hops));
+    return this.count ? total / this.count : 0;
+  }
+
+  /** The smallest hop count h such that a fraction q of lookups took h hops or fewer. */
+  hopQuantile(q: number): number {
+    let seen = 0;
+    for (let h = 0; h < this.hopCounts.length; h++) {
+      seen += this.hopCounts[h] ?? 0;
+      if (seen >= q * this.count) return h;
+    }
+    return 0;
+  }
+}

@@ -1,0 +1,5 @@
+import type { Handler } from '../messages.js';
+
+export function pingHandler(): Handler<'ping'> {
+  return async () => ({});
+}

@@ -1,0 +1,77 @@
+import type { NodeRef } from '../id/node-ref.js';
+
+/** How a lookup moved from one node to the next. */
+export type HopKind = 'finger' | 'successor' | 'debruijn' | 'correction';
+
+/** Koorde's lookup state that travels with each hop: the imaginary node and the digits left. */
+export interface KoordeCarry {
+  readonly i: bigint;
+  /** The key's digits not yet shifted into i, top-aligned. */
+  readonly kshift: bigint;
+}
+
+/** One routing decision taken by one node. */
+export type RouteStep =
+  | {
+      readonly done: true;
+      /** The deciding node's successor list: the key's owner first, then its replicas. */
+      readonly successors: readonly NodeRef[];
+    }
+  | {
+      readonly done: false;
+      readonly hop: HopKind;
+      /** Next hops, best first; the rest are fallbacks if the best is dead. */
+      readonly candidates: readonly NodeRef[];
+      /** Koorde state to hand to the next node; absent = the next node starts afresh. */
+      readonly carry?: KoordeCarry;
+      /** De Bruijn digit shifts this node took locally before forwarding. */
+      readonly shifts: number;
+      /** The imaginary node after those shifts (Koorde only), for tracing. */
+      readonly imaginary?: bigint;
+    };
+
+/** What a finished lookup tells its caller. */
+export interface LookupAnswer {
+  readonly owner: NodeRef;
+  /** The node at which the lookup ended: the key's predecessor, which knew the owner. */
+  readonly predecessor: NodeRef;
+  /** The predecessor's successor list, owner first. */
+  readonly successors: readonly NodeRef[];
+  readonly hops: number;
+}
+
+export interface Neighbours {
+  readonly predecessor?: NodeRef;
+  readonly successors: readonly NodeRef[];
+}
+
+/**
+ * The node-to-node protocol (gRPC package dht.v1): each method's request and response, as the
+ * node code sees them. Transports carry exactly these shapes.
+ */
+export interface DhtMethods {
+  /** Liveness probe. */
+  ping: { req: Record<string, never>; res: Record<string, never> };
+  /** Stabilize asks its successor for both at once (Zave's correction). */
+  getNeighbours: { req: Record<string, never>; res: Neighbours };
+  /** "I might be your predecessor." */
+  notify: { req: { node: NodeRef }; res: Record<string, never> };
+  /** One step of an iterative lookup, decided by the callee. */
+  findNext: { req: { key: bigint; carry?: KoordeCarry }; res: RouteStep };
+  /** A whole lookup run by the callee, for nodes that cannot route yet (joiners, clients). */
+  lookup: { req: { key: bigint }; res: LookupAnswer };
+  /** A neighbour leaves gracefully and hands over its own neighbours. */
+  leave: { req: { node: NodeRef; predecessor?: NodeRef; successors: readonly NodeRef[] }; res: Record<string, never> };
+}
+
+export type DhtMethod = keyof DhtMethods;
+export type DhtRequest<M extends DhtMethod> = DhtMethods[M]['req'];
+export type DhtResponse<M extends DhtMethod> = DhtMethods[M]['res'];
+
+export interface CallContext {
+  /** Aborts when the caller gives up or the node shuts down. */
+  readonly signal: AbortSignal;
+}
+
+export type Handler<M extends DhtMethod> = (req: DhtRequest<M>, ctx: CallContext) => Promise<DhtResponse<M>>;
+export type Handlers = { [M in DhtMethod]: Handler<M> };

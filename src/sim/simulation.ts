@@ -1,0 +1,200 @@
+import { sameNode, type NodeRef } from '../id/node-ref.js';
+import { isRetryable } from '../errors.js';
+import { DhtNode, type DhtNodeInit } from '../node/dht-node.js';
+import { silentLogger } from '../runtime/logger.js';
+import { seededRng, type Rng } from '../runtime/rng.js';
+import type { Protocol } from '../routing/router.js';
+import { MemoryNetwork } from '../transport/memory/memory-network.js';
+import { Oracle } from './oracle.js';
+import { VirtualClock } from './virtual-clock.js';
+
+export interface SimulationInit {
+  readonly protocol: Protocol;
+  readonly degree: number;
+  readonly idBits: number;
+  readonly successorListSize: number;
+  readonly stabilizeIntervalMs: number;
+  readonly fixIntervalMs: number;
+  readonly failureTimeoutMs: number;
+  /** One-way latency of each link, fixed per link, drawn uniformly from this range. */
+  readonly latencyMs: { readonly min: number; readonly max: number };
+  readonly lossRate: number;
+  readonly seed: number;
+}
+
+/** The production defaults of SPEC §3, on a network of 5–50 ms links. */
+export const SIMULATION_DEFAULTS: SimulationInit = {
+  protocol: 'koorde',
+  degree: 8,
+  idBits: 66,
+  successorListSize: 8,
+  stabilizeIntervalMs: 2000,
+  fixIntervalMs: 5000,
+  failureTimeoutMs: 1000,
+  latencyMs: { min: 5, max: 50 },
+  lossRate: 0,
+  seed: 1,
+};
+
+/**
+ * Many real DhtNodes in one process over a MemoryNetwork and a VirtualClock: deterministic for
+ * a seed, with an oracle that knows the true ring at any moment.
+ */
+export class Simulation {
+  readonly init: SimulationInit;
+  readonly clock = new VirtualClock();
+  readonly rng: Rng;
+  readonly network: MemoryNetwork;
+  private readonly live = new Map<string, DhtNode>();
+  private readonly usedIds = new Set<bigint>();
+  #spawned = 0;
+  #oracle: Oracle | undefined;
+
+  constructor(init: Partial<SimulationInit> = {}) {
+    this.init = { ...SIMULATION_DEFAULTS, ...init };
+    this.rng = seededRng(this.init.seed);
+    const { min, max } = this.init.latencyMs;
+    const seed = this.init.seed;
+    this.network = new MemoryNetwork(this.clock, this.rng, {
+      latencyMs: (from, to) => min + (max - min) * linkHash(from, to, seed),
+      lossRate: this.init.lossRate,
+    });
+  }
+
+  get nodes(): DhtNode[] {
+    return [...this.live.values()];
+  }
+
+  /** The live node at `addr`, if any. */
+  node(addr: string): DhtNode | undefined {
+    return this.live.get(addr);
+  }
+
+  /** The truth about the current membership (cached until it changes). */
+  oracle(): Oracle {
+    this.#oracle ??= new Oracle(
+      this.nodes.map((n) => n.self),
+      this.init.successorListSize,
+    );
+    return this.#oracle;
+  }
+
+  /** A fresh random id no live or past node used. */
+  randomId(): bigint {
+    for (;;) {
+      const id = this.rng.bits(this.init.idBits);
+      if (!this.usedIds.has(id)) return id;
+    }
+  }
+
+  /** Creates a node and connects it to the network, without joining any ring. */
+  spawn(id = this.randomId()): DhtNode {
+    this.usedIds.add(id);
+    const addr = `sim-${this.#spawned++}:4000`;
+    const node = new DhtNode(
+      { transport: this.network.transport(addr), clock: this.clock, rng: this.rng, logger: silentLogger },
+      this.nodeInit({ id, addr }),
+    );
+    void this.network.listener(addr).listen(node.handlers);
+    this.live.set(addr, node);
+    this.#oracle = undefined;
+    return node;
+  }
+
+  /** The first node: a ring of one. */
+  create(id?: bigint): DhtNode {
+    const node = this.spawn(id);
+    node.create();
+    return node;
+  }
+
+  /**
+   * A new node joins through a random live member (or `via`). Like a real node's bootstrap, it
+   * tries another member when the join fails because the ring changed under it.
+   */
+  async join(id?: bigint, via?: DhtNode): Promise<DhtNode> {
+    const node = this.spawn(id);
+    for (let attempt = 1; ; attempt++) {
+      const members = this.nodes.filter((n) => n !== node && n.status !== 'NOT_INITIALIZED');
+      const bootstrap = via ?? members[this.rng.int(members.length)];
+      if (!bootstrap) throw new Error('join needs a live ring member');
+      try {
+        await this.clock.complete(node.join(bootstrap.self.addr));
+        return node;
+      } catch (err) {
+        if (attempt === 3 || !isRetryable(err)) {
+          this.crash(node);
+          throw err;
+        }
+      }
+    }
+  }
+
+  /** The process dies: it stops and its address refuses connections. */
+  crash(node: DhtNode): void {
+    node.stop();
+    void this.network.listener(node.self.addr).close();
+    this.live.delete(node.self.addr);
+    this.#oracle = undefined;
+  }
+
+  /** Graceful departure: the node tells its neighbours, then goes. */
+  async leave(node: DhtNode): Promise<void> {
+    this.live.delete(node.self.addr);
+    this.#oracle = undefined;
+    await this.clock.complete(node.leave());
+    void this.network.listener(node.self.addr).close();
+  }
+
+  /**
+   * Builds a ring of `count` nodes (or the given ids) directly in its converged state: each
+   * node's list and pointers are computed by the same upkeep code, fed from the oracle.
+   * `maintain` starts the periodic upkeep too (for traffic measurements and churn).
+   */
+  async buildStatic(members: number | readonly bigint[], options: { maintain?: boolean } = {}): Promise<void> {
+    const ids = typeof members === 'number' ? Array.from({ length: members }, () => this.randomId()) : members;
+    const nodes = ids.map((id) => this.spawn(id));
+    const oracle = this.oracle();
+    const source = oracle.pointerSource();
+    for (const node of nodes) {
+      node.ring.install(oracle.predecessorNodeOf(node.self), oracle.successorsOf(node.self));
+      await node.router.fix(source);
+      node.markJoined();
+      if (options.maintain) node.startMaintenance();
+    }
+  }
+
+  /** Runs until every live node's successor list and predecessor match the oracle. */
+  converge(limitMs: number): Promise<boolean> {
+    return this.clock.runUntilTrue(() => ringViolations(this.nodes, this.oracle()).length === 0, limitMs, 500);
+  }
+
+  private nodeInit(self: NodeRef): DhtNodeInit {
+    const { protocol, degree, idBits, successorListSize, stabilizeIntervalMs, fixIntervalMs, failureTimeoutMs } = this.init;
+    return { self, protocol, degree, idBits, successorListSize, stabilizeIntervalMs, fixIntervalMs, failureTimeoutMs };
+  }
+}
+
+/** What differs between each node's ring state and the truth; empty when the ring is correct. */
+export function ringViolations(nodes: readonly DhtNode[], oracle: Oracle): string[] {
+  const problems: string[] = [];
+  for (const node of nodes) {
+    const want = oracle.successorsOf(node.self);
+    const have = node.ring.successors;
+    if (want.length !== have.length || want.some((n, i) => !sameNode(n, have[i]))) {
+      problems.push(`${node.self.addr}: successors [${have.map((n) => n.addr)}], want [${want.map((n) => n.addr)}]`);
+    }
+    const pred = oracle.predecessorNodeOf(node.self);
+    if (pred && !sameNode(pred, node.ring.predecessor)) {
+      problems.push(`${node.self.addr}: predecessor ${node.ring.predecessor?.addr ?? 'none'}, want ${pred.addr}`);
+    }
+  }
+  return problems;
+}
+
+/** A stable number in [0, 1) per directed link, so each link keeps its latency. */
+function linkHash(from: string, to: string, seed: number): number {
+  let h = 0x811c9dc5 ^ seed;
+  for (const ch of `${from}>${to}`) h = Math.imul(h ^ ch.charCodeAt(0), 0x01000193);
+  return (h >>> 0) / 2 ** 32;
+}

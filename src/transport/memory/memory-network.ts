@@ -1,0 +1,110 @@
+import { DhtError } from '../../errors.js';
+import type { DhtMethod, Handlers } from '../../rpc/messages.js';
+import type { Clock } from '../../runtime/clock.js';
+import type { Rng } from '../../runtime/rng.js';
+import type { Listener, Transport } from '../transport.js';
+
+export interface MemoryNetworkInit {
+  /** One-way delay of a message from `from` to `to`, in ms. */
+  readonly latencyMs: (from: string, to: string) => number;
+  /** Probability that any one message (request or response) is dropped. */
+  readonly lossRate: number;
+}
+
+/**
+ * An in-process network for the simulator: the same handlers a gRPC server would call, with
+ * per-link latency on a virtual clock, message loss, crashed nodes and partitions. A crashed
+ * node refuses connections (like a dead process on a live host); a lost message or a
+ * partition gives silence, which only the caller's deadline ends.
+ */
+export class MemoryNetwork {
+  private readonly endpoints = new Map<string, Handlers>();
+  /** Addresses by side of the partition; nodes not listed are on side 0. */
+  private readonly sides = new Map<string, number>();
+  /** Messages sent, by method, since the last reset. */
+  readonly sent = new Map<DhtMethod, number>();
+
+  constructor(
+    private readonly clock: Clock,
+    private readonly rng: Rng,
+    private readonly init: MemoryNetworkInit,
+  ) {}
+
+  listener(addr: string): Listener {
+    return {
+      listen: async (handlers) => {
+        this.endpoints.set(addr, handlers);
+      },
+      close: async () => {
+        this.endpoints.delete(addr);
+      },
+    };
+  }
+
+  transport(from: string): Transport {
+    return { call: (to, method, req, options = {}) => this.deliver(from, to, method, req, options.signal) };
+  }
+
+  /** The node's process dies: connections to it are refused from now on. */
+  crash(addr: string): void {
+    this.endpoints.delete(addr);
+  }
+
+  /** Splits the network: messages between different sides are silently dropped. */
+  partition(...groups: string[][]): void {
+    this.sides.clear();
+    groups.forEach((group, side) => group.forEach((addr) => this.sides.set(addr, side + 1)));
+  }
+
+  heal(): void {
+    this.sides.clear();
+  }
+
+  resetCounters(): void {
+    this.sent.clear();
+  }
+
+  private deliver<M extends DhtMethod>(
+    from: string,
+    to: string,
+    method: M,
+    req: unknown,
+    signal?: AbortSignal,
+  ): Promise<never> {
+    this.sent.set(method, (this.sent.get(method) ?? 0) + 1);
+    return new Promise((resolve, reject) => {
+      if (signal?.aborted) return reject(signal.reason);
+      let settled = false;
+      const onAbort = () => settle(() => reject(signal?.reason));
+      const settle = (finish: () => void) => {
+        if (settled) return;
+        settled = true;
+        signal?.removeEventListener('abort', onAbort);
+        finish();
+      };
+      signal?.addEventListener('abort', onAbort, { once: true });
+      if (this.dropped(from, to)) return;
+      const delay = this.init.latencyMs(from, to);
+      this.clock.setTimeout(() => {
+        const handlers = this.endpoints.get(to);
+        if (!handlers) {
+          settle(() => reject(new DhtError('ERR_UNREACHABLE', `${to} refused the connection`)));
+          return;
+        }
+        const reply = (finish: () => void) => {
+          if (!this.dropped(to, from)) this.clock.setTimeout(() => settle(finish), this.init.latencyMs(to, from));
+        };
+        const handler = handlers[method] as (req: unknown, ctx: { signal: AbortSignal }) => Promise<never>;
+        handler(req, { signal: signal ?? new AbortController().signal }).then(
+          (res) => reply(() => resolve(res)),
+          (err: unknown) => reply(() => reject(err)),
+        );
+      }, delay);
+    });
+  }
+
+  private dropped(from: string, to: string): boolean {
+    if ((this.sides.get(from) ?? 0) !== (this.sides.get(to) ?? 0)) return true;
+    return this.init.lossRate > 0 && this.rng.next() < this.init.lossRate;
+  }
+}

@@ -1,0 +1,83 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import type { NodeRef } from '../../src/id/node-ref.js';
+import { DhtError } from '../../src/errors.js';
+import { lookup, type LookupDeps } from '../../src/routing/lookup.js';
+import type { RouteStep } from '../../src/rpc/messages.js';
+
+const node = (name: string, id: number): NodeRef => ({ id: BigInt(id), addr: name });
+const [a, b, c, d, owner] = [node('a', 1), node('b', 2), node('c', 3), node('d', 4), node('owner', 5)];
+const forward = (...candidates: NodeRef[]): RouteStep => ({ done: false, hop: 'finger', candidates, shifts: 0 });
+const done: RouteStep = { done: true, successors: [owner] };
+
+/** Deps whose remote steps come from a table; a node missing from it is dead. */
+function network(steps: Record<string, RouteStep>, calls: string[] = []): LookupDeps {
+  return {
+    self: a,
+    localStep: () => steps['a']!,
+    remoteStep: async (to) => {
+      calls.push(to.addr);
+      const step = steps[to.addr];
+      if (!step) throw new DhtError('ERR_UNREACHABLE', `${to.addr} is dead`);
+      return step;
+    },
+    now: () => 0,
+  };
+}
+
+describe('routing - lookup driver', () => {
+  it('ends at the node that knows the owner and counts its moves', async () => {
+    const result = await lookup(1n, network({ a: forward(b), b: forward(c), c: done }), { maxHops: 10 });
+    assert.equal(result.owner.addr, 'owner');
+    assert.equal(result.predecessor.addr, 'c');
+    assert.equal(result.hops, 2);
+    assert.deepEqual(result.path.map((h) => `${h.from.addr}>${h.to.addr}`), ['a>b', 'b>c']);
+  });
+
+  it('answers from the origin itself with no hops when it knows the owner', async () => {
+    const result = await lookup(1n, network({ a: done }), { maxHops: 10 });
+    assert.equal(result.hops, 0);
+    assert.equal(result.predecessor.addr, 'a');
+  });
+
+  it('tries the next-best candidate of the same step when the best is dead', async () => {
+    const calls: string[] = [];
+    const result = await lookup(1n, network({ a: forward(b, c), c: done }, calls), { maxHops: 10 });
+    assert.deepEqual(calls, ['b', 'c']);
+    assert.equal(result.fallbacks, 1);
+    assert.equal(result.hops, 1);
+  });
+
+  it('goes back to the previous step, not to the start, when a whole step is dead', async () => {
+    const calls: string[] = [];
+    const steps = { a: forward(b, d), b: forward(c), d: done };
+    const result = await lookup(1n, network(steps, calls), { maxHops: 10 });
+    assert.deepEqual(calls, ['b', 'c', 'd']);
+    assert.equal(result.predecessor.addr, 'd');
+    assert.equal(result.fallbacks, 1);
+  });
+
+  it('fails with ERR_LOOKUP_FAILED when no candidate anywhere answers', async () => {
+    await assert.rejects(lookup(1n, network({ a: forward(b, c) }), { maxHops: 10 }), { code: 'ERR_LOOKUP_FAILED' });
+  });
+
+  it('stops a routing loop at the hop budget', async () => {
+    const steps = { a: forward(b), b: forward(c), c: forward(b) };
+    await assert.rejects(lookup(1n, network(steps), { maxHops: 7 }), { code: 'ERR_HOP_BUDGET' });
+  });
+
+  it('stops at once when the caller aborts, without trying fallbacks', async () => {
+    const controller = new AbortController();
+    const calls: string[] = [];
+    const deps: LookupDeps = {
+      ...network({ a: forward(b, c) }, calls),
+      remoteStep: async (to) => {
+        calls.push(to.addr);
+        controller.abort(new DhtError('ERR_ABORTED', 'shutting down'));
+        throw controller.signal.reason;
+      },
+    };
+    await assert.rejects(lookup(1n, deps, { maxHops: 10, signal: controller.signal }), { code: 'ERR_ABORTED' });
+    assert.deepEqual(calls, ['b']);
+  });
+});
