@@ -1,0 +1,158 @@
+import { degreeProblem } from '../id/digits.js';
+import { MAX_ID_BITS } from '../id/id-space.js';
+import { PROTOCOLS } from '../routing/router.js';
+import { parseDurationMs } from './duration.js';
+
+/** A parser turns a raw value (env text, or a YAML scalar) into a setting or says what is allowed. */
+type Parser<T> = (raw: unknown) => { value: T } | { allowed: string };
+
+interface Setting<T> {
+  /** Environment variable that overrides the YAML key. */
+  readonly env: string;
+  /** Dotted path in the YAML file. */
+  readonly yaml: string;
+  readonly defaultValue: T;
+  readonly parse: Parser<T>;
+  /** One line for --help and the docs. */
+  readonly help: string;
+}
+
+function setting<T>(env: string, yaml: string, defaultValue: T, parse: Parser<T>, help: string): Setting<T> {
+  return { env, yaml, defaultValue, parse, help };
+}
+
+const text: Parser<string> = (raw) => (typeof raw === 'string' || typeof raw === 'number' ? { value: String(raw).trim() } : { allowed: 'a string' });
+
+function integer(min: number, max: number): Parser<number> {
+  return (raw) => {
+    const n = typeof raw === 'number' ? raw : typeof raw === 'string' && raw.trim() !== '' ? Number(raw) : NaN;
+    return Number.isInteger(n) && n >= min && n <= max ? { value: n } : { allowed: `an integer from ${min} to ${max}` };
+  };
+}
+
+function decimal(min: number, max: number, exclusive = false): Parser<number> {
+  return (raw) => {
+    const n = typeof raw === 'number' ? raw : typeof raw === 'string' && raw.trim() !== '' ? Number(raw) : NaN;
+    const inside = exclusive ? n > min && n < max : n >= min && n <= max;
+    return Number.isFinite(n) && inside ? { value: n } : { allowed: `a number ${exclusive ? 'strictly ' : ''}between ${min} and ${max}` };
+  };
+}
+
+const boolean: Parser<boolean> = (raw) => {
+  if (typeof raw === 'boolean') return { value: raw };
+  const t = String(raw).trim().toLowerCase();
+  if (['true', '1', 'yes', 'on'].includes(t)) return { value: true };
+  if (['false', '0', 'no', 'off'].includes(t)) return { value: false };
+  return { allowed: 'true or false' };
+};
+
+function oneOf<T extends string>(choices: readonly T[]): Parser<T> {
+  return (raw) => ((choices as readonly unknown[]).includes(raw) ? { value: raw as T } : { allowed: `one of ${choices.join(', ')}` });
+}
+
+/** A duration (`500ms`, `2s`, `1m`) in milliseconds, at least `minMs`. */
+function duration(minMs: number): Parser<number> {
+  return (raw) => {
+    const ms = typeof raw === 'number' ? raw : parseDurationMs(String(raw));
+    return ms !== undefined && ms >= minMs ? { value: ms } : { allowed: `a duration of at least ${minMs} ms, such as 500ms, 2s or 1m` };
+  };
+}
+
+/** A comma-separated list (or a YAML list) of items each accepted by `check`. */
+function list(check: (item: string) => boolean, what: string): Parser<string[]> {
+  return (raw) => {
+    const items = Array.isArray(raw) ? raw.map(String) : String(raw).split(',');
+    const trimmed = items.map((s) => s.trim()).filter(Boolean);
+    return trimmed.every(check) ? { value: trimmed } : { allowed: `a comma-separated list of ${what}` };
+  };
+}
+
+const hostPort = (s: string) => /^(\[[0-9a-f:.]+\]|[a-z0-9.-]+):\d{1,5}$/i.test(s) && Number(s.slice(s.lastIndexOf(':') + 1)) <= 65535;
+const hexId: Parser<string> = (raw) => {
+  const t = String(raw ?? '').trim();
+  return t === '' || /^(0x)?[0-9a-f]+$/i.test(t) ? { value: t.replace(/^0x/i, '') } : { allowed: 'empty or a hex identifier' };
+};
+const httpUrl: Parser<string> = (raw) => {
+  const t = String(raw ?? '').trim();
+  if (t === '') return { value: '' };
+  try {
+    const url = new URL(t);
+    if (url.protocol === 'http:' || url.protocol === 'https:') return { value: t.replace(/\/+$/, '') };
+  } catch {
+    // fall through: not a URL
+  }
+  return { allowed: 'empty or an absolute http(s) URL' };
+};
+
+const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+/**
+ * Every setting a node reads (SPEC §3): YAML key, overriding env var, default. Deployment
+ * manifests and their tests import this table, so a setting exists in exactly one place.
+ */
+export const SETTINGS = {
+  protocol: setting('DHT_PROTOCOL', 'dht.protocol', 'koorde' as (typeof PROTOCOLS)[number], oneOf(PROTOCOLS), 'routing protocol'),
+  idBits: setting('DHT_ID_BITS', 'dht.idBits', 66, integer(8, MAX_ID_BITS), 'identifier space 2^b'),
+  mode: setting('DHT_MODE', 'dht.mode', 'private' as 'private' | 'public', oneOf(['private', 'public'] as const), 'address to advertise when NODE_HOST is empty'),
+  degree: setting('DEBRUIJN_DEGREE', 'dht.deBruijn.degree', 8, integer(2, 256), 'Koorde base k'),
+  deBruijnFixIntervalMs: setting('DEBRUIJN_FIX_INTERVAL', 'dht.deBruijn.fixInterval', 5000, duration(10), 'de Bruijn pointer refresh period'),
+  fingerFixIntervalMs: setting('FINGER_FIX_INTERVAL', 'dht.chord.fixInterval', 5000, duration(10), 'Chord finger refresh period'),
+  successorListSize: setting('SUCCESSOR_LIST_SIZE', 'dht.faultTolerance.successorListSize', 8, integer(1, 64), 'successor list length r'),
+  stabilizeIntervalMs: setting('STABILIZATION_INTERVAL', 'dht.faultTolerance.stabilizationInterval', 2000, duration(10), 'stabilize / rectify period'),
+  failureTimeoutMs: setting('FAILURE_TIMEOUT', 'dht.faultTolerance.failureTimeout', 1000, duration(10), 'per-RPC deadline'),
+  replicationFactor: setting('REPLICATION_FACTOR', 'dht.storage.replicationFactor', 3, integer(1, 16), 'copies of each key-value pair'),
+  storageFixIntervalMs: setting('STORAGE_FIX_INTERVAL', 'dht.storage.fixInterval', 20_000, duration(100), 'ownership / replica repair period'),
+  bootstrapMode: setting('BOOTSTRAP_MODE', 'dht.bootstrap.mode', 'static' as 'static' | 'dns', oneOf(['static', 'dns'] as const), 'how to find the ring'),
+  bootstrapPeers: setting('BOOTSTRAP_PEERS', 'dht.bootstrap.peers', [] as string[], list(hostPort, 'host:port'), 'peers to join through; empty = new ring'),
+  bootstrapDnsName: setting('BOOTSTRAP_DNS_NAME', 'dht.bootstrap.dnsName', '', text, 'headless service name to resolve'),
+  hopDelayMs: setting('DHT_HOP_DELAY', 'dht.hopDelay', 0, duration(0), 'artificial delay added to every node-to-node call (lab use: makes hop counts visible locally)'),
+  nodeId: setting('NODE_ID', 'node.id', '', hexId, 'fixed hex id; empty = SHA-1 of the advertised address'),
+  bind: setting('NODE_BIND', 'node.bind', '0.0.0.0', text, 'listen address of gRPC and HTTP'),
+  host: setting('NODE_HOST', 'node.host', '', text, 'advertised host; empty = chosen by DHT_MODE'),
+  port: setting('NODE_PORT', 'node.port', 4000, integer(1, 65535), 'gRPC port'),
+  stateFile: setting('STATE_FILE', 'node.stateFile', '', text, 'state snapshot written on shutdown, read at start'),
+  cacheEnabled: setting('CACHE_ENABLED', 'cache.enabled', true, boolean, 'serve the HTTP cache API'),
+  httpPort: setting('CACHE_HTTP_PORT', 'cache.httpPort', 8080, integer(1, 65535), 'HTTP API port'),
+  capacityMB: setting('CACHE_CAPACITY_MB', 'cache.capacityMB', 1024, decimal(0, 1_048_576), 'cache byte budget, MiB'),
+  maxObjectMB: setting('CACHE_MAX_OBJECT_MB', 'cache.maxObjectMB', 16, decimal(0, 65_536, true), 'largest cacheable object, MiB'),
+  defaultTtlSeconds: setting('CACHE_DEFAULT_TTL', 'cache.defaultTTL', 3600, integer(0, 31_536_000), 'freshness when the origin gives none, s'),
+  hotspotThreshold: setting('CACHE_HOTSPOT_THRESHOLD', 'cache.hotspotThreshold', 1000, decimal(0, 1e9, true), 'decayed request rate of a hot URL'),
+  hotspotDecay: setting('CACHE_HOTSPOT_DECAY', 'cache.hotspotDecayRate', 0.65, decimal(0, 1, true), 'per-second decay factor'),
+  origin: setting('CACHE_ORIGIN', 'cache.origin', '', httpUrl, 'gateway mode: the origin to reverse-proxy'),
+  originAllowlist: setting('CACHE_ORIGIN_ALLOWLIST', 'cache.originAllowlist', [] as string[], list((s) => /^[^\s,]+$/.test(s), 'hosts or CIDRs'), 'internal origins that may be fetched'),
+  routeCache: setting('CACHE_ROUTE_CACHE', 'cache.routeCache', true, boolean, 'entry nodes remember key ranges → owners'),
+  loggerEnabled: setting('LOGGER_ENABLED', 'logger.enabled', true, boolean, 'structured logs on'),
+  loggerLevel: setting('LOGGER_LEVEL', 'logger.level', 'info' as LogLevel, oneOf(LOG_LEVELS), 'log level'),
+  loggerEncoding: setting('LOGGER_ENCODING', 'logger.encoding', 'json' as 'json' | 'console', oneOf(['json', 'console'] as const), 'json lines or readable text'),
+  loggerMode: setting('LOGGER_MODE', 'logger.mode', 'stdout' as 'stdout' | 'stderr', oneOf(['stdout', 'stderr'] as const), 'where logs go'),
+  tracingEnabled: setting('TRACING_ENABLED', 'telemetry.tracing.enabled', false, boolean, 'OpenTelemetry spans'),
+  tracingEndpoint: setting('TRACING_ENDPOINT', 'telemetry.tracing.endpoint', '', httpUrl, 'OTLP/HTTP endpoint'),
+} as const;
+
+export type SettingName = keyof typeof SETTINGS;
+export type Settings = { readonly [K in SettingName]: (typeof SETTINGS)[K]['defaultValue'] };
+
+/** Environment variable names of every setting, for manifests and their tests. */
+export const SETTING_ENV_VARS: readonly string[] = Object.values(SETTINGS).map((s) => s.env);
+
+/** Problems that involve more than one setting. */
+export function crossCheck(s: Settings): string[] {
+  const problems: string[] = [];
+  if (s.protocol === 'koorde') {
+    const problem = degreeProblem(s.degree, s.idBits);
+    if (problem) problems.push(`DEBRUIJN_DEGREE=${s.degree} with DHT_ID_BITS=${s.idBits}: ${problem}`);
+  }
+  if (s.replicationFactor - 1 > s.successorListSize) {
+    problems.push(
+      `REPLICATION_FACTOR=${s.replicationFactor}: replicas live on the successor list, so it may be at most SUCCESSOR_LIST_SIZE + 1 = ${s.successorListSize + 1}`,
+    );
+  }
+  if (s.bootstrapMode === 'dns' && !s.bootstrapDnsName) problems.push('BOOTSTRAP_DNS_NAME is empty: BOOTSTRAP_MODE=dns needs the headless service name to resolve');
+  if (s.tracingEnabled && !s.tracingEndpoint) problems.push('TRACING_ENDPOINT is empty: TRACING_ENABLED=true needs an OTLP/HTTP endpoint');
+  if (s.maxObjectMB > s.capacityMB && s.capacityMB > 0) {
+    problems.push(`CACHE_MAX_OBJECT_MB=${s.maxObjectMB} exceeds CACHE_CAPACITY_MB=${s.capacityMB}: no object that large could be stored`);
+  }
+  if (s.cacheEnabled && s.httpPort === s.port) problems.push(`CACHE_HTTP_PORT=${s.httpPort} equals NODE_PORT: gRPC and HTTP need their own ports`);
+  return problems;
+}
