@@ -4,6 +4,7 @@ import { IdSpace } from '../id/id-space.js';
 import type { NodeRef } from '../id/node-ref.js';
 import { DhtError, isRetryable } from '../errors.js';
 import { Ring } from '../ring/ring.js';
+import { ReplicatedStore } from '../storage/replicated-store.js';
 import { ChordRouter } from '../routing/chord.js';
 import { KoordeRouter } from '../routing/koorde.js';
 import { lookup, type LookupResult } from '../routing/lookup.js';
@@ -44,6 +45,10 @@ export interface DhtNodeInit {
   readonly fixIntervalMs: number;
   /** Deadline of every remote call. */
   readonly failureTimeoutMs: number;
+  /** Copies of each key-value pair (owner + successors). */
+  readonly replicationFactor: number;
+  /** Period of the storage repair round. */
+  readonly storageFixIntervalMs: number;
 }
 
 export type NodeStatus = 'NOT_INITIALIZED' | 'DEBRUIJN_NOT_READY' | 'READY' | 'LEAVING';
@@ -54,6 +59,7 @@ export class DhtNode {
   readonly ids: IdSpace;
   readonly ring: Ring;
   readonly router: Router;
+  readonly store: ReplicatedStore;
   readonly handlers: Handlers;
   readonly stats = new LookupStats();
   private readonly peers: Transport;
@@ -82,12 +88,38 @@ export class DhtNode {
       this.self.addr,
       () => this.handlers,
     );
-    this.ring = new Ring({ self: this.self, ids: this.ids, peers: this.peers }, init);
+    this.ring = new Ring(
+      {
+        self: this.self,
+        ids: this.ids,
+        peers: this.peers,
+        onNewPredecessor: (previous, current) => {
+          this.store.onNewPredecessor(previous, current, this.signal).catch((err: unknown) => {
+            // The repair round moves what this push could not.
+            if (!this.signal.aborted) this.logger.warn({ err, joined: current.addr }, 'hand-off to a new predecessor failed');
+          });
+        },
+      },
+      init,
+    );
     this.router =
       init.protocol === 'chord'
         ? new ChordRouter(this.ring, this.ids)
         : new KoordeRouter(this.ring, this.ids, new DigitSpace(this.ids, init.degree));
+    this.store = new ReplicatedStore(
+      {
+        self: this.self,
+        ids: this.ids,
+        ring: this.ring,
+        peers: this.peers,
+        clock: this.clock,
+        logger: this.logger,
+        lookup: (key, signal) => this.lookup(key, { signal }),
+      },
+      init,
+    );
     this.handlers = {
+      ...this.store.handlers,
       ping: pingHandler(),
       getNeighbours: getNeighboursHandler(this.ring),
       notify: notifyHandler(this.ring),
@@ -176,10 +208,14 @@ export class DhtNode {
     this.#joined = true;
   }
 
-  /** Leaves gracefully: neighbours learn of it at once instead of by timeouts. */
+  /** Leaves gracefully: data goes to the successor first, then neighbours learn of it at once instead of by timeouts. */
   async leave(): Promise<void> {
     this.#leaving = true;
     try {
+      await this.store.handOff(this.signal).catch((err: unknown) => {
+        if (!isRetryable(err)) throw err;
+        this.logger.warn({ err }, 'hand-off before leaving failed; replicas keep the data'); // replicas hold copies
+      });
       await this.ring.leave(this.signal);
     } finally {
       this.stop();
@@ -196,6 +232,7 @@ export class DhtNode {
     const onError = (task: string) => (err: unknown) => this.logger.warn({ err, task }, 'maintenance round failed');
     repeat(clock, rng, this.init.stabilizeIntervalMs, () => this.stabilize(), signal, onError('stabilize'));
     repeat(clock, rng, this.init.fixIntervalMs, () => this.fixPointers(), signal, onError('fix-pointers'));
+    repeat(clock, rng, this.init.storageFixIntervalMs, () => this.store.repair(signal), signal, onError('storage-repair'));
   }
 
   private route(key: bigint, signal?: AbortSignal): Promise<LookupResult> {
@@ -204,6 +241,7 @@ export class DhtNode {
       key,
       {
         self: this.self,
+        ids: this.ids,
         localStep: (k) => this.router.step(k),
         remoteStep: (node, k, carry, s) => this.peers.call(node.addr, 'findNext', { key: k, carry }, { signal: s }),
         now: () => this.clock.now(),

@@ -9,6 +9,8 @@ export interface RingComponents {
   readonly ids: IdSpace;
   /** Calls to peers, deadline included; calls to self are answered locally. */
   readonly peers: Transport;
+  /** Told when a closer predecessor takes over part of this node's range (a join before it). */
+  onNewPredecessor?(previous: NodeRef | undefined, current: NodeRef): void;
 }
 
 export interface RingInit {
@@ -26,6 +28,7 @@ export class Ring {
   private readonly ids: IdSpace;
   private readonly peers: Transport;
   private readonly size: number;
+  private readonly onNewPredecessor: RingComponents['onNewPredecessor'];
   #successors: readonly NodeRef[];
   #predecessor: NodeRef | undefined;
   /** Bumped on every change of the successor list, so a round that awaited answers can tell
@@ -36,6 +39,7 @@ export class Ring {
     this.self = components.self;
     this.ids = components.ids;
     this.peers = components.peers;
+    this.onNewPredecessor = components.onNewPredecessor;
     this.size = init.successorListSize;
     this.#successors = [this.self];
   }
@@ -128,6 +132,7 @@ export class Ring {
     const current = this.#predecessor;
     if (!current || sameNode(current, this.self) || this.ids.inOpen(candidate.id, current.id, this.self.id)) {
       this.#predecessor = candidate;
+      this.onNewPredecessor?.(current, candidate);
       return;
     }
     if (sameNode(current, candidate)) return;

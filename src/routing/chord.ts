@@ -40,7 +40,7 @@ export class ChordRouter implements Router {
     const viaFingers = closestPreceding(ids, self, key, this.pointers());
     const viaSuccessors = closestPreceding(ids, self, key, ring.successors);
     const candidates = uniqueNodes([...viaFingers, ...viaSuccessors]);
-    return { done: false, hop: viaFingers.length ? 'finger' : 'successor', candidates, shifts: 0 };
+    return { done: false, hop: viaFingers.length ? 'finger' : 'successor', candidates, shifts: 0, successors: ring.successors };
   }
 
   pointers(): readonly NodeRef[] {

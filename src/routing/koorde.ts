@@ -56,7 +56,7 @@ export class KoordeRouter implements Router {
       // An origin without de Bruijn pointers yet (just joined): a neighbour that has them starts
       // afresh. A carried lookup is never restarted — that could send it back where it came from.
       const candidates = closestPreceding(ids, self, key, ring.successors);
-      return { done: false, hop: 'successor', candidates, shifts: 0 };
+      return { done: false, hop: 'successor', candidates, shifts: 0, successors: ring.successors };
     }
     let { i, kshift } = carry ?? this.start(key);
     let shifts = 0;
@@ -73,11 +73,12 @@ export class KoordeRouter implements Router {
         // Should every de Bruijn entry before i be dead, the successors still precede i: a
         // longer way round, but the lookup goes on instead of failing.
         const candidates = uniqueNodes([...viaDeBruijn, ...this.corrections(i)]);
-        return { done: false, hop: 'debruijn', candidates, carry: { i, kshift }, shifts, imaginary: i };
+        return { done: false, hop: 'debruijn', candidates, carry: { i, kshift }, shifts, imaginary: i, successors: ring.successors };
       }
       // The best de Bruijn entry is this node itself: go on with a correction, no message.
     }
-    return { done: false, hop: 'correction', candidates: this.corrections(i), carry: { i, kshift }, shifts, imaginary: i };
+    const candidates = this.corrections(i);
+    return { done: false, hop: 'correction', candidates, carry: { i, kshift }, shifts, imaginary: i, successors: ring.successors };
   }
 
   /** Known nodes between this node and i, closest to i first: where a correction moves. */

@@ -1,3 +1,4 @@
+import type { IdSpace } from '../id/id-space.js';
 import type { NodeRef } from '../id/node-ref.js';
 import { DhtError, isRetryable } from '../errors.js';
 import type { HopKind, KoordeCarry, RouteStep } from '../rpc/messages.js';
@@ -32,6 +33,7 @@ export interface LookupResult {
 
 export interface LookupDeps {
   readonly self: NodeRef;
+  readonly ids: IdSpace;
   /** This node's own routing decision (no message). */
   localStep(key: bigint): RouteStep;
   /** Asks `node` for its routing decision. */
@@ -61,7 +63,12 @@ interface Frame {
 export async function lookup(key: bigint, deps: LookupDeps, options: LookupOptions): Promise<LookupResult> {
   const hopsByKind: Record<HopKind, number> = { finger: 0, successor: 0, debruijn: 0, correction: 0 };
   const path: Hop[] = [];
-  let fallbacks = 0;
+  const dead = new Set<string>();
+  const finish = (predecessor: NodeRef, successors: readonly NodeRef[]): LookupResult => {
+    const owner = successors[0];
+    if (!owner) throw new DhtError('ERR_INTERNAL', `node ${predecessor.addr} answered a lookup with no successor`);
+    return { key, owner, predecessor, successors, hops: path.length, hopsByKind, fallbacks: dead.size, path };
+  };
   let at = deps.self;
   let step = deps.localStep(key);
   const frames: Frame[] = [];
@@ -72,6 +79,11 @@ export async function lookup(key: bigint, deps: LookupDeps, options: LookupOptio
       if (!frame) throw new DhtError('ERR_LOOKUP_FAILED', `lookup of ${key.toString(16)}: every candidate next hop failed`);
       const next = frame.step.candidates[frame.tried++];
       if (!next) {
+        // Every way forward from here is dead. If the key falls within this node's successor
+        // list, the live entries of that list already name the owner: its stabilization would
+        // arrive at the same answer.
+        const live = liveSuccessorsOwning(key, frame, dead, deps.ids);
+        if (live) return finish(frame.at, live);
         frames.pop();
         continue;
       }
@@ -83,7 +95,7 @@ export async function lookup(key: bigint, deps: LookupDeps, options: LookupOptio
         step = await deps.remoteStep(next, key, frame.step.carry, options.signal);
       } catch (err) {
         if (!isRetryable(err) || options.signal?.aborted) throw err;
-        fallbacks++;
+        dead.add(next.addr);
         continue;
       }
       const { hop, imaginary, shifts } = frame.step;
@@ -93,7 +105,12 @@ export async function lookup(key: bigint, deps: LookupDeps, options: LookupOptio
       break;
     }
   }
-  const owner = step.successors[0];
-  if (!owner) throw new DhtError('ERR_INTERNAL', `node ${at.addr} answered a lookup with no successor`);
-  return { key, owner, predecessor: at, successors: step.successors, hops: path.length, hopsByKind, fallbacks, path };
+  return finish(at, step.successors);
+}
+
+/** The frame node's successors without the dead ones, from the key's owner on — if the key lies within them. */
+function liveSuccessorsOwning(key: bigint, frame: Frame, dead: ReadonlySet<string>, ids: IdSpace): NodeRef[] | undefined {
+  const live = frame.step.successors.filter((n) => !dead.has(n.addr));
+  const owner = live.findIndex((n) => ids.inHalfOpen(key, frame.at.id, n.id));
+  return owner < 0 ? undefined : live.slice(owner);
 }

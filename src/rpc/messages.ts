@@ -1,4 +1,5 @@
 import type { NodeRef } from '../id/node-ref.js';
+import type { DigestEntry, StoredItem } from '../storage/item-store.js';
 
 /** How a lookup moved from one node to the next. */
 export type HopKind = 'finger' | 'successor' | 'debruijn' | 'correction';
@@ -28,6 +29,9 @@ export type RouteStep =
       readonly shifts: number;
       /** The imaginary node after those shifts (Koorde only), for tracing. */
       readonly imaginary?: bigint;
+      /** The deciding node's successor list: if every candidate is dead and the key falls
+       * within this list, the deciding node is in effect the key's predecessor. */
+      readonly successors: readonly NodeRef[];
     };
 
 /** What a finished lookup tells its caller. */
@@ -62,6 +66,17 @@ export interface DhtMethods {
   lookup: { req: { key: bigint }; res: LookupAnswer };
   /** A neighbour leaves gracefully and hands over its own neighbours. */
   leave: { req: { node: NodeRef; predecessor?: NodeRef; successors: readonly NodeRef[] }; res: Record<string, never> };
+  /** Write through this node as primary: it versions the item, stores it and replicates it. */
+  storePut: { req: { key: string; value: string; deleted: boolean }; res: { version: number } };
+  /** This node's own copy of a key, if any. */
+  storeGet: { req: { key: string }; res: { item?: StoredItem } };
+  /** Replica writes and hand-offs: keep whatever is newer. */
+  storeItems: { req: { items: readonly StoredItem[] }; res: Record<string, never> };
+  /** Anti-entropy for the range (from, to]: what the callee lacks, and what it has newer. */
+  syncDigest: {
+    req: { from: bigint; to: bigint; digest: readonly DigestEntry[] };
+    res: { want: readonly string[]; newer: readonly StoredItem[] };
+  };
 }
 
 export type DhtMethod = keyof DhtMethods;

@@ -8,13 +8,14 @@ export interface Timer {
  * virtual clock, so the same code runs in both and simulations are deterministic.
  */
 export interface Clock {
-  /** Milliseconds since an arbitrary epoch. */
+  /** Milliseconds since the Unix epoch (virtual clocks start at 0). */
   now(): number;
   setTimeout(callback: () => void, ms: number): Timer;
 }
 
 export const wallClock: Clock = {
-  now: () => performance.now(),
+  // Epoch-based, so values compare across processes (store versions), with sub-ms resolution.
+  now: () => performance.timeOrigin + performance.now(),
   setTimeout(callback, ms) {
     const handle = setTimeout(callback, ms);
     // Maintenance timers must not keep a process alive that has nothing else to do.

@@ -16,6 +16,8 @@ export interface SimulationInit {
   readonly stabilizeIntervalMs: number;
   readonly fixIntervalMs: number;
   readonly failureTimeoutMs: number;
+  readonly replicationFactor: number;
+  readonly storageFixIntervalMs: number;
   /** One-way latency of each link, fixed per link, drawn uniformly from this range. */
   readonly latencyMs: { readonly min: number; readonly max: number };
   readonly lossRate: number;
@@ -31,6 +33,8 @@ export const SIMULATION_DEFAULTS: SimulationInit = {
   stabilizeIntervalMs: 2000,
   fixIntervalMs: 5000,
   failureTimeoutMs: 1000,
+  replicationFactor: 3,
+  storageFixIntervalMs: 20_000,
   latencyMs: { min: 5, max: 50 },
   lossRate: 0,
   seed: 1,
@@ -170,8 +174,8 @@ export class Simulation {
   }
 
   private nodeInit(self: NodeRef): DhtNodeInit {
-    const { protocol, degree, idBits, successorListSize, stabilizeIntervalMs, fixIntervalMs, failureTimeoutMs } = this.init;
-    return { self, protocol, degree, idBits, successorListSize, stabilizeIntervalMs, fixIntervalMs, failureTimeoutMs };
+    const { latencyMs: _latency, lossRate: _loss, seed: _seed, ...init } = this.init;
+    return { self, ...init };
   }
 }
 

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { IdSpace } from '../../src/id/id-space.js';
 import type { NodeRef } from '../../src/id/node-ref.js';
 import { DhtError } from '../../src/errors.js';
 import { lookup, type LookupDeps } from '../../src/routing/lookup.js';
@@ -7,13 +8,14 @@ import type { RouteStep } from '../../src/rpc/messages.js';
 
 const node = (name: string, id: number): NodeRef => ({ id: BigInt(id), addr: name });
 const [a, b, c, d, owner] = [node('a', 1), node('b', 2), node('c', 3), node('d', 4), node('owner', 5)];
-const forward = (...candidates: NodeRef[]): RouteStep => ({ done: false, hop: 'finger', candidates, shifts: 0 });
+const forward = (...candidates: NodeRef[]): RouteStep => ({ done: false, hop: 'finger', candidates, shifts: 0, successors: [] });
 const done: RouteStep = { done: true, successors: [owner] };
 
 /** Deps whose remote steps come from a table; a node missing from it is dead. */
 function network(steps: Record<string, RouteStep>, calls: string[] = []): LookupDeps {
   return {
     self: a,
+    ids: new IdSpace(8),
     localStep: () => steps['a']!,
     remoteStep: async (to) => {
       calls.push(to.addr);
@@ -54,6 +56,15 @@ describe('routing - lookup driver', () => {
     const result = await lookup(1n, network(steps, calls), { maxHops: 10 });
     assert.deepEqual(calls, ['b', 'c', 'd']);
     assert.equal(result.predecessor.addr, 'd');
+    assert.equal(result.fallbacks, 1);
+  });
+
+  it("ends at a node whose only way forward died, when the key falls within that node's successor list", async () => {
+    // b's successor c just died; the key (id 4) lies in (c, d]: b's list already names d as its owner.
+    const stale: RouteStep = { done: false, hop: 'successor', candidates: [c], shifts: 0, successors: [c, d, owner] };
+    const result = await lookup(4n, network({ a: forward(b), b: stale }), { maxHops: 10 });
+    assert.equal(result.predecessor.addr, 'b');
+    assert.deepEqual(result.successors.map((n) => n.addr), ['d', 'owner']);
     assert.equal(result.fallbacks, 1);
   });
 

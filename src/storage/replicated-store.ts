@@ -1,0 +1,213 @@
+import type { IdSpace } from '../id/id-space.js';
+import { sameNode, type NodeRef } from '../id/node-ref.js';
+import { DhtError, isRetryable } from '../errors.js';
+import type { Ring } from '../ring/ring.js';
+import type { LookupResult } from '../routing/lookup.js';
+import type { Handler, Handlers } from '../rpc/messages.js';
+import type { Clock } from '../runtime/clock.js';
+import type { Logger } from '../runtime/logger.js';
+import type { Transport } from '../transport/transport.js';
+import { ItemStore, newer, type StoredItem } from './item-store.js';
+
+/** How long a delete is remembered, so a replica that was away cannot bring the value back. */
+export const TOMBSTONE_TTL_MS = 10 * 60_000;
+
+export interface ReplicatedStoreComponents {
+  readonly self: NodeRef;
+  readonly ids: IdSpace;
+  readonly ring: Ring;
+  readonly peers: Transport;
+  readonly clock: Clock;
+  readonly logger: Logger;
+  lookup(key: bigint, signal?: AbortSignal): Promise<LookupResult>;
+}
+
+export interface ReplicatedStoreInit {
+  /** Copies of each pair: the owner and its next replicationFactor − 1 successors. */
+  readonly replicationFactor: number;
+}
+
+type StoreHandlers = Pick<Handlers, 'storePut' | 'storeGet' | 'storeItems' | 'syncDigest'>;
+
+/**
+ * The key-value store over the DHT: successor-list replication with last-writer-wins versions.
+ * Writes go through the first live node of the key's replica set, which acknowledges once it
+ * and at least one replica hold the pair; reads fall over along the replica set; a periodic
+ * repair keeps every range on its owner and replicas as the ring changes.
+ */
+export class ReplicatedStore {
+  readonly items: ItemStore;
+  readonly handlers: StoreHandlers;
+  private readonly c: ReplicatedStoreComponents;
+  private readonly replicationFactor: number;
+
+  constructor(components: ReplicatedStoreComponents, init: ReplicatedStoreInit) {
+    this.c = components;
+    this.replicationFactor = init.replicationFactor;
+    this.items = new ItemStore(components.ids);
+    this.handlers = {
+      storePut: this.primaryWrite,
+      storeGet: async ({ key }) => ({ item: this.items.get(key) }),
+      storeItems: async ({ items }) => {
+        for (const item of items) this.items.merge(item);
+        return {};
+      },
+      syncDigest: this.answerDigest,
+    };
+  }
+
+  async put(key: string, value: string, signal?: AbortSignal): Promise<void> {
+    await this.write(key, value, false, signal);
+  }
+
+  async delete(key: string, signal?: AbortSignal): Promise<void> {
+    await this.write(key, '', true, signal);
+  }
+
+  /** The value, from the first replica that has the key; ERR_NOT_FOUND when none has it. */
+  async get(key: string, signal?: AbortSignal): Promise<string> {
+    const replicas = await this.replicaSet(key, signal);
+    let answered = false;
+    let failure: unknown;
+    for (const replica of replicas) {
+      try {
+        const { item } = await this.c.peers.call(replica.addr, 'storeGet', { key }, { signal });
+        answered = true;
+        // A tombstone is an answer; a replica that never saw the key is not (it may have just joined).
+        if (item) {
+          if (item.deleted) break;
+          return item.value;
+        }
+      } catch (err) {
+        if (!isRetryable(err)) throw err;
+        failure = err;
+      }
+    }
+    if (answered) throw new DhtError('ERR_NOT_FOUND', `no value stored under "${key}"`);
+    throw new DhtError('ERR_UNREACHABLE', `no replica of "${key}" answered`, { cause: failure });
+  }
+
+  /** Gives everything this node owns to its successor, which owns it once this node is gone. */
+  async handOff(signal?: AbortSignal): Promise<void> {
+    const { ring } = this.c;
+    if (ring.alone || !ring.predecessor) return;
+    const owned = this.items.inRange(ring.predecessor.id, this.c.self.id);
+    if (owned.length) await this.c.peers.call(ring.successor.addr, 'storeItems', { items: owned }, { signal });
+  }
+
+  /** A node joined just before this one: it now owns (previous, joined], so it gets those pairs. */
+  async onNewPredecessor(previous: NodeRef | undefined, joined: NodeRef, signal?: AbortSignal): Promise<void> {
+    if (!previous || !this.c.ids.inOpen(joined.id, previous.id, this.c.self.id)) return;
+    const moved = this.items.inRange(previous.id, joined.id);
+    if (moved.length) await this.c.peers.call(joined.addr, 'storeItems', { items: moved }, { signal });
+  }
+
+  /**
+   * One repair round: sync this node's range with its replicas both ways, then give away
+   * pairs it holds for ranges it neither owns nor replicates any more.
+   */
+  async repair(signal?: AbortSignal): Promise<void> {
+    const { ring, self } = this.c;
+    this.items.dropTombstones(this.c.clock.now() - TOMBSTONE_TTL_MS);
+    if (!ring.alone && !ring.predecessor) return; // own range unknown until a predecessor notifies
+    const from = ring.alone ? self.id : ring.predecessor!.id;
+    for (const replica of this.replicasOfOwnRange()) {
+      await this.sync(replica, from, self.id, signal).catch((err: unknown) => {
+        if (!isRetryable(err)) throw err; // a dead replica drops out of the successor list soon
+      });
+    }
+    if (!ring.alone) await this.relocate(from, signal);
+  }
+
+  private async write(key: string, value: string, deleted: boolean, signal?: AbortSignal): Promise<void> {
+    const replicas = await this.replicaSet(key, signal);
+    let failure: unknown;
+    for (const primary of replicas) {
+      try {
+        await this.c.peers.call(primary.addr, 'storePut', { key, value, deleted }, { signal });
+        return;
+      } catch (err) {
+        if (!isRetryable(err)) throw err;
+        failure = err; // the next replica is the owner once the dead one is noticed
+      }
+    }
+    throw new DhtError('ERR_UNREACHABLE', `no replica of "${key}" accepted the write`, { cause: failure });
+  }
+
+  private async replicaSet(key: string, signal?: AbortSignal): Promise<readonly NodeRef[]> {
+    const { successors } = await this.c.lookup(this.c.ids.hash(key), signal);
+    return successors.slice(0, this.replicationFactor);
+  }
+
+  private replicasOfOwnRange(): NodeRef[] {
+    return this.c.ring.successors.filter((n) => !sameNode(n, this.c.self)).slice(0, this.replicationFactor - 1);
+  }
+
+  private readonly primaryWrite: Handler<'storePut'> = async ({ key, value, deleted }, { signal }) => {
+    const version = Math.max(this.c.clock.now(), (this.items.get(key)?.version ?? 0) + 1);
+    const item: StoredItem = { key, value, version, deleted };
+    this.items.merge(item);
+    const replicas = this.replicasOfOwnRange();
+    if (replicas.length === 0) return { version }; // a ring of one: nowhere else to copy to
+    const copies = replicas.map((r) => this.c.peers.call(r.addr, 'storeItems', { items: [item] }, { signal }));
+    try {
+      await Promise.any(copies); // acknowledged once one replica holds it too; the rest finish meanwhile
+    } catch (err) {
+      throw new DhtError('ERR_NOT_REPLICATED', `"${key}" reached no replica; repair will retry`, { cause: err });
+    }
+    return { version };
+  };
+
+  private readonly answerDigest: Handler<'syncDigest'> = async ({ from, to, digest }) => {
+    const theirs = new Map(digest.map((d) => [d.key, d.version]));
+    const want = digest.filter((d) => (this.items.get(d.key)?.version ?? -1) < d.version).map((d) => d.key);
+    const mine = this.items.inRange(from, to).filter((item) => {
+      const version = theirs.get(item.key);
+      return version === undefined || item.version > version;
+    });
+    return { want, newer: mine };
+  };
+
+  private async sync(replica: NodeRef, from: bigint, to: bigint, signal?: AbortSignal): Promise<void> {
+    const held = this.items.inRange(from, to);
+    const digest = held.map(({ key, version }) => ({ key, version }));
+    const { want, newer: theirs } = await this.c.peers.call(replica.addr, 'syncDigest', { from, to, digest }, { signal });
+    for (const item of theirs) this.items.merge(item);
+    const wanted = new Set(want);
+    const send = held.filter((item) => wanted.has(item.key));
+    if (send.length) await this.c.peers.call(replica.addr, 'storeItems', { items: send }, { signal });
+  }
+
+  /** Pairs outside this node's range stay only if it is one of their replicas; the rest go to their owner. */
+  private async relocate(ownFrom: bigint, signal?: AbortSignal): Promise<void> {
+    const { ids, self } = this.c;
+    const foreign = this.items.all().filter((item) => !ids.inHalfOpen(this.items.keyId(item.key), ownFrom, self.id));
+    let covered: { from: bigint; to: bigint; keep: boolean; owner: NodeRef } | undefined;
+    const moves = new Map<string, { owner: NodeRef; items: StoredItem[] }>();
+    for (const item of foreign) {
+      const id = this.items.keyId(item.key);
+      if (!covered || !ids.inHalfOpen(id, covered.from, covered.to)) {
+        try {
+          const answer = await this.c.lookup(id, signal);
+          const keep = answer.successors.slice(0, this.replicationFactor).some((n) => sameNode(n, self));
+          covered = { from: answer.predecessor.id, to: answer.owner.id, keep, owner: answer.owner };
+        } catch (err) {
+          if (!isRetryable(err)) throw err;
+          return; // the ring is in flux; the next round tries again
+        }
+      }
+      if (covered.keep) continue;
+      const move = moves.get(covered.owner.addr) ?? { owner: covered.owner, items: [] };
+      move.items.push(item);
+      moves.set(covered.owner.addr, move);
+    }
+    for (const { owner, items } of moves.values()) {
+      await this.c.peers.call(owner.addr, 'storeItems', { items }, { signal });
+      // Drop only what is still the same version: a write may have arrived meanwhile.
+      for (const item of items) {
+        const current = this.items.get(item.key);
+        if (current && !newer(current, item)) this.items.delete(item.key);
+      }
+    }
+  }
+}

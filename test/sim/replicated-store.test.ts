@@ -1,0 +1,105 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import type { DhtNode } from '../../src/node/dht-node.js';
+import type { Simulation } from '../../src/sim/simulation.js';
+import { createRing } from '../helpers/ring.js';
+
+const R = 3;
+const options = { protocol: 'koorde' as const, degree: 4, idBits: 64, replicationFactor: R, storageFixIntervalMs: 3000, maintain: true };
+
+function pick(sim: Simulation): DhtNode {
+  return sim.nodes[sim.rng.int(sim.nodes.length)]!;
+}
+
+async function putAll(sim: Simulation, count: number): Promise<Map<string, string>> {
+  const written = new Map<string, string>();
+  await sim.clock.complete(
+    Promise.all(
+      Array.from({ length: count }, async (_, i) => {
+        await pick(sim).store.put(`key-${i}`, `value-${i}`);
+        written.set(`key-${i}`, `value-${i}`);
+      }),
+    ),
+  );
+  return written;
+}
+
+/** Keys that read back wrong through `via` (every live node when omitted). */
+async function unreadable(sim: Simulation, written: Map<string, string>, via = sim.nodes): Promise<string[]> {
+  const bad: string[] = [];
+  await sim.clock.complete(
+    Promise.all(
+      via.flatMap((node) =>
+        [...written].map(async ([key, value]) => {
+          const got = await node.store.get(key).catch((err: Error & { code?: string }) => err.code ?? err.message);
+          if (got !== value) bad.push(`${key} via ${node.self.addr}: ${got}`);
+        }),
+      ),
+    ),
+  );
+  return bad;
+}
+
+/** How many live nodes hold each key (tombstones count as copies of a delete). */
+function copies(sim: Simulation, keys: Iterable<string>): Map<string, number> {
+  const counts = new Map<string, number>();
+  for (const key of keys) counts.set(key, sim.nodes.filter((n) => n.store.items.get(key)).length);
+  return counts;
+}
+
+describe('storage - replicated key-value store (simulated ring)', () => {
+  it('stores, reads, overwrites and deletes through any node', async () => {
+    const sim = await createRing(12, { ...options, seed: 1 });
+    const a = sim.nodes[0]!;
+    const b = sim.nodes[7]!;
+    await sim.clock.complete(a.store.put('greeting', 'hello'));
+    assert.equal(await sim.clock.complete(b.store.get('greeting')), 'hello');
+    await sim.clock.complete(b.store.put('greeting', 'bonjour'));
+    assert.equal(await sim.clock.complete(a.store.get('greeting')), 'bonjour');
+    await sim.clock.complete(a.store.delete('greeting'));
+    await assert.rejects(sim.clock.complete(b.store.get('greeting')), { code: 'ERR_NOT_FOUND' });
+    await assert.rejects(sim.clock.complete(b.store.get('never-written')), { code: 'ERR_NOT_FOUND' });
+  });
+
+  it('an acknowledged put is on its owner and at least one replica', async () => {
+    const sim = await createRing(16, { ...options, seed: 2 });
+    const written = await putAll(sim, 200);
+    for (const [key, n] of copies(sim, written.keys())) assert.ok(n >= 2, `${key} has ${n} copies right after the ack`);
+    await sim.clock.advance(1000);
+    for (const [key, n] of copies(sim, written.keys())) assert.equal(n, R, `${key} has ${n} copies`);
+  });
+
+  it('loses nothing when two non-adjacent nodes crash, and repair restores R copies', async () => {
+    const sim = await createRing(16, { ...options, seed: 3 });
+    const written = await putAll(sim, 300);
+    const ring = sim.oracle().sorted;
+    sim.crash(sim.node(ring[2]!.addr)!);
+    sim.crash(sim.node(ring[9]!.addr)!);
+    assert.deepEqual(await unreadable(sim, written, sim.nodes.slice(0, 4)), []);
+    await sim.converge(30_000);
+    await sim.clock.advance(3 * options.storageFixIntervalMs);
+    assert.deepEqual(await unreadable(sim, written), []);
+    const wrong = [...copies(sim, written.keys())].filter(([, n]) => n !== R);
+    assert.deepEqual(wrong, [], 'every key back to R copies');
+  });
+
+  it('a graceful leave hands its range to the successor, and a join takes its range over', async () => {
+    const sim = await createRing(10, { ...options, seed: 4 });
+    const written = await putAll(sim, 200);
+    const leaver = sim.nodes[3]!;
+    const owned = [...written.keys()].filter((k) => sim.oracle().ownerOf(sim.nodes[0]!.ids.hash(k)).addr === leaver.self.addr);
+    assert.ok(owned.length > 0);
+    await sim.leave(leaver);
+    assert.deepEqual(await unreadable(sim, written, sim.nodes.slice(0, 3)), []);
+    const successor = sim.oracle().ownerOf(sim.nodes[0]!.ids.hash(owned[0]!));
+    for (const key of owned) assert.ok(sim.node(successor.addr)!.store.items.get(key), `${key} handed to the new owner`);
+
+    const joiner = await sim.join();
+    await sim.converge(30_000);
+    await sim.clock.advance(2 * options.storageFixIntervalMs);
+    const mine = [...written.keys()].filter((k) => sim.oracle().ownerOf(joiner.ids.hash(k)).addr === joiner.self.addr);
+    for (const key of mine) assert.equal(joiner.store.items.get(key)?.value, written.get(key), `${key} moved to the joiner`);
+    const wrong = [...copies(sim, written.keys())].filter(([, n]) => n !== R);
+    assert.deepEqual(wrong, [], 'replicas that left the replica set dropped their copies');
+  });
+});
