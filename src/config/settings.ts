@@ -106,6 +106,7 @@ export const SETTINGS = {
   bootstrapMode: setting('BOOTSTRAP_MODE', 'dht.bootstrap.mode', 'static' as 'static' | 'dns', oneOf(['static', 'dns'] as const), 'how to find the ring'),
   bootstrapPeers: setting('BOOTSTRAP_PEERS', 'dht.bootstrap.peers', [] as string[], list(hostPort, 'host:port'), 'peers to join through; empty = new ring'),
   bootstrapDnsName: setting('BOOTSTRAP_DNS_NAME', 'dht.bootstrap.dnsName', '', text, 'headless service name to resolve'),
+  bootstrapDnsServer: setting('BOOTSTRAP_DNS_SERVER', 'dht.bootstrap.dnsServer', '', text, 'DNS server (host:port) for BOOTSTRAP_DNS_NAME; empty = the system resolver'),
   hopDelayMs: setting('DHT_HOP_DELAY', 'dht.hopDelay', 0, duration(0), 'artificial delay added to every node-to-node call (lab use: makes hop counts visible locally)'),
   nodeId: setting('NODE_ID', 'node.id', '', hexId, 'fixed hex id; empty = SHA-1 of the advertised address'),
   bind: setting('NODE_BIND', 'node.bind', '0.0.0.0', text, 'listen address of gRPC and HTTP'),

@@ -1,0 +1,61 @@
+import type * as grpc from '@grpc/grpc-js';
+import type { NodeRef } from '../id/node-ref.js';
+import { DhtError } from '../errors.js';
+import { unary } from '../transport/grpc/grpc-server.js';
+import { toServiceError } from '../transport/grpc/errors.js';
+import type { DhtNode } from './dht-node.js';
+
+interface NodeInfo {
+  id: string;
+  addr: string;
+}
+
+/**
+ * client.v1.ClientAPI (SPEC §5), wire-compatible with the original system's clients: the
+ * key-value store, this node's store and routing table, and lookups.
+ */
+export function clientApiImplementation(node: DhtNode): grpc.UntypedServiceImplementation {
+  const info = (n: NodeRef): NodeInfo => ({ id: '0x' + node.ids.toHex(n.id), addr: n.addr });
+  const key = (raw: unknown): string => {
+    if (typeof raw !== 'string' || raw === '') throw new DhtError('ERR_INVALID_ARGUMENT', 'the key must be a non-empty string');
+    return raw;
+  };
+  return {
+    Put: unary(async (req: { resource: { key: string; value: string } | null }, signal) => {
+      if (!req.resource) throw new DhtError('ERR_INVALID_ARGUMENT', 'put needs a resource');
+      await node.store.put(key(req.resource.key), req.resource.value, signal);
+      return {};
+    }),
+    Get: unary(async (req: { key: string }, signal) => ({ value: await node.store.get(key(req.key), signal) })),
+    Delete: unary(async (req: { key: string }, signal) => {
+      await node.store.delete(key(req.key), signal);
+      return {};
+    }),
+    GetStore: (call: grpc.ServerWritableStream<unknown, unknown>) => {
+      try {
+        for (const item of node.store.items.all()) {
+          if (!item.deleted) call.write({ item: { key: item.key, value: item.value }, id: '0x' + node.ids.toHex(node.store.items.keyId(item.key)) });
+        }
+        call.end();
+      } catch (err) {
+        call.destroy(Object.assign(new Error(String(err)), toServiceError(err)));
+      }
+    },
+    GetRoutingTable: unary(async () => ({
+      self: info(node.self),
+      predecessor: node.ring.predecessor ? info(node.ring.predecessor) : null,
+      successors: node.ring.successors.map(info),
+      de_bruijn_list: node.router.pointers().map(info),
+    })),
+    Lookup: unary(async (req: { id: string }, signal) => {
+      let id: bigint;
+      try {
+        id = node.ids.parseHex(req.id);
+      } catch (err) {
+        throw new DhtError('ERR_INVALID_ARGUMENT', (err as Error).message);
+      }
+      const result = await node.lookup(id, { signal });
+      return { successor: info(result.owner) };
+    }),
+  } as grpc.UntypedServiceImplementation;
+}

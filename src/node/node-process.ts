@@ -1,0 +1,93 @@
+import type * as grpc from '@grpc/grpc-js';
+import { IdSpace } from '../id/id-space.js';
+import type { Settings } from '../config/settings.js';
+import { wallClock } from '../runtime/clock.js';
+import type { Logger } from '../runtime/logger.js';
+import { systemRng } from '../runtime/rng.js';
+import { withDelay } from '../transport/delay.js';
+import { createServer, dhtImplementation, listen, shutdown } from '../transport/grpc/grpc-server.js';
+import { GrpcTransport } from '../transport/grpc/grpc-transport.js';
+import { services } from '../transport/grpc/protos.js';
+import { advertisedHost, joinHostPort } from './address.js';
+import { bootstrap, dnsPeers, staticPeers } from './bootstrap.js';
+import { clientApiImplementation } from './client-api.js';
+import { DhtNode } from './dht-node.js';
+import { healthImplementation } from './health-service.js';
+import { readState, writeState } from './state-file.js';
+
+/** How long in-flight calls may finish once the node stops serving. */
+const SHUTDOWN_GRACE_MS = 2000;
+
+export interface NodeProcess {
+  readonly dht: DhtNode;
+  readonly addr: string;
+  /** Resolves once the node is in a ring (created or joined). */
+  readonly ready: Promise<'created' | 'joined'>;
+  /** SIGTERM: hand data to the successor, tell neighbours, save state, stop. */
+  leave(): Promise<void>;
+}
+
+/**
+ * The composition root of a real node: gRPC on NODE_PORT (dht.v1, client.v1, grpc.health.v1),
+ * the DhtNode with its store reloaded from STATE_FILE, and the bootstrap into a ring.
+ */
+export async function startNodeProcess(settings: Settings, logger: Logger): Promise<NodeProcess> {
+  const host = advertisedHost(settings);
+  const addr = joinHostPort(host, settings.port);
+  const ids = new IdSpace(settings.idBits);
+  const state = settings.stateFile ? await readState(settings.stateFile) : undefined;
+  // NODE_ID wins; else the saved id, so a pod rescheduled with a new IP keeps its ring position.
+  const id = settings.nodeId ? ids.parseHex(settings.nodeId) : state ? ids.parseHex(state.id) : ids.hash(addr);
+  const transport = new GrpcTransport();
+  const dht = new DhtNode(
+    {
+      transport: settings.hopDelayMs > 0 ? withDelay(transport, wallClock, settings.hopDelayMs) : transport,
+      clock: wallClock,
+      rng: systemRng(),
+      logger,
+    },
+    {
+      self: { id, addr },
+      idBits: settings.idBits,
+      protocol: settings.protocol,
+      degree: settings.degree,
+      successorListSize: settings.successorListSize,
+      stabilizeIntervalMs: settings.stabilizeIntervalMs,
+      fixIntervalMs: settings.protocol === 'koorde' ? settings.deBruijnFixIntervalMs : settings.fingerFixIntervalMs,
+      failureTimeoutMs: settings.failureTimeoutMs,
+      replicationFactor: settings.replicationFactor,
+      storageFixIntervalMs: settings.storageFixIntervalMs,
+    },
+  );
+  for (const item of state?.items ?? []) dht.store.items.merge(item);
+
+  const server: grpc.Server = createServer();
+  server.addService(services().dht.service, dhtImplementation(dht.handlers));
+  server.addService(services().client.service, clientApiImplementation(dht));
+  server.addService(services().health.service, healthImplementation(() => dht.status === 'READY'));
+  await listen(server, settings.bind, settings.port);
+  logger.info({ addr, id: ids.toHex(id), protocol: settings.protocol, restoredItems: state?.items.length ?? 0 }, 'node listening');
+
+  const peers =
+    settings.bootstrapMode === 'dns'
+      ? dnsPeers(settings.bootstrapDnsName, settings.port, addr, settings.bootstrapDnsServer || undefined)
+      : staticPeers(settings.bootstrapPeers, addr);
+  const ready = bootstrap(dht, peers, { clock: wallClock, rng: systemRng(), logger }, dht.signal);
+  ready.catch(() => {}); // awaited by the caller; this only keeps an early abort from being unhandled
+
+  return {
+    dht,
+    addr,
+    ready,
+    async leave() {
+      if (dht.status !== 'NOT_INITIALIZED') await dht.leave();
+      else dht.stop();
+      if (settings.stateFile) {
+        await writeState(settings.stateFile, { format: 1, id: ids.toHex(id), addr, savedAt: new Date().toISOString(), items: dht.store.items.all() });
+      }
+      await shutdown(server, SHUTDOWN_GRACE_MS);
+      transport.close();
+      logger.info({ addr }, 'node stopped');
+    },
+  };
+}

@@ -1,0 +1,63 @@
+import * as grpc from '@grpc/grpc-js';
+import { DhtError } from '../../errors.js';
+import type { DhtMethod, Handlers } from '../../rpc/messages.js';
+import { DHT_CODECS, type Wire } from './codec.js';
+import { toServiceError } from './errors.js';
+import { CHANNEL_OPTIONS } from './protos.js';
+
+/** A signal that aborts when the client cancels the call (or its deadline passes). */
+export function callSignal(call: grpc.ServerUnaryCall<unknown, unknown> | grpc.ServerWritableStream<unknown, unknown>): AbortSignal {
+  const controller = new AbortController();
+  call.on('cancelled', () => controller.abort(new DhtError('ERR_ABORTED', 'the caller cancelled the call')));
+  return controller.signal;
+}
+
+/** Runs a promise-returning implementation as a unary gRPC method, errors mapped to statuses. */
+export function unary<Req, Res>(impl: (request: Req, signal: AbortSignal) => Promise<Res>): grpc.handleUnaryCall<Req, Res> {
+  return (call, callback) => {
+    impl(call.request, callSignal(call)).then(
+      (response) => callback(null, response),
+      (err: unknown) => callback(toServiceError(err)),
+    );
+  };
+}
+
+/** The dht.v1.Dht service over a node's handler map: the same handlers the simulator calls. */
+export function dhtImplementation(handlers: Handlers): grpc.UntypedServiceImplementation {
+  const implementation: grpc.UntypedServiceImplementation = {};
+  for (const method of Object.keys(DHT_CODECS) as DhtMethod[]) {
+    const codec = DHT_CODECS[method];
+    const handler = handlers[method] as (req: unknown, ctx: { signal: AbortSignal }) => Promise<never>;
+    implementation[codec.rpc] = unary<Wire, Wire>(async (request: Wire, signal) => {
+      const response = await handler(codec.decodeRequest(request), { signal });
+      return codec.encodeResponse(response);
+    }) as grpc.UntypedHandleCall;
+  }
+  return implementation;
+}
+
+export function createServer(): grpc.Server {
+  return new grpc.Server(CHANNEL_OPTIONS);
+}
+
+/** Binds `host:port` (IPv6 hosts in brackets) and resolves with the bound port. */
+export function listen(server: grpc.Server, host: string, port: number): Promise<number> {
+  const target = host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
+  return new Promise((resolve, reject) => {
+    server.bindAsync(target, grpc.ServerCredentials.createInsecure(), (err, bound) => (err ? reject(err) : resolve(bound)));
+  });
+}
+
+/** Lets calls in flight finish for up to `graceMs`, then cuts the rest. */
+export function shutdown(server: grpc.Server, graceMs: number): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => {
+      server.forceShutdown();
+      resolve();
+    }, graceMs);
+    server.tryShutdown(() => {
+      clearTimeout(timer);
+      resolve();
+    });
+  });
+}

@@ -1,0 +1,85 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createServer } from 'node:net';
+
+/** Every child any test started, so that even a failing or interrupted run leaves none behind. */
+const everyChild = new Set<ChildProcess>();
+process.on('exit', () => {
+  for (const child of everyChild) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+});
+
+export interface Managed {
+  readonly name: string;
+  readonly child: ChildProcess;
+  /** Resolves with the exit code (null if killed by a signal). */
+  readonly exited: Promise<number | null>;
+  /** Everything it printed so far, for assertions and for failure messages. */
+  output(): string;
+}
+
+/** Children started by one test suite; `stopAll` in an `after` hook ends those still running. */
+export class ProcessGroup {
+  private readonly children = new Set<Managed>();
+
+  spawn(name: string, command: string, args: readonly string[], env: Record<string, string> = {}): Managed {
+    const child = spawn(command, args, { env: { ...process.env, ...env }, stdio: ['pipe', 'pipe', 'pipe'] });
+    everyChild.add(child);
+    let output = '';
+    child.stdout!.on('data', (d: Buffer) => (output += d.toString()));
+    child.stderr!.on('data', (d: Buffer) => (output += d.toString()));
+    const exited = new Promise<number | null>((resolve) =>
+      child.on('exit', (code) => {
+        everyChild.delete(child);
+        resolve(code);
+      }),
+    );
+    const managed: Managed = { name, child, exited, output: () => output };
+    this.children.add(managed);
+    void exited.then(() => this.children.delete(managed));
+    return managed;
+  }
+
+  /** Runs a Node script of the build (dist/) as a child. */
+  node(name: string, script: string, args: readonly string[] = [], env: Record<string, string> = {}): Managed {
+    return this.spawn(name, process.execPath, [script, ...args], env);
+  }
+
+  async stopAll(): Promise<void> {
+    const running = [...this.children];
+    for (const m of running) m.child.kill('SIGKILL');
+    await Promise.all(running.map((m) => m.exited));
+  }
+}
+
+/** Ports the OS says are free right now (bound to 127.0.0.1, then released). */
+export async function freePorts(count: number): Promise<number[]> {
+  const servers = await Promise.all(
+    Array.from(
+      { length: count },
+      () =>
+        new Promise<ReturnType<typeof createServer>>((resolve, reject) => {
+          const server = createServer();
+          server.once('error', reject);
+          server.listen(0, '127.0.0.1', () => resolve(server));
+        }),
+    ),
+  );
+  const ports = servers.map((s) => (s.address() as { port: number }).port);
+  await Promise.all(servers.map((s) => new Promise((resolve) => s.close(resolve))));
+  return ports;
+}
+
+/** Polls `probe` until it returns a value (not undefined/false); fails after `timeoutMs` naming `what`. */
+export async function waitFor<T>(what: string, probe: () => Promise<T | undefined | false>, timeoutMs = 30_000, intervalMs = 100): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let lastError: unknown;
+  for (;;) {
+    try {
+      const value = await probe();
+      if (value !== undefined && value !== false) return value;
+    } catch (err) {
+      lastError = err;
+    }
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`, { cause: lastError });
+    await new Promise((resolve) => setTimeout(resolve, intervalMs));
+  }
+}
