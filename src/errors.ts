@@ -19,6 +19,14 @@ export const ERROR_CODES = {
   ERR_INVALID_ARGUMENT: { grpc: 3 /* INVALID_ARGUMENT */, http: 400 },
   /** A put reached fewer replicas than it needs to be acknowledged. */
   ERR_NOT_REPLICATED: { grpc: 14, http: 503 },
+  /** The origin's address is internal (loopback, private, link-local, …) and not allow-listed. */
+  ERR_ORIGIN_FORBIDDEN: { grpc: 7 /* PERMISSION_DENIED */, http: 403 },
+  /** The object is larger than CACHE_MAX_OBJECT_MB. */
+  ERR_TOO_LARGE: { grpc: 8 /* RESOURCE_EXHAUSTED */, http: 413 },
+  /** The origin failed: refused, reset, bad response, too many redirects. */
+  ERR_ORIGIN_FAILED: { grpc: 14, http: 502 },
+  /** The origin did not connect, answer or finish its body in time. */
+  ERR_ORIGIN_TIMEOUT: { grpc: 4, http: 504 },
   /** A bug or an unexpected failure inside a node. */
   ERR_INTERNAL: { grpc: 13 /* INTERNAL */, http: 500 },
 } as const;
