@@ -27,6 +27,8 @@ export const ERROR_CODES = {
   ERR_ORIGIN_FAILED: { grpc: 14, http: 502 },
   /** The origin did not connect, answer or finish its body in time. */
   ERR_ORIGIN_TIMEOUT: { grpc: 4, http: 504 },
+  /** An entry's cached route is stale: the node asked does not own the key (any more). */
+  ERR_NOT_OWNER: { grpc: 9 /* FAILED_PRECONDITION */, http: 503 },
   /** A bug or an unexpected failure inside a node. */
   ERR_INTERNAL: { grpc: 13 /* INTERNAL */, http: 500 },
 } as const;
@@ -48,7 +50,15 @@ export function errorCode(err: unknown): ErrorCode {
   return err instanceof DhtError ? err.code : 'ERR_INTERNAL';
 }
 
-const RETRYABLE = new Set<ErrorCode>(['ERR_TIMEOUT', 'ERR_UNREACHABLE', 'ERR_NOT_READY', 'ERR_INTERNAL', 'ERR_LOOKUP_FAILED', 'ERR_HOP_BUDGET']);
+const RETRYABLE = new Set<ErrorCode>([
+  'ERR_TIMEOUT',
+  'ERR_UNREACHABLE',
+  'ERR_NOT_READY',
+  'ERR_INTERNAL',
+  'ERR_LOOKUP_FAILED',
+  'ERR_HOP_BUDGET',
+  'ERR_NOT_OWNER',
+]);
 
 /**
  * Failures of peers or of a ring in flux, after which another peer or a later round may

@@ -51,6 +51,14 @@ export interface DhtNodeInit {
   readonly storageFixIntervalMs: number;
 }
 
+/** Something that holds data by key range and hands it over as ownership moves. */
+export interface RangeHolder {
+  /** A node joined just before this one and owns (previous, joined] now. */
+  onNewPredecessor(previous: NodeRef | undefined, joined: NodeRef): Promise<void>;
+  /** This node is leaving: its successor takes over its range. */
+  handOff(): Promise<void>;
+}
+
 export type NodeStatus = 'NOT_INITIALIZED' | 'DEBRUIJN_NOT_READY' | 'READY' | 'LEAVING';
 
 /** The DHT part of a node: ring, router and their upkeep, behind the handlers peers call. */
@@ -62,6 +70,7 @@ export class DhtNode {
   readonly store: ReplicatedStore;
   readonly handlers: Handlers;
   readonly stats = new LookupStats();
+  private readonly rangeHolders: RangeHolder[] = [];
   private readonly peers: Transport;
   private readonly clock: Clock;
   private readonly rng: Rng;
@@ -94,10 +103,12 @@ export class DhtNode {
         ids: this.ids,
         peers: this.peers,
         onNewPredecessor: (previous, current) => {
-          this.store.onNewPredecessor(previous, current, this.signal).catch((err: unknown) => {
-            // The repair round moves what this push could not.
-            if (!this.signal.aborted) this.logger.warn({ err, joined: current.addr }, 'hand-off to a new predecessor failed');
-          });
+          for (const holder of this.rangeHolders) {
+            holder.onNewPredecessor(previous, current).catch((err: unknown) => {
+              // Repair rounds (or a refetch, for cached objects) make up for a failed push.
+              if (!this.signal.aborted) this.logger.warn({ err, joined: current.addr }, 'hand-off to a new predecessor failed');
+            });
+          }
         },
       },
       init,
@@ -118,6 +129,10 @@ export class DhtNode {
       },
       init,
     );
+    this.addRangeHolder({
+      onNewPredecessor: (previous, current) => this.store.onNewPredecessor(previous, current, this.signal),
+      handOff: () => this.store.handOff(this.signal),
+    });
     this.handlers = {
       ...this.store.handlers,
       ping: pingHandler(),
@@ -174,9 +189,10 @@ export class DhtNode {
 
   /** Finds the owner of `key` and records the lookup in `stats`. */
   async lookup(key: bigint, options: { signal?: AbortSignal } = {}): Promise<LookupResult> {
+    const started = this.clock.now();
     try {
       const result = await this.route(key, options.signal);
-      this.stats.record(result);
+      this.stats.record(result, this.clock.now() - started);
       return result;
     } catch (err) {
       this.stats.recordFailure();
@@ -203,6 +219,11 @@ export class DhtNode {
     };
   }
 
+  /** Data that follows key ownership (stored pairs, cached objects) and moves when the ring changes. */
+  addRangeHolder(holder: RangeHolder): void {
+    this.rangeHolders.push(holder);
+  }
+
   /** Marks the node as part of a ring whose state was installed directly (static simulation). */
   markJoined(): void {
     this.#joined = true;
@@ -212,10 +233,12 @@ export class DhtNode {
   async leave(): Promise<void> {
     this.#leaving = true;
     try {
-      await this.store.handOff(this.signal).catch((err: unknown) => {
-        if (!isRetryable(err)) throw err;
-        this.logger.warn({ err }, 'hand-off before leaving failed; replicas keep the data'); // replicas hold copies
-      });
+      for (const holder of this.rangeHolders) {
+        await holder.handOff().catch((err: unknown) => {
+          if (!isRetryable(err)) throw err;
+          this.logger.warn({ err }, 'hand-off before leaving failed'); // stored pairs have replicas; cached objects are refetched
+        });
+      }
       await this.ring.leave(this.signal);
     } finally {
       this.stop();

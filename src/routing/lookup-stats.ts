@@ -1,4 +1,5 @@
 import type { HopKind } from '../rpc/messages.js';
+import { LogHistogram } from '../runtime/histogram.js';
 import type { LookupResult } from './lookup.js';
 
 /** Running totals over the lookups a node started, for /metrics and the simulator. */
@@ -9,9 +10,11 @@ export class LookupStats {
   readonly byKind: Record<HopKind, number> = { finger: 0, successor: 0, debruijn: 0, correction: 0 };
   /** hopCounts[h] = lookups that took h hops; exact, and small (h stays below the hop budget). */
   readonly hopCounts: number[] = [];
+  readonly latencyMs = new LogHistogram();
 
-  record(result: LookupResult): void {
+  record(result: LookupResult, ms = 0): void {
     this.count++;
+    this.latencyMs.record(ms);
     this.fallbacks += result.fallbacks;
     for (const kind of Object.keys(this.byKind) as HopKind[]) this.byKind[kind] += result.hopsByKind[kind];
     this.hopCounts[result.hops] = (this.hopCounts[result.hops] ?? 0) + 1;

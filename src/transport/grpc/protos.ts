@@ -16,22 +16,26 @@ const LOADER_OPTIONS: protoLoader.Options = {
 
 export interface Services {
   readonly dht: grpc.ServiceClientConstructor;
+  readonly cache: grpc.ServiceClientConstructor;
   readonly client: grpc.ServiceClientConstructor;
   readonly health: grpc.ServiceClientConstructor;
 }
 
 let loaded: Services | undefined;
 
-/** The three gRPC services a node serves, loaded from proto/ once per process. */
+/** The gRPC services a node serves, loaded from proto/ once per process. */
 export function services(): Services {
   if (!loaded) {
-    const definition = protoLoader.loadSync(['dht/v1/dht.proto', 'client/v1/client.proto', 'grpc/health/v1/health.proto'], LOADER_OPTIONS);
+    const definition = protoLoader.loadSync(
+      ['dht/v1/dht.proto', 'dht/v1/cache.proto', 'client/v1/client.proto', 'grpc/health/v1/health.proto'],
+      LOADER_OPTIONS,
+    );
     const root = grpc.loadPackageDefinition(definition) as unknown as {
-      dht: { v1: { Dht: grpc.ServiceClientConstructor } };
+      dht: { v1: { Dht: grpc.ServiceClientConstructor; Cache: grpc.ServiceClientConstructor } };
       client: { v1: { ClientAPI: grpc.ServiceClientConstructor } };
       grpc: { health: { v1: { Health: grpc.ServiceClientConstructor } } };
     };
-    loaded = { dht: root.dht.v1.Dht, client: root.client.v1.ClientAPI, health: root.grpc.health.v1.Health };
+    loaded = { dht: root.dht.v1.Dht, cache: root.dht.v1.Cache, client: root.client.v1.ClientAPI, health: root.grpc.health.v1.Health };
   }
   return loaded;
 }

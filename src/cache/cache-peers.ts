@@ -1,0 +1,101 @@
+import * as grpc from '@grpc/grpc-js';
+import { DhtError } from '../errors.js';
+import { fromServiceError } from '../transport/grpc/errors.js';
+import { CHANNEL_OPTIONS, services } from '../transport/grpc/protos.js';
+import { headersToWire, headFromWire, variantToWire, type ResponseHead, type WireHead } from './cache-wire.js';
+import type { Variant } from './object-store.js';
+import type { CacheRequest } from './owner-cache.js';
+
+export interface ForwardedResponse {
+  readonly head: ResponseHead;
+  /** The body as the owner streams it. */
+  readonly chunks: AsyncIterable<Buffer>;
+}
+
+type Stub = grpc.Client & Record<string, (...args: unknown[]) => unknown>;
+
+/** Variants per StoreObjects call during a hand-off, so no single message grows huge. */
+const HANDOFF_BATCH = 64;
+
+/** The calls an entry node makes to an owner, over dht.v1.Cache. */
+export class CachePeers {
+  private readonly stubs = new Map<string, Stub>();
+
+  constructor(
+    /** Deadline of the small calls (hand-offs, invalidations). */
+    private readonly callTimeoutMs: number,
+    /** How long an owner may take to send a response head: its origin fetch included. */
+    private readonly headTimeoutMs: number,
+  ) {}
+
+  /** Forwards a request; resolves once the owner sent the response head. */
+  fetch(addr: string, req: CacheRequest, fromRouteCache: boolean, signal?: AbortSignal): Promise<ForwardedResponse> {
+    const call = this.stub(addr).Fetch!(
+      { url: req.url, method: req.method, headers: headersToWire(req.headers), trusted: req.trusted, from_route_cache: fromRouteCache },
+    ) as grpc.ClientReadableStream<{ head?: WireHead; chunk?: Buffer }>;
+    const onAbort = () => call.cancel();
+    signal?.addEventListener('abort', onAbort, { once: true });
+    const iterator = call[Symbol.asyncIterator]();
+    const context = `fetch of ${req.url} from ${addr}`;
+    // The head comes once the owner has the object (from its store or its origin).
+    const timer = setTimeout(() => call.cancel(), this.headTimeoutMs);
+    return iterator.next().then(
+      (first) => {
+        clearTimeout(timer);
+        if (first.done || !first.value.head) throw new DhtError('ERR_INTERNAL', `${context}: the owner sent no response head`);
+        const chunks = (async function* () {
+          try {
+            for (;;) {
+              const next = await iterator.next();
+              if (next.done) return;
+              if (next.value.chunk) yield Buffer.from(next.value.chunk);
+            }
+          } catch (err) {
+            throw fromServiceError(err as grpc.ServiceError, context);
+          } finally {
+            signal?.removeEventListener('abort', onAbort);
+          }
+        })();
+        return { head: headFromWire(first.value.head), chunks };
+      },
+      (err: grpc.ServiceError) => {
+        clearTimeout(timer);
+        signal?.removeEventListener('abort', onAbort);
+        throw signal?.aborted ? signal.reason : fromServiceError(err, context);
+      },
+    );
+  }
+
+  /** Hands objects to their new owner. */
+  async store(addr: string, variants: readonly Variant[]): Promise<void> {
+    for (let at = 0; at < variants.length; at += HANDOFF_BATCH) {
+      await this.unary(addr, 'StoreObjects', { variants: variants.slice(at, at + HANDOFF_BATCH).map(variantToWire) });
+    }
+  }
+
+  async invalidate(addr: string, url: string): Promise<void> {
+    await this.unary(addr, 'Invalidate', { url });
+  }
+
+  close(): void {
+    for (const stub of this.stubs.values()) stub.close();
+    this.stubs.clear();
+  }
+
+  private unary(addr: string, method: string, request: object): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.stub(addr)[method]!(request, { deadline: new Date(Date.now() + this.callTimeoutMs) }, (err: grpc.ServiceError | null) =>
+        err ? reject(fromServiceError(err, `${method} to ${addr}`)) : resolve(),
+      );
+    });
+  }
+
+  private stub(addr: string): Stub {
+    let stub = this.stubs.get(addr);
+    if (!stub) {
+      stub = new (services().cache)(addr, grpc.credentials.createInsecure(), CHANNEL_OPTIONS) as Stub;
+      this.stubs.set(addr, stub);
+    }
+    return stub;
+  }
+}

@@ -1,0 +1,207 @@
+import { sameNode, type NodeRef } from '../id/node-ref.js';
+import { DhtError, errorCode, isRetryable } from '../errors.js';
+import type { DhtNode } from '../node/dht-node.js';
+import type { Clock } from '../runtime/clock.js';
+import { LogHistogram } from '../runtime/histogram.js';
+import type { Logger } from '../runtime/logger.js';
+import type { CachePeers } from './cache-peers.js';
+import type { ResponseHead } from './cache-wire.js';
+import { HotCopies } from './hot-copies.js';
+import type { Variant } from './object-store.js';
+import type { CacheRequest, OwnerCache } from './owner-cache.js';
+import { RouteCache, type Route } from './route-cache.js';
+
+export const X_CACHE_VALUES = ['HIT-LOCAL', 'HIT-DHT', 'HIT-HOT', 'MISS-ORIGIN', 'MISS-DHT', 'REVALIDATED'] as const;
+export type XCache = (typeof X_CACHE_VALUES)[number];
+
+export interface ServedResponse {
+  readonly status: number;
+  readonly headers: Record<string, string | string[]>;
+  readonly body: Buffer | AsyncIterable<Buffer>;
+}
+
+export interface CacheServiceComponents {
+  readonly dht: DhtNode;
+  readonly owner: OwnerCache;
+  readonly peers: CachePeers;
+  readonly clock: Clock;
+  readonly logger: Logger;
+}
+
+export interface CacheServiceInit {
+  /** Entry nodes remember key ranges → owners, so repeat requests skip the lookup. */
+  readonly routeCache: boolean;
+  /** Byte budget of the copies of hot objects this node keeps as an entry. */
+  readonly hotCopyBytes: number;
+}
+
+/** Lookups before giving up on a request whose owners keep failing or moving. */
+const ROUTE_ATTEMPTS = 3;
+
+/** Figures /metrics and the dashboard report about the requests this node answered as entry. */
+export class RequestStats {
+  readonly byXCache: Record<XCache, number> = { 'HIT-LOCAL': 0, 'HIT-DHT': 0, 'HIT-HOT': 0, 'MISS-ORIGIN': 0, 'MISS-DHT': 0, REVALIDATED: 0 };
+  readonly latencyMs = new LogHistogram();
+  readonly hops = new LogHistogram();
+  readonly errors: Record<string, number> = {};
+}
+
+/**
+ * The request flow of the web cache. The entry node finds the URL's owner (its hot copies,
+ * then its route cache, then a DHT lookup), serves locally if it owns the URL, or forwards the
+ * request over gRPC and streams the owner's answer back. Objects follow ownership as nodes
+ * join and leave.
+ */
+export class CacheService {
+  readonly hotCopies: HotCopies;
+  readonly stats = new RequestStats();
+  private readonly routes?: RouteCache;
+  private readonly c: CacheServiceComponents;
+
+  constructor(components: CacheServiceComponents, init: CacheServiceInit) {
+    this.c = components;
+    this.hotCopies = new HotCopies(init.hotCopyBytes, components.clock);
+    if (init.routeCache) this.routes = new RouteCache(components.dht.ids, components.clock);
+  }
+
+  async handle(req: CacheRequest): Promise<ServedResponse> {
+    const started = this.c.clock.now();
+    try {
+      const served = await this.route(req, started);
+      return served;
+    } catch (err) {
+      const code = errorCode(err);
+      this.stats.errors[code] = (this.stats.errors[code] ?? 0) + 1;
+      throw err;
+    }
+  }
+
+  /** Forgets a URL wherever it lives (after an unsafe method succeeded at the origin). */
+  async invalidate(url: string): Promise<void> {
+    const { owner } = await this.c.dht.lookup(this.c.dht.ids.hash(url));
+    if (sameNode(owner, this.c.dht.self)) this.c.owner.invalidate(url);
+    else await this.c.peers.invalidate(owner.addr, url);
+  }
+
+  /** Whether the URL's key is in this node's range right now. */
+  owns(url: string): boolean {
+    return this.c.dht.ring.owns(this.c.dht.ids.hash(url));
+  }
+
+  accept(variants: readonly Variant[]): void {
+    for (const variant of variants) this.c.owner.store.put(variant);
+  }
+
+  /** A node joined just before this one: it owns (previous, joined] now, objects included. */
+  async onNewPredecessor(previous: NodeRef | undefined, joined: NodeRef): Promise<void> {
+    if (!previous || !this.c.dht.ids.inOpen(joined.id, previous.id, this.c.dht.self.id)) return;
+    const moving = this.c.owner.store.inRange(previous.id, joined.id);
+    if (moving.length === 0) return;
+    await this.c.peers.store(joined.addr, moving.flat());
+    for (const variants of moving) this.c.owner.store.delete(variants[0]!.url);
+    this.c.logger.debug({ to: joined.addr, objects: moving.length }, 'handed objects to a new predecessor');
+  }
+
+  /** Leaving gracefully: the successor owns everything this node owned. */
+  async handOff(): Promise<void> {
+    const { ring } = this.c.dht;
+    const everything = this.c.owner.store.all();
+    if (ring.alone || everything.length === 0) return;
+    await this.c.peers.store(ring.successor.addr, everything.flat());
+    this.c.logger.info({ to: ring.successor.addr, objects: everything.length }, 'handed cached objects to the successor');
+  }
+
+  private async route(req: CacheRequest, started: number): Promise<ServedResponse> {
+    const { dht } = this.c;
+    if (dht.status !== 'READY' && dht.status !== 'DEBRUIJN_NOT_READY') {
+      throw new DhtError('ERR_NOT_READY', `this node is ${dht.status.toLowerCase().replace(/_/g, ' ')}`);
+    }
+    const copy = this.hotCopies.get(req.url, req.headers);
+    if (copy) {
+      const age = Number(copy.head.headers.age ?? 0) + (this.c.clock.now() - copy.storedAt) / 1000;
+      const head = { ...copy.head, headers: { ...copy.head.headers, age: String(Math.floor(age)) } };
+      return this.answer(head, req.method === 'HEAD' ? Buffer.alloc(0) : copy.body, 'HIT-HOT', copy.owner, 0, started);
+    }
+    const key = dht.ids.hash(req.url);
+    let route: Route | undefined = this.routes?.find(key);
+    let fromRouteCache = route !== undefined;
+    let lookupHops = 0;
+    let failure: unknown;
+    for (let attempt = 0; attempt < ROUTE_ATTEMPTS; attempt++) {
+      if (!route) {
+        const found = await dht.lookup(key);
+        route = { from: found.predecessor.id, owner: found.owner, successors: found.successors };
+        lookupHops += found.hops;
+        fromRouteCache = false;
+        this.routes?.remember(route);
+      }
+      // The owner, then the node that takes its range over if it just died.
+      for (const target of route.successors.slice(0, 2)) {
+        if (sameNode(target, dht.self)) {
+          const local = await this.c.owner.serve(req);
+          const xCache = local.outcome === 'MISS' ? 'MISS-ORIGIN' : local.outcome === 'REVALIDATED' ? 'REVALIDATED' : 'HIT-LOCAL';
+          return this.answer(local, local.body, xCache, dht.self.addr, lookupHops, started);
+        }
+        try {
+          const forwarded = await this.c.peers.fetch(target.addr, req, fromRouteCache);
+          const { head } = forwarded;
+          const xCache = head.outcome === 'MISS' ? 'MISS-DHT' : head.outcome === 'REVALIDATED' ? 'REVALIDATED' : 'HIT-DHT';
+          const body = head.hot ? this.keepHotCopy(req, head, forwarded.chunks, target.addr) : forwarded.chunks;
+          return this.answer(head, body, xCache, target.addr, lookupHops + 1, started);
+        } catch (err) {
+          if (!isRetryable(err)) throw err;
+          failure = err;
+          this.routes?.forget(target);
+          if (errorCode(err) === 'ERR_NOT_OWNER') break; // the range moved: look it up afresh
+        }
+      }
+      route = undefined;
+    }
+    throw new DhtError('ERR_UNREACHABLE', `the owner of ${req.url} could not be reached after ${ROUTE_ATTEMPTS} lookups`, { cause: failure });
+  }
+
+  /** Streams the body on while collecting it, and keeps it as a hot copy once complete. */
+  private async *keepHotCopy(req: CacheRequest, head: ResponseHead, chunks: AsyncIterable<Buffer>, owner: string): AsyncIterable<Buffer> {
+    const parts: Buffer[] = [];
+    for await (const chunk of chunks) {
+      parts.push(chunk);
+      yield chunk;
+    }
+    if (req.method === 'GET' && head.status === 200) this.hotCopies.put(req.url, head, Buffer.concat(parts), owner, req.headers);
+  }
+
+  private answer(head: ResponseHead, body: Buffer | AsyncIterable<Buffer>, xCache: XCache, owner: string, hops: number, started: number): ServedResponse {
+    const latency = this.c.clock.now() - started;
+    this.stats.byXCache[xCache]++;
+    this.stats.latencyMs.record(latency);
+    this.stats.hops.record(hops);
+    const headers: Record<string, string | string[]> = {};
+    for (const [name, value] of Object.entries(head.headers)) if (value !== undefined) headers[name] = value;
+    Object.assign(headers, {
+      'x-cache': xCache,
+      'cache-status': cacheStatus(head, xCache),
+      'x-node-id': '0x' + this.c.dht.ids.toHex(this.c.dht.self.id),
+      'x-responsible-node': owner,
+      'x-entry-node': this.c.dht.self.addr,
+      'x-hops': String(hops),
+      'x-latency-ms': latency.toFixed(2),
+    });
+    return { status: head.status, headers, body };
+  }
+}
+
+/** RFC 9211 Cache-Status: what this cache did, in the standard's vocabulary. */
+function cacheStatus(head: ResponseHead, xCache: XCache): string {
+  const ttl = `ttl=${Math.floor(head.freshForMs / 1000)}`;
+  const fwdStatus = head.originStatus ? `; fwd-status=${head.originStatus}` : '';
+  switch (head.outcome) {
+    case 'HIT':
+      return `koorde; hit; ${ttl}${xCache === 'HIT-HOT' ? '; detail=hot-copy' : ''}`;
+    case 'STALE':
+      return `koorde; hit; fwd=stale${fwdStatus}; detail=stale-if-error`;
+    case 'REVALIDATED':
+      return `koorde; fwd=stale${fwdStatus}${head.stored ? '; stored' : ''}; ${ttl}`;
+    case 'MISS':
+      return `koorde; fwd=uri-miss${fwdStatus}${head.stored ? '; stored' : ''}`;
+  }
+}

@@ -1,0 +1,105 @@
+import CachePolicy from 'http-cache-semantics';
+import type { Headers } from './freshness.js';
+import type { CacheRequest, CacheResponse, Outcome } from './owner-cache.js';
+import type { Variant } from './object-store.js';
+
+/** dht.v1.Header: one per value, so multi-valued headers (Set-Cookie) survive. */
+export interface WireHeader {
+  name: string;
+  value: string;
+}
+
+export function headersToWire(headers: Headers | Readonly<Record<string, string>>): WireHeader[] {
+  return Object.entries(headers).flatMap(([name, value]) =>
+    value === undefined ? [] : Array.isArray(value) ? value.map((v) => ({ name, value: v })) : [{ name, value }],
+  );
+}
+
+export function headersFromWire(list: readonly WireHeader[] | undefined): Headers {
+  const out: Record<string, string | string[]> = {};
+  for (const { name, value } of list ?? []) {
+    const seen = out[name];
+    out[name] = seen === undefined ? value : Array.isArray(seen) ? [...seen, value] : [seen, value];
+  }
+  return out;
+}
+
+export interface WireFetchRequest {
+  url: string;
+  method: string;
+  headers: WireHeader[];
+  trusted: boolean;
+  from_route_cache: boolean;
+}
+
+export function requestFromWire(w: WireFetchRequest): CacheRequest {
+  const headers = Object.fromEntries(Object.entries(headersFromWire(w.headers)).map(([k, v]) => [k, Array.isArray(v) ? v.join(', ') : v!]));
+  return { url: w.url, method: w.method === 'HEAD' ? 'HEAD' : 'GET', headers, trusted: w.trusted };
+}
+
+export interface WireHead {
+  status: number;
+  headers: WireHeader[];
+  outcome: string;
+  stored: boolean;
+  origin_status: number;
+  hot: boolean;
+  fresh_for_ms: number;
+}
+
+export type ResponseHead = Omit<CacheResponse, 'body'>;
+
+export function headToWire(r: ResponseHead): WireHead {
+  return {
+    status: r.status,
+    headers: headersToWire(r.headers),
+    outcome: r.outcome,
+    stored: r.stored,
+    origin_status: r.originStatus ?? 0,
+    hot: r.hot,
+    fresh_for_ms: r.freshForMs,
+  };
+}
+
+export function headFromWire(w: WireHead): ResponseHead {
+  return {
+    status: w.status,
+    headers: headersFromWire(w.headers),
+    outcome: w.outcome as Outcome,
+    stored: w.stored,
+    originStatus: w.origin_status || undefined,
+    hot: w.hot,
+    freshForMs: w.fresh_for_ms,
+  };
+}
+
+export interface WireVariant {
+  url: string;
+  status: number;
+  headers: WireHeader[];
+  body: Buffer;
+  policy_json: string;
+  selected_by: WireHeader[];
+}
+
+export function variantToWire(v: Variant): WireVariant {
+  return {
+    url: v.url,
+    status: v.status,
+    headers: headersToWire(v.headers),
+    body: v.body,
+    policy_json: JSON.stringify(v.policy.toObject()),
+    selected_by: headersToWire(v.selectedBy),
+  };
+}
+
+export function variantFromWire(w: WireVariant): Variant {
+  return {
+    url: w.url,
+    status: w.status,
+    headers: headersFromWire(w.headers),
+    body: Buffer.from(w.body),
+    policy: CachePolicy.fromObject(JSON.parse(w.policy_json) as CachePolicy.CachePolicyObject),
+    selectedBy: Object.fromEntries((w.selected_by ?? []).map((h) => [h.name, h.value])),
+  };
+}

@@ -1,0 +1,48 @@
+import type { Clock } from '../runtime/clock.js';
+
+interface Rate {
+  value: number;
+  at: number;
+}
+
+/** How many URLs' rates are tracked at most; the coldest are forgotten first. */
+const MAX_TRACKED = 10_000;
+
+/**
+ * A decayed request rate per URL, over every request the owner serves: each request adds 1,
+ * and the sum shrinks by `decay` per second. A URL above `threshold` is hot.
+ */
+export class HotKeys {
+  private readonly rates = new Map<string, Rate>();
+
+  constructor(
+    private readonly clock: Clock,
+    private readonly threshold: number,
+    /** Per-second factor in (0, 1). */
+    private readonly decay: number,
+  ) {}
+
+  /** Counts one request and says whether the URL is hot now. */
+  hit(url: string): boolean {
+    const now = this.clock.now();
+    const rate = this.rates.get(url);
+    const value = (rate ? this.decayed(rate, now) : 0) + 1;
+    this.rates.delete(url); // re-insert: Map order then is recency order, for pruning
+    this.rates.set(url, { value, at: now });
+    if (this.rates.size > MAX_TRACKED) this.rates.delete(this.rates.keys().next().value!);
+    return value >= this.threshold;
+  }
+
+  /** Hot URLs with their current rate, hottest first. */
+  hot(): { url: string; rate: number }[] {
+    const now = this.clock.now();
+    return [...this.rates]
+      .map(([url, rate]) => ({ url, rate: this.decayed(rate, now) }))
+      .filter((r) => r.rate >= this.threshold)
+      .sort((a, b) => b.rate - a.rate);
+  }
+
+  private decayed(rate: Rate, now: number): number {
+    return rate.value * Math.pow(this.decay, (now - rate.at) / 1000);
+  }
+}

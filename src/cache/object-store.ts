@@ -1,0 +1,107 @@
+import type CachePolicy from 'http-cache-semantics';
+import { LRUCache } from 'lru-cache';
+import type { IdSpace } from '../id/id-space.js';
+import { headerText, type Headers } from './freshness.js';
+
+/** One stored response: a URL can have several, one per combination of the headers its Vary names. */
+export interface Variant {
+  readonly url: string;
+  readonly status: number;
+  /** The origin's headers, without hop-by-hop ones. */
+  readonly headers: Headers;
+  readonly body: Buffer;
+  /** Freshness and revalidation rules; replaced when a 304 refreshes the variant. */
+  policy: CachePolicy;
+  /** The request's values of the headers named in Vary, which select this variant. */
+  readonly selectedBy: Readonly<Record<string, string>>;
+}
+
+/** Per-entry bookkeeping a byte budget should count besides header and body bytes. */
+const ENTRY_OVERHEAD_BYTES = 256;
+
+/** The request header values a response's Vary names; undefined for `Vary: *` (never reusable). */
+export function varySelection(responseHeaders: Headers, requestHeaders: Headers): Record<string, string> | undefined {
+  const names = headerText(responseHeaders.vary)
+    .toLowerCase()
+    .split(',')
+    .map((n) => n.trim())
+    .filter(Boolean);
+  if (names.includes('*')) return undefined;
+  return Object.fromEntries(names.sort().map((n) => [n, headerText(requestHeaders[n]).trim()]));
+}
+
+function variantBytes(v: Variant): number {
+  let bytes = ENTRY_OVERHEAD_BYTES + v.url.length + v.body.length;
+  for (const [name, value] of Object.entries(v.headers)) bytes += name.length + headerText(value).length + 4;
+  return bytes;
+}
+
+/**
+ * The objects a node owns: an LRU bounded by bytes (headers and bodies), keyed by URL, holding
+ * each URL's variants together so they move and expire as one.
+ */
+export class ObjectStore {
+  private readonly lru: LRUCache<string, Variant[]>;
+  #evictions = 0;
+
+  constructor(
+    readonly capacityBytes: number,
+    private readonly ids: IdSpace,
+  ) {
+    this.lru = new LRUCache<string, Variant[]>({
+      maxSize: Math.max(1, capacityBytes),
+      sizeCalculation: (variants) => Math.max(1, variants.reduce((sum, v) => sum + variantBytes(v), 0)),
+      dispose: (_value, _key, reason) => {
+        if (reason === 'evict') this.#evictions++;
+      },
+    });
+  }
+
+  get evictions(): number {
+    return this.#evictions;
+  }
+
+  get sizeBytes(): number {
+    return this.lru.calculatedSize;
+  }
+
+  /** Stored URLs (each may hold several variants). */
+  get entryCount(): number {
+    return this.lru.size;
+  }
+
+  /** The variant a request selects, refreshing the URL's recency. */
+  find(url: string, requestHeaders: Headers): Variant | undefined {
+    return this.lru.get(url)?.find((v) => Object.entries(v.selectedBy).every(([name, value]) => headerText(requestHeaders[name]).trim() === value));
+  }
+
+  /** Stores a variant in place of the one with the same selecting header values; false if it can never fit. */
+  put(variant: Variant): boolean {
+    if (variantBytes(variant) > this.capacityBytes) return false;
+    const key = JSON.stringify(variant.selectedBy);
+    const others = (this.lru.peek(variant.url) ?? []).filter((v) => JSON.stringify(v.selectedBy) !== key);
+    this.lru.set(variant.url, [...others, variant]);
+    return true;
+  }
+
+  /** Re-counts a URL's size after a variant changed in place (a revalidation's new headers). */
+  touch(url: string): void {
+    const variants = this.lru.peek(url);
+    if (variants) this.lru.set(url, [...variants]);
+  }
+
+  delete(url: string): boolean {
+    return this.lru.delete(url);
+  }
+
+  /** Every URL whose key lies in (from, to], with its variants: what a new owner takes over. */
+  inRange(from: bigint, to: bigint): Variant[][] {
+    const out: Variant[][] = [];
+    for (const [url, variants] of this.lru.entries()) if (this.ids.inHalfOpen(this.ids.hash(url), from, to)) out.push(variants);
+    return out;
+  }
+
+  all(): Variant[][] {
+    return [...this.lru.values()];
+  }
+}

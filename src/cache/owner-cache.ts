@@ -1,0 +1,207 @@
+import { DhtError, errorCode } from '../errors.js';
+import { createPolicy, headerText, worthStoring, type Headers, type PolicyRequest } from './freshness.js';
+import type { HotKeys } from './hot-keys.js';
+import { varySelection, type ObjectStore, type Variant } from './object-store.js';
+
+/** What the cache needs from the origin: a buffered, size-limited, address-checked GET. */
+export interface OriginFetcher {
+  fetch(req: {
+    url: URL;
+    method: 'GET' | 'HEAD';
+    headers: Record<string, string>;
+    trusted?: boolean;
+    signal?: AbortSignal;
+  }): Promise<{ status: number; headers: Record<string, string | string[]>; body: Buffer; url: string }>;
+}
+
+export interface CacheRequest {
+  /** Canonical absolute URL: the cache key. */
+  readonly url: string;
+  readonly method: 'GET' | 'HEAD';
+  /** Lower-case client headers that matter to caching and the origin (see requestHeadersFor). */
+  readonly headers: Readonly<Record<string, string>>;
+  /** The gateway's own origin (CACHE_ORIGIN): exempt from the address policy. */
+  readonly trusted: boolean;
+}
+
+/** HIT fresh from the store, MISS fetched, REVALIDATED by a 304, STALE served because the origin failed (stale-if-error). */
+export type Outcome = 'HIT' | 'MISS' | 'REVALIDATED' | 'STALE';
+
+export interface CacheResponse {
+  readonly status: number;
+  readonly headers: Headers;
+  /** Empty for HEAD and 304. */
+  readonly body: Buffer;
+  readonly outcome: Outcome;
+  /** The response is in the store now. */
+  readonly stored: boolean;
+  /** The origin's status when it was asked (for Cache-Status fwd-status). */
+  readonly originStatus?: number;
+  /** Hot object: entry nodes may keep a copy for `freshForMs`. */
+  readonly hot: boolean;
+  readonly freshForMs: number;
+}
+
+/** Client headers passed to the origin for cached GETs; Vary can only select on what the origin saw. */
+const TO_ORIGIN = ['accept', 'accept-encoding', 'accept-language', 'user-agent'];
+/** Hop-by-hop headers (RFC 9110 §7.6.1) and ones this cache sets itself. */
+const NOT_FORWARDED = new Set(['connection', 'keep-alive', 'proxy-authenticate', 'proxy-authorization', 'te', 'trailer', 'transfer-encoding', 'upgrade', 'age']);
+/** Headers a 304 may not change (the stored body stays). */
+const BODY_HEADERS = new Set(['content-length', 'content-encoding', 'transfer-encoding', 'content-range']);
+
+export interface OwnerCacheInit {
+  readonly defaultTtlSeconds: number;
+}
+
+/**
+ * The owner's side of the cache: serves a URL from its store or from the origin as RFC 9111 says
+ * a shared cache must, with one origin fetch per object at a time.
+ */
+export class OwnerCache {
+  private readonly inFlight = new Map<string, Promise<CacheResponse>>();
+  /** What this node's store did, over every request it served as owner. */
+  readonly counts = { hits: 0, misses: 0, revalidated: 0, staleServed: 0, stores: 0, originFetches: 0 };
+
+  constructor(
+    readonly store: ObjectStore,
+    private readonly origin: OriginFetcher,
+    readonly hotKeys: HotKeys,
+    private readonly init: OwnerCacheInit,
+    /** Origin fetches outlive the request that started them: other requests may be waiting on them. */
+    private readonly shutdown: AbortSignal,
+  ) {}
+
+  async serve(req: CacheRequest): Promise<CacheResponse> {
+    const hot = this.hotKeys.hit(req.url);
+    const policyRequest: PolicyRequest = { url: req.url, method: 'GET', headers: req.headers };
+    const variant = this.store.find(req.url, req.headers);
+    let response: CacheResponse;
+    if (variant && !variant.policy.evaluateRequest(policyRequest).revalidation) {
+      response = this.fromVariant(variant, 'HIT');
+    } else if (variant) {
+      const conditional = pick(variant.policy.revalidationHeaders(policyRequest), ['if-none-match', 'if-modified-since']);
+      response = (await this.once(`${req.url}\n${JSON.stringify(variant.selectedBy)}`, () => this.revalidate(variant, req, conditional))).response;
+    } else {
+      const shared = await this.once(req.url, () => this.fetch(req));
+      response = shared.response;
+      // A waiter may share only a stored answer that its own headers select; an unstored one
+      // may be private to the request that fetched it, and another variant is not this one.
+      if (!shared.leader && !(response.stored && this.store.find(req.url, req.headers))) response = await this.fetch(req);
+    }
+    this.count(response);
+    return finishForClient({ ...response, hot: hot && response.stored && response.freshForMs > 0 }, req);
+  }
+
+  private count(response: CacheResponse): void {
+    const c = this.counts;
+    if (response.outcome === 'HIT') c.hits++;
+    else if (response.outcome === 'STALE') c.staleServed++;
+    else if (response.outcome === 'REVALIDATED') c.revalidated++;
+    else c.misses++;
+    if (response.outcome !== 'HIT' && response.outcome !== 'STALE' && response.stored) c.stores++;
+  }
+
+  /** Forgets a URL (after an unsafe method changed it at the origin). */
+  invalidate(url: string): void {
+    this.store.delete(url);
+  }
+
+  /** One origin request per key at a time; `leader` tells the caller whether it started it. */
+  private async once(key: string, work: () => Promise<CacheResponse>): Promise<{ response: CacheResponse; leader: boolean }> {
+    const pending = this.inFlight.get(key);
+    if (pending) return { response: await pending, leader: false };
+    const started = work().finally(() => this.inFlight.delete(key));
+    this.inFlight.set(key, started);
+    return { response: await started, leader: true };
+  }
+
+  private async fetch(req: CacheRequest): Promise<CacheResponse> {
+    const res = await this.fetchOrigin(req, {});
+    const policy = createPolicy({ url: req.url, method: 'GET', headers: req.headers }, res.status, res.headers, this.init.defaultTtlSeconds);
+    const selectedBy = varySelection(res.headers, req.headers);
+    const variant: Variant = { url: req.url, status: res.status, headers: forwardable(res.headers), body: res.body, policy, selectedBy: selectedBy ?? {} };
+    const stored = selectedBy !== undefined && worthStoring(policy, res.headers) && this.store.put(variant);
+    return { ...this.fromVariant(variant, 'MISS'), stored, originStatus: res.status };
+  }
+
+  private async revalidate(variant: Variant, req: CacheRequest, conditional: Record<string, string>): Promise<CacheResponse> {
+    let res;
+    try {
+      res = await this.fetchOrigin(req, conditional);
+    } catch (err) {
+      const code = errorCode(err);
+      if ((code === 'ERR_ORIGIN_FAILED' || code === 'ERR_ORIGIN_TIMEOUT') && staleIfErrorAllows(variant)) return this.fromVariant(variant, 'STALE');
+      throw err;
+    }
+    if (res.status >= 500 && staleIfErrorAllows(variant)) return { ...this.fromVariant(variant, 'STALE'), originStatus: res.status };
+    if (res.status !== 304) {
+      const policy = createPolicy({ url: req.url, method: 'GET', headers: req.headers }, res.status, res.headers, this.init.defaultTtlSeconds);
+      const selectedBy = varySelection(res.headers, req.headers);
+      const fresh: Variant = { url: req.url, status: res.status, headers: forwardable(res.headers), body: res.body, policy, selectedBy: selectedBy ?? {} };
+      const stored = selectedBy !== undefined && worthStoring(policy, res.headers) && this.store.put(fresh);
+      if (!stored) this.store.delete(req.url);
+      return { ...this.fromVariant(fresh, 'MISS'), stored, originStatus: res.status };
+    }
+    const updated = variant.policy.revalidatedPolicy({ url: req.url, method: 'GET', headers: req.headers }, { status: 304, headers: res.headers });
+    if (updated.modified) throw new DhtError('ERR_ORIGIN_FAILED', `the origin answered 304 for ${req.url} with validators that match no stored response`);
+    const headers = { ...variant.headers };
+    for (const [name, value] of Object.entries(forwardable(res.headers))) if (!BODY_HEADERS.has(name)) headers[name] = value;
+    // The 304 refreshes freshness; a default TTL applies again if the origin still says nothing.
+    const policy = createPolicy({ url: req.url, method: 'GET', headers: req.headers }, variant.status, { ...headers, date: headerText(res.headers.date) || undefined }, this.init.defaultTtlSeconds);
+    const refreshed: Variant = { ...variant, headers, policy };
+    this.store.put(refreshed);
+    return { ...this.fromVariant(refreshed, 'REVALIDATED'), originStatus: 304 };
+  }
+
+  private async fetchOrigin(req: CacheRequest, extra: Record<string, string>) {
+    this.counts.originFetches++;
+    const headers: Record<string, string> = { ...extra };
+    for (const name of TO_ORIGIN) if (req.headers[name]) headers[name] = req.headers[name]!;
+    if (req.trusted && req.headers.authorization) headers.authorization = req.headers.authorization;
+    return this.origin.fetch({ url: new URL(req.url), method: 'GET', headers, trusted: req.trusted, signal: this.shutdown });
+  }
+
+  private fromVariant(variant: Variant, outcome: Outcome): CacheResponse {
+    const policy = variant.policy;
+    const freshForMs = Math.max(0, (policy.maxAge() - policy.age()) * 1000);
+    const headers: Headers = { ...variant.headers, age: String(Math.floor(policy.age())) };
+    return { status: variant.status, headers, body: variant.body, outcome, stored: true, hot: false, freshForMs };
+  }
+}
+
+function pick(headers: Headers, names: readonly string[]): Record<string, string> {
+  return Object.fromEntries(names.filter((n) => headers[n] !== undefined).map((n) => [n, headerText(headers[n])]));
+}
+
+function staleIfErrorAllows(variant: Variant): boolean {
+  const match = /(?:^|,)\s*stale-if-error\s*=\s*(\d+)/i.exec(headerText(variant.headers['cache-control']));
+  return !!match && variant.policy.age() < variant.policy.maxAge() + Number(match[1]);
+}
+
+function forwardable(headers: Headers): Headers {
+  const connectionNamed = new Set(headerText(headers.connection).toLowerCase().split(',').map((s) => s.trim()));
+  return Object.fromEntries(Object.entries(headers).filter(([name]) => !NOT_FORWARDED.has(name) && !connectionNamed.has(name)));
+}
+
+/** Answers the client's own conditional request (304) and HEAD (no body). */
+function finishForClient(response: CacheResponse, req: CacheRequest): CacheResponse {
+  if (response.status === 200 && notModified(req.headers, response.headers)) {
+    const keep = ['etag', 'last-modified', 'cache-control', 'expires', 'vary', 'date', 'age', 'content-location'];
+    const headers = Object.fromEntries(Object.entries(response.headers).filter(([name]) => keep.includes(name)));
+    return { ...response, status: 304, headers, body: Buffer.alloc(0) };
+  }
+  return req.method === 'HEAD' ? { ...response, body: Buffer.alloc(0) } : response;
+}
+
+/** RFC 9110 §13.1: If-None-Match (weak comparison) wins over If-Modified-Since. */
+function notModified(request: Readonly<Record<string, string>>, response: Headers): boolean {
+  const ifNoneMatch = request['if-none-match'];
+  const etag = headerText(response.etag);
+  if (ifNoneMatch) {
+    const weak = (tag: string) => tag.trim().replace(/^W\//, '');
+    return ifNoneMatch.trim() === '*' ? !!etag : !!etag && ifNoneMatch.split(',').some((tag) => weak(tag) === weak(etag));
+  }
+  const since = Date.parse(request['if-modified-since'] ?? '');
+  const modified = Date.parse(headerText(response['last-modified']));
+  return Number.isFinite(since) && Number.isFinite(modified) && modified <= since;
+}

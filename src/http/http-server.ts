@@ -1,0 +1,172 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { Readable } from 'node:stream';
+import { canonicalUrl } from '../cache/cache-key.js';
+import type { CacheService } from '../cache/cache-service.js';
+import type { CacheRequest } from '../cache/owner-cache.js';
+import { DhtError } from '../errors.js';
+import type { DhtNode } from '../node/dht-node.js';
+import type { Logger } from '../runtime/logger.js';
+import { metricsJson, prometheusRegistry, type MetricsSources } from './metrics.js';
+import { sendError, sendJson, sendServed } from './respond.js';
+
+/** What gateway mode needs for methods it does not cache: a streaming pass-through to its origin. */
+export interface OriginPassThrough {
+  passThrough(req: {
+    url: URL;
+    method: string;
+    headers: Record<string, string>;
+    body?: Readable;
+    signal?: AbortSignal;
+  }): Promise<{ status: number; headers: Record<string, string | string[]>; body: Readable }>;
+}
+
+export interface HttpServerDeps {
+  readonly dht: DhtNode;
+  readonly metrics: MetricsSources;
+  /** Absent when CACHE_ENABLED=false: only the operational endpoints are served then. */
+  readonly cache?: CacheService;
+  /** Gateway mode (CACHE_ORIGIN): every non-API path is a caching reverse proxy of this origin. */
+  readonly gateway?: { readonly origin: URL; readonly client: OriginPassThrough };
+  readonly logger: Logger;
+}
+
+/** Paths the API owns, also in gateway mode (SPEC §4). */
+export const API_PATHS = ['/cache', '/health', '/metrics', '/debug', '/cluster', '/trace', '/dashboard'];
+
+/** Client headers that matter to caching decisions and to the origin. */
+const CACHE_REQUEST_HEADERS = ['accept', 'accept-encoding', 'accept-language', 'user-agent', 'cache-control', 'pragma', 'if-none-match', 'if-modified-since'];
+
+/** The node's HTTP API on CACHE_HTTP_PORT. No per-request logging above debug level. */
+export function createHttpServer(deps: HttpServerDeps): Server {
+  const registry = prometheusRegistry(deps.metrics);
+  const server = createServer((req, res) => {
+    handle(req, res).catch((err: unknown) => {
+      if (!(err instanceof DhtError)) deps.logger.error({ err, url: req.url }, 'request failed');
+      sendError(res, err);
+    });
+  });
+  server.keepAliveTimeout = 65_000; // longer than common load balancer idle timeouts (AWS: 60 s)
+
+  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? '/', 'http://node');
+    const path = url.pathname.replace(/\/+$/, '') || '/';
+    const api = API_PATHS.includes(path);
+    if (deps.gateway && !api) return gateway(req, res, url);
+    switch (path) {
+      case '/health':
+        return health(res);
+      case '/metrics':
+        return metrics(req, res, url);
+      case '/debug':
+        return sendJson(res, 200, debugState(deps.dht));
+      case '/cache':
+        return cacheRoute(req, res, url);
+      case '/':
+        res.writeHead(302, { location: '/dashboard' }).end();
+        return;
+      default:
+        return sendJson(res, 404, { error: 'not_found', message: `no such endpoint: ${path}` });
+    }
+  }
+
+  function health(res: ServerResponse): void {
+    const { dht } = deps;
+    const status = dht.status;
+    sendJson(res, status === 'READY' ? 200 : 503, {
+      healthy: status === 'READY',
+      status,
+      node_id: '0x' + dht.ids.toHex(dht.self.id),
+      details: {
+        addr: dht.self.addr,
+        protocol: dht.router.protocol,
+        predecessor: dht.ring.predecessor?.addr ?? null,
+        successors: dht.ring.successors.length,
+        long_pointers: dht.router.pointers().length,
+        cache_enabled: deps.cache !== undefined,
+        gateway_origin: deps.gateway?.origin.href ?? null,
+      },
+    });
+  }
+
+  async function metrics(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
+    const accept = req.headers.accept ?? '';
+    if (url.searchParams.get('format') === 'prometheus' || /text\/plain|application\/openmetrics-text/.test(accept)) {
+      const text = await registry.metrics();
+      res.writeHead(200, { 'content-type': registry.contentType, 'cache-control': 'no-store' }).end(text);
+      return;
+    }
+    sendJson(res, 200, metricsJson(deps.metrics));
+  }
+
+  async function cacheRoute(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
+    if (req.method !== 'GET' && req.method !== 'HEAD') {
+      sendJson(res, 405, { error: 'method_not_allowed', message: '/cache serves GET and HEAD' }, { allow: 'GET, HEAD' });
+      return;
+    }
+    const service = requireCache();
+    const target = canonicalUrl(url.searchParams.get('url') ?? undefined);
+    await sendServed(res, await service.handle(cacheRequest(req, target, false)), req.method);
+  }
+
+  async function gateway(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
+    const { origin, client } = deps.gateway!;
+    const target = new URL(url.pathname + url.search, origin);
+    const service = requireCache();
+    const cacheable = (req.method === 'GET' || req.method === 'HEAD') && !req.headers.range;
+    if (cacheable) {
+      await sendServed(res, await service.handle(cacheRequest(req, canonicalUrl(target.href), true)), req.method!);
+      return;
+    }
+    // Unsafe methods and ranges go to the origin uncached; a successful unsafe method
+    // invalidates what is stored for the URL (RFC 9111 §4.4).
+    const controller = new AbortController();
+    res.on('close', () => controller.abort());
+    const answer = await client.passThrough({ url: target, method: req.method!, headers: flatten(req.headers), body: req, signal: controller.signal });
+    const unsafe = req.method !== 'GET' && req.method !== 'HEAD' && req.method !== 'OPTIONS' && req.method !== 'TRACE';
+    if (unsafe && answer.status < 400) {
+      await service.invalidate(canonicalUrl(target.href).href).catch((err: unknown) => deps.logger.warn({ err, url: target.href }, 'invalidation failed'));
+    }
+    res.writeHead(answer.status, answer.headers);
+    for await (const chunk of answer.body) if (!res.write(chunk)) await new Promise((resolve) => res.once('drain', resolve));
+    res.end();
+  }
+
+  function requireCache(): CacheService {
+    if (!deps.cache) throw new DhtError('ERR_NOT_READY', 'the cache is disabled on this node (CACHE_ENABLED=false)');
+    return deps.cache;
+  }
+
+  return server;
+}
+
+function cacheRequest(req: IncomingMessage, target: URL, trusted: boolean): CacheRequest {
+  const headers: Record<string, string> = {};
+  for (const name of trusted ? [...CACHE_REQUEST_HEADERS, 'authorization'] : CACHE_REQUEST_HEADERS) {
+    const value = req.headers[name];
+    if (value !== undefined) headers[name] = Array.isArray(value) ? value.join(', ') : value;
+  }
+  return { url: target.href, method: req.method === 'HEAD' ? 'HEAD' : 'GET', headers, trusted };
+}
+
+/** The client's headers for the origin, without Host (the origin's URL sets it). */
+function flatten(headers: IncomingMessage['headers']): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [name, value] of Object.entries(headers)) {
+    if (value !== undefined && name !== 'host') out[name] = Array.isArray(value) ? value.join(', ') : value;
+  }
+  return out;
+}
+
+/** This node's routing state, for people and scripts. */
+export function debugState(dht: DhtNode) {
+  const ref = (n: { id: bigint; addr: string }) => ({ id: '0x' + dht.ids.toHex(n.id), addr: n.addr });
+  return {
+    self: ref(dht.self),
+    status: dht.status,
+    protocol: dht.router.protocol,
+    predecessor: dht.ring.predecessor ? ref(dht.ring.predecessor) : null,
+    successors: dht.ring.successors.map(ref),
+    [dht.router.protocol === 'koorde' ? 'de_bruijn' : 'fingers']: dht.router.pointers().map(ref),
+    store_items: dht.store.items.size,
+  };
+}
