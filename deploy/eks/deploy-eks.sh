@@ -24,20 +24,15 @@ USAGE
 
 image=""
 lb_timeout=600
-protocol=""
 while (($#)); do
   case "$1" in
-    --dry-run) DRY_RUN=1 ;;
     --image) (($# >= 2)) || usage_error "--image needs a value"; image=$2; shift ;;
     --lb-timeout) [[ ${2:-} =~ ^[0-9]+$ ]] || usage_error "--lb-timeout needs a number of seconds"; lb_timeout=$2; shift ;;
-    -h | --help) usage; exit 0 ;;
-    -*) usage_error "unknown option '$1'" ;;
-    *) [[ -z $protocol ]] || usage_error "one protocol at a time"; protocol=$1 ;;
+    *) common_arg "$1" ;;
   esac
   shift
 done
-[[ -n $protocol ]] || usage_error "missing protocol"
-check_protocol "$protocol"
+require_protocol
 
 if [[ -n $image ]]; then require_tools kubectl; else require_tools kubectl aws; fi
 cd "$REPO_ROOT"

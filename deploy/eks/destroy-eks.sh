@@ -22,20 +22,15 @@ USAGE
 
 delete_cluster=0
 delete_images=0
-protocol=""
 while (($#)); do
   case "$1" in
-    --dry-run) DRY_RUN=1 ;;
     --delete-cluster) delete_cluster=1 ;;
     --delete-images) delete_images=1 ;;
-    -h | --help) usage; exit 0 ;;
-    -*) usage_error "unknown option '$1'" ;;
-    *) [[ -z $protocol ]] || usage_error "one protocol at a time"; protocol=$1 ;;
+    *) common_arg "$1" ;;
   esac
   shift
 done
-[[ -n $protocol ]] || usage_error "missing protocol"
-check_protocol "$protocol"
+require_protocol
 
 tools=(kubectl)
 ((delete_cluster)) && tools+=(eksctl)

@@ -91,6 +91,23 @@ check_protocol() {
   usage_error "unknown protocol '$1' (expected koorde or chord)"
 }
 
+# The arguments deploy-eks.sh and destroy-eks.sh share: --dry-run, -h/--help, unknown options,
+# and the one protocol. Call require_protocol after the loop.
+protocol=""
+common_arg() {
+  case "$1" in
+    --dry-run) DRY_RUN=1 ;;
+    -h | --help) usage; exit 0 ;;
+    -*) usage_error "unknown option '$1'" ;;
+    *) [[ -z $protocol ]] || usage_error "one protocol at a time"; protocol=$1 ;;
+  esac
+}
+
+require_protocol() {
+  [[ -n $protocol ]] || usage_error "missing protocol"
+  check_protocol "$protocol"
+}
+
 namespace_for() {
   printf '%s-dht' "$1"
 }
