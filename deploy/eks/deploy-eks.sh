@@ -48,7 +48,7 @@ run kubectl apply -f deploy/eks/storageclass-gp3.yaml
 # The manifests name the image koorde-node:latest; substitute the real one while applying, so the
 # first rollout already pulls the right image and the files in git stay untouched.
 run_sh "kubectl kustomize deploy/eks/overlays/$protocol | sed -e $(quote "s#image: koorde-node:latest#image: $image#") | kubectl apply -f -"
-run_sh "kubectl get crd servicemonitors.monitoring.coreos.com >/dev/null 2>&1 && kubectl -n $ns apply -f deploy/eks/optional/servicemonitor.yaml || echo 'no Prometheus Operator: ServiceMonitor skipped'"
+run_sh "if kubectl get crd servicemonitors.monitoring.coreos.com >/dev/null 2>&1; then kubectl -n $ns apply -f deploy/eks/optional/servicemonitor.yaml; else echo 'no Prometheus Operator: ServiceMonitor skipped' >&2; fi"
 
 # A new StatefulSet has no replicas field (the HPA owns it) and starts with one pod: bring it to
 # the HPA minimum at once, so the pods start in parallel instead of one per HPA period.

@@ -3,7 +3,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { parseAllDocuments } from 'yaml';
+import { parse, parseAllDocuments } from 'yaml';
 import ts from 'typescript';
 import { docId, type K8sDoc, patchesOf, renderKustomization } from './kustomize.js';
 import { EKS_DIR, fileDocs, manifestFiles, MODELS, OVERLAYS, renderBase, renderOverlay, REPO_ROOT } from './manifests.js';
@@ -64,6 +64,25 @@ describe('deploy - manifests', () => {
     const messages = ts.getPreEmitDiagnostics(program).map((d) => ts.flattenDiagnosticMessageText(d.messageText, '\n'));
     assert.equal(messages.length, 1, messages.join('\n'));
     assert.match(messages[0]!, /'imagePullPolicey' does not exist in type 'IContainer'/);
+  });
+
+  it('cluster-config.yaml: the SPEC cluster, IMDSv2 with hop limit 1, enforced NetworkPolicies, EBS volumes', () => {
+    const config = parse(readFileSync(join(EKS_DIR, 'cluster-config.yaml'), 'utf8')) as {
+      kind: string;
+      metadata: { name: string; region: string };
+      addons: { name: string; configurationValues?: string }[];
+      managedNodeGroups: { disableIMDSv1?: boolean; disablePodIMDS?: boolean }[];
+    };
+    assert.equal(config.kind, 'ClusterConfig');
+    assert.deepEqual(config.metadata.name, 'koorde-cache');
+    assert.deepEqual(config.metadata.region, 'us-west-2');
+    assert.ok(config.managedNodeGroups.length > 0);
+    for (const group of config.managedNodeGroups) {
+      assert.equal(group.disableIMDSv1, true, 'IMDSv2 required');
+      assert.equal(group.disablePodIMDS, true, 'eksctl sets the hop limit to 1');
+    }
+    assert.match(config.addons.find((a) => a.name === 'vpc-cni')?.configurationValues ?? '', /enableNetworkPolicy: "true"/);
+    assert.ok(config.addons.some((a) => a.name === 'aws-ebs-csi-driver'), 'the gp3 StorageClass needs the EBS CSI driver');
   });
 
   it('the renderer agrees with kubectl kustomize', (t) => {

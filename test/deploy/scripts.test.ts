@@ -82,7 +82,8 @@ describe('deploy - scripts', () => {
     ]) {
       assert.ok(r.lines.includes(expected), `missing: ${expected}\n--- got:\n${r.stdout}`);
     }
-    assert.ok(r.lines.every((l) => /^(aws|kubectl) /.test(l)), r.stdout);
+    assert.ok(r.lines.includes(`if kubectl get crd servicemonitors.monitoring.coreos.com >/dev/null 2>&1; then kubectl -n ${ns} apply -f deploy/eks/optional/servicemonitor.yaml; else echo 'no Prometheus Operator: ServiceMonitor skipped' >&2; fi`));
+    assert.ok(r.lines.every((l) => /^(aws|kubectl|if kubectl) /.test(l)), r.stdout);
     assert.match(r.stderr, /curl -s http:\/\/<lb-hostname>\/health/);
     assert.match(r.stderr, new RegExp(`koorde-client --addr dht-node-0\\.dht-headless\\.${ns}\\.svc\\.cluster\\.local:4000`));
   });
@@ -135,7 +136,7 @@ describe('deploy - scripts', () => {
   it('build-and-push-ecr.sh and destroy-eks.sh dry runs touch nothing', () => {
     const build = script(`${EKS}/build-and-push-ecr.sh`, ['--dry-run']);
     assert.equal(build.status, 0, build.stderr);
-    assert.ok(build.lines.includes(`docker push ${ACCOUNT_IMAGE.replace(/^/, "'")}/koorde-node:test'`), build.stdout);
+    assert.ok(build.lines.includes(`docker push '${ACCOUNT_IMAGE}/koorde-node:test'`), build.stdout);
     assert.ok(build.lines.some((l) => l.startsWith('aws ecr get-login-password --region us-west-2 | docker login')));
     const destroy = script(`${EKS}/destroy-eks.sh`, ['--dry-run', 'chord']);
     assert.equal(destroy.status, 0, destroy.stderr);
