@@ -1,0 +1,83 @@
+#!/usr/bin/env bash
+# Deploy one protocol's cache ring to the EKS cluster and wait until it serves traffic.
+set -euo pipefail
+# shellcheck source-path=SCRIPTDIR source=lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+usage() {
+  cat <<USAGE
+Usage: deploy/eks/deploy-eks.sh [--dry-run] [--image IMAGE] [--lb-timeout SECONDS] koorde|chord
+
+Applies deploy/eks/overlays/<protocol> (namespace <protocol>-dht) with the ECR image, waits for
+the StatefulSet rollout and for the load balancer's hostname, then prints how to use it.
+Safe to run again: everything is applied declaratively.
+
+  --dry-run             print the commands without running any (no AWS or cluster access)
+  --image IMAGE         node image (default <account>.dkr.ecr.<region>.amazonaws.com/koorde-node:<tag>)
+  --lb-timeout SECONDS  how long to wait for the load balancer hostname (default 600)
+  -h, --help            this help
+
+Environment: CLUSTER_NAME (koorde-cache), AWS_REGION (else the AWS CLI's, else us-west-2),
+IMAGE_TAG (default: git describe of this checkout, as build-and-push-ecr.sh tags it).
+USAGE
+}
+
+image=""
+lb_timeout=600
+while (($#)); do
+  case "$1" in
+    --image) (($# >= 2)) || usage_error "--image needs a value"; image=$2; shift ;;
+    --lb-timeout) [[ ${2:-} =~ ^[0-9]+$ ]] || usage_error "--lb-timeout needs a number of seconds"; lb_timeout=$2; shift ;;
+    *) common_arg "$1" ;;
+  esac
+  shift
+done
+require_protocol
+
+if [[ -n $image ]]; then require_tools kubectl; else require_tools kubectl aws; fi
+cd "$REPO_ROOT"
+ns="$(namespace_for "$protocol")"
+region="$(aws_region)"
+
+log "kubeconfig for cluster $CLUSTER_NAME in $region"
+run aws eks update-kubeconfig --name "$CLUSTER_NAME" --region "$region"
+[[ -n $image ]] || image="$(ecr_registry "$region")/koorde-node:$(image_tag)"
+
+log "applying deploy/eks/overlays/$protocol with image $image"
+run kubectl apply -f deploy/eks/storageclass-gp3.yaml
+# The manifests name the image koorde-node:latest; substitute the real one while applying, so the
+# first rollout already pulls the right image and the files in git stay untouched.
+run_sh "kubectl kustomize deploy/eks/overlays/$protocol | sed -e $(quote "s#image: koorde-node:latest#image: $image#") | kubectl apply -f -"
+run_sh "if kubectl get crd servicemonitors.monitoring.coreos.com >/dev/null 2>&1; then kubectl -n $ns apply -f deploy/eks/optional/servicemonitor.yaml; else echo 'no Prometheus Operator: ServiceMonitor skipped' >&2; fi"
+
+# A new StatefulSet has no replicas field (the HPA owns it) and starts with one pod: bring it to
+# the HPA minimum at once, so the pods start in parallel instead of one per HPA period.
+replicas="$(capture 1 kubectl -n "$ns" get statefulset dht-node -o 'jsonpath={.spec.replicas}')"
+min="$(capture 4 kubectl -n "$ns" get hpa dht-node -o 'jsonpath={.spec.minReplicas}')"
+if ((${replicas:-0} < ${min:-1})); then
+  run kubectl -n "$ns" scale statefulset/dht-node --replicas="$min"
+fi
+
+log "waiting for the ring"
+run kubectl -n "$ns" rollout status statefulset/dht-node --timeout=15m
+run kubectl -n "$ns" rollout status deployment/dht-origin --timeout=5m
+
+log "waiting up to ${lb_timeout}s for the load balancer"
+deadline=$((SECONDS + lb_timeout))
+host=""
+while :; do
+  host="$(capture '<lb-hostname>' kubectl -n "$ns" get service dht-cache-http -o 'jsonpath={.status.loadBalancer.ingress[0].hostname}')"
+  [[ -z $host ]] || break
+  ((SECONDS < deadline)) || die "no load balancer hostname after ${lb_timeout}s: kubectl -n $ns describe service dht-cache-http (README, troubleshooting)"
+  sleep 10
+done
+
+cat >&2 <<NEXT
+
+$protocol is up in namespace $ns behind http://$host (DNS may take a few minutes to resolve).
+  curl -s http://$host/health
+  curl -si 'http://$host/cache?url=http%3A%2F%2Fdht-origin%3A9000%2Fobj%2F1'
+  node dist/cli/cache-workload.js --target http://$host --url-template 'http://dht-origin:9000/obj/{i}' --requests 2000 --rate 100
+  kubectl -n $ns run -it --rm koorde-client --image=$image --labels=dht-client=true -- koorde-client --addr dht-node-0.dht-headless.$ns.svc.cluster.local:4000
+  deploy/eks/benchmark-eks.sh --protocols $protocol
+NEXT

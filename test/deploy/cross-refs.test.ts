@@ -1,0 +1,289 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import type { IHorizontalPodAutoscaler } from 'kubernetes-models/autoscaling/v2/HorizontalPodAutoscaler';
+import type { IJob } from 'kubernetes-models/batch/v1/Job';
+import type { INetworkPolicy } from 'kubernetes-models/networking.k8s.io/v1/NetworkPolicy';
+import type { IPodDisruptionBudget } from 'kubernetes-models/policy/v1/PodDisruptionBudget';
+import type { IContainer } from 'kubernetes-models/v1/Container';
+import type { IService } from 'kubernetes-models/v1/Service';
+import type { IServiceMonitor } from '@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1/ServiceMonitor';
+import { loadSettings } from '../../src/config/load.js';
+import { SETTING_ENV_VARS } from '../../src/config/settings.js';
+import type { K8sDoc } from './kustomize.js';
+import { fileDocs, find, OVERLAYS, renderOverlay, SPEC_NAMES } from './manifests.js';
+import { nodeContainer, podIdentity } from './pod-env.js';
+
+/** Kubernetes quantities in base units (cores, bytes). */
+function quantity(q: string | number | undefined): number {
+  if (q === undefined) return 0;
+  const m = /^([0-9.]+)(m|Ki|Mi|Gi|Ti)?$/.exec(String(q));
+  if (!m) throw new Error(`unexpected quantity ${q}`);
+  const unit = { m: 1e-3, Ki: 2 ** 10, Mi: 2 ** 20, Gi: 2 ** 30, Ti: 2 ** 40 }[m[2] ?? ''] ?? 1;
+  return Number(m[1]) * unit;
+}
+
+/** IPv4 CIDR → [first, last] address as numbers. */
+function cidrRange(cidr: string): [number, number] {
+  const [ip, bits] = cidr.split('/');
+  const base = ip!.split('.').reduce((n, o) => n * 256 + Number(o), 0);
+  const size = 2 ** (32 - Number(bits));
+  return [base - (base % size), base - (base % size) + size - 1];
+}
+const ipOf = (ip: string) => cidrRange(`${ip}/32`)[0];
+const contains = (cidr: string, ip: number) => {
+  const [lo, hi] = cidrRange(cidr);
+  return ip >= lo && ip <= hi;
+};
+
+const matches = (selector: Record<string, string> | undefined, labels: Record<string, string> | undefined) =>
+  !!selector && Object.entries(selector).every(([k, v]) => labels?.[k] === v);
+
+/** Every workload's pod labels and containers. */
+function podTemplates(docs: readonly K8sDoc[]) {
+  return docs.flatMap((d) => {
+    const template = (d.spec as { template?: { metadata?: { labels?: Record<string, string> }; spec: { containers: IContainer[] } } } | undefined)?.template;
+    return template ? [{ owner: `${d.kind}/${d.metadata.name}`, labels: template.metadata?.labels ?? {}, containers: template.spec.containers }] : [];
+  });
+}
+
+for (const overlay of OVERLAYS) {
+  describe(`deploy - cross-references - ${overlay}`, () => {
+    const docs = renderOverlay(overlay);
+    const ns = SPEC_NAMES.namespaces[overlay];
+    const { pod, container } = nodeContainer(docs);
+    const sts = find<{ spec: { selector: { matchLabels: Record<string, string> }; serviceName: string; template: { metadata: { labels: Record<string, string> } } } }>(
+      docs,
+      'StatefulSet',
+      SPEC_NAMES.statefulSet,
+    );
+    const podLabels = sts.spec.template.metadata.labels;
+    const env = podIdentity(overlay, 0, '10.0.0.10').env;
+
+    it('uses the names of SPEC §6', () => {
+      assert.ok(find(docs, 'Namespace', ns));
+      for (const d of docs) if (d.kind !== 'Namespace' && d.kind !== 'StorageClass') assert.equal(d.metadata.namespace, ns, `${d.kind}/${d.metadata.name}`);
+      for (const [kind, name] of [
+        ['ConfigMap', SPEC_NAMES.configMap],
+        ['ServiceAccount', SPEC_NAMES.serviceAccount],
+        ['Service', SPEC_NAMES.headlessService],
+        ['Service', SPEC_NAMES.httpService],
+        ['HorizontalPodAutoscaler', SPEC_NAMES.statefulSet],
+        ['PodDisruptionBudget', SPEC_NAMES.statefulSet],
+        ['NetworkPolicy', SPEC_NAMES.statefulSet],
+      ] as const) {
+        assert.ok(find(docs, kind, name));
+      }
+      assert.equal(container.name, SPEC_NAMES.container);
+      assert.equal(pod.serviceAccountName, SPEC_NAMES.serviceAccount);
+      assert.deepEqual(
+        container.ports?.map((p) => [p.name, p.containerPort]),
+        [
+          ['grpc', SPEC_NAMES.ports.grpc],
+          ['http', SPEC_NAMES.ports.http],
+        ],
+      );
+      assert.ok(matches(SPEC_NAMES.podLabel, podLabels));
+      assert.equal(sts.spec.serviceName, SPEC_NAMES.headlessService);
+    });
+
+    it('selectors match the pod labels they are meant for', () => {
+      assert.ok(matches(sts.spec.selector.matchLabels, podLabels), 'StatefulSet selector');
+      for (const svc of docs.filter((d) => d.kind === 'Service') as (K8sDoc & IService)[]) {
+        const selected = podTemplates(docs).filter((t) => matches(svc.spec?.selector, t.labels));
+        assert.equal(selected.length, 1, `Service ${svc.metadata.name} selects exactly one workload`);
+      }
+      const pdb = find<IPodDisruptionBudget>(docs, 'PodDisruptionBudget', SPEC_NAMES.statefulSet);
+      assert.ok(matches(pdb.spec?.selector?.matchLabels, podLabels), 'PDB');
+      const np = find<INetworkPolicy>(docs, 'NetworkPolicy', SPEC_NAMES.statefulSet);
+      assert.ok(matches(np.spec?.podSelector.matchLabels, podLabels), 'NetworkPolicy');
+      const hpa = find<IHorizontalPodAutoscaler>(docs, 'HorizontalPodAutoscaler', SPEC_NAMES.statefulSet);
+      assert.deepEqual(hpa.spec?.scaleTargetRef, { apiVersion: 'apps/v1', kind: 'StatefulSet', name: SPEC_NAMES.statefulSet });
+    });
+
+    it('Service ports lead to container ports', () => {
+      for (const svc of docs.filter((d) => d.kind === 'Service') as (K8sDoc & IService)[]) {
+        const [workload] = podTemplates(docs).filter((t) => matches(svc.spec?.selector, t.labels));
+        const ports = workload!.containers.flatMap((c) => c.ports ?? []);
+        for (const p of svc.spec?.ports ?? []) {
+          const target = p.targetPort ?? p.port;
+          const found = ports.find((cp) => (typeof target === 'string' ? cp.name === target : cp.containerPort === target));
+          assert.ok(found, `Service ${svc.metadata.name} port ${p.port} → ${target}`);
+          assert.equal(p.protocol ?? 'TCP', found.protocol ?? 'TCP');
+        }
+      }
+      const http = find<IService>(docs, 'Service', SPEC_NAMES.httpService);
+      assert.equal(http.spec?.type, 'LoadBalancer');
+      assert.deepEqual(
+        http.spec?.ports?.map((p) => [p.port, p.targetPort]),
+        [[SPEC_NAMES.ports.loadBalancer, 'http']],
+      );
+      assert.equal(http.metadata?.annotations?.['service.beta.kubernetes.io/aws-load-balancer-healthcheck-path'], '/health');
+      const headless = find<IService>(docs, 'Service', SPEC_NAMES.headlessService);
+      assert.equal(headless.spec?.clusterIP, 'None');
+      assert.equal(headless.spec?.publishNotReadyAddresses, true, 'joining pods must find each other before any is ready');
+    });
+
+    it('sets every setting the loader knows, and nothing else', () => {
+      const known = new Set(SETTING_ENV_VARS);
+      const unknown = Object.keys(env).filter((k) => !known.has(k));
+      assert.deepEqual(unknown, [], 'env vars the node would ignore');
+      const missing = SETTING_ENV_VARS.filter((k) => !(k in env));
+      assert.deepEqual(missing, [], 'settings left to defaults: give them in base/configmap.yaml');
+      assert.equal(pod.enableServiceLinks, false, 'service links would add *_PORT variables');
+    });
+
+    it('each pod environment passes the config loader, with DNS bootstrap through the headless Service', () => {
+      for (const ordinal of [0, 3]) {
+        const { env: podEnv, headlessFqdn, fqdn } = podIdentity(overlay, ordinal, `10.0.0.${10 + ordinal}`);
+        const s = loadSettings(podEnv);
+        assert.equal(s.protocol, overlay);
+        assert.equal(s.bootstrapMode, 'dns');
+        assert.equal(s.bootstrapDnsName, headlessFqdn);
+        assert.equal(headlessFqdn, `${SPEC_NAMES.headlessService}.${ns}.svc.cluster.local`);
+        assert.equal(fqdn, `dht-node-${ordinal}.dht-headless.${ns}.svc.cluster.local`);
+        assert.equal(s.host, `10.0.0.${10 + ordinal}`, 'NODE_HOST is the pod IP');
+        assert.equal(s.port, SPEC_NAMES.ports.grpc);
+        assert.equal(s.httpPort, SPEC_NAMES.ports.http);
+        assert.ok(s.stateFile.startsWith('/data/'), 'STATE_FILE on the volume');
+      }
+      assert.deepEqual(
+        container.env?.map((e) => [e.name, e.valueFrom?.fieldRef?.fieldPath]),
+        [['NODE_HOST', 'status.podIP']],
+      );
+    });
+
+    it('probes, shutdown and storage fit the node', () => {
+      assert.equal(container.readinessProbe?.httpGet?.path, '/health');
+      assert.equal(container.readinessProbe?.httpGet?.port, 'http');
+      assert.ok(container.livenessProbe?.grpc?.port === SPEC_NAMES.ports.grpc || container.livenessProbe?.httpGet?.path === '/health');
+      const preStop = container.lifecycle?.preStop?.sleep?.seconds ?? 0;
+      const grace = pod.terminationGracePeriodSeconds ?? 30;
+      assert.ok(grace - preStop >= 60, `hand-off needs ≥ 60 s after preStop (grace ${grace}, preStop ${preStop})`);
+      const spec = (sts as unknown as { spec: { podManagementPolicy: string; replicas?: number; volumeClaimTemplates: { metadata: { name: string }; spec: { storageClassName: string } }[] } }).spec;
+      assert.equal(spec.podManagementPolicy, 'Parallel');
+      assert.equal(spec.replicas, undefined, 'the HPA owns the replica count');
+      const claim = spec.volumeClaimTemplates.find((v) => container.volumeMounts?.some((m) => m.name === v.metadata.name && env.STATE_FILE!.startsWith(`${m.mountPath}/`)));
+      assert.ok(claim, 'STATE_FILE lives on a volumeClaimTemplate');
+      assert.equal(claim.spec.storageClassName, find(fileDocs('deploy/eks/storageclass-gp3.yaml'), 'StorageClass', 'gp3').metadata.name);
+      const security = container.securityContext;
+      assert.equal(security?.readOnlyRootFilesystem, true);
+      assert.equal(security?.allowPrivilegeEscalation, false);
+      assert.deepEqual(security?.capabilities?.drop, ['ALL']);
+      assert.equal(pod.securityContext?.runAsNonRoot, true);
+      assert.ok(pod.topologySpreadConstraints?.some((c) => c.topologyKey === 'topology.kubernetes.io/zone'));
+    });
+
+    it('memory, autoscaling and disruption limits agree with the settings', () => {
+      const limit = quantity(container.resources?.limits?.memory);
+      const request = quantity(container.resources?.requests?.memory);
+      const cache = Number(env.CACHE_CAPACITY_MB) * 2 ** 20;
+      assert.ok(cache <= limit / 2, 'the cache budget leaves room for the runtime under the memory limit');
+      const hpa = find<IHorizontalPodAutoscaler>(docs, 'HorizontalPodAutoscaler', SPEC_NAMES.statefulSet);
+      const memoryTarget = hpa.spec?.metrics?.find((m) => m.resource?.name === 'memory')?.resource?.target.averageUtilization;
+      assert.ok(memoryTarget && cache + 128 * 2 ** 20 < (request * memoryTarget) / 100, 'a full cache alone does not trigger scale-up');
+      assert.ok(hpa.spec?.metrics?.some((m) => m.resource?.name === 'cpu'));
+      const down = hpa.spec?.behavior?.scaleDown;
+      const grace = pod.terminationGracePeriodSeconds ?? 30;
+      assert.ok(down?.policies?.every((p) => p.type === 'Pods' && p.value === 1 && p.periodSeconds >= grace), 'scale down one pod per hand-off');
+      assert.ok((hpa.spec?.minReplicas ?? 1) > Number(env.REPLICATION_FACTOR), 'more nodes than copies');
+      const pdb = find<IPodDisruptionBudget>(docs, 'PodDisruptionBudget', SPEC_NAMES.statefulSet);
+      assert.ok(Number(pdb.spec?.maxUnavailable) < Number(env.REPLICATION_FACTOR), 'a drain never takes every copy of a key');
+    });
+
+    it('the NetworkPolicy keeps gRPC among nodes and egress off the metadata service and private ranges', () => {
+      const np = find<INetworkPolicy>(docs, 'NetworkPolicy', SPEC_NAMES.statefulSet);
+      assert.deepEqual(np.spec?.policyTypes, ['Ingress', 'Egress']);
+      for (const rule of np.spec?.ingress ?? []) {
+        if (!rule.ports?.some((p) => p.port === SPEC_NAMES.ports.grpc)) continue;
+        assert.ok(rule.from?.length && rule.from.every((f) => f.podSelector && !f.ipBlock && !f.namespaceSelector), 'gRPC only from pods of this namespace');
+        assert.ok(rule.from.some((f) => matches(f.podSelector?.matchLabels, podLabels)));
+      }
+      assert.ok(np.spec?.ingress?.some((r) => !r.from && r.ports?.some((p) => p.port === SPEC_NAMES.ports.http)), '8080 open');
+      const egress = np.spec?.egress ?? [];
+      assert.ok(egress.some((r) => r.ports?.some((p) => p.port === 53 && p.protocol === 'UDP')), 'DNS');
+      assert.ok(egress.some((r) => r.ports?.some((p) => p.port === SPEC_NAMES.ports.grpc) && r.to?.some((t) => matches(t.podSelector?.matchLabels, podLabels))), 'peers');
+      const blocked = ['169.254.169.254', '10.0.0.1', '10.100.0.10', '172.16.0.1', '192.168.1.1', '127.0.0.1', '100.64.0.1'];
+      for (const rule of egress) {
+        for (const peer of rule.to ?? []) {
+          if (!peer.ipBlock) continue;
+          assert.deepEqual(
+            rule.ports?.map((p) => p.port),
+            [80, 443],
+          );
+          for (const ip of blocked) {
+            const allowed = contains(peer.ipBlock.cidr, ipOf(ip)) && !(peer.ipBlock.except ?? []).some((e) => contains(e, ipOf(ip)));
+            assert.ok(!allowed, `egress reaches ${ip}`);
+          }
+          assert.ok(contains(peer.ipBlock.cidr, ipOf('93.184.215.14')), 'the internet stays reachable');
+        }
+      }
+    });
+  });
+}
+
+describe('deploy - cross-references - optional objects and the workload Job', () => {
+  const docs = renderOverlay('koorde');
+  const podLabels = { app: 'dht-node' };
+
+  it('the ServiceMonitor scrapes /metrics of dht-node through one Service', () => {
+    const [sm] = fileDocs('deploy/eks/optional/servicemonitor.yaml') as (K8sDoc & IServiceMonitor)[];
+    const services = (docs.filter((d) => d.kind === 'Service') as (K8sDoc & IService)[]).filter((s) => matches(sm!.spec.selector.matchLabels, s.metadata.labels));
+    assert.deepEqual(
+      services.map((s) => s.metadata.name),
+      [SPEC_NAMES.headlessService],
+    );
+    assert.ok(matches(services[0]!.spec?.selector, podLabels));
+    const endpoint = sm!.spec.endpoints?.[0];
+    assert.equal(endpoint?.path, '/metrics');
+    assert.ok(services[0]!.spec?.ports?.some((p) => p.name === endpoint?.port));
+  });
+
+  it('the optional gRPC Service and ALB Ingress point at dht-node', () => {
+    const grpc = find<IService>(fileDocs('deploy/eks/optional/grpc-lb.yaml'), 'Service', SPEC_NAMES.grpcService);
+    assert.ok(matches(grpc.spec?.selector, podLabels));
+    assert.deepEqual(
+      grpc.spec?.ports?.map((p) => [p.port, p.targetPort]),
+      [[SPEC_NAMES.ports.grpc, 'grpc']],
+    );
+    const ingress = fileDocs('deploy/eks/optional/alb-ingress.yaml')[0] as K8sDoc & { spec: { rules: { http: { paths: { backend: { service: { name: string } } }[] } }[] } };
+    assert.equal(ingress.spec.rules[0]!.http.paths[0]!.backend.service.name, SPEC_NAMES.httpService);
+  });
+
+  it('the workload Job targets dht-cache-http and the in-cluster origin', () => {
+    const job = fileDocs('deploy/eks/workload-job.yaml')[0] as K8sDoc & IJob;
+    const env = Object.fromEntries((job.spec?.template.spec?.containers[0]!.env ?? []).map((e) => [e.name, e.value]));
+    assert.equal(env.WORKLOAD_TARGET, `http://${SPEC_NAMES.httpService}`);
+    const originUrl = new URL(env.WORKLOAD_URL_TEMPLATE!.replace('{i}', '1'));
+    const origin = find<IService>(docs, 'Service', originUrl.hostname);
+    assert.equal(origin.spec?.ports?.[0]?.port, Number(originUrl.port));
+    const allowlist = podIdentity('koorde', 0, '10.0.0.10').env.CACHE_ORIGIN_ALLOWLIST!.split(',');
+    assert.ok(allowlist.includes(originUrl.hostname), 'nodes may fetch from the private origin');
+    assert.equal(job.spec?.template.spec?.restartPolicy, 'Never');
+  });
+
+  it('the example ResourceQuota holds the HPA maximum plus origin, Job and a debugging pod', () => {
+    const quota = find<{ spec: { hard: Record<string, string> } }>(fileDocs('deploy/eks/optional/resource-quota.yaml'), 'ResourceQuota', 'dht-quota');
+    const limitRange = find<{ spec: { limits: { defaultRequest: Record<string, string>; default: Record<string, string> }[] } }>(
+      fileDocs('deploy/eks/optional/resource-quota.yaml'),
+      'LimitRange',
+      'dht-defaults',
+    );
+    const hpa = find<IHorizontalPodAutoscaler>(docs, 'HorizontalPodAutoscaler', SPEC_NAMES.statefulSet);
+    const node = nodeContainer(docs).container.resources!;
+    const origin = podTemplates(docs).find((t) => t.owner === 'Deployment/dht-origin')!.containers[0]!.resources!;
+    const job = (fileDocs('deploy/eks/workload-job.yaml')[0] as K8sDoc & IJob).spec!.template.spec!.containers[0]!.resources!;
+    const debug = { requests: limitRange.spec.limits[0]!.defaultRequest, limits: limitRange.spec.limits[0]!.default };
+    const max = hpa.spec!.maxReplicas;
+    for (const [key, kind, resource] of [
+      ['requests.cpu', 'requests', 'cpu'],
+      ['requests.memory', 'requests', 'memory'],
+      ['limits.cpu', 'limits', 'cpu'],
+      ['limits.memory', 'limits', 'memory'],
+    ] as const) {
+      const need = max * quantity(node[kind]?.[resource]) + quantity(origin[kind]?.[resource]) + quantity(job[kind]?.[resource]) + quantity(debug[kind][resource]);
+      assert.ok(need <= quantity(quota.spec.hard[key]), `${key}: need ${need}, quota ${quota.spec.hard[key]}`);
+    }
+    assert.ok(max + 3 <= Number(quota.spec.hard.pods));
+    assert.ok(max <= Number(quota.spec.hard.persistentvolumeclaims));
+  });
+});

@@ -1,0 +1,63 @@
+/**
+ * What pod dht-node-<i> of an overlay gets from the rendered manifests: its name, namespace, DNS
+ * names and the exact environment of the dht-node container (ConfigMap via envFrom, then env,
+ * with the downward-API fields filled in). For tests that start real nodes the way the
+ * StatefulSet does, e.g. with NODE_HOST on a loopback address and a DNS stub serving the names.
+ */
+import type { IConfigMap } from 'kubernetes-models/v1/ConfigMap';
+import type { IContainer } from 'kubernetes-models/v1/Container';
+import type { IPodSpec } from 'kubernetes-models/v1/PodSpec';
+import { find, type Overlay, renderOverlay, SPEC_NAMES } from './manifests.js';
+
+export interface PodIdentity {
+  /** dht-node-<i> */
+  name: string;
+  namespace: string;
+  /** dht-node-<i>.dht-headless.<namespace>.svc.cluster.local */
+  fqdn: string;
+  /** dht-headless.<namespace>.svc.cluster.local: resolves to every pod, ready or not. */
+  headlessFqdn: string;
+  env: Record<string, string>;
+}
+
+/** The dht-node container of the rendered StatefulSet, with its pod spec. */
+export function nodeContainer(docs = renderOverlay('koorde')): { pod: IPodSpec; container: IContainer } {
+  const sts = find<{ spec: { template: { spec: IPodSpec } } }>(docs, 'StatefulSet', SPEC_NAMES.statefulSet);
+  const pod = sts.spec.template.spec;
+  const container = pod.containers.find((c) => c.name === SPEC_NAMES.container);
+  if (!container) throw new Error(`StatefulSet ${SPEC_NAMES.statefulSet} has no container ${SPEC_NAMES.container}`);
+  return { pod, container };
+}
+
+/**
+ * The identity and environment of pod `ordinal` of `overlay`, whose pod IP is `podIP`
+ * (what status.podIP gives NODE_HOST).
+ */
+export function podIdentity(overlay: Overlay, ordinal: number, podIP: string): PodIdentity {
+  const docs = renderOverlay(overlay);
+  const { container } = nodeContainer(docs);
+  const name = `${SPEC_NAMES.statefulSet}-${ordinal}`;
+  const namespace = SPEC_NAMES.namespaces[overlay];
+  const env: Record<string, string> = {};
+  for (const source of container.envFrom ?? []) {
+    if (!source.configMapRef?.name || source.prefix) throw new Error('pod-env.ts understands envFrom configMapRef without prefix only');
+    const cm = find<IConfigMap>(docs, 'ConfigMap', source.configMapRef.name);
+    for (const [key, value] of Object.entries(cm.data ?? {})) env[key] = value ?? '';
+  }
+  const fields: Record<string, string> = { 'status.podIP': podIP, 'metadata.name': name, 'metadata.namespace': namespace };
+  for (const e of container.env ?? []) {
+    const field = e.valueFrom?.fieldRef?.fieldPath;
+    if (e.value !== undefined) {
+      if (e.value.includes('$(')) throw new Error(`pod-env.ts does not expand $(VAR) references (${e.name})`);
+      env[e.name] = e.value;
+    } else if (field && field in fields) env[e.name] = fields[field]!;
+    else throw new Error(`pod-env.ts cannot compute env ${e.name}`);
+  }
+  const headlessFqdn = `${SPEC_NAMES.headlessService}.${namespace}.svc.cluster.local`;
+  return { name, namespace, fqdn: `${name}.${headlessFqdn}`, headlessFqdn, env };
+}
+
+/** Just the environment of pod `ordinal` (see podIdentity). */
+export function podEnv(overlay: Overlay, ordinal: number, podIP: string): Record<string, string> {
+  return podIdentity(overlay, ordinal, podIP).env;
+}

@@ -1,0 +1,146 @@
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readdirSync, rmSync, symlinkSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import { stringify } from 'yaml';
+import type { IJob } from 'kubernetes-models/batch/v1/Job';
+import { fileDocs, find, OVERLAYS, renderOverlay, REPO_ROOT, SPEC_NAMES } from './manifests.js';
+
+const EKS = 'deploy/eks';
+const SCRIPTS = [...readdirSync(join(REPO_ROOT, EKS)).filter((f) => f.endsWith('.sh')).map((f) => `${EKS}/${f}`), 'docker/entrypoint.sh'].sort();
+const PROTOCOL_SCRIPTS = [`${EKS}/deploy-eks.sh`, `${EKS}/destroy-eks.sh`];
+
+/**
+ * A PATH holding only the few local tools a dry run may use: no kubectl, aws, eksctl, docker or
+ * node, so a dry run that needed (or called) one of them fails here.
+ */
+const bareBin = mkdtempSync(join(tmpdir(), 'koorde-eks-bin-'));
+after(() => rmSync(bareBin, { recursive: true, force: true }));
+for (const tool of ['bash', 'dirname', 'basename', 'cat']) {
+  const found = spawnSync('bash', ['-c', `command -v ${tool}`], { encoding: 'utf8' }).stdout.trim();
+  symlinkSync(found, join(bareBin, tool));
+}
+
+function script(path: string, args: string[], env: Record<string, string> = {}) {
+  const result = spawnSync(join(bareBin, 'bash'), [path, ...args], {
+    cwd: REPO_ROOT,
+    encoding: 'utf8',
+    env: { PATH: bareBin, HOME: tmpdir(), IMAGE_TAG: 'test', ...env },
+  });
+  return { status: result.status, stdout: result.stdout, stderr: result.stderr, lines: result.stdout.split('\n').filter(Boolean) };
+}
+
+const ACCOUNT_IMAGE = '<account-id>.dkr.ecr.us-west-2.amazonaws.com';
+
+describe('deploy - scripts', () => {
+  it('shellcheck passes on every script', () => {
+    assert.ok(SCRIPTS.length >= 6, SCRIPTS.join(' '));
+    const result = spawnSync('shellcheck', ['--external-sources', '--severity=style', ...SCRIPTS], { cwd: REPO_ROOT, encoding: 'utf8' });
+    assert.ok(!result.error, 'shellcheck is not installed: apt-get install -y shellcheck (.ci/run installs it)');
+    assert.equal(result.status, 0, result.stdout + result.stderr);
+  });
+
+  for (const path of PROTOCOL_SCRIPTS) {
+    it(`${path} prints its usage and exits non-zero on a bad or missing protocol`, () => {
+      for (const args of [['--dry-run', 'kademlia'], ['--dry-run'], ['--dry-run', 'koorde', 'chord'], ['--frobnicate', 'koorde']]) {
+        const r = script(path, args);
+        assert.equal(r.status, 2, `${args.join(' ')}: ${r.stderr}`);
+        assert.match(r.stderr, /Usage: deploy\/eks\/\S+ .*koorde\|chord/);
+        assert.equal(r.stdout, '', 'nothing is run');
+      }
+    });
+  }
+
+  it('the other scripts reject bad arguments with their usage', () => {
+    for (const [path, args] of [
+      [`${EKS}/benchmark-eks.sh`, ['--dry-run', '--protocols', 'koorde pastry']],
+      [`${EKS}/benchmark-eks.sh`, ['--dry-run', '--requests', 'many']],
+      [`${EKS}/build-and-push-ecr.sh`, ['--dry-run', '--tag', 'bad tag']],
+    ] as const) {
+      const r = script(path, [...args]);
+      assert.equal(r.status, 2, `${path} ${args.join(' ')}`);
+      assert.match(r.stderr, /Usage:/);
+    }
+  });
+
+  it('deploy-eks.sh --dry-run koorde prints the kubectl/aws commands, needing neither', () => {
+    const r = script(`${EKS}/deploy-eks.sh`, ['--dry-run', 'koorde']);
+    assert.equal(r.status, 0, r.stderr);
+    const ns = SPEC_NAMES.namespaces.koorde;
+    const image = `${ACCOUNT_IMAGE}/koorde-node:test`;
+    for (const expected of [
+      'aws eks update-kubeconfig --name koorde-cache --region us-west-2',
+      'aws sts get-caller-identity --query Account --output text',
+      'kubectl apply -f deploy/eks/storageclass-gp3.yaml',
+      `kubectl kustomize deploy/eks/overlays/koorde | sed -e 's#image: koorde-node:latest#image: ${image}#' | kubectl apply -f -`,
+      `kubectl -n ${ns} scale statefulset/dht-node --replicas=4`,
+      `kubectl -n ${ns} rollout status statefulset/dht-node --timeout=15m`,
+      `kubectl -n ${ns} rollout status deployment/dht-origin --timeout=5m`,
+      `kubectl -n ${ns} get service dht-cache-http -o 'jsonpath={.status.loadBalancer.ingress[0].hostname}'`,
+    ]) {
+      assert.ok(r.lines.includes(expected), `missing: ${expected}\n--- got:\n${r.stdout}`);
+    }
+    assert.ok(r.lines.includes(`if kubectl get crd servicemonitors.monitoring.coreos.com >/dev/null 2>&1; then kubectl -n ${ns} apply -f deploy/eks/optional/servicemonitor.yaml; else echo 'no Prometheus Operator: ServiceMonitor skipped' >&2; fi`));
+    assert.ok(r.lines.every((l) => /^(aws|kubectl|if kubectl) /.test(l)), r.stdout);
+    assert.match(r.stderr, /curl -s http:\/\/<lb-hostname>\/health/);
+    assert.match(r.stderr, new RegExp(`koorde-client --addr dht-node-0\\.dht-headless\\.${ns}\\.svc\\.cluster\\.local:4000`));
+  });
+
+  it('the image substitution of deploy-eks.sh reaches every container that uses the node image', () => {
+    for (const overlay of OVERLAYS) {
+      const r = script(`${EKS}/deploy-eks.sh`, ['--dry-run', '--image', 'registry.example/koorde-node:v1', overlay]);
+      const sed = /sed -e 's#(.+?)#(.+?)#'/.exec(r.stdout);
+      assert.ok(sed, r.stdout);
+      const rendered = renderOverlay(overlay).map((d) => stringify(d)).join('---\n');
+      const applied = rendered.split(sed[1]!).join(sed[2]!);
+      assert.ok(!applied.includes('koorde-node:latest'), 'an image left unsubstituted');
+      assert.equal(applied.split('image: registry.example/koorde-node:v1').length - 1, 2, 'StatefulSet and origin');
+      assert.ok(!r.lines.some((l) => l.startsWith('aws sts')), 'no account lookup with --image');
+    }
+  });
+
+  it('benchmark-eks.sh --dry-run prints every run, the result files and the report', () => {
+    const r = script(`${EKS}/benchmark-eks.sh`, ['--dry-run', '--replicas', '4 8']);
+    assert.equal(r.status, 0, r.stderr);
+    const job = find<IJob>(fileDocs(`${EKS}/workload-job.yaml`), 'Job', 'cache-workload');
+    const container = job.spec!.template.spec!.containers[0]!.name;
+    for (const protocol of OVERLAYS) {
+      const ns = SPEC_NAMES.namespaces[protocol];
+      for (const n of [4, 8]) {
+        const out = `bench/results/eks/${protocol}-n${n}`;
+        for (const expected of [
+          `kubectl -n ${ns} patch hpa dht-node --type merge -p '{"spec":{"minReplicas":${n},"maxReplicas":${n}}}'`,
+          `kubectl -n ${ns} scale statefulset/dht-node --replicas=${n}`,
+          `kubectl -n ${ns} wait --for=condition=Ready pod -l app=dht-node --timeout=15m`,
+          `kubectl -n ${ns} delete job cache-workload --ignore-not-found --wait=true`,
+          `kubectl -n ${ns} logs job/cache-workload > ${out}.log`,
+        ]) {
+          assert.ok(r.lines.includes(expected), `missing: ${expected}\n--- got:\n${r.stdout}`);
+        }
+        assert.ok(r.lines.some((l) => l.startsWith('kubectl set env --local -f deploy/eks/workload-job.yaml') && l.includes(`${container}=${ACCOUNT_IMAGE}/koorde-workload:test`) && l.endsWith(`kubectl -n ${ns} apply -f -`)));
+        assert.ok(r.lines.some((l) => l.includes(`"summary.json"`) && l.endsWith(`> ${out}.json`)));
+        assert.ok(r.lines.some((l) => l.includes(`"results.csv"`) && l.endsWith(`> ${out}.csv`)));
+        const metrics = r.lines.find((l) => l.endsWith(`> ${out}-metrics.json`));
+        assert.ok(metrics, `${out}-metrics.json`);
+        for (let i = 0; i < n; i++) assert.ok(metrics.includes(`kubectl get --raw /api/v1/namespaces/${ns}/pods/dht-node-${i}:8080/proxy/metrics`));
+        assert.ok(!metrics.includes(`dht-node-${n}:`));
+      }
+      assert.ok(r.lines.includes(`kubectl -n ${ns} patch hpa dht-node --type merge -p '{"spec":{"minReplicas":4,"maxReplicas":12}}'`), 'HPA limits restored');
+    }
+    assert.ok(r.lines.some((l) => l.startsWith('awk ') && l.endsWith('> bench/results/eks/requests.csv')), 'combined CSV');
+    assert.equal(r.lines.at(-1), 'node --import tsx bench/report.ts --eks bench/results/eks');
+  });
+
+  it('build-and-push-ecr.sh and destroy-eks.sh dry runs touch nothing', () => {
+    const build = script(`${EKS}/build-and-push-ecr.sh`, ['--dry-run']);
+    assert.equal(build.status, 0, build.stderr);
+    assert.ok(build.lines.includes(`docker push '${ACCOUNT_IMAGE}/koorde-node:test'`), build.stdout);
+    assert.ok(build.lines.some((l) => l.startsWith('aws ecr get-login-password --region us-west-2 | docker login')));
+    const destroy = script(`${EKS}/destroy-eks.sh`, ['--dry-run', 'chord']);
+    assert.equal(destroy.status, 0, destroy.stderr);
+    assert.ok(destroy.lines.includes('kubectl delete namespace chord-dht --ignore-not-found --wait=true --timeout=15m'));
+    assert.ok(!destroy.lines.some((l) => l.startsWith('eksctl')), 'the cluster stays unless --delete-cluster');
+  });
+});
