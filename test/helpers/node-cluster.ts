@@ -19,6 +19,8 @@ export const FAST_RING_ENV = {
 export interface TestNode {
   readonly name: string;
   readonly addr: string;
+  /** Base URL of its HTTP API. */
+  readonly http: string;
   readonly env: Record<string, string>;
   proc: Managed;
 }
@@ -48,7 +50,7 @@ export async function startNodes(group: ProcessGroup, count: number, options: Cl
       ...options.env,
       ...options.envFor?.(i),
     };
-    return { name: `node-${i}`, addr, env, proc: group.node(`node-${i}`, NODE_SCRIPT, [], env) };
+    return { name: `node-${i}`, addr, http: `http://127.0.0.1:${ports[count + i]}`, env, proc: group.node(`node-${i}`, NODE_SCRIPT, [], env) };
   });
 }
 

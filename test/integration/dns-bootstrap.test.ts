@@ -25,7 +25,7 @@ describe('integration - DNS bootstrap against a real DNS server on loopback', ()
         BOOTSTRAP_DNS_SERVER: dns,
         LOGGER_LEVEL: 'info',
       };
-      return { name: `pod-${i}`, addr: `${ip}:${grpcPort}`, env, proc: group.node(`pod-${i}`, NODE_SCRIPT, [], env) };
+      return { name: `pod-${i}`, addr: `${ip}:${grpcPort}`, http: `http://${ip}:${httpPort}`, env, proc: group.node(`pod-${i}`, NODE_SCRIPT, [], env) };
     });
     await waitForStableRing(nodes, { protocol: 'koorde', degree: 8, idBits: 66, successors: 8 });
     assert.equal((await nodeIds(nodes)).size, 4);

@@ -125,6 +125,7 @@ for (const { protocol, degree } of [
       const restarted: TestNode = {
         name: leaver.name,
         addr: `127.0.0.1:${newPort}`,
+        http: `http://127.0.0.1:${newHttp}`,
         env: { ...leaver.env, NODE_PORT: String(newPort), CACHE_HTTP_PORT: String(newHttp), BOOTSTRAP_PEERS: rest.map((n) => n.addr).join(',') },
         proc: leaver.proc,
       };
