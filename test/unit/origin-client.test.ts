@@ -69,6 +69,7 @@ describe('origin - OriginClient against loopback servers', () => {
     '/declared-large': (_req, res) => {
       track('declared-large', res);
       res.writeHead(200, { 'content-length': String(10 * 1024 * 1024) });
+      res.flushHeaders(); // a HEAD writes no body, which would otherwise hold the headers back
       res.write(Buffer.alloc(1024));
     },
     '/no-headers': () => undefined,
@@ -184,6 +185,7 @@ describe('origin - OriginClient against loopback servers', () => {
   it('refuses a body whose Content-Length is over the limit without reading it', async () => {
     await assert.rejects(client().fetch(get(`${a.url}/declared-large`)), { code: 'ERR_TOO_LARGE', message: /Content-Length 10485760/ });
     assert.equal((await outcomes.get('declared-large')!).finished, false);
+    await assert.rejects(client().fetch(get(`${a.url}/declared-large`, { method: 'HEAD' })), { code: 'ERR_TOO_LARGE' }, 'HEAD as the GET would be');
   });
 
   it('keeps the size limit for a trusted origin too', async () => {

@@ -15,6 +15,10 @@ export const ORIGIN_BODY_TIMEOUT_MS = 10_000;
 export const ORIGIN_MAX_BODY_BYTES = 16 * 1024 * 1024;
 export const ORIGIN_MAX_REDIRECTS = 5;
 
+/**
+ * undici checks the headers and body timeouts on a coarse clock (about once a second), so a
+ * timeout fires up to about a second late; the connect timeout is exact.
+ */
 export interface OriginClientInit {
   /** Which addresses may be connected to (unless a request is `trusted`). */
   readonly policy: OriginPolicy;
@@ -35,8 +39,8 @@ export interface OriginClientInit {
 export interface OriginRequest {
   readonly url: URL;
   readonly method: 'GET' | 'HEAD';
-  /** The client's request headers; see originRequestHeaders for what is passed on. */
-  readonly headers: Record<string, string>;
+  /** The client's request headers (node:http's req.headers will do); see originRequestHeaders for what is passed on. */
+  readonly headers: HeaderMap;
   /**
    * The gateway origin (CACHE_ORIGIN), chosen by the operator: no address check, and Cookie and
    * Authorization are passed on. Only hops to the same origin (scheme, host, port) are trusted;
@@ -115,7 +119,10 @@ export class OriginClient {
     this.#trusted = agent(lookup);
   }
 
-  /** GET or HEAD with redirects followed; the whole body in memory (at most maxBodyBytes). */
+  /**
+   * GET or HEAD with redirects followed; the whole body in memory (at most maxBodyBytes). A
+   * HEAD whose Content-Length is over the limit is refused too, as the GET would be.
+   */
   async fetch(req: OriginRequest): Promise<OriginResponse> {
     if (req.method !== 'GET' && req.method !== 'HEAD') throw new DhtError('ERR_INVALID_ARGUMENT', `origin fetches are GET or HEAD, not ${String(req.method)}`);
     checkScheme(req.url, 'ERR_INVALID_ARGUMENT', 'only http and https URLs are fetched');
@@ -133,8 +140,9 @@ export class OriginClient {
       // Redirect bodies are tiny or empty; reading them keeps the connection reusable.
       await res.body.dump().catch(() => undefined);
       if (redirects >= maxRedirects) throw new DhtError('ERR_ORIGIN_FAILED', `too many redirects: ${req.url.href} redirected more than ${maxRedirects} times`);
+      // The method stays: 303 turns other methods into GET, but fetch only has GET and HEAD,
+      // and for HEAD a HEAD answers the same question.
       url = resolveLocation(location, url);
-      // A 303 asks for a GET; for HEAD, a HEAD answers the same question. Other codes keep the method.
     }
   }
 
@@ -183,7 +191,8 @@ export class OriginClient {
   async #readBody(res: Dispatcher.ResponseData, url: URL, signal: AbortSignal | undefined): Promise<Buffer> {
     const declared = Number(firstValue(res.headers['content-length']) ?? NaN);
     if (declared > this.#maxBodyBytes) {
-      res.body.destroy();
+      // Destroying an unread undici body emits its abort error: nobody else listens, so swallow it here.
+      res.body.on('error', () => undefined).destroy();
       throw this.#tooLarge(url, `says Content-Length ${declared}`);
     }
     const chunks: Buffer[] = [];
