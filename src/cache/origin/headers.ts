@@ -1,0 +1,57 @@
+/** Header maps as node:http and undici hand them over: names in any case, repeated headers as arrays. */
+export type HeaderMap = Record<string, string | string[] | undefined>;
+
+/** Hop-by-hop headers (RFC 9110 §7.6.1), plus the Proxy-* family, which is for the proxy itself. */
+const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'te', 'trailer', 'transfer-encoding', 'upgrade']);
+
+/** Credentials the open /cache?url= fetcher never passes on: the client's cookies are not the origin's business. */
+const CREDENTIALS = new Set(['cookie', 'authorization', 'proxy-authorization']);
+
+/**
+ * The end-to-end headers of a message: drops the hop-by-hop headers (Connection, Keep-Alive,
+ * Proxy-*, TE, Trailer, Transfer-Encoding, Upgrade) and every header that Connection names.
+ * Names come back in lower case; repeated names (in any case) are merged into an array.
+ * Use it on requests going to an origin and on responses coming back from one.
+ */
+export function stripHopByHop(headers: HeaderMap): Record<string, string | string[]> {
+  const named = new Set<string>();
+  for (const [name, value] of Object.entries(headers)) {
+    if (name.toLowerCase() !== 'connection' || value === undefined) continue;
+    for (const token of [value].flat().join(',').split(',')) named.add(token.trim().toLowerCase());
+  }
+  const out: Record<string, string | string[]> = {};
+  for (const [name, value] of Object.entries(headers)) {
+    const lower = name.toLowerCase();
+    if (value === undefined || HOP_BY_HOP.has(lower) || lower.startsWith('proxy-') || named.has(lower)) continue;
+    const previous = out[lower];
+    out[lower] = previous === undefined ? value : [previous, value].flat();
+  }
+  return out;
+}
+
+export interface OriginHeaderOptions {
+  /**
+   * The origin is the operator's own (CACHE_ORIGIN in gateway mode): the client's Cookie and
+   * Authorization go to it. For any other origin they are dropped.
+   */
+  readonly trusted: boolean;
+  /** The request carries a body; without one, Content-Length and Content-Type are dropped. */
+  readonly hasBody: boolean;
+}
+
+/**
+ * The one rule for what a client's request headers become on the way to an origin: no
+ * hop-by-hop headers, no Host (the URL names the origin), no Expect (undici does not do
+ * 100-continue), no body headers without a body, and no credentials unless `trusted`.
+ */
+export function originRequestHeaders(headers: HeaderMap, options: OriginHeaderOptions): Record<string, string | string[]> {
+  const out = stripHopByHop(headers);
+  delete out['host'];
+  delete out['expect'];
+  if (!options.hasBody) {
+    delete out['content-length'];
+    delete out['content-type'];
+  }
+  if (!options.trusted) for (const name of CREDENTIALS) delete out[name];
+  return out;
+}
