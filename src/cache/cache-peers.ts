@@ -1,5 +1,6 @@
 import * as grpc from '@grpc/grpc-js';
 import { DhtError } from '../errors.js';
+import { sleep, wallClock } from '../runtime/clock.js';
 import { fromServiceError } from '../transport/grpc/errors.js';
 import { CHANNEL_OPTIONS, services } from '../transport/grpc/protos.js';
 import { headersToWire, headFromWire, variantToWire, type ResponseHead, type WireHead } from './cache-wire.js';
@@ -26,10 +27,13 @@ export class CachePeers {
     private readonly callTimeoutMs: number,
     /** How long an owner may take to send a response head: its origin fetch included. */
     private readonly headTimeoutMs: number,
+    /** DHT_HOP_DELAY: the lab delay every node-to-node call gets, forwards included. */
+    private readonly hopDelayMs = 0,
   ) {}
 
   /** Forwards a request; resolves once the owner sent the response head. */
-  fetch(addr: string, req: CacheRequest, fromRouteCache: boolean, signal?: AbortSignal): Promise<ForwardedResponse> {
+  async fetch(addr: string, req: CacheRequest, fromRouteCache: boolean, signal?: AbortSignal): Promise<ForwardedResponse> {
+    if (this.hopDelayMs > 0) await sleep(wallClock, this.hopDelayMs, signal);
     const call = this.stub(addr).Fetch!(
       { url: req.url, method: req.method, headers: headersToWire(req.headers), trusted: req.trusted, from_route_cache: fromRouteCache },
     ) as grpc.ClientReadableStream<{ head?: WireHead; chunk?: Buffer }>;

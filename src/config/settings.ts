@@ -1,3 +1,4 @@
+import { OriginPolicy } from '../cache/origin/address-policy.js';
 import { degreeProblem } from '../id/digits.js';
 import { MAX_ID_BITS } from '../id/id-space.js';
 import { PROTOCOLS } from '../routing/router.js';
@@ -153,6 +154,11 @@ export function crossCheck(s: Settings): string[] {
   if (s.tracingEnabled && !s.tracingEndpoint) problems.push('TRACING_ENDPOINT is empty: TRACING_ENABLED=true needs an OTLP/HTTP endpoint');
   if (s.maxObjectMB > s.capacityMB && s.capacityMB > 0) {
     problems.push(`CACHE_MAX_OBJECT_MB=${s.maxObjectMB} exceeds CACHE_CAPACITY_MB=${s.capacityMB}: no object that large could be stored`);
+  }
+  try {
+    new OriginPolicy(s.originAllowlist);
+  } catch (err) {
+    problems.push(`CACHE_ORIGIN_ALLOWLIST=${JSON.stringify(s.originAllowlist.join(','))}: ${(err as Error).message}`);
   }
   if (s.cacheEnabled && s.httpPort === s.port) problems.push(`CACHE_HTTP_PORT=${s.httpPort} equals NODE_PORT: gRPC and HTTP need their own ports`);
   return problems;

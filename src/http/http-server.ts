@@ -14,8 +14,10 @@ export interface OriginPassThrough {
   passThrough(req: {
     url: URL;
     method: string;
-    headers: Record<string, string>;
+    headers: Record<string, string | string[] | undefined>;
     body?: Readable;
+    /** The gateway origin is the operator's choice: no address policy, credentials passed on. */
+    trusted: true;
     signal?: AbortSignal;
   }): Promise<{ status: number; headers: Record<string, string | string[]>; body: Readable }>;
 }
@@ -121,7 +123,7 @@ export function createHttpServer(deps: HttpServerDeps): Server {
     // invalidates what is stored for the URL (RFC 9111 §4.4).
     const controller = new AbortController();
     res.on('close', () => controller.abort());
-    const answer = await client.passThrough({ url: target, method: req.method!, headers: flatten(req.headers), body: req, signal: controller.signal });
+    const answer = await client.passThrough({ url: target, method: req.method!, headers: req.headers, body: req, trusted: true, signal: controller.signal });
     const unsafe = req.method !== 'GET' && req.method !== 'HEAD' && req.method !== 'OPTIONS' && req.method !== 'TRACE';
     if (unsafe && answer.status < 400) {
       await service.invalidate(canonicalUrl(target.href).href).catch((err: unknown) => deps.logger.warn({ err, url: target.href }, 'invalidation failed'));
@@ -146,15 +148,6 @@ function cacheRequest(req: IncomingMessage, target: URL, trusted: boolean): Cach
     if (value !== undefined) headers[name] = Array.isArray(value) ? value.join(', ') : value;
   }
   return { url: target.href, method: req.method === 'HEAD' ? 'HEAD' : 'GET', headers, trusted };
-}
-
-/** The client's headers for the origin, without Host (the origin's URL sets it). */
-function flatten(headers: IncomingMessage['headers']): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const [name, value] of Object.entries(headers)) {
-    if (value !== undefined && name !== 'host') out[name] = Array.isArray(value) ? value.join(', ') : value;
-  }
-  return out;
 }
 
 /** This node's routing state, for people and scripts. */

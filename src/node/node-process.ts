@@ -1,4 +1,14 @@
 import type * as grpc from '@grpc/grpc-js';
+import type { Server as HttpServer } from 'node:http';
+import { CachePeers } from '../cache/cache-peers.js';
+import { cacheImplementation } from '../cache/cache-rpc-service.js';
+import { CacheService } from '../cache/cache-service.js';
+import { HotKeys } from '../cache/hot-keys.js';
+import { ObjectStore } from '../cache/object-store.js';
+import { OriginPolicy } from '../cache/origin/address-policy.js';
+import { OriginClient } from '../cache/origin/origin-client.js';
+import { OwnerCache } from '../cache/owner-cache.js';
+import { createHttpServer } from '../http/http-server.js';
 import { IdSpace } from '../id/id-space.js';
 import type { Settings } from '../config/settings.js';
 import { wallClock } from '../runtime/clock.js';
@@ -17,6 +27,11 @@ import { readState, writeState } from './state-file.js';
 
 /** How long in-flight calls may finish once the node stops serving. */
 const SHUTDOWN_GRACE_MS = 2000;
+/** How long an owner may take to answer a forwarded request: its whole origin fetch included. */
+const FORWARD_HEAD_TIMEOUT_MS = 60_000;
+/** Share of the cache budget an entry node may spend on copies of other owners' hot objects. */
+const HOT_COPY_SHARE = 1 / 16;
+const MIB = 1024 * 1024;
 
 export interface NodeProcess {
   readonly dht: DhtNode;
@@ -65,8 +80,18 @@ export async function startNodeProcess(settings: Settings, logger: Logger): Prom
   server.addService(services().dht.service, dhtImplementation(dht.handlers));
   server.addService(services().client.service, clientApiImplementation(dht));
   server.addService(services().health.service, healthImplementation(() => dht.status === 'READY'));
+  const cache = settings.cacheEnabled ? webCache(settings, dht, logger) : undefined;
+  if (cache) server.addService(services().cache.service, cache.rpc);
   await listen(server, settings.bind, settings.port);
-  logger.info({ addr, id: ids.toHex(id), protocol: settings.protocol, restoredItems: state?.items.length ?? 0 }, 'node listening');
+  const http = createHttpServer({
+    dht,
+    metrics: { dht, cache: cache && { service: cache.service, owner: cache.owner, capacityBytes: settings.capacityMB * MIB } },
+    cache: cache?.service,
+    gateway: settings.origin && cache ? { origin: new URL(settings.origin), client: cache.origin } : undefined,
+    logger,
+  });
+  await new Promise<void>((resolve, reject) => http.once('error', reject).listen(settings.httpPort, settings.bind, resolve));
+  logger.info({ addr, http: settings.httpPort, id: ids.toHex(id), protocol: settings.protocol, restoredItems: state?.items.length ?? 0 }, 'node listening');
 
   const peers =
     settings.bootstrapMode === 'dns'
@@ -86,8 +111,38 @@ export async function startNodeProcess(settings: Settings, logger: Logger): Prom
         await writeState(settings.stateFile, { format: 1, id: ids.toHex(id), addr, savedAt: new Date().toISOString(), items: dht.store.items.all() });
       }
       await shutdown(server, SHUTDOWN_GRACE_MS);
+      await closeHttp(http);
       transport.close();
+      cache?.peers.close();
+      await cache?.origin.close();
       logger.info({ addr }, 'node stopped');
     },
   };
+}
+
+/** The web cache of one node: origin client, owner store, entry-side request flow, and its gRPC service. */
+function webCache(settings: Settings, dht: DhtNode, logger: Logger) {
+  const origin = new OriginClient({ policy: new OriginPolicy(settings.originAllowlist), maxBodyBytes: settings.maxObjectMB * MIB });
+  const owner = new OwnerCache(
+    new ObjectStore(settings.capacityMB * MIB, dht.ids),
+    origin,
+    new HotKeys(wallClock, settings.hotspotThreshold, settings.hotspotDecay),
+    { defaultTtlSeconds: settings.defaultTtlSeconds },
+    dht.signal,
+  );
+  const peers = new CachePeers(settings.failureTimeoutMs * 10, FORWARD_HEAD_TIMEOUT_MS, settings.hopDelayMs);
+  const service = new CacheService(
+    { dht, owner, peers, clock: wallClock, logger },
+    { routeCache: settings.routeCache, hotCopyBytes: settings.capacityMB * MIB * HOT_COPY_SHARE },
+  );
+  dht.addRangeHolder({ onNewPredecessor: (previous, joined) => service.onNewPredecessor(previous, joined), handOff: () => service.handOff() });
+  const rpc = cacheImplementation({ owner, owns: (url) => service.owns(url), accept: (variants) => service.accept(variants) });
+  return { origin, owner, peers, service, rpc };
+}
+
+function closeHttp(server: HttpServer): Promise<void> {
+  return new Promise((resolve) => {
+    server.close(() => resolve());
+    server.closeIdleConnections();
+  });
 }

@@ -1,0 +1,56 @@
+import { request as undiciRequest } from 'undici';
+import { IdSpace } from '../../src/id/id-space.js';
+import type { OriginStats } from '../../src/synthetic/origin-server.js';
+import { nodeIds, type TestNode } from './node-cluster.js';
+
+export interface Fetched {
+  readonly status: number;
+  readonly headers: Headers;
+  readonly body: string;
+  readonly xCache: string | null;
+}
+
+/** GET {node}/cache?url=<url>, the way clients use the API. */
+export async function viaCache(node: TestNode, url: string, headers: Record<string, string> = {}, method = 'GET'): Promise<Fetched> {
+  return request(`${node.http}/cache?url=${encodeURIComponent(url)}`, { headers, method });
+}
+
+/** A request to a gateway-mode node: the origin's path on the node itself. */
+export async function viaGateway(node: TestNode, path: string, init: RequestInit = {}): Promise<Fetched> {
+  return request(`${node.http}${path}`, init);
+}
+
+/**
+ * A plain HTTP request (undici's request, not fetch: fetch adds Cache-Control: no-cache to
+ * conditional requests, as the Fetch standard says, which would hide what the cache does).
+ */
+async function request(url: string, init: RequestInit): Promise<Fetched> {
+  const res = await undiciRequest(url, {
+    method: (init.method ?? 'GET') as 'GET',
+    headers: init.headers as Record<string, string> | undefined,
+    body: init.body as string | undefined,
+  });
+  const body = await res.body.text();
+  const headers = new Headers();
+  for (const [name, value] of Object.entries(res.headers)) if (value !== undefined) headers.set(name, Array.isArray(value) ? value.join(', ') : value);
+  return { status: res.statusCode, headers, body, xCache: headers.get('x-cache') };
+}
+
+/** The node the oracle says owns a URL: the successor of its key among the live nodes' ids. */
+export async function ownerOf(nodes: readonly TestNode[], url: string, idBits = 66): Promise<string> {
+  const key = new IdSpace(idBits).hash(new URL(url).href);
+  const ring = [...(await nodeIds(nodes))].sort((a, b) => (a[1] < b[1] ? -1 : 1));
+  return (ring.find(([, id]) => id >= key) ?? ring[0]!)[0];
+}
+
+/** How often the origin was asked for a path (with its query), from its /stats endpoint. */
+export async function originCount(origin: string, path: string): Promise<number> {
+  const stats = (await (await fetch(`${origin}/stats`)).json()) as OriginStats;
+  return stats.by_path[path] ?? 0;
+}
+
+/** POST /admin/<action> on the synthetic origin: fail, recover or reset. */
+export async function originAdmin(origin: string, action: 'fail' | 'recover' | 'reset'): Promise<void> {
+  const res = await fetch(`${origin}/admin/${action}`, { method: 'POST' });
+  if (!res.ok) throw new Error(`origin /admin/${action}: ${res.status}`);
+}

@@ -1,0 +1,62 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { SyntheticOrigin } from '../../src/synthetic/origin-server.js';
+import { startNodes, waitForStableRing, type TestNode } from '../helpers/node-cluster.js';
+import { ProcessGroup, waitFor } from '../helpers/processes.js';
+import { ownerOf, viaCache } from '../helpers/web.js';
+
+const RING = { protocol: 'koorde' as const, degree: 4, idBits: 64, successors: 8 };
+
+interface OwnerFigures {
+  cache: { hits: number; misses: number };
+  hotspots: { count: number; urls: { url: string; rate: number }[] };
+}
+
+describe('web cache - hot keys spread across entry nodes', () => {
+  const group = new ProcessGroup();
+  const origin = new SyntheticOrigin({ port: 0 });
+  let base = '';
+  let nodes: TestNode[] = [];
+  after(async () => {
+    await group.stopAll();
+    await origin.close();
+  });
+  before(async () => {
+    base = await origin.listen();
+    nodes = await startNodes(group, 5, { ...RING, env: { CACHE_ORIGIN_ALLOWLIST: '127.0.0.1', CACHE_HOTSPOT_THRESHOLD: '20', CACHE_HOTSPOT_DECAY: '0.65' } });
+    await waitForStableRing(nodes, RING);
+    await waitFor('nodes READY', async () => (await Promise.all(nodes.map((n) => fetch(`${n.http}/health`)))).every((r) => r.ok));
+  });
+
+  it('a hammered URL turns hot, entry nodes answer HIT-HOT, and the owner sees a small share of the requests', async () => {
+    const url = `${base}/obj/hot`;
+    const ownerAddr = await ownerOf(nodes, url, RING.idBits);
+    const owner = nodes.find((n) => n.addr === ownerAddr)!;
+    const entries = nodes.filter((n) => n !== owner);
+    const figures = async (): Promise<OwnerFigures> => (await (await fetch(`${owner.http}/metrics`)).json()) as OwnerFigures;
+    const servedByOwner = (f: OwnerFigures) => f.cache.hits + f.cache.misses;
+
+    // Phase 1: below the threshold every request reaches the owner.
+    const start = await figures();
+    for (let i = 0; i < 15; i++) await viaCache(entries[i % entries.length]!, url);
+    const cold = servedByOwner(await figures()) - servedByOwner(start);
+    assert.equal(cold, 15, 'every request of the cold phase was served by the owner');
+
+    // Phase 2: past the threshold the owner marks it hot; entries keep copies.
+    for (let i = 0; i < 20; i++) await viaCache(entries[i % entries.length]!, url);
+    const hot = await figures();
+    assert.deepEqual(hot.hotspots.urls.map((u) => u.url), [new URL(url).href], 'the owner lists the URL as hot');
+
+    const before = servedByOwner(hot);
+    const answers = [];
+    for (let i = 0; i < 100; i++) answers.push(await viaCache(entries[i % entries.length]!, url));
+    const share = (servedByOwner(await figures()) - before) / answers.length;
+    const hotHits = answers.filter((a) => a.xCache === 'HIT-HOT').length;
+    assert.ok(hotHits >= 80, `${hotHits} of 100 requests were HIT-HOT`);
+    assert.ok(share <= 0.2, `the owner served ${(100 * share).toFixed(0)} % of the hot phase, against 100 % while cold`);
+    const sample = answers.find((a) => a.xCache === 'HIT-HOT')!;
+    assert.equal(sample.headers.get('x-responsible-node'), ownerAddr);
+    assert.equal(sample.headers.get('x-hops'), '0');
+    assert.match(sample.headers.get('cache-status')!, /hit; .*detail=hot-copy/);
+  });
+});
