@@ -10,6 +10,7 @@ import { HotCopies } from './hot-copies.js';
 import type { Variant } from './object-store.js';
 import type { CacheRequest, OwnerCache } from './owner-cache.js';
 import { RouteCache, type Route } from './route-cache.js';
+import type { Hop } from '../routing/lookup.js';
 
 export const X_CACHE_VALUES = ['HIT-LOCAL', 'HIT-DHT', 'HIT-HOT', 'MISS-ORIGIN', 'MISS-DHT', 'REVALIDATED'] as const;
 export type XCache = (typeof X_CACHE_VALUES)[number];
@@ -33,6 +34,27 @@ export interface CacheServiceInit {
   readonly routeCache: boolean;
   /** Byte budget of the copies of hot objects this node keeps as an entry. */
   readonly hotCopyBytes: number;
+}
+
+export interface TraceHop {
+  readonly from: { readonly id: string; readonly addr: string };
+  readonly to: { readonly id: string; readonly addr: string };
+  /** finger, successor, debruijn, correction (lookup steps) or forward (to the owner). */
+  readonly kind: string;
+  /** Koorde's imaginary node at this step. */
+  readonly imaginary?: string;
+  readonly shifts: number;
+  readonly ms: number;
+}
+
+export interface Trace {
+  readonly key: string;
+  readonly url?: string;
+  readonly owner: { readonly id: string; readonly addr: string };
+  /** How the owner was found: this node's hot copy, its route cache, or a DHT lookup. */
+  readonly via: 'hot-copy' | 'route-cache' | 'lookup';
+  readonly hops: number;
+  readonly path: readonly TraceHop[];
 }
 
 /** Lookups before giving up on a request whose owners keep failing or moving. */
@@ -123,27 +145,19 @@ export class CacheService {
       return this.answer(head, req.method === 'HEAD' ? Buffer.alloc(0) : copy.body, 'HIT-HOT', copy.owner, 0, started);
     }
     const key = dht.ids.hash(req.url);
-    let route: Route | undefined = this.routes?.find(key);
-    let fromRouteCache = route !== undefined;
-    let lookupHops = 0;
+    let located = await this.locate(key, false);
+    let lookupHops = located.lookupHops;
     let failure: unknown;
-    for (let attempt = 0; attempt < ROUTE_ATTEMPTS; attempt++) {
-      if (!route) {
-        const found = await dht.lookup(key);
-        route = { from: found.predecessor.id, owner: found.owner, successors: found.successors };
-        lookupHops += found.hops;
-        fromRouteCache = false;
-        this.routes?.remember(route);
-      }
+    for (let attempt = 1; ; attempt++) {
       // The owner, then the node that takes its range over if it just died.
-      for (const target of route.successors.slice(0, 2)) {
+      for (const target of located.route.successors.slice(0, 2)) {
         if (sameNode(target, dht.self)) {
           const local = await this.c.owner.serve(req);
           const xCache = local.outcome === 'MISS' ? 'MISS-ORIGIN' : local.outcome === 'REVALIDATED' ? 'REVALIDATED' : 'HIT-LOCAL';
           return this.answer(local, local.body, xCache, dht.self.addr, lookupHops, started);
         }
         try {
-          const forwarded = await this.c.peers.fetch(target.addr, req, fromRouteCache);
+          const forwarded = await this.c.peers.fetch(target.addr, req, located.fromRouteCache);
           const { head } = forwarded;
           const xCache = head.outcome === 'MISS' ? 'MISS-DHT' : head.outcome === 'REVALIDATED' ? 'REVALIDATED' : 'HIT-DHT';
           const body = head.hot ? this.keepHotCopy(req, head, forwarded.chunks, target.addr) : forwarded.chunks;
@@ -155,9 +169,46 @@ export class CacheService {
           if (errorCode(err) === 'ERR_NOT_OWNER') break; // the range moved: look it up afresh
         }
       }
-      route = undefined;
+      if (attempt === ROUTE_ATTEMPTS) break;
+      located = await this.locate(key, true);
+      lookupHops += located.lookupHops;
     }
     throw new DhtError('ERR_UNREACHABLE', `the owner of ${req.url} could not be reached after ${ROUTE_ATTEMPTS} lookups`, { cause: failure });
+  }
+
+  /**
+   * The path a request for `url` (or a bare key) would take from this node right now: nothing
+   * for a hot copy here, a direct hop for a cached route, else the DHT lookup and the forward
+   * to the owner. Its hop count is the X-Hops such a request reports.
+   */
+  async trace(target: { readonly url?: string; readonly key: bigint }): Promise<Trace> {
+    const { dht } = this.c;
+    const hex = (id: bigint) => '0x' + dht.ids.toHex(id);
+    const node = (n: NodeRef) => ({ id: hex(n.id), addr: n.addr });
+    const copy = target.url ? this.hotCopies.get(target.url, {}) : undefined;
+    if (copy) return { key: hex(target.key), url: target.url, owner: { id: '', addr: copy.owner }, via: 'hot-copy', hops: 0, path: [] };
+    const located = await this.locate(target.key, false);
+    const path: TraceHop[] = located.path.map((h) => ({
+      from: node(h.from),
+      to: node(h.to),
+      kind: h.kind,
+      imaginary: h.imaginary === undefined ? undefined : hex(h.imaginary),
+      shifts: h.shifts,
+      ms: h.ms,
+    }));
+    const owner = located.route.owner;
+    if (!sameNode(owner, dht.self)) path.push({ from: node(dht.self), to: node(owner), kind: 'forward', shifts: 0, ms: await dht.ping(owner) });
+    return { key: hex(target.key), url: target.url, owner: node(owner), via: located.fromRouteCache ? 'route-cache' : 'lookup', hops: path.length, path };
+  }
+
+  /** The key's owner: from the route cache unless `fresh`, else by a DHT lookup (remembered). */
+  private async locate(key: bigint, fresh: boolean): Promise<{ route: Route; lookupHops: number; fromRouteCache: boolean; path: readonly Hop[] }> {
+    const cached = fresh ? undefined : this.routes?.find(key);
+    if (cached) return { route: cached, lookupHops: 0, fromRouteCache: true, path: [] };
+    const found = await this.c.dht.lookup(key);
+    const route = { from: found.predecessor.id, owner: found.owner, successors: found.successors };
+    this.routes?.remember(route);
+    return { route, lookupHops: found.hops, fromRouteCache: false, path: found.path };
   }
 
   /** Streams the body on while collecting it, and keeps it as a hot copy once complete. */

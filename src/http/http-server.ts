@@ -6,6 +6,8 @@ import type { CacheRequest } from '../cache/owner-cache.js';
 import { DhtError } from '../errors.js';
 import type { DhtNode } from '../node/dht-node.js';
 import type { Logger } from '../runtime/logger.js';
+import { clusterView } from './cluster-view.js';
+import { serveDashboard } from './dashboard-files.js';
 import { metricsJson, prometheusRegistry, type MetricsSources } from './metrics.js';
 import { sendError, sendJson, sendServed } from './respond.js';
 
@@ -52,7 +54,7 @@ export function createHttpServer(deps: HttpServerDeps): Server {
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://node');
     const path = url.pathname.replace(/\/+$/, '') || '/';
-    const api = API_PATHS.includes(path);
+    const api = API_PATHS.includes(path) || path.startsWith('/dashboard/');
     if (deps.gateway && !api) return gateway(req, res, url);
     switch (path) {
       case '/health':
@@ -63,10 +65,17 @@ export function createHttpServer(deps: HttpServerDeps): Server {
         return sendJson(res, 200, debugState(deps.dht));
       case '/cache':
         return cacheRoute(req, res, url);
+      case '/cluster':
+        return sendJson(res, 200, await clusterView(deps.dht));
+      case '/trace':
+        return sendJson(res, 200, await requireCache().trace(traceTarget(deps.dht, url)));
+      case '/dashboard':
+        return serveDashboard(res, url.pathname);
       case '/':
         res.writeHead(302, { location: '/dashboard' }).end();
         return;
       default:
+        if (path.startsWith('/dashboard/')) return serveDashboard(res, url.pathname);
         return sendJson(res, 404, { error: 'not_found', message: `no such endpoint: ${path}` });
     }
   }
@@ -139,6 +148,22 @@ export function createHttpServer(deps: HttpServerDeps): Server {
   }
 
   return server;
+}
+
+/** /trace?url=… (a URL's key) or ?key=… (hex). */
+function traceTarget(dht: DhtNode, url: URL): { url?: string; key: bigint } {
+  const raw = url.searchParams.get('url');
+  if (raw) {
+    const target = canonicalUrl(raw).href;
+    return { url: target, key: dht.ids.hash(target) };
+  }
+  const key = url.searchParams.get('key');
+  if (!key) throw new DhtError('ERR_INVALID_ARGUMENT', 'use /trace?url=<absolute URL> or /trace?key=<hex id>');
+  try {
+    return { key: dht.ids.parseHex(key) };
+  } catch (err) {
+    throw new DhtError('ERR_INVALID_ARGUMENT', (err as Error).message);
+  }
 }
 
 function cacheRequest(req: IncomingMessage, target: URL, trusted: boolean): CacheRequest {

@@ -129,3 +129,22 @@ export function prometheusRegistry(sources: MetricsSources): Registry {
   });
   return registry;
 }
+
+/** The part of /metrics the dashboard shows per node, sent along with `describe`. */
+export function dashboardFigures(sources: MetricsSources, httpPort: number) {
+  const m = metricsJson(sources);
+  return {
+    http_port: httpPort,
+    requests: m.requests.count,
+    by_x_cache: m.requests.by_x_cache,
+    latency_ms_p50: m.requests.latency_ms_p50,
+    latency_ms_p99: m.requests.latency_ms_p99,
+    hops_avg: m.requests.hops_avg,
+    origin_fetches: m.cache.origin_fetches,
+    cache_bytes: m.cache.size_bytes,
+    cache_entries: m.cache.entry_count,
+    hit_rate: m.cache.hit_rate,
+    hot_urls: m.hotspots.urls.slice(0, 5),
+    lookup_hops_avg: m.lookups.hops_avg,
+  };
+}

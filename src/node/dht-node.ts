@@ -10,13 +10,14 @@ import { KoordeRouter } from '../routing/koorde.js';
 import { lookup, type LookupResult } from '../routing/lookup.js';
 import { LookupStats } from '../routing/lookup-stats.js';
 import type { PointerSource, Protocol, Router } from '../routing/router.js';
+import { describeHandler } from '../rpc/handlers/describe.js';
 import { findNextHandler } from '../rpc/handlers/find-next.js';
 import { getNeighboursHandler } from '../rpc/handlers/get-neighbours.js';
 import { leaveHandler } from '../rpc/handlers/leave.js';
 import { lookupHandler } from '../rpc/handlers/lookup.js';
 import { notifyHandler } from '../rpc/handlers/notify.js';
 import { pingHandler } from '../rpc/handlers/ping.js';
-import type { Handlers } from '../rpc/messages.js';
+import type { Handlers, NodeDescription } from '../rpc/messages.js';
 import type { Clock } from '../runtime/clock.js';
 import type { Logger } from '../runtime/logger.js';
 import { repeat } from '../runtime/periodic.js';
@@ -81,6 +82,7 @@ export class DhtNode {
   private readonly shutdown = new AbortController();
   #joined = false;
   #leaving = false;
+  #figures: (() => unknown) | undefined;
 
   constructor(components: NodeComponents, init: DhtNodeInit) {
     // Every call in flight listens to the shutdown signal; hundreds at once are normal.
@@ -136,6 +138,14 @@ export class DhtNode {
     this.handlers = {
       ...this.store.handlers,
       ping: pingHandler(),
+      describe: describeHandler(() => ({
+        status: this.status,
+        protocol: this.router.protocol,
+        predecessor: this.ring.predecessor,
+        successors: this.ring.successors,
+        pointers: this.router.pointers(),
+        figures: JSON.stringify(this.#figures?.() ?? {}),
+      })),
       getNeighbours: getNeighboursHandler(this.ring),
       notify: notifyHandler(this.ring),
       findNext: findNextHandler(this.router),
@@ -217,6 +227,23 @@ export class DhtNode {
       lookup: (key, signal) => this.route(key, signal),
       neighbours: (node, signal) => this.peers.call(node.addr, 'getNeighbours', {}, { signal }),
     };
+  }
+
+  /** What `describe` reports beyond the DHT: the cache's figures and HTTP port, set by the node process. */
+  setFigures(figures: () => unknown): void {
+    this.#figures = figures;
+  }
+
+  /** Round trip of a ping to `node`, in ms. */
+  async ping(node: NodeRef, signal?: AbortSignal): Promise<number> {
+    const started = this.clock.now();
+    await this.peers.call(node.addr, 'ping', {}, { signal });
+    return this.clock.now() - started;
+  }
+
+  /** Asks any node (this one included) to describe itself. */
+  describePeer(node: NodeRef, signal?: AbortSignal): Promise<NodeDescription> {
+    return this.peers.call(node.addr, 'describe', {}, { signal });
   }
 
   /** Data that follows key ownership (stored pairs, cached objects) and moves when the ring changes. */

@@ -9,6 +9,7 @@ import { OriginPolicy } from '../cache/origin/address-policy.js';
 import { OriginClient } from '../cache/origin/origin-client.js';
 import { OwnerCache } from '../cache/owner-cache.js';
 import { createHttpServer } from '../http/http-server.js';
+import { dashboardFigures } from '../http/metrics.js';
 import { IdSpace } from '../id/id-space.js';
 import type { Settings } from '../config/settings.js';
 import { wallClock } from '../runtime/clock.js';
@@ -83,9 +84,11 @@ export async function startNodeProcess(settings: Settings, logger: Logger): Prom
   const cache = settings.cacheEnabled ? webCache(settings, dht, logger) : undefined;
   if (cache) server.addService(services().cache.service, cache.rpc);
   await listen(server, settings.bind, settings.port);
+  const metrics = { dht, cache: cache && { service: cache.service, owner: cache.owner, capacityBytes: settings.capacityMB * MIB } };
+  dht.setFigures(() => dashboardFigures(metrics, settings.httpPort));
   const http = createHttpServer({
     dht,
-    metrics: { dht, cache: cache && { service: cache.service, owner: cache.owner, capacityBytes: settings.capacityMB * MIB } },
+    metrics,
     cache: cache?.service,
     gateway: settings.origin && cache ? { origin: new URL(settings.origin), client: cache.origin } : undefined,
     logger,

@@ -44,6 +44,18 @@ export interface LookupAnswer {
   readonly hops: number;
 }
 
+/** What a node says about itself, for /cluster and the dashboard. */
+export interface NodeDescription {
+  readonly status: string;
+  readonly protocol: string;
+  readonly predecessor?: NodeRef;
+  readonly successors: readonly NodeRef[];
+  /** Fingers (Chord) or the de Bruijn list (Koorde). */
+  readonly pointers: readonly NodeRef[];
+  /** Figures of the layers above the DHT (cache, HTTP port), as JSON; empty in the simulator. */
+  readonly figures: string;
+}
+
 export interface Neighbours {
   readonly predecessor?: NodeRef;
   readonly successors: readonly NodeRef[];
@@ -56,6 +68,8 @@ export interface Neighbours {
 export interface DhtMethods {
   /** Liveness probe. */
   ping: { req: Record<string, never>; res: Record<string, never> };
+  /** Status, routing state and figures, for views of the whole ring. */
+  describe: { req: Record<string, never>; res: NodeDescription };
   /** Stabilize asks its successor for both at once (Zave's correction). */
   getNeighbours: { req: Record<string, never>; res: Neighbours };
   /** "I might be your predecessor." */

@@ -40,6 +40,27 @@ export interface MethodCodec<M extends DhtMethod> {
 /** How each node-to-node method crosses the wire: bigints as hex, absent fields as null. */
 export const DHT_CODECS: { readonly [M in DhtMethod]: MethodCodec<M> } = {
   ping: { rpc: 'Ping', encodeRequest: same, decodeRequest: empty, encodeResponse: same, decodeResponse: empty },
+  describe: {
+    rpc: 'Describe',
+    encodeRequest: same,
+    decodeRequest: empty,
+    encodeResponse: (d) => ({
+      status: d.status,
+      protocol: d.protocol,
+      predecessor: d.predecessor ? ref(d.predecessor) : null,
+      successors: refs(d.successors),
+      pointers: refs(d.pointers),
+      figures: d.figures,
+    }),
+    decodeResponse: (w) => ({
+      status: String(w.status),
+      protocol: String(w.protocol),
+      predecessor: maybeRef(w.predecessor),
+      successors: unrefs(w.successors),
+      pointers: unrefs(w.pointers),
+      figures: String(w.figures ?? ''),
+    }),
+  },
   getNeighbours: {
     rpc: 'GetNeighbours',
     encodeRequest: same,

@@ -1,0 +1,97 @@
+import { sameNode, type NodeRef } from '../id/node-ref.js';
+import { isRetryable } from '../errors.js';
+import type { DhtNode } from '../node/dht-node.js';
+import type { NodeDescription } from '../rpc/messages.js';
+
+/** The most members /cluster walks to, so that even a very large ring answers in well under a second per 100 nodes. */
+export const MAX_CLUSTER_MEMBERS = 1024;
+/** Describe calls in flight at once while gathering every member's status. */
+const PARALLEL_DESCRIBES = 64;
+
+export interface ClusterMember {
+  readonly id: string;
+  readonly addr: string;
+  /** Share of the key space this member owns: (predecessor, id] over the ring size. */
+  readonly share: number;
+  /** The node's own status, or UNREACHABLE when it did not answer. */
+  readonly status: string;
+  readonly predecessor: string | null;
+  readonly successors: readonly string[];
+  readonly pointers: readonly string[];
+  /** What the node reports beyond the DHT (HTTP port, cache and request figures). */
+  readonly figures: Record<string, unknown>;
+}
+
+export interface ClusterView {
+  readonly self: { readonly id: string; readonly addr: string };
+  readonly protocol: string;
+  readonly bits: number;
+  readonly size: number;
+  /** True when the walk stopped at MAX_CLUSTER_MEMBERS before coming round. */
+  readonly truncated: boolean;
+  readonly members: readonly ClusterMember[];
+}
+
+/**
+ * The ring as seen from this node: members found by walking successor lists (r nodes per
+ * call, so a 1000-node ring takes ~N/r sequential calls), then each member described in
+ * parallel for its status, pointers and figures.
+ */
+export async function clusterView(dht: DhtNode, signal?: AbortSignal): Promise<ClusterView> {
+  const described = new Map<string, NodeDescription | undefined>();
+  const members: NodeRef[] = [dht.self];
+  let at: NodeRef = dht.self;
+  let truncated = false;
+  for (;;) {
+    const description = await describe(dht, at, signal);
+    described.set(at.addr, description);
+    const next = (description?.successors ?? []).filter((n) => !sameNode(n, dht.self));
+    const fresh = next.filter((n) => !members.some((m) => m.addr === n.addr));
+    if (fresh.length === 0) break; // round the ring (or a dead end: the walk keeps what it found)
+    for (const n of fresh) if (members.length < MAX_CLUSTER_MEMBERS) members.push(n);
+    if (members.length >= MAX_CLUSTER_MEMBERS) {
+      truncated = true;
+      break;
+    }
+    at = members[members.length - 1]!;
+  }
+  const pending = members.filter((m) => !described.has(m.addr));
+  for (let i = 0; i < pending.length; i += PARALLEL_DESCRIBES) {
+    const batch = pending.slice(i, i + PARALLEL_DESCRIBES);
+    const answers = await Promise.all(batch.map((m) => describe(dht, m, signal)));
+    batch.forEach((m, j) => described.set(m.addr, answers[j]));
+  }
+  const sorted = [...members].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  const hex = (id: bigint) => '0x' + dht.ids.toHex(id);
+  return {
+    self: { id: hex(dht.self.id), addr: dht.self.addr },
+    protocol: dht.router.protocol,
+    bits: dht.ids.bits,
+    size: sorted.length,
+    truncated,
+    members: sorted.map((m, i) => {
+      const previous = sorted[(i - 1 + sorted.length) % sorted.length]!;
+      const share = sorted.length === 1 ? 1 : Number(dht.ids.distance(previous.id, m.id)) / Number(dht.ids.size);
+      const d = described.get(m.addr);
+      return {
+        id: hex(m.id),
+        addr: m.addr,
+        share,
+        status: d?.status ?? 'UNREACHABLE',
+        predecessor: d?.predecessor?.addr ?? null,
+        successors: d?.successors.map((n) => n.addr) ?? [],
+        pointers: d?.pointers.map((n) => n.addr) ?? [],
+        figures: d?.figures ? (JSON.parse(d.figures) as Record<string, unknown>) : {},
+      };
+    }),
+  };
+}
+
+async function describe(dht: DhtNode, node: NodeRef, signal?: AbortSignal): Promise<NodeDescription | undefined> {
+  try {
+    return await dht.describePeer(node, signal);
+  } catch (err) {
+    if (!isRetryable(err)) throw err;
+    return undefined; // reported as UNREACHABLE
+  }
+}
