@@ -112,7 +112,8 @@ export async function runWorkload(init: WorkloadInit): Promise<WorkloadSummary> 
   try {
     if (o.warmup > 0) {
       await pace(realClock, { ...schedule, count: o.warmup }, async (index) => {
-        o.onSample?.(await client.fetch(index, zipf.sample(rng)), false);
+        const sample = await client.fetch(index, zipf.sample(rng));
+        o.onSample?.(sample, false);
       });
     }
     const requests = o.durationMs === undefined ? (o.requests ?? WORKLOAD_DEFAULTS.requests) : undefined;

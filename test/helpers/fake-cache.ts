@@ -7,6 +7,8 @@ export interface FakeAnswer {
   readonly body?: string;
   /** Answer after this long (the test's own real-time delay; 0 = at once). */
   readonly delayMs?: number;
+  /** Drop the connection instead of answering. */
+  readonly reset?: boolean;
 }
 
 /** One request the fake received: the order it came in and what it answered. */
@@ -36,7 +38,10 @@ export async function startFakeCache(respond: (path: string, objectUrl: string |
     const objectUrl = url.pathname === '/cache' ? (url.searchParams.get('url') ?? undefined) : undefined;
     const answer = respond(url.pathname, objectUrl);
     requests.push({ path: `${url.pathname}${url.search}`, objectUrl, answer });
-    const send = () => res.writeHead(answer.status, { 'content-type': 'text/plain', ...answer.headers }).end(answer.body ?? 'ok');
+    const send = () => {
+      if (answer.reset) req.socket.destroy();
+      else res.writeHead(answer.status, { 'content-type': 'text/plain', ...answer.headers }).end(answer.body ?? 'ok');
+    };
     if (answer.delayMs) setTimeout(send, answer.delayMs);
     else send();
   });
