@@ -57,6 +57,7 @@ const opts = program.opts<{
 if ((opts.target === undefined) === (opts.targets === undefined)) usageError(NAME, 'give exactly one of --target URL and --targets a,b,c');
 const targets = opts.target !== undefined ? [opts.target] : opts.targets!.split(',').map((t) => t.trim()).filter(Boolean);
 const controller = new AbortController();
+const progress = terminalProgress();
 const init: WorkloadInit = {
   targets,
   urls: opts.urls,
@@ -71,7 +72,7 @@ const init: WorkloadInit = {
   timeoutMs: opts.timeout,
   warmup: opts.warmup,
   csvPath: opts.output,
-  progress: terminalProgress(),
+  progress,
   signal: controller.signal,
 };
 const [problem] = workloadProblems(init);
@@ -85,7 +86,10 @@ for (const [flag, file] of [['--output', opts.output], ['--json', jsonFile]] as 
 
 // Ctrl-C once: start nothing new, let requests in flight finish, print the summary; twice: quit.
 process.on('SIGINT', () => {
-  if (controller.signal.aborted) process.exit(130);
+  if (controller.signal.aborted) {
+    progress?.stop(); // gives the terminal its cursor back
+    process.exit(130);
+  }
   process.stderr.write(`${NAME}: stopping, waiting for requests in flight (Ctrl-C again to quit)\n`);
   controller.abort();
 });

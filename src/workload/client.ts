@@ -52,7 +52,7 @@ export class CacheClient {
       const { statusCode, headers, body } = await request(url, { dispatcher: this.#agent, signal: AbortSignal.timeout(this.init.timeoutMs) });
       let bytes = 0;
       for await (const chunk of body) bytes += (chunk as Buffer).length;
-      const hops = Number(header(headers['x-hops']));
+      const hops = header(headers['x-hops']);
       return {
         urlId,
         target,
@@ -62,7 +62,7 @@ export class CacheClient {
         cacheStatus: header(headers['x-cache']),
         nodeId: header(headers['x-node-id']),
         responsibleNode: header(headers['x-responsible-node']),
-        hops: header(headers['x-hops']) !== undefined && Number.isFinite(hops) ? hops : undefined,
+        hops: hops !== undefined && Number.isFinite(Number(hops)) ? Number(hops) : undefined,
         bytes,
         error: isSuccess(statusCode) ? undefined : httpErrorKind(statusCode),
       };

@@ -55,12 +55,21 @@ export const WORKLOAD_DEFAULTS = {
   warmup: 0,
 } as const satisfies Partial<WorkloadInit>;
 
+type Defaulted = typeof WORKLOAD_DEFAULTS;
+/** `init` with every option it leaves out (or sets to undefined) taken from WORKLOAD_DEFAULTS. */
+type StrictWorkloadInit = Omit<WorkloadInit, keyof Defaulted> & { readonly [K in keyof Defaulted]: NonNullable<WorkloadInit[K]> };
+
+function withDefaults(init: WorkloadInit): StrictWorkloadInit {
+  const given = Object.fromEntries(Object.entries(init).filter(([, value]) => value !== undefined));
+  return { ...WORKLOAD_DEFAULTS, ...given } as StrictWorkloadInit;
+}
+
 /** Ranks beyond this would take more than 80 MB of cumulative weights. */
 export const MAX_URLS = 10_000_000;
 
 /** Every problem with `init`, named by its command-line flag; empty when it can run. */
 export function workloadProblems(init: WorkloadInit): string[] {
-  const o = { ...WORKLOAD_DEFAULTS, ...init };
+  const o = withDefaults(init);
   const problems: string[] = [];
   const check = (ok: boolean, message: string) => void (ok || problems.push(message));
   const isInt = (v: number, min: number, max = Number.MAX_SAFE_INTEGER) => Number.isInteger(v) && v >= min && v <= max;
@@ -102,7 +111,7 @@ const realClock: Clock = {
 export async function runWorkload(init: WorkloadInit): Promise<WorkloadSummary> {
   const problems = workloadProblems(init);
   if (problems.length) throw new DhtError('ERR_INVALID_ARGUMENT', problems.join('; '));
-  const o = { ...WORKLOAD_DEFAULTS, ...init };
+  const o = withDefaults(init);
   const zipf = new Zipf(o.urls, o.zipf);
   const rng = seededRng(o.seed);
   const csv = o.csvPath === undefined ? undefined : await CsvFile.create(o.csvPath);
@@ -116,7 +125,7 @@ export async function runWorkload(init: WorkloadInit): Promise<WorkloadSummary> 
         o.onSample?.(sample, false);
       });
     }
-    const requests = o.durationMs === undefined ? (o.requests ?? WORKLOAD_DEFAULTS.requests) : undefined;
+    const requests = o.durationMs === undefined ? o.requests : undefined;
     const start = realClock.now();
     o.progress?.start({ total: requests, durationMs: o.durationMs });
     const pacing = await pace(realClock, { ...schedule, count: requests, durationMs: o.durationMs }, async (index) => {
@@ -129,7 +138,6 @@ export async function runWorkload(init: WorkloadInit): Promise<WorkloadSummary> 
     return recorder.summary(realClock.now() - start, pacing);
   } finally {
     o.progress?.stop();
-    await client.close();
-    await csv?.close();
+    await Promise.all([client.close(), csv?.close()]);
   }
 }

@@ -176,6 +176,16 @@ describe('integration - cache-workload summary and outputs', () => {
     }
   });
 
+  it('takes defaults for options left undefined', async () => {
+    const fake = await startFakeCache(instant);
+    try {
+      const summary = await runWorkload({ targets: [fake.url], requests: 5, zipf: undefined, concurrency: undefined, urlTemplate: TEMPLATE });
+      assert.equal(summary.ok, 5);
+    } finally {
+      await fake.close();
+    }
+  });
+
   it('refuses bad options before sending anything, naming every problem', async () => {
     const bad: WorkloadInit = { targets: ['ftp://x'], zipf: 0, urlTemplate: 'http://o/obj', requests: 5, durationMs: 1000 };
     await assert.rejects(runWorkload(bad), (err: Error & { code?: string }) => {
