@@ -1,0 +1,71 @@
+import { open, type FileHandle } from 'node:fs/promises';
+import type { Sample } from './client.js';
+
+/** The SPEC §2 columns first (a contract), then extras. */
+export const CSV_COLUMNS = ['timestamp', 'url_id', 'latency_ms', 'status', 'cache_status', 'node_id', 'responsible_node', 'hops', 'target', 'bytes', 'error'] as const;
+
+/** One line per request; empty cells where a request has no such value (no answer, no header). */
+export function csvRow(sample: Sample): string {
+  return [
+    new Date(sample.startedAt).toISOString(),
+    sample.urlId,
+    sample.latencyMs.toFixed(3),
+    sample.status,
+    sample.cacheStatus,
+    sample.nodeId,
+    sample.responsibleNode,
+    sample.hops,
+    sample.target,
+    sample.bytes,
+    sample.error,
+  ]
+    .map(cell)
+    .join(',');
+}
+
+function cell(value: string | number | undefined): string {
+  if (value === undefined) return '';
+  const text = String(value);
+  return /[",\r\n]/.test(text) ? `"${text.replaceAll('"', '""')}"` : text;
+}
+
+/** The `--output` file, written in chunks as samples arrive, so a long run keeps no rows in memory. */
+export class CsvFile {
+  private static readonly FLUSH_BYTES = 64 * 1024;
+  private pending: string[] = [];
+  private pendingBytes = 0;
+  private writing: Promise<unknown> = Promise.resolve();
+
+  private constructor(private readonly file: FileHandle) {}
+
+  /** Opens (truncates) `path` and writes the header; fails before any request is sent. */
+  static async create(path: string): Promise<CsvFile> {
+    const csv = new CsvFile(await open(path, 'w'));
+    csv.pending.push(CSV_COLUMNS.join(',') + '\n');
+    return csv;
+  }
+
+  write(sample: Sample): void {
+    const line = csvRow(sample) + '\n';
+    this.pending.push(line);
+    this.pendingBytes += line.length;
+    if (this.pendingBytes >= CsvFile.FLUSH_BYTES) this.flush();
+  }
+
+  async close(): Promise<void> {
+    this.flush();
+    try {
+      await this.writing;
+    } finally {
+      await this.file.close();
+    }
+  }
+
+  private flush(): void {
+    const text = this.pending.join('');
+    this.pending = [];
+    this.pendingBytes = 0;
+    // Chained, so chunks land in order; a failed write surfaces in close().
+    this.writing = this.writing.then(() => this.file.appendFile(text));
+  }
+}
