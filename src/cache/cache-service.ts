@@ -152,6 +152,11 @@ export class CacheService {
       // The owner, then the node that takes its range over if it just died.
       for (const target of located.route.successors.slice(0, 2)) {
         if (sameNode(target, dht.self)) {
+          // A cached route to this node is checked like any other: the range may have moved to a joiner.
+          if (located.fromRouteCache && !this.owns(req.url)) {
+            this.routes?.forget(target);
+            break;
+          }
           const local = await this.c.owner.serve(req);
           const xCache = local.outcome === 'MISS' ? 'MISS-ORIGIN' : local.outcome === 'REVALIDATED' ? 'REVALIDATED' : 'HIT-LOCAL';
           return this.answer(local, local.body, xCache, dht.self.addr, lookupHops, started);

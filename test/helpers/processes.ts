@@ -68,27 +68,6 @@ export async function freePorts(count: number): Promise<number[]> {
   return ports;
 }
 
-/**
- * A base port b such that b … b+count−1 and b+1000 … b+1000+count−1 are free on 127.0.0.1: the
- * layout koorde-cluster uses (gRPC ports from the base, HTTP ports 1000 higher).
- */
-export async function freeClusterBase(count: number): Promise<number> {
-  for (let attempt = 0; attempt < 50; attempt++) {
-    const base = 20_000 + Math.floor(Math.random() * 30_000);
-    const ports = Array.from({ length: count }, (_, i) => [base + i, base + 1000 + i]).flat();
-    if ((await Promise.all(ports.map(isFree))).every(Boolean)) return base;
-  }
-  throw new Error(`no free range of ${count} ports found`);
-}
-
-function isFree(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const server = createServer();
-    server.once('error', () => resolve(false));
-    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
-  });
-}
-
 /** Polls `probe` until it returns a value (not undefined/false); fails after `timeoutMs` naming `what`. */
 export async function waitFor<T>(what: string, probe: () => Promise<T | undefined | false>, timeoutMs = 30_000, intervalMs = 100): Promise<T> {
   const deadline = Date.now() + timeoutMs;

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { connect } from 'node:net';
 import { after, describe, it } from 'node:test';
-import { freeClusterBase, freePorts, ProcessGroup, waitFor } from '../helpers/processes.js';
+import { freeClusterBase } from '../../src/cluster/free-ports.js';
+import { freePorts, ProcessGroup, waitFor } from '../helpers/processes.js';
 
 function refuses(port: number): Promise<boolean> {
   return new Promise((resolve) => {

@@ -1,0 +1,55 @@
+import { freeClusterBase } from '../../src/cluster/free-ports.js';
+import { LoadBalancer } from '../../src/cluster/load-balancer.js';
+import { LocalCluster, type LocalClusterInit } from '../../src/cluster/local-cluster.js';
+import { SyntheticOrigin } from '../../src/synthetic/origin-server.js';
+
+export interface BenchCluster {
+  readonly cluster: LocalCluster;
+  /** Every node's HTTP base URL. */
+  readonly targets: string[];
+  /** The local origin's base URL (allow-listed). */
+  readonly origin: string;
+  /** The round-robin balancer in front of the nodes, when asked for. */
+  readonly balancer?: string;
+}
+
+export interface BenchClusterInit extends Omit<LocalClusterInit, 'basePort'> {
+  readonly balancer?: boolean;
+  /** Origin latency per request, ms. */
+  readonly originLatencyMs?: number;
+}
+
+/** Starts a local origin and a cluster in front of it, runs `body`, and always tears both down. */
+export async function withCluster<T>(init: BenchClusterInit, body: (c: BenchCluster) => Promise<T>): Promise<T> {
+  const origin = new SyntheticOrigin({ port: 0, latencyMs: init.originLatencyMs ?? 0 });
+  const originUrl = await origin.listen();
+  const cluster = new LocalCluster({
+    ...init,
+    basePort: await freeClusterBase(init.nodes + 4),
+    env: { LOGGER_LEVEL: 'warn', CACHE_ORIGIN_ALLOWLIST: '127.0.0.1', ...init.env },
+  });
+  const targets = Array.from({ length: init.nodes }, (_, i) => `http://127.0.0.1:${cluster.init.basePort + 1000 + i}`);
+  let balancer: LoadBalancer | undefined;
+  try {
+    cluster.start();
+    await cluster.waitReady(60_000 + 2000 * init.nodes);
+    let balancerUrl: string | undefined;
+    if (init.balancer) {
+      balancer = new LoadBalancer(targets);
+      const port = cluster.init.basePort + init.nodes + 2; // inside the checked free range
+      await balancer.listen(port);
+      balancerUrl = `http://127.0.0.1:${port}`;
+    }
+    return await body({ cluster, targets, origin: originUrl, balancer: balancerUrl });
+  } finally {
+    await balancer?.close();
+    await cluster.stop();
+    await origin.close();
+  }
+}
+
+/** Sum of a numeric field of every node's /metrics (e.g. m => m.lookups.count). */
+export async function sumMetrics(targets: readonly string[], pick: (m: any) => number): Promise<number> {
+  const all = await Promise.all(targets.map(async (t) => (await (await fetch(`${t}/metrics`)).json()) as unknown));
+  return all.reduce<number>((sum, m) => sum + pick(m), 0);
+}
