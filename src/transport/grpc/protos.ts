@@ -52,4 +52,6 @@ export const CHANNEL_OPTIONS: grpc.ChannelOptions = {
   'grpc.max_reconnect_backoff_ms': 2000,
   // Channelz bookkeeping costs every call; nothing here reads it.
   'grpc.enable_channelz': 0,
+  // Our callers retry on the next candidate themselves; grpc-js's own retry layer only adds cost.
+  'grpc.enable_retries': 0,
 };
