@@ -26,13 +26,15 @@ export async function withCluster<T>(init: BenchClusterInit, body: (c: BenchClus
   const cluster = new LocalCluster({
     ...init,
     basePort: await freeClusterBase(init.nodes + 4),
-    env: { LOGGER_LEVEL: 'warn', CACHE_ORIGIN_ALLOWLIST: '127.0.0.1', ...init.env },
+    // Pointer upkeep every second, so a freshly started ring settles in seconds, not tens of them.
+    env: { LOGGER_LEVEL: 'warn', CACHE_ORIGIN_ALLOWLIST: '127.0.0.1', FINGER_FIX_INTERVAL: '1s', DEBRUIJN_FIX_INTERVAL: '1s', ...init.env },
   });
   const targets = Array.from({ length: init.nodes }, (_, i) => `http://127.0.0.1:${cluster.init.basePort + 1000 + i}`);
   let balancer: LoadBalancer | undefined;
   try {
     cluster.start();
     await cluster.waitReady(60_000 + 2000 * init.nodes);
+    await routingSettled(targets[0]!);
     let balancerUrl: string | undefined;
     if (init.balancer) {
       balancer = new LoadBalancer(targets);
@@ -46,6 +48,26 @@ export async function withCluster<T>(init: BenchClusterInit, body: (c: BenchClus
     await cluster.stop();
     await origin.close();
   }
+}
+
+/**
+ * Ready is not settled: fingers and de Bruijn lists of early nodes still point as the ring was
+ * before the last joins. Waits until two views of the ring, 1.5 s apart, show the same pointers.
+ */
+async function routingSettled(node: string, limitMs = 30_000): Promise<void> {
+  const snapshot = async () => {
+    const view = (await (await fetch(`${node}/cluster`)).json()) as { members: { addr: string; successors: string[]; pointers: string[] }[] };
+    return JSON.stringify(view.members.map((m) => [m.addr, m.successors, m.pointers]));
+  };
+  const deadline = Date.now() + limitMs;
+  let previous = await snapshot();
+  while (Date.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    const current = await snapshot();
+    if (current === previous) return;
+    previous = current;
+  }
+  throw new Error(`the ring's pointers did not settle within ${limitMs / 1000} s`);
 }
 
 /** Sum of a numeric field of every node's /metrics (e.g. m => m.lookups.count). */

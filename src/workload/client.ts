@@ -24,8 +24,10 @@ export interface Sample {
 }
 
 export interface CacheClientInit {
-  /** Base URLs, used round-robin by request index. */
+  /** Base URLs, used round-robin by request index unless `route` picks one. */
   readonly targets: readonly string[];
+  /** Picks the target for an object instead (a client-side routing scheme, e.g. a hash baseline). */
+  readonly route?: (urlId: number) => string;
   readonly mode: WorkloadMode;
   readonly urlTemplate: string;
   /** Whole-request deadline, connect to last body byte. */
@@ -44,7 +46,7 @@ export class CacheClient {
 
   /** Never rejects: failures become samples with an `error` kind. */
   async fetch(index: number, urlId: number): Promise<Sample> {
-    const target = this.init.targets[index % this.init.targets.length]!;
+    const target = this.init.route?.(urlId) ?? this.init.targets[index % this.init.targets.length]!;
     const url = requestUrl(target, objectUrl(this.init.urlTemplate, urlId), this.init.mode);
     const startedAt = performance.timeOrigin + performance.now();
     const began = performance.now();

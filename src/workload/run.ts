@@ -12,6 +12,8 @@ import { Zipf } from './zipf.js';
 export interface WorkloadInit {
   /** Base URLs of cache nodes or of a load balancer, e.g. `http://127.0.0.1:8080`; used round-robin. */
   readonly targets: readonly string[];
+  /** Sends object `urlId` to the target this returns instead of round robin (benchmark baselines). */
+  readonly route?: (urlId: number) => string;
   /** Distinct objects: ranks 1..urls. @default 1000 */
   readonly urls?: number;
   /** Measured requests (warm-up excluded). Give this or `durationMs`. @default 1000 when neither is given */
@@ -115,7 +117,7 @@ export async function runWorkload(init: WorkloadInit): Promise<WorkloadSummary> 
   const zipf = new Zipf(o.urls, o.zipf);
   const rng = seededRng(o.seed);
   const csv = o.csvPath === undefined ? undefined : await CsvFile.create(o.csvPath);
-  const client = new CacheClient({ targets: o.targets, mode: o.mode, urlTemplate: o.urlTemplate, timeoutMs: o.timeoutMs, connections: o.concurrency });
+  const client = new CacheClient({ targets: o.targets, route: init.route, mode: o.mode, urlTemplate: o.urlTemplate, timeoutMs: o.timeoutMs, connections: o.concurrency });
   const recorder = new SummaryRecorder();
   const schedule: PaceInit = { rate: o.rate, concurrency: o.concurrency, signal: o.signal };
   try {

@@ -1,0 +1,50 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, readdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import { ProcessGroup } from '../helpers/processes.js';
+
+/** Tags open and close in order, attributes quoted: enough to catch a broken SVG writer. */
+function assertWellFormedSvg(svg: string, name: string): void {
+  assert.match(svg, /^<svg xmlns="http:\/\/www\.w3\.org\/2000\/svg"/, name);
+  const stack: string[] = [];
+  for (const [, closing, tag, rest] of svg.matchAll(/<(\/?)([a-zA-Z]+)([^>]*)>/g)) {
+    if (closing) assert.equal(stack.pop(), tag, `${name}: </${tag}> closes <${stack[stack.length]}>`);
+    else if (!rest!.endsWith('/')) stack.push(tag!);
+    assert.doesNotMatch(rest!, /=[^"\s]/, `${name}: unquoted attribute in <${tag}${rest}>`);
+  }
+  assert.deepEqual(stack, [], `${name}: unclosed tags`);
+  assert.doesNotMatch(svg, /NaN|undefined/, name);
+}
+
+describe('bench - the benchmark driver end to end, small', () => {
+  const group = new ProcessGroup();
+  after(() => group.stopAll());
+
+  it('runs latency, churn and throughput on 4-node clusters and writes JSON, SVG charts and REPORT.md', async () => {
+    const out = mkdtempSync(join(tmpdir(), 'koorde-bench-'));
+    const run = group.spawn('bench', process.execPath, ['--import', 'tsx', 'bench/run.ts', '--quick', '--out', out]);
+    assert.equal(await run.exited, 0, run.output());
+
+    const latency = JSON.parse(readFileSync(join(out, 'latency.json'), 'utf8'));
+    assert.equal(latency.rows.length, 3, 'three variants of one configuration');
+    for (const row of latency.rows) {
+      assert.equal(row.nodes, 4);
+      assert.equal(row.errors, 0);
+      assert.ok(row.latency_ms.p50 > 0 && row.latency_ms.p50 <= row.latency_ms.p99);
+      if (!row.route_cache) assert.equal(row.lookup_hops_mean.toFixed(6), row.sim_lookup_hops_mean.toFixed(6), 'the real ring routes as koorde-sim on the same ids');
+    }
+    const churn = JSON.parse(readFileSync(join(out, 'churn.json'), 'utf8'));
+    assert.deepEqual(churn.rows.map((r: { system: string }) => r.system), ['Koorde k=4', 'Chord', 'simple hash']);
+    for (const row of churn.rows) assert.equal(row.churn.length, 3);
+    const throughput = JSON.parse(readFileSync(join(out, 'throughput.json'), 'utf8'));
+    assert.ok(throughput.rows.every((r: { throughput_rps: number }) => r.throughput_rps > 0));
+
+    const svgs = readdirSync(out).filter((f) => f.endsWith('.svg'));
+    assert.deepEqual(svgs.sort(), ['churn.svg', 'latency-hops.svg', 'latency-p50.svg', 'throughput.svg']);
+    for (const svg of svgs) assertWellFormedSvg(readFileSync(join(out, svg), 'utf8'), svg);
+    const report = readFileSync(join(out, 'REPORT.md'), 'utf8');
+    for (const heading of ['## Latency scaling', '## Churn', '## Throughput', '## Against the original system', '## Targets']) assert.ok(report.includes(heading), heading);
+  });
+});
