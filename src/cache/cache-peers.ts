@@ -1,6 +1,7 @@
 import * as grpc from '@grpc/grpc-js';
 import { DhtError } from '../errors.js';
 import { sleep, wallClock } from '../runtime/clock.js';
+import { traceHeaders } from '../runtime/telemetry.js';
 import { fromServiceError } from '../transport/grpc/errors.js';
 import { CHANNEL_OPTIONS, services } from '../transport/grpc/protos.js';
 import { headersToWire, headFromWire, variantToWire, type ResponseHead, type WireHead } from './cache-wire.js';
@@ -34,8 +35,11 @@ export class CachePeers {
   /** Forwards a request; resolves once the owner sent the response head. */
   async fetch(addr: string, req: CacheRequest, fromRouteCache: boolean, signal?: AbortSignal): Promise<ForwardedResponse> {
     if (this.hopDelayMs > 0) await sleep(wallClock, this.hopDelayMs, signal);
+    const metadata = new grpc.Metadata();
+    for (const [name, value] of Object.entries(traceHeaders())) metadata.set(name, value);
     const call = this.stub(addr).Fetch!(
       { url: req.url, method: req.method, headers: headersToWire(req.headers), trusted: req.trusted, from_route_cache: fromRouteCache },
+      metadata,
     ) as grpc.ClientReadableStream<{ head?: WireHead; chunk?: Buffer }>;
     const onAbort = () => call.cancel();
     signal?.addEventListener('abort', onAbort, { once: true });

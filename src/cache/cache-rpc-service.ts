@@ -1,5 +1,6 @@
 import type * as grpc from '@grpc/grpc-js';
 import { DhtError } from '../errors.js';
+import { continueTrace, inSpan, SpanKind } from '../runtime/telemetry.js';
 import { unary } from '../transport/grpc/grpc-server.js';
 import { toServiceError } from '../transport/grpc/errors.js';
 import { headToWire, requestFromWire, variantFromWire, type WireFetchRequest, type WireVariant } from './cache-wire.js';
@@ -27,7 +28,13 @@ export function cacheImplementation(deps: CacheServiceDeps): grpc.UntypedService
         fail(new DhtError('ERR_NOT_OWNER', `${req.url} is not in this node's range any more`));
         return;
       }
-      deps.owner.serve(req).then((response) => {
+      const headers = Object.fromEntries(Object.entries(call.metadata.getMap()).map(([k, v]) => [k, String(v)]));
+      const serve = () => inSpan('cache serve', SpanKind.SERVER, { 'url.full': req.url }, async (span) => {
+        const response = await deps.owner.serve(req);
+        span.setAttributes({ 'koorde.outcome': response.outcome, 'koorde.stored': response.stored, 'koorde.hot': response.hot });
+        return response;
+      });
+      continueTrace(headers, serve).then((response) => {
         call.write({ head: headToWire(response) });
         for (let at = 0; at < response.body.length; at += CHUNK_BYTES) call.write({ chunk: response.body.subarray(at, at + CHUNK_BYTES) });
         call.end();

@@ -11,6 +11,7 @@ import type { Variant } from './object-store.js';
 import type { CacheRequest, OwnerCache } from './owner-cache.js';
 import { RouteCache, type Route } from './route-cache.js';
 import type { Hop } from '../routing/lookup.js';
+import { inSpan, recordHops, SpanKind } from '../runtime/telemetry.js';
 
 export const X_CACHE_VALUES = ['HIT-LOCAL', 'HIT-DHT', 'HIT-HOT', 'MISS-ORIGIN', 'MISS-DHT', 'REVALIDATED'] as const;
 export type XCache = (typeof X_CACHE_VALUES)[number];
@@ -88,14 +89,22 @@ export class CacheService {
 
   async handle(req: CacheRequest): Promise<ServedResponse> {
     const started = this.c.clock.now();
-    try {
-      const served = await this.route(req, started);
-      return served;
-    } catch (err) {
-      const code = errorCode(err);
-      this.stats.errors[code] = (this.stats.errors[code] ?? 0) + 1;
-      throw err;
-    }
+    return inSpan(`cache ${req.method}`, SpanKind.SERVER, { 'url.full': req.url, 'http.request.method': req.method }, async (span) => {
+      try {
+        const served = await this.route(req, started);
+        span.setAttributes({
+          'http.response.status_code': served.status,
+          'koorde.x_cache': String(served.headers['x-cache']),
+          'koorde.hops': Number(served.headers['x-hops']),
+          'koorde.owner': String(served.headers['x-responsible-node']),
+        });
+        return served;
+      } catch (err) {
+        const code = errorCode(err);
+        this.stats.errors[code] = (this.stats.errors[code] ?? 0) + 1;
+        throw err;
+      }
+    });
   }
 
   /** Forgets a URL wherever it lives (after an unsafe method succeeded at the origin). */
@@ -211,6 +220,7 @@ export class CacheService {
     const cached = fresh ? undefined : this.routes?.find(key);
     if (cached) return { route: cached, lookupHops: 0, fromRouteCache: true, path: [] };
     const found = await this.c.dht.lookup(key);
+    recordHops(found.path);
     const route = { from: found.predecessor.id, owner: found.owner, successors: found.successors };
     this.routes?.remember(route);
     return { route, lookupHops: found.hops, fromRouteCache: false, path: found.path };

@@ -1,4 +1,5 @@
 import { DhtError, errorCode } from '../errors.js';
+import { inSpan, SpanKind } from '../runtime/telemetry.js';
 import { createPolicy, headerText, worthStoring, type Headers, type PolicyRequest } from './freshness.js';
 import type { HotKeys } from './hot-keys.js';
 import { varySelection, type ObjectStore, type Variant } from './object-store.js';
@@ -158,7 +159,11 @@ export class OwnerCache {
     const headers: Record<string, string> = { ...extra };
     for (const name of TO_ORIGIN) if (req.headers[name]) headers[name] = req.headers[name]!;
     if (req.trusted && req.headers.authorization) headers.authorization = req.headers.authorization;
-    return this.origin.fetch({ url: new URL(req.url), method: 'GET', headers, trusted: req.trusted, signal: this.shutdown });
+    return inSpan('origin fetch', SpanKind.CLIENT, { 'url.full': req.url, 'koorde.conditional': Object.keys(extra).length > 0 }, async (span) => {
+      const response = await this.origin.fetch({ url: new URL(req.url), method: 'GET', headers, trusted: req.trusted, signal: this.shutdown });
+      span.setAttribute('http.response.status_code', response.status);
+      return response;
+    });
   }
 
   private fromVariant(variant: Variant, outcome: Outcome): CacheResponse {

@@ -25,6 +25,7 @@ import { clientApiImplementation } from './client-api.js';
 import { DhtNode } from './dht-node.js';
 import { healthImplementation } from './health-service.js';
 import { readState, writeState } from './state-file.js';
+import { startTracing } from './tracing.js';
 
 /** How long in-flight calls may finish once the node stops serving. */
 const SHUTDOWN_GRACE_MS = 2000;
@@ -54,6 +55,7 @@ export async function startNodeProcess(settings: Settings, logger: Logger): Prom
   const state = settings.stateFile ? await readState(settings.stateFile) : undefined;
   // NODE_ID wins; else the saved id, so a pod rescheduled with a new IP keeps its ring position.
   const id = settings.nodeId ? ids.parseHex(settings.nodeId) : state ? ids.parseHex(state.id) : ids.hash(addr);
+  const stopTracing = settings.tracingEnabled ? startTracing(settings.tracingEndpoint, { addr, id: ids.toHex(id), protocol: settings.protocol }) : undefined;
   const transport = new GrpcTransport();
   const dht = new DhtNode(
     {
@@ -118,6 +120,7 @@ export async function startNodeProcess(settings: Settings, logger: Logger): Prom
       transport.close();
       cache?.peers.close();
       await cache?.origin.close();
+      await stopTracing?.();
       logger.info({ addr }, 'node stopped');
     },
   };

@@ -12,6 +12,8 @@ export interface Hop {
   readonly imaginary?: bigint;
   /** De Bruijn digit shifts the sender took locally before this hop. */
   readonly shifts: number;
+  /** When the step call started, on the node's clock (epoch ms in production). */
+  readonly startedAt: number;
   /** Round trip of the step call, on the node's clock. */
   readonly ms: number;
 }
@@ -99,7 +101,7 @@ export async function lookup(key: bigint, deps: LookupDeps, options: LookupOptio
         continue;
       }
       const { hop, imaginary, shifts } = frame.step;
-      path.push({ from: frame.at, to: next, kind: hop, imaginary, shifts, ms: deps.now() - started });
+      path.push({ from: frame.at, to: next, kind: hop, imaginary, shifts, startedAt: started, ms: deps.now() - started });
       hopsByKind[hop]++;
       at = next;
       break;
