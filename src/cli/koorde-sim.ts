@@ -27,6 +27,7 @@ const program = command(NAME, 'Runs the real node code on a simulated network: h
   .option('--session-shape <shape>', 'Weibull shape of session times (1 = exponential)', decimal(0.1, 10), 1)
   .option('--crash-fraction <f>', 'share of departures that are crashes', decimal(0, 1), 0.5)
   .option('--lookup-rate <r>', 'lookups per second across the ring during churn', decimal(0, 100_000), 10)
+  .option('--put-rate <r>', 'key-value puts per second during churn; --check reads every acknowledged one back after each event', decimal(0, 100_000), 2)
   .option('--check', 'after every churn event, run until the ring is correct again and check its invariants')
   .option('--json [file]', 'print the report as JSON (or write it to file)')
   .parse();
@@ -49,6 +50,7 @@ const opts = program.opts<{
   sessionShape: number;
   crashFraction: number;
   lookupRate: number;
+  putRate: number;
   check?: boolean;
   json?: string | true;
 }>();
@@ -86,6 +88,7 @@ const churn: ChurnReport | undefined = opts.churn
       sessionShape: opts.sessionShape,
       crashFraction: opts.crashFraction,
       lookupRatePerSecond: opts.lookupRate,
+      putRatePerSecond: opts.putRate,
       check: opts.check === true,
       checkLimitMs: 120_000,
     })
@@ -132,7 +135,7 @@ if (opts.json !== undefined) {
   else writeFileSync(opts.json, text);
 }
 if (opts.json === undefined || opts.json !== true) printSummary();
-const invariantsBroken = (churn?.check?.unconverged ?? 0) > 0;
+const invariantsBroken = (churn?.check?.unconverged ?? 0) > 0 || (churn?.check?.lostPuts ?? 0) > 0;
 process.exitCode = invariantsBroken ? 1 : 0;
 
 function printSummary(): void {
@@ -156,6 +159,7 @@ function printSummary(): void {
     if (churn.check) {
       lines.push(
         `  check      ${churn.check.events} events, ${churn.check.unconverged} without convergence; converged in ${f(churn.check.meanConvergenceMs / 1000)} s mean, ${f(churn.check.maxConvergenceMs / 1000)} s max`,
+        `  puts       ${churn.check.acknowledgedPuts} acknowledged, ${churn.check.lostPuts} lost`,
       );
       if (churn.check.firstViolation) lines.push(`  first violation: ${churn.check.firstViolation}`);
     }

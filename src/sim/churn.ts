@@ -14,6 +14,8 @@ export interface ChurnInit {
   readonly crashFraction: number;
   /** Lookups started per second across the ring while churn goes on. */
   readonly lookupRatePerSecond: number;
+  /** Key-value puts per second across the ring; in check mode every acknowledged one must stay readable. */
+  readonly putRatePerSecond: number;
   /** After every join/leave/crash, run until the ring is correct again and check it. */
   readonly check: boolean;
   /** How long the ring may take to converge after one event in check mode. */
@@ -34,6 +36,9 @@ export interface ChurnReport {
     readonly meanConvergenceMs: number;
     readonly maxConvergenceMs: number;
     readonly firstViolation?: string;
+    /** Acknowledged puts that could not be read back after some event. */
+    readonly lostPuts: number;
+    readonly acknowledgedPuts: number;
   };
 }
 
@@ -53,6 +58,8 @@ export async function runChurn(sim: Simulation, init: ChurnInit): Promise<ChurnR
   let firstViolation: string | undefined;
 
   const lookups = startLookups(sim, init.lookupRatePerSecond, () => end);
+  const puts = startPuts(sim, init.putRatePerSecond, () => end);
+  const lost = new Set<string>();
   for (;;) {
     const [leaver, leaveAt] = earliest(departures);
     const at = Math.min(leaveAt, nextArrival);
@@ -84,6 +91,7 @@ export async function runChurn(sim: Simulation, init: ChurnInit): Promise<ChurnR
       const started = clock.now();
       if (await sim.converge(init.checkLimitMs)) convergence.push(clock.now() - started);
       else firstViolation ??= ringViolations(sim.nodes, sim.oracle())[0];
+      for (const key of await puts.unreadable()) lost.add(key);
       // The churn schedule pauses while the ring converges, so checking does not change the churn rate.
       const paused = clock.now() - started;
       for (const [addr, at] of departures) departures.set(addr, at + paused);
@@ -93,6 +101,7 @@ export async function runChurn(sim: Simulation, init: ChurnInit): Promise<ChurnR
   }
   await clock.runUntil(end);
   const report = await lookups.finish();
+  await puts.finish();
   const events = counts.joins + counts.leaves + counts.crashes;
   return {
     ...counts,
@@ -105,6 +114,8 @@ export async function runChurn(sim: Simulation, init: ChurnInit): Promise<ChurnR
           meanConvergenceMs: convergence.length ? convergence.reduce((a, b) => a + b, 0) / convergence.length : 0,
           maxConvergenceMs: Math.max(0, ...convergence),
           firstViolation,
+          lostPuts: lost.size,
+          acknowledgedPuts: puts.acknowledged.size,
         }
       : undefined,
   };
@@ -139,6 +150,40 @@ function startLookups(sim: Simulation, ratePerSecond: number, end: () => number)
     async finish() {
       await sim.clock.complete(Promise.allSettled([...inFlight]));
       return lookupReport(stats, wrong);
+    },
+  };
+}
+
+/** A Poisson stream of puts from random live nodes; remembers what was acknowledged. */
+function startPuts(sim: Simulation, ratePerSecond: number, end: () => number) {
+  const acknowledged = new Map<string, string>();
+  const inFlight = new Set<Promise<void>>();
+  let n = 0;
+  const launch = () => {
+    if (sim.clock.now() >= end()) return;
+    const nodes = sim.nodes;
+    const key = `key-${n}`;
+    const value = `value-${n++}`;
+    const done = nodes[sim.rng.int(nodes.length)]!.store.put(key, value).then(
+      () => void acknowledged.set(key, value),
+      () => {}, // not acknowledged: the writer knows it failed, so nothing is owed
+    );
+    inFlight.add(done);
+    void done.finally(() => inFlight.delete(done));
+    sim.clock.setTimeout(launch, exponential(sim.rng, 1000 / ratePerSecond));
+  };
+  if (ratePerSecond > 0) launch();
+  return {
+    acknowledged,
+    /** Acknowledged keys that do not read back their value through a random live node right now. */
+    async unreadable(): Promise<string[]> {
+      const nodes = sim.nodes;
+      const reader = nodes[sim.rng.int(nodes.length)]!;
+      const checks = [...acknowledged].map(async ([key, value]) => ((await reader.store.get(key).catch(() => undefined)) === value ? undefined : key));
+      return (await sim.clock.complete(Promise.all(checks))).filter((k): k is string => k !== undefined);
+    },
+    async finish(): Promise<void> {
+      await sim.clock.complete(Promise.allSettled([...inFlight]));
     },
   };
 }

@@ -42,12 +42,14 @@ describe('cli - koorde-sim', () => {
     assert.deepEqual(strip(a.stdout), strip(b.stdout));
   });
 
-  it('checks ring invariants after every churn event', async () => {
+  it('checks ring invariants and acknowledged puts after every churn event', async () => {
     const { code, stdout } = await sim('--nodes', '24', '--build', 'join', '--degree', '2', '--churn', '--churn-duration', '60s', '--session', '60s', '--check', '--json');
     assert.equal(code, 0);
     const { churn } = JSON.parse(stdout);
     assert.ok(churn.check.events > 5, `${churn.check.events} churn events`);
     assert.equal(churn.check.unconverged, 0);
+    assert.ok(churn.check.acknowledgedPuts > 20, `${churn.check.acknowledgedPuts} puts acknowledged`);
+    assert.equal(churn.check.lostPuts, 0, 'no acknowledged put lost');
   });
 
   it('exits 2 with a one-line reason on bad arguments', async () => {
