@@ -51,6 +51,8 @@ export interface TraceHop {
 export interface Trace {
   readonly key: string;
   readonly url?: string;
+  /** The node that traced: where a request would enter. */
+  readonly traced_by: { readonly id: string; readonly addr: string };
   readonly owner: { readonly id: string; readonly addr: string };
   /** How the owner was found: this node's hot copy, its route cache, or a DHT lookup. */
   readonly via: 'hot-copy' | 'route-cache' | 'lookup';
@@ -151,7 +153,7 @@ export class CacheService {
     if (copy) {
       const age = Number(copy.head.headers.age ?? 0) + (this.c.clock.now() - copy.storedAt) / 1000;
       const head = { ...copy.head, headers: { ...copy.head.headers, age: String(Math.floor(age)) } };
-      return this.answer(head, req.method === 'HEAD' ? Buffer.alloc(0) : copy.body, 'HIT-HOT', copy.owner, 0, started);
+      return this.answer(head, req.method === 'HEAD' ? Buffer.alloc(0) : copy.body, 'HIT-HOT', copy.owner.addr, 0, started);
     }
     const key = dht.ids.hash(req.url);
     let located = await this.locate(key, false);
@@ -174,7 +176,7 @@ export class CacheService {
           const forwarded = await this.c.peers.fetch(target.addr, req, located.fromRouteCache);
           const { head } = forwarded;
           const xCache = head.outcome === 'MISS' ? 'MISS-DHT' : head.outcome === 'REVALIDATED' ? 'REVALIDATED' : 'HIT-DHT';
-          const body = head.hot ? this.keepHotCopy(req, head, forwarded.chunks, target.addr) : forwarded.chunks;
+          const body = head.hot ? this.keepHotCopy(req, head, forwarded.chunks, target) : forwarded.chunks;
           return this.answer(head, body, xCache, target.addr, lookupHops + 1, started);
         } catch (err) {
           if (!isRetryable(err)) throw err;
@@ -200,7 +202,7 @@ export class CacheService {
     const hex = (id: bigint) => '0x' + dht.ids.toHex(id);
     const node = (n: NodeRef) => ({ id: hex(n.id), addr: n.addr });
     const copy = target.url ? this.hotCopies.get(target.url, {}) : undefined;
-    if (copy) return { key: hex(target.key), url: target.url, owner: { id: '', addr: copy.owner }, via: 'hot-copy', hops: 0, path: [] };
+    if (copy) return { key: hex(target.key), url: target.url, traced_by: node(dht.self), owner: node(copy.owner), via: 'hot-copy', hops: 0, path: [] };
     const located = await this.locate(target.key, false);
     const path: TraceHop[] = located.path.map((h) => ({
       from: node(h.from),
@@ -212,7 +214,7 @@ export class CacheService {
     }));
     const owner = located.route.owner;
     if (!sameNode(owner, dht.self)) path.push({ from: node(dht.self), to: node(owner), kind: 'forward', shifts: 0, ms: await dht.ping(owner) });
-    return { key: hex(target.key), url: target.url, owner: node(owner), via: located.fromRouteCache ? 'route-cache' : 'lookup', hops: path.length, path };
+    return { key: hex(target.key), url: target.url, traced_by: node(dht.self), owner: node(owner), via: located.fromRouteCache ? 'route-cache' : 'lookup', hops: path.length, path };
   }
 
   /** The key's owner: from the route cache unless `fresh`, else by a DHT lookup (remembered). */
@@ -227,7 +229,7 @@ export class CacheService {
   }
 
   /** Streams the body on while collecting it, and keeps it as a hot copy once complete. */
-  private async *keepHotCopy(req: CacheRequest, head: ResponseHead, chunks: AsyncIterable<Buffer>, owner: string): AsyncIterable<Buffer> {
+  private async *keepHotCopy(req: CacheRequest, head: ResponseHead, chunks: AsyncIterable<Buffer>, owner: NodeRef): AsyncIterable<Buffer> {
     const parts: Buffer[] = [];
     for await (const chunk of chunks) {
       parts.push(chunk);

@@ -1,4 +1,5 @@
 import { LRUCache } from 'lru-cache';
+import type { NodeRef } from '../id/node-ref.js';
 import type { Clock } from '../runtime/clock.js';
 import type { Headers } from './freshness.js';
 import { varySelection } from './object-store.js';
@@ -10,7 +11,7 @@ export const HOT_COPY_TTL_MS = 5000;
 export interface HotCopy {
   readonly head: ResponseHead;
   readonly body: Buffer;
-  readonly owner: string;
+  readonly owner: NodeRef;
   readonly selectedBy: Readonly<Record<string, string>>;
   readonly storedAt: number;
 }
@@ -40,7 +41,7 @@ export class HotCopies {
     return matches ? copy : undefined;
   }
 
-  put(url: string, head: ResponseHead, body: Buffer, owner: string, requestHeaders: Headers): void {
+  put(url: string, head: ResponseHead, body: Buffer, owner: NodeRef, requestHeaders: Headers): void {
     const selectedBy = varySelection(head.headers, requestHeaders);
     const ttl = Math.min(HOT_COPY_TTL_MS, head.freshForMs);
     if (!selectedBy || ttl <= 0) return;

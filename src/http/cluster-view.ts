@@ -25,6 +25,8 @@ export interface ClusterMember {
 export interface ClusterView {
   readonly self: { readonly id: string; readonly addr: string };
   readonly protocol: string;
+  /** Koorde's base k; null for Chord. */
+  readonly degree: number | null;
   readonly bits: number;
   readonly size: number;
   /** True when the walk stopped at MAX_CLUSTER_MEMBERS before coming round. */
@@ -40,20 +42,25 @@ export interface ClusterView {
 export async function clusterView(dht: DhtNode, signal?: AbortSignal): Promise<ClusterView> {
   const described = new Map<string, NodeDescription | undefined>();
   const members: NodeRef[] = [dht.self];
-  let at: NodeRef = dht.self;
   let truncated = false;
-  for (;;) {
-    const description = await describe(dht, at, signal);
-    described.set(at.addr, description);
-    const next = (description?.successors ?? []).filter((n) => !sameNode(n, dht.self));
-    const fresh = next.filter((n) => !members.some((m) => m.addr === n.addr));
-    if (fresh.length === 0) break; // round the ring (or a dead end: the walk keeps what it found)
-    for (const n of fresh) if (members.length < MAX_CLUSTER_MEMBERS) members.push(n);
-    if (members.length >= MAX_CLUSTER_MEMBERS) {
-      truncated = true;
-      break;
+  // Walk from the newest member found; if it does not answer, an earlier one's successor list
+  // (r entries long) reaches past it.
+  walk: for (;;) {
+    for (let at = members.length - 1; at >= 0; at--) {
+      const member = members[at]!;
+      if (described.has(member.addr)) continue;
+      const description = await describe(dht, member, signal);
+      described.set(member.addr, description);
+      const fresh = (description?.successors ?? []).filter((n) => !sameNode(n, dht.self) && !members.some((m) => m.addr === n.addr));
+      if (fresh.length === 0) continue;
+      for (const n of fresh) if (members.length < MAX_CLUSTER_MEMBERS) members.push(n);
+      if (members.length >= MAX_CLUSTER_MEMBERS) {
+        truncated = true;
+        break walk;
+      }
+      continue walk;
     }
-    at = members[members.length - 1]!;
+    break; // every member found has been asked: the walk came round the ring
   }
   const pending = members.filter((m) => !described.has(m.addr));
   for (let i = 0; i < pending.length; i += PARALLEL_DESCRIBES) {
@@ -66,6 +73,7 @@ export async function clusterView(dht: DhtNode, signal?: AbortSignal): Promise<C
   return {
     self: { id: hex(dht.self.id), addr: dht.self.addr },
     protocol: dht.router.protocol,
+    degree: dht.degree,
     bits: dht.ids.bits,
     size: sorted.length,
     truncated,
@@ -81,7 +89,7 @@ export async function clusterView(dht: DhtNode, signal?: AbortSignal): Promise<C
         predecessor: d?.predecessor?.addr ?? null,
         successors: d?.successors.map((n) => n.addr) ?? [],
         pointers: d?.pointers.map((n) => n.addr) ?? [],
-        figures: d?.figures ? (JSON.parse(d.figures) as Record<string, unknown>) : {},
+        figures: parseFigures(d?.figures),
       };
     }),
   };
@@ -93,5 +101,15 @@ async function describe(dht: DhtNode, node: NodeRef, signal?: AbortSignal): Prom
   } catch (err) {
     if (!isRetryable(err)) throw err;
     return undefined; // reported as UNREACHABLE
+  }
+}
+
+/** A member's figures; a member sending something unreadable shows none rather than failing the view. */
+function parseFigures(text: string | undefined): Record<string, unknown> {
+  try {
+    const figures: unknown = text ? JSON.parse(text) : {};
+    return figures && typeof figures === 'object' ? (figures as Record<string, unknown>) : {};
+  } catch {
+    return {};
   }
 }

@@ -65,8 +65,11 @@ export function createHttpServer(deps: HttpServerDeps): Server {
         return sendJson(res, 200, debugState(deps.dht));
       case '/cache':
         return cacheRoute(req, res, url);
-      case '/cluster':
-        return sendJson(res, 200, await clusterView(deps.dht));
+      case '/cluster': {
+        const gone = new AbortController();
+        res.once('close', () => gone.abort(new DhtError('ERR_ABORTED', 'the client went away')));
+        return sendJson(res, 200, await clusterView(deps.dht, gone.signal));
+      }
       case '/trace':
         return sendJson(res, 200, await requireCache().trace(traceTarget(deps.dht, url)));
       case '/dashboard':

@@ -137,9 +137,10 @@ export function dashboardFigures(sources: MetricsSources, httpPort: number) {
     http_port: httpPort,
     requests: m.requests.count,
     by_x_cache: m.requests.by_x_cache,
-    latency_ms_p50: m.requests.latency_ms_p50,
-    latency_ms_p99: m.requests.latency_ms_p99,
-    hops_avg: m.requests.hops_avg,
+    // null, not 0, until the node has answered something: no requests is not zero latency.
+    latency_ms_p50: m.requests.count ? m.requests.latency_ms_p50 : null,
+    latency_ms_p99: m.requests.count ? m.requests.latency_ms_p99 : null,
+    hops_avg: m.requests.count ? m.requests.hops_avg : null,
     origin_fetches: m.cache.origin_fetches,
     cache_bytes: m.cache.size_bytes,
     cache_entries: m.cache.entry_count,

@@ -154,6 +154,11 @@ export class DhtNode {
     };
   }
 
+  /** Koorde's base k; null for Chord. */
+  get degree(): number | null {
+    return this.router.protocol === 'koorde' ? this.init.degree : null;
+  }
+
   get status(): NodeStatus {
     if (this.#leaving) return 'LEAVING';
     if (!this.#joined) return 'NOT_INITIALIZED';

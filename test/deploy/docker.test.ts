@@ -102,7 +102,8 @@ describe('deploy - docker', () => {
     const ignored = dockerignore(read('.dockerignore'));
     const buildConfig = JSON.parse(read('tsconfig.build.json')) as { extends: string; include: string[] };
     const inputs = ['package.json', 'package-lock.json', 'tsconfig.build.json', buildConfig.extends.replace(/^\.\//, ''), ...buildConfig.include, 'docker/entrypoint.sh'];
-    if (existsSync(join(REPO_ROOT, 'proto'))) inputs.push('proto');
+    // Read at run time from the package root: the protos by gRPC, the dashboard by the HTTP API.
+    for (const folder of ['proto', 'dashboard']) if (existsSync(join(REPO_ROOT, folder))) inputs.push(folder);
     for (const input of inputs) assert.ok(!ignored(input), `.dockerignore excludes ${input}, which the image build needs`);
     for (const secret of ['node_modules', 'src/x/node_modules', 'dist', '.env', '.env.local', '.git', 'bench/results/x.json']) assert.ok(ignored(secret), `${secret} stays out of the context`);
   });
