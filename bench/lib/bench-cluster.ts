@@ -39,7 +39,7 @@ export async function withCluster<T>(init: BenchClusterInit, body: (c: BenchClus
     if (init.balancer) {
       balancer = new LoadBalancer(targets);
       const port = cluster.init.basePort + init.nodes + 2; // inside the checked free range
-      await balancer.listen(port);
+      await balancer.listen(port); // its first health check runs now, with every node ready
       balancerUrl = `http://127.0.0.1:${port}`;
     }
     return await body({ cluster, targets, origin: originUrl, balancer: balancerUrl });

@@ -81,6 +81,7 @@ async function up(opts: UpOptions): Promise<void> {
   try {
     await balancer.listen(opts.lbPort);
     await cluster.waitReady(60_000 + 2000 * opts.nodes);
+    await balancer.refresh(); // READY means the balancer routes to every node already
   } catch (err) {
     process.stderr.write(`${NAME}: ${(err as Error).message}\n`);
     await stop(1);

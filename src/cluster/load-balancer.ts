@@ -28,8 +28,8 @@ export class LoadBalancer {
   }
 
   async listen(port: number, host = '127.0.0.1'): Promise<void> {
-    await this.checkAll();
-    this.timer = setInterval(() => void this.checkAll(), HEALTH_INTERVAL_MS);
+    await this.refresh();
+    this.timer = setInterval(() => void this.refresh(), HEALTH_INTERVAL_MS);
     await new Promise<void>((resolve, reject) => this.server.once('error', reject).listen(port, host, resolve));
   }
 
@@ -85,7 +85,8 @@ export class LoadBalancer {
     req.pipe(upstream);
   }
 
-  private async checkAll(): Promise<void> {
+  /** Health-checks every backend now (also done every second). */
+  async refresh(): Promise<void> {
     await Promise.all(this.backends.map(async (b) => (b.healthy = await this.check(b))));
   }
 
