@@ -3,21 +3,12 @@ import { isRetryable } from '../errors.js';
 import { DhtNode, type DhtNodeInit } from '../node/dht-node.js';
 import { silentLogger } from '../runtime/logger.js';
 import { seededRng, type Rng } from '../runtime/rng.js';
-import type { Protocol } from '../routing/router.js';
 import { MemoryNetwork } from '../transport/memory/memory-network.js';
 import { Oracle } from './oracle.js';
 import { VirtualClock } from './virtual-clock.js';
 
-export interface SimulationInit {
-  readonly protocol: Protocol;
-  readonly degree: number;
-  readonly idBits: number;
-  readonly successorListSize: number;
-  readonly stabilizeIntervalMs: number;
-  readonly fixIntervalMs: number;
-  readonly failureTimeoutMs: number;
-  readonly replicationFactor: number;
-  readonly storageFixIntervalMs: number;
+/** Every node's settings (as in production), and the simulated network's. */
+export interface SimulationInit extends Omit<DhtNodeInit, 'self'> {
   /** One-way latency of each link, fixed per link, drawn uniformly from this range. */
   readonly latencyMs: { readonly min: number; readonly max: number };
   readonly lossRate: number;

@@ -1,7 +1,9 @@
 import { request as undiciRequest } from 'undici';
 import { IdSpace } from '../../src/id/id-space.js';
 import type { OriginStats } from '../../src/synthetic/origin-server.js';
-import { nodeIds, type TestNode } from './node-cluster.js';
+import { SyntheticOrigin } from '../../src/synthetic/origin-server.js';
+import { nodeIds, startNodes, waitForStableRing, type ClusterOptions, type TestNode } from './node-cluster.js';
+import { waitFor, type ProcessGroup } from './processes.js';
 
 export interface Fetched {
   readonly status: number;
@@ -53,4 +55,21 @@ export async function originCount(origin: string, path: string): Promise<number>
 export async function originAdmin(origin: string, action: 'fail' | 'recover' | 'reset'): Promise<void> {
   const res = await fetch(`${origin}/admin/${action}`, { method: 'POST' });
   if (!res.ok) throw new Error(`origin /admin/${action}: ${res.status}`);
+}
+
+export interface WebCluster {
+  /** Base URL of the local origin, which every node allow-lists. */
+  readonly origin: string;
+  readonly nodes: TestNode[];
+  close(): Promise<void>;
+}
+
+/** A local origin and `count` nodes in front of it, the ring stable and every node READY. */
+export async function startWebCluster(group: ProcessGroup, count: number, options: ClusterOptions & { successors?: number }): Promise<WebCluster> {
+  const origin = new SyntheticOrigin({ port: 0 });
+  const base = await origin.listen();
+  const nodes = await startNodes(group, count, { ...options, env: { CACHE_ORIGIN_ALLOWLIST: '127.0.0.1', ...options.env } });
+  await waitForStableRing(nodes, { protocol: options.protocol, degree: options.degree ?? 8, idBits: options.idBits ?? 66, successors: options.successors ?? 8 });
+  await waitFor('every node READY', async () => (await Promise.all(nodes.map((n) => fetch(`${n.http}/health`)))).every((r) => r.ok));
+  return { origin: base, nodes, close: () => origin.close() };
 }

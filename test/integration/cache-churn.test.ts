@@ -1,28 +1,25 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { SyntheticOrigin } from '../../src/synthetic/origin-server.js';
 import { runWorkload } from '../../src/workload/run.js';
-import { NODE_SCRIPT, startNodes, waitForStableRing, type TestNode } from '../helpers/node-cluster.js';
+import { NODE_SCRIPT, waitForStableRing, type TestNode } from '../helpers/node-cluster.js';
 import { freePorts, ProcessGroup, waitFor } from '../helpers/processes.js';
-import { ownerOf } from '../helpers/web.js';
+import { ownerOf, startWebCluster, type WebCluster } from '../helpers/web.js';
 
 const RING = { protocol: 'koorde' as const, degree: 4, idBits: 64, successors: 8 };
 const REQUESTS = 600;
 
 describe('web cache - churn costs almost no hit rate', () => {
   const group = new ProcessGroup();
-  const origin = new SyntheticOrigin({ port: 0 });
+  let web: WebCluster | undefined;
   let base = '';
   let nodes: TestNode[] = [];
   after(async () => {
     await group.stopAll();
-    await origin.close();
+    await web?.close();
   });
   before(async () => {
-    base = await origin.listen();
-    nodes = await startNodes(group, 5, { ...RING, env: { CACHE_ORIGIN_ALLOWLIST: '127.0.0.1' } });
-    await waitForStableRing(nodes, RING);
-    await waitFor('nodes READY', async () => (await Promise.all(nodes.map((n) => fetch(`${n.http}/health`)))).every((r) => r.ok));
+    web = await startWebCluster(group, 5, RING);
+    ({ origin: base, nodes } = web);
   });
 
   /** The same Zipf(1.2) sequence every time, round-robin over the live nodes; returns the hit rate and the URLs asked for. */

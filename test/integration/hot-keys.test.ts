@@ -1,9 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { SyntheticOrigin } from '../../src/synthetic/origin-server.js';
-import { startNodes, waitForStableRing, type TestNode } from '../helpers/node-cluster.js';
-import { ProcessGroup, waitFor } from '../helpers/processes.js';
-import { ownerOf, viaCache } from '../helpers/web.js';
+import type { TestNode } from '../helpers/node-cluster.js';
+import { ProcessGroup } from '../helpers/processes.js';
+import { ownerOf, startWebCluster, viaCache, type WebCluster } from '../helpers/web.js';
 
 const RING = { protocol: 'koorde' as const, degree: 4, idBits: 64, successors: 8 };
 
@@ -14,18 +13,16 @@ interface OwnerFigures {
 
 describe('web cache - hot keys spread across entry nodes', () => {
   const group = new ProcessGroup();
-  const origin = new SyntheticOrigin({ port: 0 });
+  let web: WebCluster | undefined;
   let base = '';
   let nodes: TestNode[] = [];
   after(async () => {
     await group.stopAll();
-    await origin.close();
+    await web?.close();
   });
   before(async () => {
-    base = await origin.listen();
-    nodes = await startNodes(group, 5, { ...RING, env: { CACHE_ORIGIN_ALLOWLIST: '127.0.0.1', CACHE_HOTSPOT_THRESHOLD: '20', CACHE_HOTSPOT_DECAY: '0.65' } });
-    await waitForStableRing(nodes, RING);
-    await waitFor('nodes READY', async () => (await Promise.all(nodes.map((n) => fetch(`${n.http}/health`)))).every((r) => r.ok));
+    web = await startWebCluster(group, 5, { ...RING, env: { CACHE_HOTSPOT_THRESHOLD: '20', CACHE_HOTSPOT_DECAY: '0.65' } });
+    ({ origin: base, nodes } = web);
   });
 
   it('a hammered URL turns hot, entry nodes answer HIT-HOT, and the owner sees a small share of the requests', async () => {

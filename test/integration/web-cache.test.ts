@@ -1,30 +1,23 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { SyntheticOrigin } from '../../src/synthetic/origin-server.js';
-import { startNodes, waitForStableRing, type TestNode } from '../helpers/node-cluster.js';
-import { ProcessGroup, waitFor } from '../helpers/processes.js';
-import { originCount, ownerOf, viaCache } from '../helpers/web.js';
+import type { TestNode } from '../helpers/node-cluster.js';
+import { ProcessGroup } from '../helpers/processes.js';
+import { originCount, ownerOf, startWebCluster, viaCache, type WebCluster } from '../helpers/web.js';
 
 const RING = { protocol: 'koorde' as const, degree: 2, idBits: 66, successors: 8 };
 
-async function healthy(nodes: readonly TestNode[]): Promise<void> {
-  await waitFor('every node READY', async () => (await Promise.all(nodes.map((n) => fetch(`${n.http}/health`)))).every((r) => r.status === 200));
-}
-
 describe('web cache - a 5-node ring in front of a local origin', () => {
   const group = new ProcessGroup();
-  const origin = new SyntheticOrigin({ port: 0 });
+  let web: WebCluster | undefined;
   let base = '';
   let nodes: TestNode[] = [];
   after(async () => {
     await group.stopAll();
-    await origin.close();
+    await web?.close();
   });
   before(async () => {
-    base = await origin.listen();
-    nodes = await startNodes(group, 5, { ...RING, env: { CACHE_ORIGIN_ALLOWLIST: '127.0.0.1' } });
-    await waitForStableRing(nodes, RING);
-    await healthy(nodes);
+    web = await startWebCluster(group, 5, RING);
+    ({ origin: base, nodes } = web);
   });
 
   it('misses once, then hits through every node; the origin sees one request per URL; the oracle names the owner', async () => {
