@@ -33,17 +33,17 @@ const started = performance.now();
 
 if (only.includes('latency')) {
   const options = quick
-    ? { sizes: [4], requests: 200, urls: 100, concurrency: 8, configs: DHT_CONFIGS.filter((c) => c.name === 'Koorde k=4') }
-    : { sizes: [8, 16, 32, 64], requests: 3000, urls: 2000, concurrency: 16 };
+    ? { sizes: [4], requests: 200, urls: 100, rate: 200, configs: DHT_CONFIGS.filter((c) => c.name === 'Koorde k=4'), upkeep: 'fast' as const }
+    : { sizes: [8, 16, 32, 64], requests: 1500, urls: 2000, rate: 100 };
   save('latency', { options, rows: await latencyScaling(options, log) });
 }
 if (only.includes('churn')) {
-  const options = quick ? { urls: 50, requestsPerPhase: 60, rate: 100 } : { urls: 200, requestsPerPhase: 300, rate: 50 };
+  const options = quick ? { urls: 50, requestsPerPhase: 60, rate: 100, upkeep: 'fast' as const } : { urls: 200, requestsPerPhase: 300, rate: 50 };
   save('churn', { options, rows: await churnExperiment(options, log) });
 }
 if (only.includes('throughput')) {
   const options = quick
-    ? { sizes: [4], concurrency: [10, 50], durationMs: 1000, urls: 100 }
+    ? { sizes: [4], concurrency: [10, 50], durationMs: 1000, urls: 100, upkeep: 'fast' as const }
     : { sizes: [8, 32], concurrency: [50, 100, 200, 500, 1000, 2000], durationMs: 8000, urls: 2000 };
   save('throughput', { options, rows: await throughputExperiment(options, log) });
 }

@@ -10,6 +10,8 @@ export interface ChurnOptions {
   readonly urls: number;
   readonly requestsPerPhase: number;
   readonly rate: number;
+  /** Upkeep periods of the clusters: production for measurements, fast for quick test runs. */
+  readonly upkeep?: 'production' | 'fast';
 }
 
 export interface ChurnRow {
@@ -37,7 +39,7 @@ export async function churnExperiment(options: ChurnOptions, log: (line: string)
     { name: 'Chord', protocol: 'chord' as const, degree: 2 },
   ]) {
     const run = (churn: boolean) =>
-      withCluster({ nodes: 4, protocol: system.protocol, degree: system.degree, env: { DHT_ID_BITS: String(BENCH_ID_BITS) } }, async ({ cluster, origin }) => {
+      withCluster({ nodes: 4, protocol: system.protocol, degree: system.degree, env: { DHT_ID_BITS: String(BENCH_ID_BITS) }, upkeep: options.upkeep }, async ({ cluster, origin }) => {
         const rates: number[] = [];
         for (let phase = 1; phase <= PHASES; phase++) {
           if (churn && phase === 2) await cluster.stopNode(cluster.nodes[1]!, 'SIGTERM');

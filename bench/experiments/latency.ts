@@ -8,8 +8,11 @@ export interface LatencyOptions {
   readonly sizes: readonly number[];
   readonly requests: number;
   readonly urls: number;
-  readonly concurrency: number;
+  /** Open-loop request rate: well below saturation, so latency shows hops, not queueing. */
+  readonly rate: number;
   readonly configs?: typeof DHT_CONFIGS;
+  /** Upkeep periods of the clusters: production for measurements, fast for quick test runs. */
+  readonly upkeep?: 'production' | 'fast';
 }
 
 /** One cluster run: a DHT configuration, a ring size, a hop delay, route cache on or off. */
@@ -42,7 +45,7 @@ const VARIANTS = [
 
 /**
  * Latency scaling: Chord and Koorde k = 2…16 at several ring sizes, Zipf(1.2) over every node
- * round robin, measured warm. With the route cache off, each request's lookup hops are
+ * round robin, measured warm at a steady rate well below saturation. With the route cache off, each request's lookup hops are
  * compared with koorde-sim on the same ring.
  */
 export async function latencyScaling(options: LatencyOptions, log: (line: string) => void): Promise<LatencyRow[]> {
@@ -51,9 +54,9 @@ export async function latencyScaling(options: LatencyOptions, log: (line: string
     for (const nodes of options.sizes) {
       for (const variant of VARIANTS) {
         const env = { DHT_ID_BITS: String(BENCH_ID_BITS), DHT_HOP_DELAY: `${variant.hopDelayMs}ms`, CACHE_ROUTE_CACHE: String(variant.routeCache) };
-        const row = await withCluster({ nodes, protocol: config.protocol, degree: config.degree, env }, async ({ cluster, targets, origin }) => {
-          const workload = { targets, urls: options.urls, zipf: 1.2, seed: 11, concurrency: options.concurrency, urlTemplate: `${origin}/obj/{i}` };
-          await runWorkload({ ...workload, requests: Math.min(options.requests, 4 * options.urls) }); // warm: fetch, store, fill route caches
+        const row = await withCluster({ nodes, protocol: config.protocol, degree: config.degree, env, upkeep: options.upkeep }, async ({ cluster, targets, origin }) => {
+          const workload = { targets, urls: options.urls, zipf: 1.2, seed: 11, concurrency: 64, urlTemplate: `${origin}/obj/{i}` };
+          await runWorkload({ ...workload, requests: Math.min(options.requests, 4 * options.urls) }); // warm, closed loop: fetch, store, fill route caches
           const entryOf = new Map(cluster.nodes.map((n) => [n.http, n.grpc]));
           const lookups: RequestedLookup[] = [];
           let lookupHops = 0;
@@ -61,6 +64,7 @@ export async function latencyScaling(options: LatencyOptions, log: (line: string
           const summary = await runWorkload({
             ...workload,
             requests: options.requests,
+            rate: options.rate,
             seed: 12,
             onSample: (s, measured) => {
               if (!measured || s.hops === undefined || !s.status || s.status >= 400) return;

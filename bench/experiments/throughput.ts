@@ -7,6 +7,8 @@ export interface ThroughputOptions {
   readonly concurrency: readonly number[];
   readonly durationMs: number;
   readonly urls: number;
+  /** Upkeep periods of the clusters: production for measurements, fast for quick test runs. */
+  readonly upkeep?: 'production' | 'fast';
 }
 
 export interface ThroughputRow {
@@ -30,7 +32,7 @@ export async function throughputExperiment(options: ThroughputOptions, log: (lin
     { name: 'Chord', protocol: 'chord' as const, degree: 2 },
   ]) {
     for (const nodes of options.sizes) {
-      await withCluster({ nodes, protocol: system.protocol, degree: system.degree, balancer: true, env: { DHT_ID_BITS: String(BENCH_ID_BITS) } }, async ({ balancer, origin }) => {
+      await withCluster({ nodes, protocol: system.protocol, degree: system.degree, balancer: true, env: { DHT_ID_BITS: String(BENCH_ID_BITS) }, upkeep: options.upkeep }, async ({ balancer, origin }) => {
         const workload = { targets: [balancer!], urls: options.urls, zipf: 1.2, seed: 5, urlTemplate: `${origin}/obj/{i}` };
         await runWorkload({ ...workload, requests: 4 * options.urls, concurrency: 64 }); // warm
         for (const concurrency of options.concurrency) {

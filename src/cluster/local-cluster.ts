@@ -5,8 +5,11 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Protocol } from '../routing/router.js';
 
-/** koorde-node from the same build as this module (dist/cli or src/cli under tsx). */
-const NODE_SCRIPT = fileURLToPath(new URL(`../cli/koorde-node${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`, import.meta.url));
+/**
+ * The built koorde-node, also when this module runs from src/ under tsx (benchmarks): nodes
+ * loaded through tsx would spend CPU and memory on transpiling that the measurements then see.
+ */
+const NODE_SCRIPT = fileURLToPath(new URL('../../dist/cli/koorde-node.js', import.meta.url));
 
 export interface LocalClusterInit {
   readonly nodes: number;
@@ -123,8 +126,7 @@ export class LocalCluster {
       // Everyone knows every node started so far; the first one creates the ring.
       BOOTSTRAP_PEERS: index < this.init.nodes ? Array.from({ length: this.init.nodes }, (_, i) => `${this.host}:${this.init.basePort + i}`).join(',') : peers.join(','),
     };
-    const args = NODE_SCRIPT.endsWith('.ts') ? ['--import', 'tsx', NODE_SCRIPT] : [NODE_SCRIPT];
-    const child = spawn(process.execPath, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [NODE_SCRIPT], { env, stdio: ['ignore', 'pipe', 'pipe'] });
     const log = createWriteStream(join(this.logDir, `node-${index}.log`));
     child.stdout!.pipe(log);
     child.stderr!.pipe(log);
