@@ -1,9 +1,10 @@
+import { after, before } from 'node:test';
 import { request as undiciRequest } from 'undici';
 import { IdSpace } from '../../src/id/id-space.js';
 import type { OriginStats } from '../../src/synthetic/origin-server.js';
 import { SyntheticOrigin } from '../../src/synthetic/origin-server.js';
 import { nodeIds, startNodes, waitForStableRing, type ClusterOptions, type TestNode } from './node-cluster.js';
-import { waitFor, type ProcessGroup } from './processes.js';
+import { ProcessGroup, waitFor } from './processes.js';
 
 export interface Fetched {
   readonly status: number;
@@ -58,18 +59,29 @@ export async function originAdmin(origin: string, action: 'fail' | 'recover' | '
 }
 
 export interface WebCluster {
+  readonly group: ProcessGroup;
   /** Base URL of the local origin, which every node allow-lists. */
-  readonly origin: string;
-  readonly nodes: TestNode[];
-  close(): Promise<void>;
+  origin: string;
+  /** The live nodes; tests that stop or add nodes keep this up to date. */
+  nodes: TestNode[];
 }
 
-/** A local origin and `count` nodes in front of it, the ring stable and every node READY. */
-export async function startWebCluster(group: ProcessGroup, count: number, options: ClusterOptions & { successors?: number }): Promise<WebCluster> {
+/**
+ * A local origin and `count` nodes in front of it for the enclosing suite: started (ring stable,
+ * every node READY) before its tests and stopped after them, also when a test fails.
+ */
+export function webClusterForSuite(count: number, options: ClusterOptions & { successors?: number }): WebCluster {
+  const cluster: WebCluster = { group: new ProcessGroup(), origin: '', nodes: [] };
   const origin = new SyntheticOrigin({ port: 0 });
-  const base = await origin.listen();
-  const nodes = await startNodes(group, count, { ...options, env: { CACHE_ORIGIN_ALLOWLIST: '127.0.0.1', ...options.env } });
-  await waitForStableRing(nodes, { protocol: options.protocol, degree: options.degree ?? 8, idBits: options.idBits ?? 66, successors: options.successors ?? 8 });
-  await waitFor('every node READY', async () => (await Promise.all(nodes.map((n) => fetch(`${n.http}/health`)))).every((r) => r.ok));
-  return { origin: base, nodes, close: () => origin.close() };
+  before(async () => {
+    cluster.origin = await origin.listen();
+    cluster.nodes = await startNodes(cluster.group, count, { ...options, env: { CACHE_ORIGIN_ALLOWLIST: '127.0.0.1', ...options.env } });
+    await waitForStableRing(cluster.nodes, { protocol: options.protocol, degree: options.degree ?? 8, idBits: options.idBits ?? 66, successors: options.successors ?? 8 });
+    await waitFor('every node READY', async () => (await Promise.all(cluster.nodes.map((n) => fetch(`${n.http}/health`)))).every((r) => r.ok));
+  });
+  after(async () => {
+    await cluster.group.stopAll();
+    await origin.close();
+  });
+  return cluster;
 }

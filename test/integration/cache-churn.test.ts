@@ -1,39 +1,28 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { runWorkload } from '../../src/workload/run.js';
 import { NODE_SCRIPT, waitForStableRing, type TestNode } from '../helpers/node-cluster.js';
-import { freePorts, ProcessGroup, waitFor } from '../helpers/processes.js';
-import { ownerOf, startWebCluster, type WebCluster } from '../helpers/web.js';
+import { freePorts, waitFor } from '../helpers/processes.js';
+import { ownerOf, webClusterForSuite } from '../helpers/web.js';
 
 const RING = { protocol: 'koorde' as const, degree: 4, idBits: 64, successors: 8 };
 const REQUESTS = 600;
 
 describe('web cache - churn costs almost no hit rate', () => {
-  const group = new ProcessGroup();
-  let web: WebCluster | undefined;
-  let base = '';
-  let nodes: TestNode[] = [];
-  after(async () => {
-    await group.stopAll();
-    await web?.close();
-  });
-  before(async () => {
-    web = await startWebCluster(group, 5, RING);
-    ({ origin: base, nodes } = web);
-  });
+  const cluster = webClusterForSuite(5, RING);
 
   /** The same Zipf(1.2) sequence every time, round-robin over the live nodes; returns the hit rate and the URLs asked for. */
   const workload = async () => {
     const urls = new Set<string>();
     const summary = await runWorkload({
-      targets: nodes.map((n) => n.http),
+      targets: cluster.nodes.map((n) => n.http),
       urls: 200,
       requests: REQUESTS,
       zipf: 1.2,
       seed: 3,
       concurrency: 8,
-      urlTemplate: `${base}/obj/{i}`,
-      onSample: (sample) => urls.add(`${base}/obj/${sample.urlId}`),
+      urlTemplate: `${cluster.origin}/obj/{i}`,
+      onSample: (sample) => urls.add(`${cluster.origin}/obj/${sample.urlId}`),
     });
     return { hitRate: summary.hit_rate, urls };
   };
@@ -43,19 +32,19 @@ describe('web cache - churn costs almost no hit rate', () => {
     const steady = await workload();
 
     // The victim is the node whose share of the key space is closest to 1/5, so the figure is typical.
-    const view = (await (await fetch(`${nodes[0]!.http}/cluster`)).json()) as { members: { addr: string; share: number }[] };
+    const view = (await (await fetch(`${cluster.nodes[0]!.http}/cluster`)).json()) as { members: { addr: string; share: number }[] };
     const typical = view.members.reduce((a, b) => (Math.abs(b.share - 0.2) < Math.abs(a.share - 0.2) ? b : a));
-    const victim = nodes.find((n) => n.addr === typical.addr)!;
-    const lost = (await Promise.all([...steady.urls].map((u) => ownerOf(nodes, u, RING.idBits)))).filter((owner) => owner === victim.addr).length;
+    const victim = cluster.nodes.find((n) => n.addr === typical.addr)!;
+    const lost = (await Promise.all([...steady.urls].map((u) => ownerOf(cluster.nodes, u, RING.idBits)))).filter((owner) => owner === victim.addr).length;
 
     victim.proc.child.kill('SIGKILL');
     await victim.proc.exited;
     const [grpc, http] = await freePorts(2);
-    const rest = nodes.filter((n) => n !== victim);
+    const rest = cluster.nodes.filter((n) => n !== victim);
     const env = { ...rest[0]!.env, NODE_PORT: String(grpc), CACHE_HTTP_PORT: String(http), BOOTSTRAP_PEERS: rest.map((n) => n.addr).join(',') };
-    const joiner: TestNode = { name: 'joiner', addr: `127.0.0.1:${grpc}`, http: `http://127.0.0.1:${http}`, env, proc: group.node('joiner', NODE_SCRIPT, [], env) };
-    nodes = [...rest, joiner];
-    await waitForStableRing(nodes, RING);
+    const joiner: TestNode = { name: 'joiner', addr: `127.0.0.1:${grpc}`, http: `http://127.0.0.1:${http}`, env, proc: cluster.group.node('joiner', NODE_SCRIPT, [], env) };
+    cluster.nodes = [...rest, joiner];
+    await waitForStableRing(cluster.nodes, RING);
     await waitFor('the joiner READY', async () => (await fetch(`${joiner.http}/health`)).ok);
 
     const churned = await workload();
@@ -71,17 +60,17 @@ describe('web cache - churn costs almost no hit rate', () => {
   });
 
   it("a graceful leave hands the node's objects to its successor: no origin request after it", async () => {
-    const url = (i: number) => `${base}/obj/leave-${i}`;
-    for (let i = 0; i < 40; i++) await fetch(`${nodes[i % nodes.length]!.http}/cache?url=${encodeURIComponent(url(i))}`).then((r) => r.text());
-    const stats = async () => ((await (await fetch(`${base}/stats`)).json()) as { total: number }).total;
+    const url = (i: number) => `${cluster.origin}/obj/leave-${i}`;
+    for (let i = 0; i < 40; i++) await fetch(`${cluster.nodes[i % cluster.nodes.length]!.http}/cache?url=${encodeURIComponent(url(i))}`).then((r) => r.text());
+    const stats = async () => ((await (await fetch(`${cluster.origin}/stats`)).json()) as { total: number }).total;
     const before = await stats();
-    const leaver = nodes[0]!;
+    const leaver = cluster.nodes[0]!;
     leaver.proc.child.kill('SIGTERM');
     assert.equal(await leaver.proc.exited, 0);
-    nodes = nodes.filter((n) => n !== leaver);
-    await waitForStableRing(nodes, RING);
+    cluster.nodes = cluster.nodes.filter((n) => n !== leaver);
+    await waitForStableRing(cluster.nodes, RING);
     for (let i = 0; i < 40; i++) {
-      const res = await fetch(`${nodes[i % nodes.length]!.http}/cache?url=${encodeURIComponent(url(i))}`);
+      const res = await fetch(`${cluster.nodes[i % cluster.nodes.length]!.http}/cache?url=${encodeURIComponent(url(i))}`);
       await res.text();
       assert.match(res.headers.get('x-cache')!, /^HIT-/, url(i));
     }

@@ -1,8 +1,6 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
-import type { TestNode } from '../helpers/node-cluster.js';
-import { ProcessGroup } from '../helpers/processes.js';
-import { ownerOf, startWebCluster, viaCache, type WebCluster } from '../helpers/web.js';
+import { describe, it } from 'node:test';
+import { ownerOf, viaCache, webClusterForSuite } from '../helpers/web.js';
 
 const RING = { protocol: 'koorde' as const, degree: 4, idBits: 64, successors: 8 };
 
@@ -12,24 +10,13 @@ interface OwnerFigures {
 }
 
 describe('web cache - hot keys spread across entry nodes', () => {
-  const group = new ProcessGroup();
-  let web: WebCluster | undefined;
-  let base = '';
-  let nodes: TestNode[] = [];
-  after(async () => {
-    await group.stopAll();
-    await web?.close();
-  });
-  before(async () => {
-    web = await startWebCluster(group, 5, { ...RING, env: { CACHE_HOTSPOT_THRESHOLD: '20', CACHE_HOTSPOT_DECAY: '0.65' } });
-    ({ origin: base, nodes } = web);
-  });
+  const cluster = webClusterForSuite(5, { ...RING, env: { CACHE_HOTSPOT_THRESHOLD: '20', CACHE_HOTSPOT_DECAY: '0.65' } });
 
   it('a hammered URL turns hot, entry nodes answer HIT-HOT, and the owner sees a small share of the requests', async () => {
-    const url = `${base}/obj/hot`;
-    const ownerAddr = await ownerOf(nodes, url, RING.idBits);
-    const owner = nodes.find((n) => n.addr === ownerAddr)!;
-    const entries = nodes.filter((n) => n !== owner);
+    const url = `${cluster.origin}/obj/hot`;
+    const ownerAddr = await ownerOf(cluster.nodes, url, RING.idBits);
+    const owner = cluster.nodes.find((n) => n.addr === ownerAddr)!;
+    const entries = cluster.nodes.filter((n) => n !== owner);
     const figures = async (): Promise<OwnerFigures> => (await (await fetch(`${owner.http}/metrics`)).json()) as OwnerFigures;
     const servedByOwner = (f: OwnerFigures) => f.cache.hits + f.cache.misses;
 
