@@ -1,4 +1,5 @@
 import { Agent, createServer, request, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { listenHttp } from '../http/listen.js';
 
 /** How often backends are health-checked, like an NLB target group's interval. */
 const HEALTH_INTERVAL_MS = 1000;
@@ -18,6 +19,8 @@ export class LoadBalancer {
   readonly server: Server;
   private readonly backends: Backend[];
   private readonly agent = new Agent({ keepAlive: true, maxSockets: 256 });
+  /** Health checks on their own connections: queued behind busy traffic they would time out and take healthy nodes out. */
+  private readonly probeAgent = new Agent({ keepAlive: true, maxSockets: 1 });
   private next = 0;
   private timer: NodeJS.Timeout | undefined;
 
@@ -30,7 +33,7 @@ export class LoadBalancer {
   async listen(port: number, host = '127.0.0.1'): Promise<void> {
     await this.refresh();
     this.timer = setInterval(() => void this.refresh(), HEALTH_INTERVAL_MS);
-    await new Promise<void>((resolve, reject) => this.server.once('error', reject).listen(port, host, resolve));
+    await listenHttp(this.server, port, host);
   }
 
   add(backend: string): void {
@@ -44,6 +47,7 @@ export class LoadBalancer {
   async close(): Promise<void> {
     clearInterval(this.timer);
     this.agent.destroy();
+    this.probeAgent.destroy();
     await new Promise<void>((resolve) => {
       this.server.close(() => resolve());
       this.server.closeAllConnections();
@@ -92,7 +96,7 @@ export class LoadBalancer {
 
   private check(backend: Backend): Promise<boolean> {
     return new Promise((resolve) => {
-      const probe = request({ host: backend.url.hostname, port: backend.url.port, path: '/health', timeout: HEALTH_TIMEOUT_MS, agent: this.agent }, (answer) => {
+      const probe = request({ host: backend.url.hostname, port: backend.url.port, path: '/health', timeout: HEALTH_TIMEOUT_MS, agent: this.probeAgent }, (answer) => {
         answer.resume();
         resolve(answer.statusCode === 200);
       });

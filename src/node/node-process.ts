@@ -9,6 +9,7 @@ import { OriginPolicy } from '../cache/origin/address-policy.js';
 import { OriginClient } from '../cache/origin/origin-client.js';
 import { OwnerCache } from '../cache/owner-cache.js';
 import { createHttpServer } from '../http/http-server.js';
+import { listenHttp } from '../http/listen.js';
 import { dashboardFigures } from '../http/metrics.js';
 import { IdSpace } from '../id/id-space.js';
 import type { Settings } from '../config/settings.js';
@@ -95,7 +96,7 @@ export async function startNodeProcess(settings: Settings, logger: Logger): Prom
     gateway: settings.origin && cache ? { origin: new URL(settings.origin), client: cache.origin } : undefined,
     logger,
   });
-  await new Promise<void>((resolve, reject) => http.once('error', reject).listen(settings.httpPort, settings.bind, resolve));
+  await listenHttp(http, settings.httpPort, settings.bind);
   logger.info({ addr, http: settings.httpPort, id: ids.toHex(id), protocol: settings.protocol, restoredItems: state?.items.length ?? 0 }, 'node listening');
 
   const peers =
