@@ -21,6 +21,9 @@ const ORIGINAL = {
 };
 
 const pct = (x: number) => `${(100 * x).toFixed(1)} %`;
+const points = (x: number) => `${(100 * x).toFixed(1)} pt`;
+/** Hit rate lost in phases 2 and 3 against the same run without churn. */
+const churnCost = (r: ChurnRow) => [1, 2].map((i) => r.no_churn[i]! - r.churn[i]!);
 const ms = (x: number) => `${x.toFixed(2)} ms`;
 
 function read<T>(dir: string, name: string): T | undefined {
@@ -111,34 +114,50 @@ export function writeReport(dir: string): string {
       '',
       '![churn](churn.svg)',
       '',
-      '| system | phase 1 | phase 2 | phase 3 | all phases | without churn | original system |',
-      '|---|---|---|---|---|---|---|',
-      ...churn.map((r) => `| ${r.system} | ${r.churn.map(pct).join(' | ')} | ${pct(r.churn_total)} | ${pct(r.no_churn_total)} | ${ORIGINAL.churn[r.system] ?? '–'} % |`),
+      '"churn cost" is the hit rate that phases 2 and 3 lose against the same run without churn, in points: what the membership change itself costs, apart from the first-time misses every system pays in phase 1.',
+      '',
+      '| system | phase 1 | phase 2 | phase 3 | all phases | without churn | churn cost (phases 2, 3) | original system |',
+      '|---|---|---|---|---|---|---|---|',
+      ...churn.map((r) => `| ${r.system} | ${r.churn.map(pct).join(' | ')} | ${pct(r.churn_total)} | ${pct(r.no_churn_total)} | ${churnCost(r).map(points).join(', ')} | ${ORIGINAL.churn[r.system] ?? '–'} % |`),
       '',
     );
     const baseline = churn.find((r) => r.system === 'simple hash');
     for (const r of churn.filter((c) => c !== baseline)) {
       const within = [1, 2].every((i) => Math.abs(r.churn[i]! - r.no_churn[i]!) <= 0.05);
       targets.push([`${r.system}: phases 2 and 3 within 5 points of no churn`, within, r.churn.slice(1).map(pct).join(', ') + ' vs ' + r.no_churn.slice(1).map(pct).join(', ')]);
-      if (baseline) targets.push([`${r.system}: ≥ 1.8 × the simple-hash hit rate under churn`, r.churn_total >= 1.8 * baseline.churn_total, `${pct(r.churn_total)} vs ${pct(baseline.churn_total)}`]);
+      if (baseline) {
+        const figures = `${pct(r.churn_total)} vs ${pct(baseline.churn_total)}; churn cost ${churnCost(r).map(points).join(', ')} vs ${churnCost(baseline).map(points).join(', ')}`;
+        targets.push([`${r.system}: ≥ 1.8 × the simple-hash hit rate under churn`, r.churn_total >= 1.8 * baseline.churn_total, figures]);
+      }
     }
   }
 
   if (throughput) {
-    writeFileSync(join(dir, 'throughput.svg'), lineChart({ title: 'Throughput through the local balancer (warm Zipf(1.2) hits)', xLabel: 'concurrent clients (log scale)', yLabel: 'requests per second', logX: true, series: groupSeries(throughput, (r) => `${r.system}, N=${r.nodes}`, (r) => [r.concurrency, r.throughput_rps]) }));
+    const closed = throughput.filter((r) => r.rate === undefined);
+    const paced = throughput.filter((r) => r.rate !== undefined);
+    writeFileSync(join(dir, 'throughput.svg'), lineChart({ title: 'Closed loop through the local balancer (warm Zipf(1.2) hits)', xLabel: 'concurrent clients (log scale)', yLabel: 'requests per second', logX: true, series: groupSeries(closed, (r) => `${r.system}, N=${r.nodes}`, (r) => [r.concurrency, r.throughput_rps]) }));
+    writeFileSync(join(dir, 'throughput-p99.svg'), lineChart({ title: 'Open loop: p99 latency at an offered rate', xLabel: 'offered rate (req/s)', yLabel: 'p99 latency (ms)', series: groupSeries(paced, (r) => `${r.system}, N=${r.nodes}`, (r) => [r.rate!, r.latency_ms.p99]) }));
     lines.push(
       '## Throughput',
       '',
-      '![throughput](throughput.svg)',
+      'Closed loop: this many clients send back to back, which finds the saturation point (latency there is queueing by construction). Open loop: requests start at an offered rate whatever the answers, which shows the latency users see at that load; the rates stop rising once the cluster serves less than 90 % of what is offered.',
+      '',
+      '![throughput](throughput.svg) ![p99 at a rate](throughput-p99.svg)',
       '',
       '| system | N | clients | req/s | p50 | p99 | errors |',
       '|---|---|---|---|---|---|---|',
-      ...throughput.map((r) => `| ${r.system} | ${r.nodes} | ${r.concurrency} | ${r.throughput_rps.toFixed(0)} | ${ms(r.latency_ms.p50)} | ${ms(r.latency_ms.p99)} | ${r.errors} |`),
+      ...closed.map((r) => `| ${r.system} | ${r.nodes} | ${r.concurrency} | ${r.throughput_rps.toFixed(0)} | ${ms(r.latency_ms.p50)} | ${ms(r.latency_ms.p99)} | ${r.errors} |`),
+      '',
+      '| system | N | offered req/s | served req/s | p50 | p99 | errors |',
+      '|---|---|---|---|---|---|---|',
+      ...paced.map((r) => `| ${r.system} | ${r.nodes} | ${r.rate} | ${r.throughput_rps.toFixed(0)} | ${ms(r.latency_ms.p50)} | ${ms(r.latency_ms.p99)} | ${r.errors} |`),
       '',
     );
-    const eight = throughput.filter((r) => r.nodes === 8 && r.latency_ms.p99 < 50);
-    const best = Math.max(0, ...eight.map((r) => r.throughput_rps));
-    targets.push(['8 nodes behind the balancer: ≥ 3000 req/s of hits with p99 < 50 ms', best >= 3000, `best ${best.toFixed(0)} req/s with p99 < 50 ms`]);
+    // Sustained: served (nearly) all that was offered, with a p99 under 50 ms.
+    const sustained = paced.filter((r) => r.nodes === 8 && r.throughput_rps >= 0.95 * r.rate! && r.latency_ms.p99 < 50);
+    const best = Math.max(0, ...sustained.map((r) => r.throughput_rps));
+    const peak = Math.max(0, ...closed.filter((r) => r.nodes === 8).map((r) => r.throughput_rps));
+    targets.push(['8 nodes behind the balancer: ≥ 3000 req/s of hits with p99 < 50 ms', best >= 3000, `${best.toFixed(0)} req/s sustained with p99 < 50 ms; saturation at ${peak.toFixed(0)} req/s`]);
   }
 
   if (hops) {
@@ -153,7 +172,7 @@ export function writeReport(dir: string): string {
     '',
     '- **Koorde slower than Chord there, not here.** Its Koorde lookups shifted every digit of the key (no good start), so hop counts grew with the id width instead of log_k N; ours start with the key\'s top digits already in place and match the DESIGN.md bands. Its Chord never routed beyond one node, which is why it looked fast: every request was answered by the first node, so its latency measured an HTTP round trip, not a DHT.',
     '- **Absolute latencies are not comparable.** Theirs crossed real machines; ours share two cores between every node, the balancer and the load generator, so queueing on the CPU dominates and the 5 ms per-hop delay stands in for the network.',
-    '- **Churn.** Its hit rates were low for every system because its cache used a fixed TTL and the workload was short; ours follow RFC 9111 freshness, and objects move with ownership: a leaving node hands its objects to its successor and a joining node takes its range over, so a scale-down costs the DHTs almost nothing, while hash(url) mod n remaps most URLs.',
+    '- **Churn.** Its hit rates were low for every system because its cache used a fixed TTL and the workload was short; ours follow RFC 9111 freshness, and objects move with ownership: a leaving node hands its objects to its successor and a joining node takes its range over, so a scale-down costs the DHTs almost nothing, while hash(url) mod n remaps most URLs. The 1.8 × ratio of whole-run hit rates that the original figures suggest is out of reach by construction here: phase 1 starts cold for every system and its first-time misses are the same, so the ratio is diluted by what every system pays anyway. The churn cost column isolates what the membership change costs.',
     '',
     '## Targets',
     '',

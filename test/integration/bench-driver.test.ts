@@ -40,9 +40,10 @@ describe('bench - the benchmark driver end to end, small', () => {
     for (const row of churn.rows) assert.equal(row.churn.length, 3);
     const throughput = JSON.parse(readFileSync(join(out, 'throughput.json'), 'utf8'));
     assert.ok(throughput.rows.every((r: { throughput_rps: number }) => r.throughput_rps > 0));
+    assert.ok(throughput.rows.some((r: { rate?: number }) => r.rate === 100), 'an open-loop row at the offered rate');
 
     const svgs = readdirSync(out).filter((f) => f.endsWith('.svg'));
-    assert.deepEqual(svgs.sort(), ['churn.svg', 'latency-hops.svg', 'latency-p50.svg', 'throughput.svg']);
+    assert.deepEqual(svgs.sort(), ['churn.svg', 'latency-hops.svg', 'latency-p50.svg', 'throughput-p99.svg', 'throughput.svg']);
     for (const svg of svgs) assertWellFormedSvg(readFileSync(join(out, svg), 'utf8'), svg);
     const report = readFileSync(join(out, 'REPORT.md'), 'utf8');
     for (const heading of ['## Latency scaling', '## Churn', '## Throughput', '## Against the original system', '## Targets']) assert.ok(report.includes(heading), heading);
