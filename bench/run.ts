@@ -6,23 +6,37 @@
  *   npm run bench                          # everything (takes a while: up to 64 node processes)
  *   npm run bench -- --only churn          # one experiment
  *   npm run bench -- --quick --out /tmp/b  # a small configuration, for the test suite
+ *   npm run bench -- --only latency --configs 'Koorde k=2' --sizes 32
+ *                                          # measure part of the latency matrix again; the other
+ *                                          # rows of latency.json are kept
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { DHT_CONFIGS } from './lib/configs.js';
 import { churnExperiment } from './experiments/churn.js';
-import { latencyScaling } from './experiments/latency.js';
+import { latencyScaling, type LatencyRow } from './experiments/latency.js';
 import { throughputExperiment } from './experiments/throughput.js';
 import { writeReport } from './report.js';
 
 const EXPERIMENTS = ['latency', 'churn', 'throughput'] as const;
-const { values } = parseArgs({ options: { quick: { type: 'boolean' }, out: { type: 'string' }, only: { type: 'string' } } });
+const { values } = parseArgs({ options: { quick: { type: 'boolean' }, out: { type: 'string' }, only: { type: 'string' }, configs: { type: 'string' }, sizes: { type: 'string' } } });
 const out = values.out ?? 'bench/results';
 const only = (values.only?.split(',') ?? EXPERIMENTS) as (typeof EXPERIMENTS)[number][];
 const unknown = only.filter((e) => !EXPERIMENTS.includes(e));
 if (unknown.length) {
   process.stderr.write(`bench: unknown experiment ${unknown.join(', ')}; choose from ${EXPERIMENTS.join(', ')}\n`);
+  process.exit(2);
+}
+const configs = values.configs?.split(',').map((name) => DHT_CONFIGS.find((c) => c.name === name.trim()) ?? name);
+const unknownConfigs = configs?.filter((c) => typeof c === 'string') ?? [];
+if (unknownConfigs.length) {
+  process.stderr.write(`bench: unknown configuration ${unknownConfigs.join(', ')}; choose from ${DHT_CONFIGS.map((c) => c.name).join(', ')}\n`);
+  process.exit(2);
+}
+const sizes = values.sizes?.split(',').map(Number);
+if (sizes?.some((n) => !Number.isInteger(n) || n < 1)) {
+  process.stderr.write(`bench: --sizes takes ring sizes such as 8,16; got ${values.sizes}\n`);
   process.exit(2);
 }
 const quick = values.quick === true;
@@ -34,8 +48,17 @@ const started = performance.now();
 if (only.includes('latency')) {
   const options = quick
     ? { sizes: [4], requests: 200, urls: 100, rate: 200, configs: DHT_CONFIGS.filter((c) => c.name === 'Koorde k=4'), upkeep: 'fast' as const }
-    : { sizes: [8, 16, 32, 64], requests: 1500, urls: 2000, rate: 100 };
-  save('latency', { options, rows: await latencyScaling(options, log) });
+    : { sizes: sizes ?? [8, 16, 32, 64], requests: 1500, urls: 2000, rate: 100, configs: configs as typeof DHT_CONFIGS | undefined };
+  const rows = await latencyScaling(options, log);
+  const file = join(out, 'latency.json');
+  if ((configs || sizes) && existsSync(file)) {
+    // A partial run replaces its own rows and keeps the rest of the matrix.
+    const remeasured = (r: LatencyRow) => rows.some((n) => n.config === r.config && n.nodes === r.nodes);
+    const kept = (JSON.parse(readFileSync(file, 'utf8')) as { rows: LatencyRow[] }).rows.filter((r) => !remeasured(r));
+    const order = (r: LatencyRow) => DHT_CONFIGS.findIndex((c) => c.name === r.config) * 1e6 + r.nodes;
+    rows.splice(0, rows.length, ...[...kept, ...rows].sort((a, b) => order(a) - order(b)));
+  }
+  save('latency', { options: { ...options, configs: undefined, sizes: [...new Set(rows.map((r) => r.nodes))] }, rows });
 }
 if (only.includes('churn')) {
   const options = quick ? { urls: 50, requestsPerPhase: 60, rate: 100, upkeep: 'fast' as const } : { urls: 200, requestsPerPhase: 300, rate: 50 };
