@@ -45,8 +45,8 @@ const VARIANTS = [
 
 /**
  * Latency scaling: Chord and Koorde k = 2…16 at several ring sizes, Zipf(1.2) over every node
- * round robin, measured warm at a steady rate well below saturation. With the route cache off, each request's lookup hops are
- * compared with koorde-sim on the same ring.
+ * round robin, measured warm at a steady rate well below saturation. With the route cache off,
+ * each request's lookup hops are compared with koorde-sim on the same ring.
  */
 export async function latencyScaling(options: LatencyOptions, log: (line: string) => void): Promise<LatencyRow[]> {
   const rows: LatencyRow[] = [];
