@@ -1,16 +1,35 @@
+import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
+
+/** Lowest port of a cluster range. */
+const LOWEST_BASE = 10_000;
 
 /**
  * A base port b such that b … b+count−1 and b+1000 … b+1000+count−1 are free on 127.0.0.1: the
- * layout of a local cluster (gRPC ports from the base, HTTP ports 1000 higher).
+ * layout of a local cluster (gRPC ports from the base, HTTP ports 1000 higher). The range lies
+ * below the kernel's ephemeral ports: free there now is not free later, because the nodes that
+ * start first open outgoing connections whose local ports could take a later node's listen port.
  */
 export async function freeClusterBase(count: number): Promise<number> {
+  const highest = ephemeralLow() - 1000 - count;
+  if (highest <= LOWEST_BASE) throw new Error(`no room for ${count} nodes below the ephemeral ports (${ephemeralLow()}…)`);
   for (let attempt = 0; attempt < 50; attempt++) {
-    const base = 20_000 + Math.floor(Math.random() * 30_000);
+    const base = LOWEST_BASE + Math.floor(Math.random() * (highest - LOWEST_BASE));
     const ports = Array.from({ length: count }, (_, i) => [base + i, base + 1000 + i]).flat();
     if ((await Promise.all(ports.map(isFree))).every(Boolean)) return base;
   }
   throw new Error(`no free range of ${count} ports found`);
+}
+
+/** Where the kernel starts handing out ports for outgoing connections. */
+function ephemeralLow(): number {
+  try {
+    const low = Number(readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/)[0]);
+    if (Number.isInteger(low) && low > 0) return low;
+  } catch {
+    // not Linux
+  }
+  return 32_768; // Linux's default; macOS and Windows start higher, at 49152
 }
 
 function isFree(port: number): Promise<boolean> {
