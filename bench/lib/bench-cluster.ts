@@ -39,6 +39,9 @@ export async function withCluster<T>(init: BenchClusterInit, body: (c: BenchClus
   try {
     cluster.start();
     await cluster.waitReady(60_000 + 4000 * init.nodes);
+    // waitReady accepts the nodes that live; a measurement needs every one of them.
+    const crashed = cluster.nodes.filter((n) => n.crashed !== undefined);
+    if (crashed.length) throw new Error(`${crashed.length} of ${init.nodes} nodes exited while starting (logs: ${cluster.logDir})`);
     await routingSettled(targets[0]!, init.upkeep === 'fast' ? 600 : 5500);
     let balancerUrl: string | undefined;
     if (init.balancer) {
