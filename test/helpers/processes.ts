@@ -1,11 +1,49 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 
 /** Every child any test started, so that even a failing or interrupted run leaves none behind. */
 const everyChild = new Set<ChildProcess>();
 process.on('exit', () => {
-  for (const child of everyChild) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  for (const child of everyChild) if (child.exitCode === null && child.signalCode === null) killTree(child);
 });
+
+/**
+ * SIGKILLs a child and everything it started: a killed koorde-cluster cannot stop its nodes
+ * itself, and they would live on as orphans.
+ */
+function killTree(child: ChildProcess): void {
+  const tree = descendants(child.pid!);
+  child.kill('SIGKILL');
+  for (const pid of tree) {
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      // already gone
+    }
+  }
+}
+
+/** Descendants of a process, from the parent ids in /proc/<pid>/stat. */
+function descendants(root: number): number[] {
+  const children = new Map<number, number[]>();
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      const parent = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]); // after "pid (comm) state"
+      children.set(parent, [...(children.get(parent) ?? []), Number(entry)]);
+    } catch {
+      // exited while we read
+    }
+  }
+  const found: number[] = [];
+  for (let frontier = [root]; frontier.length > 0; ) {
+    frontier = frontier.flatMap((pid) => children.get(pid) ?? []);
+    found.push(...frontier);
+  }
+  return found;
+}
 
 export interface Managed {
   readonly name: string;
@@ -45,7 +83,7 @@ export class ProcessGroup {
 
   async stopAll(): Promise<void> {
     const running = [...this.children];
-    for (const m of running) m.child.kill('SIGKILL');
+    for (const m of running) killTree(m.child);
     await Promise.all(running.map((m) => m.exited));
   }
 }
