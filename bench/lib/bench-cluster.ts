@@ -1,6 +1,7 @@
 import { freeClusterBase } from '../../src/cluster/free-ports.js';
 import { LoadBalancer } from '../../src/cluster/load-balancer.js';
 import { LocalCluster, type LocalClusterInit } from '../../src/cluster/local-cluster.js';
+import { SETTINGS } from '../../src/config/settings.js';
 import { SyntheticOrigin } from '../../src/synthetic/origin-server.js';
 
 export interface BenchCluster {
@@ -21,7 +22,8 @@ export interface BenchClusterInit extends Omit<LocalClusterInit, 'basePort'> {
   readonly originLatencyMs?: number;
 }
 
-const FAST_UPKEEP = { STABILIZATION_INTERVAL: '250ms', FINGER_FIX_INTERVAL: '500ms', DEBRUIJN_FIX_INTERVAL: '500ms' };
+const FAST_POINTER_FIX_MS = 500;
+const FAST_UPKEEP = { STABILIZATION_INTERVAL: '250ms', FINGER_FIX_INTERVAL: `${FAST_POINTER_FIX_MS}ms`, DEBRUIJN_FIX_INTERVAL: `${FAST_POINTER_FIX_MS}ms` };
 
 /** Starts a local origin and a cluster in front of it, runs `body`, and always tears both down. */
 export async function withCluster<T>(init: BenchClusterInit, body: (c: BenchCluster) => Promise<T>): Promise<T> {
@@ -42,7 +44,9 @@ export async function withCluster<T>(init: BenchClusterInit, body: (c: BenchClus
     // waitReady accepts the nodes that live; a measurement needs every one of them.
     const crashed = cluster.nodes.filter((n) => n.crashed !== undefined);
     if (crashed.length) throw new Error(`${crashed.length} of ${init.nodes} nodes exited while starting (logs: ${cluster.logDir})`);
-    await routingSettled(targets[0]!, init.upkeep === 'fast' ? 600 : 5500);
+    // Finger and de Bruijn refreshes share one production default; a little over one period apart.
+    const pointerFixMs = init.upkeep === 'fast' ? FAST_POINTER_FIX_MS : SETTINGS.deBruijnFixIntervalMs.defaultValue;
+    await routingSettled(targets[0]!, 1.1 * pointerFixMs);
     let balancerUrl: string | undefined;
     if (init.balancer) {
       balancer = new LoadBalancer(targets);

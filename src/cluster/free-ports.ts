@@ -11,8 +11,9 @@ const LOWEST_BASE = 10_000;
  * start first open outgoing connections whose local ports could take a later node's listen port.
  */
 export async function freeClusterBase(count: number): Promise<number> {
-  const highest = ephemeralLow() - 1000 - count;
-  if (highest <= LOWEST_BASE) throw new Error(`no room for ${count} nodes below the ephemeral ports (${ephemeralLow()}…)`);
+  const ephemeral = ephemeralLow();
+  const highest = ephemeral - 1000 - count;
+  if (highest <= LOWEST_BASE) throw new Error(`no room for ${count} nodes below the ephemeral ports (${ephemeral}…)`);
   for (let attempt = 0; attempt < 50; attempt++) {
     const base = LOWEST_BASE + Math.floor(Math.random() * (highest - LOWEST_BASE));
     const ports = Array.from({ length: count }, (_, i) => [base + i, base + 1000 + i]).flat();

@@ -4,18 +4,16 @@ import { createServer } from 'node:net';
 
 /** Every child any test started, so that even a failing or interrupted run leaves none behind. */
 const everyChild = new Set<ChildProcess>();
-process.on('exit', () => {
-  for (const child of everyChild) if (child.exitCode === null && child.signalCode === null) killTree(child);
-});
+process.on('exit', () => killTrees([...everyChild].filter((child) => child.exitCode === null && child.signalCode === null)));
 
 /**
- * SIGKILLs a child and everything it started: a killed koorde-cluster cannot stop its nodes
+ * SIGKILLs children and everything they started: a killed koorde-cluster cannot stop its nodes
  * itself, and they would live on as orphans.
  */
-function killTree(child: ChildProcess): void {
-  const tree = descendants(child.pid!);
-  child.kill('SIGKILL');
-  for (const pid of tree) {
+function killTrees(children: readonly ChildProcess[]): void {
+  const descendants = descendantsOf(children.map((child) => child.pid!));
+  for (const child of children) child.kill('SIGKILL');
+  for (const pid of descendants) {
     try {
       process.kill(pid, 'SIGKILL');
     } catch {
@@ -24,8 +22,8 @@ function killTree(child: ChildProcess): void {
   }
 }
 
-/** Descendants of a process, from the parent ids in /proc/<pid>/stat. */
-function descendants(root: number): number[] {
+/** Descendants of some processes, from the parent ids in /proc/<pid>/stat (read once). */
+function descendantsOf(roots: readonly number[]): number[] {
   const children = new Map<number, number[]>();
   for (const entry of readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
@@ -38,7 +36,7 @@ function descendants(root: number): number[] {
     }
   }
   const found: number[] = [];
-  for (let frontier = [root]; frontier.length > 0; ) {
+  for (let frontier = [...roots]; frontier.length > 0; ) {
     frontier = frontier.flatMap((pid) => children.get(pid) ?? []);
     found.push(...frontier);
   }
@@ -83,7 +81,7 @@ export class ProcessGroup {
 
   async stopAll(): Promise<void> {
     const running = [...this.children];
-    for (const m of running) killTree(m.child);
+    killTrees(running.map((m) => m.child));
     await Promise.all(running.map((m) => m.exited));
   }
 }
