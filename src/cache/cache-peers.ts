@@ -3,7 +3,8 @@ import { DhtError } from '../errors.js';
 import { sleep, wallClock } from '../runtime/clock.js';
 import { traceHeaders } from '../runtime/telemetry.js';
 import { fromServiceError } from '../transport/grpc/errors.js';
-import { CHANNEL_OPTIONS, services } from '../transport/grpc/protos.js';
+import { services } from '../transport/grpc/protos.js';
+import type { GrpcCredentials } from '../transport/grpc/tls.js';
 import { headersToWire, headFromWire, variantToWire, type ResponseHead, type WireHead } from './cache-wire.js';
 import type { Variant } from './object-store.js';
 import type { CacheRequest } from './owner-cache.js';
@@ -29,7 +30,8 @@ export class CachePeers {
     /** How long an owner may take to send a response head: its origin fetch included. */
     private readonly headTimeoutMs: number,
     /** DHT_HOP_DELAY: the lab delay every node-to-node call gets, forwards included. */
-    private readonly hopDelayMs = 0,
+    private readonly hopDelayMs: number,
+    private readonly credentials: GrpcCredentials,
   ) {}
 
   /** Forwards a request; resolves once the owner sent the response head. */
@@ -101,7 +103,7 @@ export class CachePeers {
   private stub(addr: string): Stub {
     let stub = this.stubs.get(addr);
     if (!stub) {
-      stub = new (services().cache)(addr, grpc.credentials.createInsecure(), CHANNEL_OPTIONS) as Stub;
+      stub = this.credentials.client(services().cache, addr) as Stub;
       this.stubs.set(addr, stub);
     }
     return stub;

@@ -1,16 +1,27 @@
 #!/usr/bin/env node
 import { ClientError, DhtClient, type NodeInfo } from '../client/dht-client.js';
-import { command, duration } from './options.js';
+import { GrpcCredentials, readTlsMaterial, TlsFilesError } from '../transport/grpc/tls.js';
+import { command, duration, usageError } from './options.js';
 import { runRepl } from './repl.js';
 
 const NAME = 'koorde-client';
 const program = command(NAME, 'Interactive DHT client over gRPC (client.v1.ClientAPI). Reads commands from a terminal or a pipe.')
   .option('--addr <host:port>', 'node to talk to', 'localhost:4000')
   .option('--timeout <duration>', 'deadline of each call', duration, 5000)
+  .option('--tls-ca <file>', "mutual TLS: PEM of the ring's CA (the node's TLS_CA_FILE)", '')
+  .option('--tls-cert <file>', 'mutual TLS: PEM of a client certificate signed by that CA', '')
+  .option('--tls-key <file>', 'mutual TLS: PEM of its private key; all three --tls-* flags or none (plaintext)', '')
   .parse();
-const opts = program.opts<{ addr: string; timeout: number }>();
+const opts = program.opts<{ addr: string; timeout: number; tlsCa: string; tlsCert: string; tlsKey: string }>();
 
-let client = new DhtClient(opts.addr, opts.timeout);
+let credentials: GrpcCredentials;
+try {
+  credentials = new GrpcCredentials(readTlsMaterial({ ca: opts.tlsCa, cert: opts.tlsCert, key: opts.tlsKey }, { ca: '--tls-ca', cert: '--tls-cert', key: '--tls-key' }));
+} catch (err) {
+  if (!(err instanceof TlsFilesError)) throw err;
+  usageError(NAME, err.message);
+}
+let client = new DhtClient(opts.addr, opts.timeout, credentials);
 const node = (n: NodeInfo) => `${n.id}  ${n.addr}`;
 const LABEL = 19;
 const numbered = (label: string, list: readonly NodeInfo[]) =>
@@ -74,7 +85,7 @@ await runRepl({
       minArgs: 1,
       run: async ([addr]) => {
         client.close();
-        client = new DhtClient(addr!, opts.timeout);
+        client = new DhtClient(addr!, opts.timeout, credentials);
         return `now using ${addr}`;
       },
     },

@@ -1,8 +1,9 @@
 #!/usr/bin/env node
 import { ConfigError, loadSettings } from '../config/load.js';
-import { SETTINGS } from '../config/settings.js';
+import { SETTINGS, TLS_SETTING_NAMES, tlsFiles } from '../config/settings.js';
 import { createLogger } from '../node/logging.js';
 import { startNodeProcess } from '../node/node-process.js';
+import { GrpcCredentials, readTlsMaterial, TlsFilesError } from '../transport/grpc/tls.js';
 import { command } from './options.js';
 
 const NAME = 'koorde-node';
@@ -16,16 +17,24 @@ const program = command(NAME, 'Runs one DHT web-cache node: gRPC on NODE_PORT, H
 
 const { config } = program.opts<{ config?: string }>();
 let settings;
+let credentials;
 try {
   settings = loadSettings(process.env, config);
+  credentials = new GrpcCredentials(readTlsMaterial(tlsFiles(settings), TLS_SETTING_NAMES));
 } catch (err) {
-  if (!(err instanceof ConfigError)) throw err;
-  process.stderr.write(`${NAME}: ${err.message}\n`);
+  if (!(err instanceof ConfigError || err instanceof TlsFilesError)) throw err;
+  process.stderr.write(`${NAME}: ${err instanceof TlsFilesError ? new ConfigError(err.problems).message : err.message}\n`);
   process.exit(2);
 }
 
 const logger = createLogger(settings, { service: NAME });
-const node = await startNodeProcess(settings, logger);
+if (!credentials.mutualTls) {
+  logger.warn(
+    { settings: Object.values(TLS_SETTING_NAMES) },
+    'gRPC is plaintext: anyone who reaches NODE_PORT can act as a peer or client; set TLS_CA_FILE, TLS_CERT_FILE and TLS_KEY_FILE for mutual TLS',
+  );
+}
+const node = await startNodeProcess(settings, logger, credentials);
 
 let stopping = false;
 const stop = (signal: string) => {

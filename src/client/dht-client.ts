@@ -1,5 +1,6 @@
 import * as grpc from '@grpc/grpc-js';
 import { CHANNEL_OPTIONS, services } from '../transport/grpc/protos.js';
+import { GrpcCredentials } from '../transport/grpc/tls.js';
 
 export interface NodeInfo {
   readonly id: string;
@@ -27,12 +28,19 @@ export class ClientError extends Error {
 /** client.v1.ClientAPI over gRPC, each call with a deadline. */
 export class DhtClient {
   private readonly client: grpc.Client & Record<string, (...args: unknown[]) => unknown>;
+  /** Why a connection may fail after TCP connected, for the error a person reads. */
+  private readonly handshakeHint: string;
 
   constructor(
     readonly addr: string,
     private readonly timeoutMs: number,
+    /** Mutual TLS material when the ring requires it; plaintext by default. */
+    credentials = GrpcCredentials.PLAINTEXT,
   ) {
-    this.client = new (services().client)(addr, grpc.credentials.createInsecure(), {
+    this.handshakeHint = credentials.mutualTls
+      ? 'TLS handshake failed: the node does not trust this certificate, this CA did not sign its certificate, or it runs plaintext'
+      : 'if the node runs mutual TLS, give --tls-ca, --tls-cert and --tls-key';
+    this.client = credentials.client(services().client, addr, {
       ...CHANNEL_OPTIONS,
       'grpc.keepalive_permit_without_calls': 0,
     }) as grpc.Client & Record<string, (...args: unknown[]) => unknown>;
@@ -91,7 +99,10 @@ export class DhtClient {
         return new ClientError('not found', err.details);
       case grpc.status.UNAVAILABLE:
         // A refused connection is this node; anything else comes from the ring behind it.
-        return new ClientError('unreachable', /ECONNREFUSED|No connection established/.test(err.details) ? `could not reach ${this.addr} (connection refused)` : err.details);
+        if (/ECONNREFUSED/.test(err.details)) return new ClientError('unreachable', `could not reach ${this.addr} (connection refused)`);
+        // A node that runs mutual TLS drops a client it does not trust during the handshake.
+        if (/No connection established/.test(err.details)) return new ClientError('unreachable', `could not connect to ${this.addr} (${this.handshakeHint}): ${err.details}`);
+        return new ClientError('unreachable', err.details);
       case grpc.status.DEADLINE_EXCEEDED:
         return new ClientError('timeout', `no answer from ${this.addr} within ${this.timeoutMs / 1000} s`);
       case grpc.status.INVALID_ARGUMENT:

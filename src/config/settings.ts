@@ -2,6 +2,7 @@ import { OriginPolicy } from '../cache/origin/address-policy.js';
 import { degreeProblem } from '../id/digits.js';
 import { MAX_ID_BITS } from '../id/id-space.js';
 import { PROTOCOLS } from '../routing/router.js';
+import { tlsFilesProblem, type TlsFileNames, type TlsFiles } from '../transport/grpc/tls.js';
 import { parseDurationMs } from './duration.js';
 
 /** A parser turns a raw value (env text, or a YAML scalar) into a setting or says what is allowed. */
@@ -130,6 +131,9 @@ export const SETTINGS = {
   loggerMode: setting('LOGGER_MODE', 'logger.mode', 'stdout' as 'stdout' | 'stderr', oneOf(['stdout', 'stderr'] as const), 'where logs go'),
   tracingEnabled: setting('TRACING_ENABLED', 'telemetry.tracing.enabled', false, boolean, 'OpenTelemetry spans'),
   tracingEndpoint: setting('TRACING_ENDPOINT', 'telemetry.tracing.endpoint', '', httpUrl, 'OTLP/HTTP endpoint'),
+  tlsCaFile: setting('TLS_CA_FILE', 'tls.caFile', '', text, 'mutual TLS: PEM of the CA every peer and client certificate must chain to'),
+  tlsCertFile: setting('TLS_CERT_FILE', 'tls.certFile', '', text, "mutual TLS: PEM of this node's certificate, signed by that CA"),
+  tlsKeyFile: setting('TLS_KEY_FILE', 'tls.keyFile', '', text, 'mutual TLS: PEM of its private key; all three TLS files or none (plaintext)'),
 } as const;
 
 export type SettingName = keyof typeof SETTINGS;
@@ -137,6 +141,12 @@ export type Settings = { readonly [K in SettingName]: (typeof SETTINGS)[K]['defa
 
 /** Environment variable names of every setting, for manifests and their tests. */
 export const SETTING_ENV_VARS: readonly string[] = Object.values(SETTINGS).map((s) => s.env);
+
+/** The TLS settings as files, and the names to report them by. */
+export function tlsFiles(s: Settings): TlsFiles {
+  return { ca: s.tlsCaFile, cert: s.tlsCertFile, key: s.tlsKeyFile };
+}
+export const TLS_SETTING_NAMES: TlsFileNames = { ca: SETTINGS.tlsCaFile.env, cert: SETTINGS.tlsCertFile.env, key: SETTINGS.tlsKeyFile.env };
 
 /** Problems that involve more than one setting. */
 export function crossCheck(s: Settings): string[] {
@@ -160,6 +170,8 @@ export function crossCheck(s: Settings): string[] {
   } catch (err) {
     problems.push(`CACHE_ORIGIN_ALLOWLIST=${JSON.stringify(s.originAllowlist.join(','))}: ${(err as Error).message}`);
   }
+  const tlsProblem = tlsFilesProblem(tlsFiles(s), TLS_SETTING_NAMES);
+  if (tlsProblem) problems.push(tlsProblem);
   if (s.cacheEnabled && s.httpPort === s.port) problems.push(`CACHE_HTTP_PORT=${s.httpPort} equals NODE_PORT: gRPC and HTTP need their own ports`);
   return problems;
 }

@@ -19,6 +19,7 @@ import { systemRng } from '../runtime/rng.js';
 import { withDelay } from '../transport/delay.js';
 import { createServer, dhtImplementation, listen, shutdown } from '../transport/grpc/grpc-server.js';
 import { GrpcTransport } from '../transport/grpc/grpc-transport.js';
+import type { GrpcCredentials } from '../transport/grpc/tls.js';
 import { services } from '../transport/grpc/protos.js';
 import { advertisedHost, joinHostPort } from './address.js';
 import { bootstrap, dnsPeers, staticPeers } from './bootstrap.js';
@@ -49,7 +50,7 @@ export interface NodeProcess {
  * The composition root of a real node: gRPC on NODE_PORT (dht.v1, client.v1, grpc.health.v1),
  * the DhtNode with its store reloaded from STATE_FILE, and the bootstrap into a ring.
  */
-export async function startNodeProcess(settings: Settings, logger: Logger): Promise<NodeProcess> {
+export async function startNodeProcess(settings: Settings, logger: Logger, credentials: GrpcCredentials): Promise<NodeProcess> {
   const host = advertisedHost(settings);
   const addr = joinHostPort(host, settings.port);
   const ids = new IdSpace(settings.idBits);
@@ -57,7 +58,7 @@ export async function startNodeProcess(settings: Settings, logger: Logger): Prom
   // NODE_ID wins; else the saved id, so a pod rescheduled with a new IP keeps its ring position.
   const id = settings.nodeId ? ids.parseHex(settings.nodeId) : state ? ids.parseHex(state.id) : ids.hash(addr);
   const stopTracing = settings.tracingEnabled ? startTracing(settings.tracingEndpoint, { addr, id: ids.toHex(id), protocol: settings.protocol }) : undefined;
-  const transport = new GrpcTransport();
+  const transport = new GrpcTransport(credentials);
   const dht = new DhtNode(
     {
       transport: settings.hopDelayMs > 0 ? withDelay(transport, wallClock, settings.hopDelayMs) : transport,
@@ -84,9 +85,9 @@ export async function startNodeProcess(settings: Settings, logger: Logger): Prom
   server.addService(services().dht.service, dhtImplementation(dht.handlers));
   server.addService(services().client.service, clientApiImplementation(dht));
   server.addService(services().health.service, healthImplementation(() => dht.status === 'READY'));
-  const cache = settings.cacheEnabled ? webCache(settings, dht, logger) : undefined;
+  const cache = settings.cacheEnabled ? webCache(settings, dht, logger, credentials) : undefined;
   if (cache) server.addService(services().cache.service, cache.rpc);
-  await listen(server, settings.bind, settings.port);
+  await listen(server, settings.bind, settings.port, credentials);
   const metrics = { dht, cache: cache && { service: cache.service, owner: cache.owner, capacityBytes: settings.capacityMB * MIB } };
   dht.setFigures(() => dashboardFigures(metrics, settings.httpPort));
   const http = createHttpServer({
@@ -128,7 +129,7 @@ export async function startNodeProcess(settings: Settings, logger: Logger): Prom
 }
 
 /** The web cache of one node: origin client, owner store, entry-side request flow, and its gRPC service. */
-function webCache(settings: Settings, dht: DhtNode, logger: Logger) {
+function webCache(settings: Settings, dht: DhtNode, logger: Logger, credentials: GrpcCredentials) {
   const origin = new OriginClient({ policy: new OriginPolicy(settings.originAllowlist), maxBodyBytes: settings.maxObjectMB * MIB });
   const owner = new OwnerCache(
     new ObjectStore(settings.capacityMB * MIB, dht.ids),
@@ -137,7 +138,7 @@ function webCache(settings: Settings, dht: DhtNode, logger: Logger) {
     { defaultTtlSeconds: settings.defaultTtlSeconds },
     dht.signal,
   );
-  const peers = new CachePeers(settings.failureTimeoutMs * 10, FORWARD_HEAD_TIMEOUT_MS, settings.hopDelayMs);
+  const peers = new CachePeers(settings.failureTimeoutMs * 10, FORWARD_HEAD_TIMEOUT_MS, settings.hopDelayMs, credentials);
   const service = new CacheService(
     { dht, owner, peers, clock: wallClock, logger },
     { routeCache: settings.routeCache, hotCopyBytes: settings.capacityMB * MIB * HOT_COPY_SHARE },

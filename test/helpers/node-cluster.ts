@@ -1,6 +1,7 @@
 import { DhtClient, type RoutingTable } from '../../src/client/dht-client.js';
 import { IdSpace } from '../../src/id/id-space.js';
 import type { Protocol } from '../../src/routing/router.js';
+import { GrpcCredentials } from '../../src/transport/grpc/tls.js';
 import { freePorts, waitFor, type Managed, type ProcessGroup } from './processes.js';
 
 export const NODE_SCRIPT = 'dist/cli/koorde-node.js';
@@ -54,8 +55,8 @@ export async function startNodes(group: ProcessGroup, count: number, options: Cl
   });
 }
 
-export async function routingTable(addr: string): Promise<RoutingTable> {
-  const client = new DhtClient(addr, 2000);
+export async function routingTable(addr: string, credentials = GrpcCredentials.PLAINTEXT): Promise<RoutingTable> {
+  const client = new DhtClient(addr, 2000, credentials);
   try {
     return await client.routingTable();
   } finally {
@@ -64,8 +65,8 @@ export async function routingTable(addr: string): Promise<RoutingTable> {
 }
 
 /** Each node's id, from its own routing table (ids are SHA-1 of the address, not known upfront). */
-export async function nodeIds(nodes: readonly TestNode[]): Promise<Map<string, bigint>> {
-  const tables = await Promise.all(nodes.map((n) => routingTable(n.addr)));
+export async function nodeIds(nodes: readonly TestNode[], credentials = GrpcCredentials.PLAINTEXT): Promise<Map<string, bigint>> {
+  const tables = await Promise.all(nodes.map((n) => routingTable(n.addr, credentials)));
   return new Map(tables.map((t) => [t.self.addr, BigInt(t.self.id)]));
 }
 
@@ -94,14 +95,22 @@ export function expectedTables(ids: Map<string, bigint>, options: { protocol: Pr
   );
 }
 
-/** Waits until every node's routing table equals the expectation (polling, no fixed sleeps). */
-export async function waitForStableRing(nodes: readonly TestNode[], options: { protocol: Protocol; degree: number; idBits: number; successors: number }, timeoutMs = 60_000): Promise<void> {
+/**
+ * Waits until every node's routing table equals the expectation (polling, no fixed sleeps);
+ * `credentials` is what a client needs to ask a ring that runs mutual TLS.
+ */
+export async function waitForStableRing(
+  nodes: readonly TestNode[],
+  options: { protocol: Protocol; degree: number; idBits: number; successors: number },
+  timeoutMs = 60_000,
+  credentials = GrpcCredentials.PLAINTEXT,
+): Promise<void> {
   await waitFor(
     'a stable ring matching the oracle',
     async () => {
-      const ids = await nodeIds(nodes);
+      const ids = await nodeIds(nodes, credentials);
       const expected = expectedTables(ids, options);
-      const tables = await Promise.all(nodes.map((n) => routingTable(n.addr)));
+      const tables = await Promise.all(nodes.map((n) => routingTable(n.addr, credentials)));
       return tables.every((t) => {
         const want = expected.get(t.self.addr)!;
         return (

@@ -4,6 +4,7 @@ import type { DhtMethod, Handlers } from '../../rpc/messages.js';
 import { DHT_CODECS, type Wire } from './codec.js';
 import { toServiceError } from './errors.js';
 import { CHANNEL_OPTIONS } from './protos.js';
+import type { GrpcCredentials } from './tls.js';
 
 /** A signal that aborts when the client cancels the call (or its deadline passes). */
 export function callSignal(call: grpc.ServerUnaryCall<unknown, unknown> | grpc.ServerWritableStream<unknown, unknown>): AbortSignal {
@@ -41,10 +42,10 @@ export function createServer(): grpc.Server {
 }
 
 /** Binds `host:port` (IPv6 hosts in brackets) and resolves with the bound port. */
-export function listen(server: grpc.Server, host: string, port: number): Promise<number> {
+export function listen(server: grpc.Server, host: string, port: number, credentials: GrpcCredentials): Promise<number> {
   const target = host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
   return new Promise((resolve, reject) => {
-    server.bindAsync(target, grpc.ServerCredentials.createInsecure(), (err, bound) => (err ? reject(err) : resolve(bound)));
+    server.bindAsync(target, credentials.server(), (err, bound) => (err ? reject(err) : resolve(bound)));
   });
 }
 

@@ -3,7 +3,8 @@ import type { DhtMethod, DhtRequest, DhtResponse } from '../../rpc/messages.js';
 import type { CallOptions, Transport } from '../transport.js';
 import { DHT_CODECS, type Wire } from './codec.js';
 import { fromServiceError } from './errors.js';
-import { CHANNEL_OPTIONS, services } from './protos.js';
+import { services } from './protos.js';
+import type { GrpcCredentials } from './tls.js';
 
 type UnaryMethod = (request: Wire, callback: (err: grpc.ServiceError | null, response: Wire) => void) => grpc.ClientUnaryCall;
 
@@ -13,6 +14,8 @@ type UnaryMethod = (request: Wire, callback: (err: grpc.ServiceError | null, res
  */
 export class GrpcTransport implements Transport {
   private readonly clients = new Map<string, grpc.Client>();
+
+  constructor(private readonly credentials: GrpcCredentials) {}
 
   call<M extends DhtMethod>(to: string, method: M, req: DhtRequest<M>, options: CallOptions = {}): Promise<DhtResponse<M>> {
     const codec = DHT_CODECS[method];
@@ -40,7 +43,7 @@ export class GrpcTransport implements Transport {
   private client(addr: string): grpc.Client {
     let client = this.clients.get(addr);
     if (!client) {
-      client = new (services().dht)(addr, grpc.credentials.createInsecure(), CHANNEL_OPTIONS);
+      client = this.credentials.client(services().dht, addr);
       this.clients.set(addr, client);
     }
     return client;
