@@ -4,6 +4,13 @@ set -euo pipefail
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
+# Mutual TLS: the Secret with the ring's CA and node certificate, and where the pods mount it
+# (base/statefulset.yaml and the TLS_* settings of base/configmap.yaml use the same names).
+TLS_SECRET=dht-tls
+TLS_MOUNT=/etc/dht-tls
+# Where each namespace's CA key and certificates are kept: off the cluster and out of git.
+TLS_DIR="${TLS_DIR:-$HOME/.koorde-web-cache/tls}"
+
 usage() {
   cat <<USAGE
 Usage: deploy/eks/deploy-eks.sh [--dry-run] [--image IMAGE] [--lb-timeout SECONDS] koorde|chord
@@ -17,8 +24,13 @@ Safe to run again: everything is applied declaratively.
   --lb-timeout SECONDS  how long to wait for the load balancer hostname (default 600)
   -h, --help            this help
 
+Mutual TLS is on: the first run makes a CA, a node and a client certificate with openssl
+(deploy/eks/tls-certs.sh) in \$TLS_DIR/<namespace> and stores the CA and node certificate in the
+Secret $TLS_SECRET, which the pods mount read-only at $TLS_MOUNT. Later runs keep both.
+
 Environment: CLUSTER_NAME (koorde-cache), AWS_REGION (else the AWS CLI's, else us-west-2),
-IMAGE_TAG (default: git describe of this checkout, as build-and-push-ecr.sh tags it).
+IMAGE_TAG (default: git describe of this checkout, as build-and-push-ecr.sh tags it),
+TLS_DIR (default ~/.koorde-web-cache/tls).
 USAGE
 }
 
@@ -34,7 +46,7 @@ while (($#)); do
 done
 require_protocol
 
-if [[ -n $image ]]; then require_tools kubectl; else require_tools kubectl aws; fi
+if [[ -n $image ]]; then require_tools kubectl openssl; else require_tools kubectl aws openssl; fi
 cd "$REPO_ROOT"
 ns="$(namespace_for "$protocol")"
 region="$(aws_region)"
@@ -42,6 +54,14 @@ region="$(aws_region)"
 log "kubeconfig for cluster $CLUSTER_NAME in $region"
 run aws eks update-kubeconfig --name "$CLUSTER_NAME" --region "$region"
 [[ -n $image ]] || image="$(ecr_registry "$region")/koorde-node:$(image_tag)"
+
+tls_dir="$TLS_DIR/$ns"
+log "mutual TLS: Secret $TLS_SECRET in $ns with ca.crt, tls.crt, tls.key from $tls_dir (ca.key stays there)"
+log "mutual TLS: StatefulSet dht-node mounts $TLS_SECRET read-only at $TLS_MOUNT; dht-config sets TLS_CA_FILE=$TLS_MOUNT/ca.crt TLS_CERT_FILE=$TLS_MOUNT/tls.crt TLS_KEY_FILE=$TLS_MOUNT/tls.key"
+run deploy/eks/tls-certs.sh "$tls_dir" "$ns"
+run kubectl apply -f "deploy/eks/overlays/$protocol/namespace.yaml"
+# An existing Secret is kept: running pods trust its CA, and a new one would split the ring.
+run_sh "if ! kubectl -n $ns get secret $TLS_SECRET >/dev/null 2>&1; then kubectl -n $ns create secret generic $TLS_SECRET --from-file=ca.crt=$(quote "$tls_dir/ca.crt") --from-file=tls.crt=$(quote "$tls_dir/tls.crt") --from-file=tls.key=$(quote "$tls_dir/tls.key"); fi"
 
 log "applying deploy/eks/overlays/$protocol with image $image"
 run kubectl apply -f deploy/eks/storageclass-gp3.yaml
@@ -78,6 +98,7 @@ $protocol is up in namespace $ns behind http://$host (DNS may take a few minutes
   curl -s http://$host/health
   curl -si 'http://$host/cache?url=http%3A%2F%2Fdht-origin%3A9000%2Fobj%2F1'
   node dist/cli/cache-workload.js --target http://$host --url-template 'http://dht-origin:9000/obj/{i}' --requests 2000 --rate 100
-  kubectl -n $ns run -it --rm koorde-client --image=$image --labels=dht-client=true -- koorde-client --addr dht-node-0.dht-headless.$ns.svc.cluster.local:4000
+  kubectl -n $ns exec -it dht-node-0 -- koorde-client --addr dht-node-0.dht-headless.$ns.svc.cluster.local:4000 --tls-ca $TLS_MOUNT/ca.crt --tls-cert $TLS_MOUNT/tls.crt --tls-key $TLS_MOUNT/tls.key
+  (from outside, through dht-grpc: --tls-ca $tls_dir/ca.crt --tls-cert $tls_dir/client.crt --tls-key $tls_dir/client.key)
   deploy/eks/benchmark-eks.sh --protocols $protocol
 NEXT

@@ -7,8 +7,9 @@ import type { IPodDisruptionBudget } from 'kubernetes-models/policy/v1/PodDisrup
 import type { IContainer } from 'kubernetes-models/v1/Container';
 import type { IService } from 'kubernetes-models/v1/Service';
 import type { IServiceMonitor } from '@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1/ServiceMonitor';
+import { dirname } from 'node:path';
 import { loadSettings } from '../../src/config/load.js';
-import { SETTING_ENV_VARS } from '../../src/config/settings.js';
+import { SETTING_ENV_VARS, tlsFiles } from '../../src/config/settings.js';
 import type { K8sDoc } from './kustomize.js';
 import { fileDocs, find, OVERLAYS, renderOverlay, SPEC_NAMES } from './manifests.js';
 import { nodeContainer, podIdentity } from './pod-env.js';
@@ -155,7 +156,10 @@ for (const overlay of OVERLAYS) {
     it('probes, shutdown and storage fit the node', () => {
       assert.equal(container.readinessProbe?.httpGet?.path, '/health');
       assert.equal(container.readinessProbe?.httpGet?.port, 'http');
-      assert.ok(container.livenessProbe?.grpc?.port === SPEC_NAMES.ports.grpc || container.livenessProbe?.httpGet?.path === '/health');
+      // The kubelet's gRPC probe has no client certificate: with mutual TLS it would always fail.
+      for (const probe of [container.startupProbe, container.livenessProbe]) {
+        assert.ok(probe?.httpGet?.port === 'http' && !probe.grpc, 'startup and liveness probes use the HTTP port');
+      }
       const preStop = container.lifecycle?.preStop?.sleep?.seconds ?? 0;
       const grace = pod.terminationGracePeriodSeconds ?? 30;
       assert.ok(grace - preStop >= 60, `hand-off needs ≥ 60 s after preStop (grace ${grace}, preStop ${preStop})`);
@@ -171,6 +175,20 @@ for (const overlay of OVERLAYS) {
       assert.deepEqual(security?.capabilities?.drop, ['ALL']);
       assert.equal(pod.securityContext?.runAsNonRoot, true);
       assert.ok(pod.topologySpreadConstraints?.some((c) => c.topologyKey === 'topology.kubernetes.io/zone'));
+    });
+
+    it('mutual TLS is on: TLS_* point into the read-only mount of the Secret with the CA and node certificate', () => {
+      const files = tlsFiles(loadSettings(env));
+      assert.ok(files.ca && files.cert && files.key, 'all three TLS settings are set');
+      const dir = dirname(files.ca);
+      assert.deepEqual([files.ca, files.cert, files.key], [`${dir}/ca.crt`, `${dir}/tls.crt`, `${dir}/tls.key`]);
+      const mount = container.volumeMounts?.find((m) => m.mountPath === dir);
+      assert.ok(mount, `a volume is mounted at ${dir}`);
+      assert.equal(mount.readOnly, true);
+      const volume = pod.volumes?.find((v) => v.name === mount.name);
+      assert.equal(volume?.secret?.secretName, SPEC_NAMES.tlsSecret);
+      assert.equal((volume?.secret?.defaultMode ?? 0o644) & 0o007, 0, 'the key is not world-readable');
+      assert.ok(!docs.some((d) => d.kind === 'Secret'), 'no key material in the manifests: deploy-eks.sh creates the Secret');
     });
 
     it('memory, autoscaling and disruption limits agree with the settings', () => {

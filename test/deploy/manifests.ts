@@ -38,6 +38,8 @@ export const SPEC_NAMES = {
   grpcService: 'dht-grpc',
   configMap: 'dht-config',
   serviceAccount: 'dht-node',
+  /** The cluster's TLS CA and node certificate (made by deploy-eks.sh, not in the manifests). */
+  tlsSecret: 'dht-tls',
   ports: { grpc: 4000, http: 8080, loadBalancer: 80 },
 } as const;
 

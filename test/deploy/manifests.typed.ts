@@ -68,7 +68,10 @@ export const typedManifests = {
         "LOGGER_ENCODING": "json",
         "LOGGER_MODE": "stdout",
         "TRACING_ENABLED": "false",
-        "TRACING_ENDPOINT": ""
+        "TRACING_ENDPOINT": "",
+        "TLS_CA_FILE": "/etc/dht-tls/ca.crt",
+        "TLS_CERT_FILE": "/etc/dht-tls/tls.crt",
+        "TLS_KEY_FILE": "/etc/dht-tls/tls.key"
       }
     } satisfies IConfigMap,
   ],
@@ -671,8 +674,9 @@ export const typedManifests = {
                   }
                 },
                 "startupProbe": {
-                  "grpc": {
-                    "port": 4000
+                  "httpGet": {
+                    "path": "/metrics",
+                    "port": "http"
                   },
                   "periodSeconds": 2,
                   "failureThreshold": 30
@@ -687,8 +691,9 @@ export const typedManifests = {
                   "failureThreshold": 2
                 },
                 "livenessProbe": {
-                  "grpc": {
-                    "port": 4000
+                  "httpGet": {
+                    "path": "/metrics",
+                    "port": "http"
                   },
                   "periodSeconds": 10,
                   "timeoutSeconds": 3,
@@ -719,6 +724,11 @@ export const typedManifests = {
                   {
                     "name": "tmp",
                     "mountPath": "/tmp"
+                  },
+                  {
+                    "name": "tls",
+                    "mountPath": "/etc/dht-tls",
+                    "readOnly": true
                   }
                 ]
               }
@@ -728,6 +738,13 @@ export const typedManifests = {
                 "name": "tmp",
                 "emptyDir": {
                   "sizeLimit": "64Mi"
+                }
+              },
+              {
+                "name": "tls",
+                "secret": {
+                  "secretName": "dht-tls",
+                  "defaultMode": 288
                 }
               }
             ]

@@ -6,9 +6,10 @@ import { after, describe, it } from 'node:test';
 import { startDnsServer } from '../helpers/dns.js';
 import { NODE_SCRIPT, nodeIds, waitForStableRing, type TestNode } from '../helpers/node-cluster.js';
 import { freePorts, ProcessGroup } from '../helpers/processes.js';
+import { hasOpenssl, makeRingCertificates } from '../helpers/tls-certs.js';
 import { podIdentity } from './pod-env.js';
 
-describe('deploy - a rehearsal of the StatefulSet start-up on loopback', () => {
+describe('deploy - a rehearsal of the StatefulSet start-up on loopback', { skip: !hasOpenssl() && 'openssl is not installed (.ci/run installs it)' }, () => {
   const group = new ProcessGroup();
   after(() => group.stopAll());
 
@@ -22,6 +23,8 @@ describe('deploy - a rehearsal of the StatefulSet start-up on loopback', () => {
     });
     const [grpcPort, httpPort] = await freePorts(2);
     const stateDir = mkdtempSync(join(tmpdir(), 'koorde-pods-'));
+    // What deploy-eks.sh puts into the Secret; pods dial each other by IP, which no SAN lists.
+    const tls = makeRingCertificates(pods[0]!.namespace);
     const nodes: TestNode[] = pods.map((pod, i) => {
       const env: Record<string, string> = {
         ...pod.env,
@@ -32,6 +35,8 @@ describe('deploy - a rehearsal of the StatefulSet start-up on loopback', () => {
         NODE_PORT: String(grpcPort),
         CACHE_HTTP_PORT: String(httpPort),
         STATE_FILE: join(stateDir, `${pod.name}.json`),
+        // The Secret's files, at this machine's paths instead of the pod's mount.
+        ...tls.nodeEnv,
         STABILIZATION_INTERVAL: '250ms',
         DEBRUIJN_FIX_INTERVAL: '500ms',
         LOGGER_LEVEL: 'info',
@@ -41,8 +46,14 @@ describe('deploy - a rehearsal of the StatefulSet start-up on loopback', () => {
       assert.equal(env.NODE_HOST, ips[i]);
       return { name: pod.name, addr: `${ips[i]}:${grpcPort}`, http: `http://${ips[i]}:${httpPort}`, env, proc: group.node(pod.name, NODE_SCRIPT, [], env) };
     });
-    await waitForStableRing(nodes, { protocol: 'koorde', degree: Number(nodes[0]!.env.DEBRUIJN_DEGREE), idBits: Number(nodes[0]!.env.DHT_ID_BITS), successors: 8 });
-    assert.equal((await nodeIds(nodes)).size, 4);
+    assert.ok(pods[0]!.env.TLS_CA_FILE && pods[0]!.env.TLS_CERT_FILE && pods[0]!.env.TLS_KEY_FILE, 'the pods run mutual TLS');
+    await waitForStableRing(
+      nodes,
+      { protocol: 'koorde', degree: Number(nodes[0]!.env.DEBRUIJN_DEGREE), idBits: Number(nodes[0]!.env.DHT_ID_BITS), successors: 8 },
+      60_000,
+      tls.clientCredentials,
+    );
+    assert.equal((await nodeIds(nodes, tls.clientCredentials)).size, 4);
     const creators = nodes.filter((n) => /created a new ring/.test(n.proc.output()));
     assert.equal(creators.length, 1, 'exactly one pod created the ring; the others joined it');
   });

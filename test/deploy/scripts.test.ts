@@ -7,6 +7,7 @@ import { after, describe, it } from 'node:test';
 import { stringify } from 'yaml';
 import type { IJob } from 'kubernetes-models/batch/v1/Job';
 import { fileDocs, find, OVERLAYS, renderOverlay, REPO_ROOT, SPEC_NAMES } from './manifests.js';
+import { nodeContainer, podEnv } from './pod-env.js';
 
 const EKS = 'deploy/eks';
 const SCRIPTS = [...readdirSync(join(REPO_ROOT, EKS)).filter((f) => f.endsWith('.sh')).map((f) => `${EKS}/${f}`), 'docker/entrypoint.sh'].sort();
@@ -83,9 +84,55 @@ describe('deploy - scripts', () => {
       assert.ok(r.lines.includes(expected), `missing: ${expected}\n--- got:\n${r.stdout}`);
     }
     assert.ok(r.lines.includes(`if kubectl get crd servicemonitors.monitoring.coreos.com >/dev/null 2>&1; then kubectl -n ${ns} apply -f deploy/eks/optional/servicemonitor.yaml; else echo 'no Prometheus Operator: ServiceMonitor skipped' >&2; fi`));
-    assert.ok(r.lines.every((l) => /^(aws|kubectl|if kubectl) /.test(l)), r.stdout);
+    assert.ok(r.lines.every((l) => /^(aws|kubectl|if kubectl|if ! kubectl|deploy\/eks\/tls-certs\.sh) /.test(l)), r.stdout);
     assert.match(r.stderr, /curl -s http:\/\/<lb-hostname>\/health/);
     assert.match(r.stderr, new RegExp(`koorde-client --addr dht-node-0\\.dht-headless\\.${ns}\\.svc\\.cluster\\.local:4000`));
+  });
+
+  it('deploy-eks.sh --dry-run shows the TLS Secret (no key material) and where the pods mount it, before the pods start', () => {
+    for (const overlay of OVERLAYS) {
+      const ns = SPEC_NAMES.namespaces[overlay];
+      const r = script(`${EKS}/deploy-eks.sh`, ['--dry-run', overlay], { TLS_DIR: '/secure/tls' });
+      assert.equal(r.status, 0, r.stderr);
+      const dir = `/secure/tls/${ns}`;
+      const make = r.lines.indexOf(`deploy/eks/tls-certs.sh ${dir} ${ns}`);
+      const secret = r.lines.findIndex((l) => l.includes(`create secret generic ${SPEC_NAMES.tlsSecret}`));
+      const pods = r.lines.findIndex((l) => l.startsWith(`kubectl kustomize deploy/eks/overlays/${overlay}`));
+      assert.ok(make >= 0 && make < secret && secret < pods, r.stdout);
+      assert.equal(
+        r.lines[secret],
+        `if ! kubectl -n ${ns} get secret ${SPEC_NAMES.tlsSecret} >/dev/null 2>&1; then kubectl -n ${ns} create secret generic ${SPEC_NAMES.tlsSecret} --from-file=ca.crt=${dir}/ca.crt --from-file=tls.crt=${dir}/tls.crt --from-file=tls.key=${dir}/tls.key; fi`,
+      );
+      assert.ok(r.lines.indexOf(`kubectl apply -f deploy/eks/overlays/${overlay}/namespace.yaml`) < secret, 'the namespace exists before its Secret');
+      assert.ok(!r.lines[secret]!.includes('ca.key'), 'the CA key stays off the cluster');
+      assert.doesNotMatch(r.stdout + r.stderr, /BEGIN [A-Z ]*PRIVATE KEY/);
+      // The keys the Secret gets are the files the pods' TLS_* settings name, under the mount the script announces.
+      const env = podEnv(overlay, 0, '10.0.0.10');
+      const mountPath = /mounts dht-tls read-only at (\S+);/.exec(r.stderr)?.[1];
+      const { container, pod } = nodeContainer(renderOverlay(overlay));
+      const mount = container.volumeMounts?.find((m) => m.mountPath === mountPath);
+      assert.equal(pod.volumes?.find((v) => v.name === mount?.name)?.secret?.secretName, SPEC_NAMES.tlsSecret);
+      for (const [setting, key] of [['TLS_CA_FILE', 'ca.crt'], ['TLS_CERT_FILE', 'tls.crt'], ['TLS_KEY_FILE', 'tls.key']]) {
+        assert.equal(env[setting], `${mountPath}/${key}`);
+        assert.match(r.stderr, new RegExp(`${setting}=${mountPath}/${key.replace('.', '\\.')}`));
+      }
+    }
+  });
+
+  it('tls-certs.sh makes a CA and node certificate whose SANs cover the pods, the headless Service and localhost', (t) => {
+    if (spawnSync('openssl', ['version'], { stdio: 'ignore' }).status !== 0) return t.skip('openssl is not installed (.ci/run installs it)');
+    const dir = join(mkdtempSync(join(tmpdir(), 'koorde-tls-')), 'koorde-dht');
+    const made = spawnSync('bash', [`${EKS}/tls-certs.sh`, dir, 'koorde-dht'], { cwd: REPO_ROOT, encoding: 'utf8' });
+    assert.equal(made.status, 0, made.stderr);
+    const openssl = (...args: string[]) => spawnSync('openssl', args, { encoding: 'utf8' });
+    assert.match(openssl('verify', '-CAfile', join(dir, 'ca.crt'), join(dir, 'tls.crt'), join(dir, 'client.crt')).stdout, /tls\.crt: OK\n.*client\.crt: OK/);
+    const sans = openssl('x509', '-in', join(dir, 'tls.crt'), '-noout', '-ext', 'subjectAltName').stdout;
+    for (const name of ['DNS:*.dht-headless.koorde-dht.svc.cluster.local', 'DNS:dht-headless.koorde-dht.svc.cluster.local', 'DNS:dht-headless', 'DNS:localhost', 'IP Address:127.0.0.1']) {
+      assert.ok(sans.includes(name), `${name} in ${sans}`);
+    }
+    const before = openssl('x509', '-in', join(dir, 'ca.crt'), '-noout', '-fingerprint').stdout;
+    assert.equal(spawnSync('bash', [`${EKS}/tls-certs.sh`, dir, 'koorde-dht'], { cwd: REPO_ROOT }).status, 0);
+    assert.equal(openssl('x509', '-in', join(dir, 'ca.crt'), '-noout', '-fingerprint').stdout, before, 'a second run keeps the CA');
   });
 
   it('the image substitution of deploy-eks.sh reaches every container that uses the node image', () => {
