@@ -38,7 +38,7 @@ export class CachePeers {
     const metadata = new grpc.Metadata();
     for (const [name, value] of Object.entries(traceHeaders())) metadata.set(name, value);
     const call = this.stub(addr).Fetch!(
-      { url: req.url, method: req.method, headers: headersToWire(req.headers), trusted: req.trusted, from_route_cache: fromRouteCache },
+      { url: req.url, method: req.method, headers: headersToWire(req.headers), from_route_cache: fromRouteCache },
       metadata,
     ) as grpc.ClientReadableStream<{ head?: WireHead; chunk?: Buffer }>;
     const onAbort = () => call.cancel();

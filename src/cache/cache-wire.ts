@@ -28,13 +28,12 @@ export interface WireFetchRequest {
   url: string;
   method: string;
   headers: WireHeader[];
-  trusted: boolean;
   from_route_cache: boolean;
 }
 
 export function requestFromWire(w: WireFetchRequest): CacheRequest {
   const headers = Object.fromEntries(Object.entries(headersFromWire(w.headers)).map(([k, v]) => [k, Array.isArray(v) ? v.join(', ') : v!]));
-  return { url: w.url, method: w.method === 'HEAD' ? 'HEAD' : 'GET', headers, trusted: w.trusted };
+  return { url: w.url, method: w.method === 'HEAD' ? 'HEAD' : 'GET', headers };
 }
 
 export interface WireHead {

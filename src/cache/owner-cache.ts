@@ -10,7 +10,6 @@ export interface OriginFetcher {
     url: URL;
     method: 'GET' | 'HEAD';
     headers: Record<string, string>;
-    trusted?: boolean;
     signal?: AbortSignal;
   }): Promise<{ status: number; headers: Record<string, string | string[]>; body: Buffer; url: string }>;
 }
@@ -21,8 +20,6 @@ export interface CacheRequest {
   readonly method: 'GET' | 'HEAD';
   /** Lower-case client headers that matter to caching and the origin (see requestHeadersFor). */
   readonly headers: Readonly<Record<string, string>>;
-  /** The gateway's own origin (CACHE_ORIGIN): exempt from the address policy. */
-  readonly trusted: boolean;
 }
 
 /** HIT fresh from the store, MISS fetched, REVALIDATED by a 304, STALE served because the origin failed (stale-if-error). */
@@ -158,9 +155,10 @@ export class OwnerCache {
     this.counts.originFetches++;
     const headers: Record<string, string> = { ...extra };
     for (const name of TO_ORIGIN) if (req.headers[name]) headers[name] = req.headers[name]!;
-    if (req.trusted && req.headers.authorization) headers.authorization = req.headers.authorization;
+    // The origin client passes credentials only to the gateway origin, whoever sent them.
+    if (req.headers.authorization) headers.authorization = req.headers.authorization;
     return inSpan('origin fetch', SpanKind.CLIENT, { 'url.full': req.url, 'koorde.conditional': Object.keys(extra).length > 0 }, async (span) => {
-      const response = await this.origin.fetch({ url: new URL(req.url), method: 'GET', headers, trusted: req.trusted, signal: this.shutdown });
+      const response = await this.origin.fetch({ url: new URL(req.url), method: 'GET', headers, signal: this.shutdown });
       span.setAttribute('http.response.status_code', response.status);
       return response;
     });

@@ -9,6 +9,7 @@ import type { Logger } from '../runtime/logger.js';
 import { clusterView } from './cluster-view.js';
 import { serveDashboard } from './dashboard-files.js';
 import { metricsJson, prometheusRegistry, type MetricsSources } from './metrics.js';
+import { gatewayTarget, parseRequestTarget } from './request-target.js';
 import { sendError, sendJson, sendServed } from './respond.js';
 
 /** What gateway mode needs for methods it does not cache: a streaming pass-through to its origin. */
@@ -18,8 +19,6 @@ export interface OriginPassThrough {
     method: string;
     headers: Record<string, string | string[] | undefined>;
     body?: Readable;
-    /** The gateway origin is the operator's choice: no address policy, credentials passed on. */
-    trusted: true;
     signal?: AbortSignal;
   }): Promise<{ status: number; headers: Record<string, string | string[]>; body: Readable }>;
 }
@@ -52,7 +51,7 @@ export function createHttpServer(deps: HttpServerDeps): Server {
   server.keepAliveTimeout = 65_000; // longer than common load balancer idle timeouts (AWS: 60 s)
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const url = new URL(req.url ?? '/', 'http://node');
+    const url = parseRequestTarget(req.url);
     const path = url.pathname.replace(/\/+$/, '') || '/';
     const api = API_PATHS.includes(path) || path.startsWith('/dashboard/');
     if (deps.gateway && !api) return gateway(req, res, url);
@@ -124,7 +123,7 @@ export function createHttpServer(deps: HttpServerDeps): Server {
 
   async function gateway(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
     const { origin, client } = deps.gateway!;
-    const target = new URL(url.pathname + url.search, origin);
+    const target = gatewayTarget(origin, url);
     const service = requireCache();
     const cacheable = (req.method === 'GET' || req.method === 'HEAD') && !req.headers.range;
     if (cacheable) {
@@ -135,7 +134,7 @@ export function createHttpServer(deps: HttpServerDeps): Server {
     // invalidates what is stored for the URL (RFC 9111 §4.4).
     const controller = new AbortController();
     res.on('close', () => controller.abort());
-    const answer = await client.passThrough({ url: target, method: req.method!, headers: req.headers, body: req, trusted: true, signal: controller.signal });
+    const answer = await client.passThrough({ url: target, method: req.method!, headers: req.headers, body: req, signal: controller.signal });
     const unsafe = req.method !== 'GET' && req.method !== 'HEAD' && req.method !== 'OPTIONS' && req.method !== 'TRACE';
     if (unsafe && answer.status < 400) {
       await service.invalidate(canonicalUrl(target.href).href).catch((err: unknown) => deps.logger.warn({ err, url: target.href }, 'invalidation failed'));
@@ -169,13 +168,14 @@ function traceTarget(dht: DhtNode, url: URL): { url?: string; key: bigint } {
   }
 }
 
-function cacheRequest(req: IncomingMessage, target: URL, trusted: boolean): CacheRequest {
+/** `withCredentials` on the gateway's own paths: their Authorization is for the gateway origin. */
+function cacheRequest(req: IncomingMessage, target: URL, withCredentials: boolean): CacheRequest {
   const headers: Record<string, string> = {};
-  for (const name of trusted ? [...CACHE_REQUEST_HEADERS, 'authorization'] : CACHE_REQUEST_HEADERS) {
+  for (const name of withCredentials ? [...CACHE_REQUEST_HEADERS, 'authorization'] : CACHE_REQUEST_HEADERS) {
     const value = req.headers[name];
     if (value !== undefined) headers[name] = Array.isArray(value) ? value.join(', ') : value;
   }
-  return { url: target.href, method: req.method === 'HEAD' ? 'HEAD' : 'GET', headers, trusted };
+  return { url: target.href, method: req.method === 'HEAD' ? 'HEAD' : 'GET', headers };
 }
 
 /** This node's routing state, for people and scripts. */

@@ -129,7 +129,11 @@ export async function startNodeProcess(settings: Settings, logger: Logger): Prom
 
 /** The web cache of one node: origin client, owner store, entry-side request flow, and its gRPC service. */
 function webCache(settings: Settings, dht: DhtNode, logger: Logger) {
-  const origin = new OriginClient({ policy: new OriginPolicy(settings.originAllowlist), maxBodyBytes: settings.maxObjectMB * MIB });
+  const origin = new OriginClient({
+    policy: new OriginPolicy(settings.originAllowlist),
+    gatewayOrigin: settings.origin ? new URL(settings.origin) : undefined,
+    maxBodyBytes: settings.maxObjectMB * MIB,
+  });
   const owner = new OwnerCache(
     new ObjectStore(settings.capacityMB * MIB, dht.ids),
     origin,

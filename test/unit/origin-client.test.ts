@@ -12,7 +12,10 @@ import { startHttpServer, type TestServer } from '../helpers/http-server.js';
 // Every server here listens on 127.0.0.1 or 127.0.0.2, and the fake DNS below only ever
 // answers with those: no request in this file can leave the machine.
 const FAKE_DNS: Record<string, string> = { 'origin.test': '127.0.0.1', 'rebind.test': '127.0.0.1', 'other.test': '127.0.0.2' };
+/** Names the fake DNS was asked: proof that a lookup went to it and not to the system resolver. */
+const askedNames: string[] = [];
 const fakeLookup: LookupFunction = (hostname, options, callback) => {
+  askedNames.push(hostname);
   const address = FAKE_DNS[hostname.toLowerCase()];
   setImmediate(() => {
     if (!address) return callback(Object.assign(new Error(`getaddrinfo ENOTFOUND ${hostname}`), { code: 'ENOTFOUND' }), '', 0);
@@ -188,8 +191,8 @@ describe('origin - OriginClient against loopback servers', () => {
     await assert.rejects(client().fetch(get(`${a.url}/declared-large`, { method: 'HEAD' })), { code: 'ERR_TOO_LARGE' }, 'HEAD as the GET would be');
   });
 
-  it('keeps the size limit for a trusted origin too', async () => {
-    await assert.rejects(client({ allow: [] }).fetch(get(`${a.url}/chunked`, { trusted: true })), { code: 'ERR_TOO_LARGE' });
+  it('keeps the size limit for the gateway origin too', async () => {
+    await assert.rejects(client({ allow: [], gatewayOrigin: new URL(a.url) }).fetch(get(`${a.url}/chunked`)), { code: 'ERR_TOO_LARGE' });
   });
 
   it('times out waiting for headers and for a stalled body', async () => {
@@ -202,6 +205,7 @@ describe('origin - OriginClient against loopback servers', () => {
     const [port] = await freePorts(1);
     await assert.rejects(client().fetch(get(`http://127.0.0.1:${port}/`)), { code: 'ERR_ORIGIN_FAILED', message: /refused the connection/ });
     await assert.rejects(client().fetch(get('http://nowhere.test/')), { code: 'ERR_ORIGIN_FAILED', message: /could not be resolved/ });
+    assert.ok(askedNames.includes('nowhere.test'), 'the injected resolver answered, not the system one');
   });
 
   it('cancels when the caller aborts', async () => {
@@ -214,13 +218,13 @@ describe('origin - OriginClient against loopback servers', () => {
   it('refuses schemes other than http(s) and methods other than GET/HEAD', async () => {
     for (const url of ['ftp://127.0.0.1/x', 'file:///etc/passwd', 'data:text/plain,hi', 'javascript:alert(1)']) {
       await assert.rejects(client().fetch(get(url)), { code: 'ERR_INVALID_ARGUMENT' }, url);
-      await assert.rejects(client().passThrough({ url: new URL(url), method: 'POST', headers: {}, trusted: true }), { code: 'ERR_INVALID_ARGUMENT' }, url);
+      await assert.rejects(client({ gatewayOrigin: new URL(a.url) }).passThrough({ url: new URL(url), method: 'POST', headers: {} }), { code: 'ERR_INVALID_ARGUMENT' }, url);
     }
     await assert.rejects(client().fetch({ ...get(`${a.url}/method`), method: 'POST' as 'GET' }), { code: 'ERR_INVALID_ARGUMENT' });
     await assert.rejects(client().passThrough({ url: new URL(`${a.url}/`), method: 'CONNECT', headers: {} }), { code: 'ERR_INVALID_ARGUMENT' });
   });
 
-  it('never passes cookies or credentials to an untrusted origin; a trusted one gets them, but not past a cross-origin redirect', async () => {
+  it('never passes cookies or credentials to an origin other than the gateway origin, nor past a redirect away from it', async () => {
     const headers = { cookie: 'session=1', authorization: 'Bearer t', 'proxy-authorization': 'Basic x', accept: 'text/plain', 'if-none-match': '"v1"', connection: 'x-drop', 'x-drop': '1' };
     const seen = async (res: Promise<{ body: Buffer }>) => JSON.parse((await res).body.toString()) as Record<string, string>;
 
@@ -229,18 +233,18 @@ describe('origin - OriginClient against loopback servers', () => {
     assert.equal(open['accept'], 'text/plain');
     assert.equal(open['if-none-match'], '"v1"');
 
-    const gateway = client({ allow: [] }); // trusted skips the policy
-    const trusted = await seen(gateway.fetch(get(`${a.url}/echo-headers`, { headers, trusted: true })));
+    const gateway = client({ allow: [], gatewayOrigin: new URL(a.url) }); // the gateway origin skips the policy
+    const trusted = await seen(gateway.fetch(get(`${a.url}/echo-headers`, { headers })));
     assert.equal(trusted['cookie'], 'session=1');
     assert.equal(trusted['authorization'], 'Bearer t');
     assert.equal(trusted['proxy-authorization'], undefined);
     assert.equal(trusted['x-drop'], undefined);
 
-    const sameOrigin = await seen(gateway.fetch(get(`${a.url}/redirect?to=/echo-headers`, { headers, trusted: true })));
+    const sameOrigin = await seen(gateway.fetch(get(`${a.url}/redirect?to=/echo-headers`, { headers })));
     assert.equal(sameOrigin['authorization'], 'Bearer t');
     const elsewhere = encodeURIComponent(`http://origin.test:${a.port}/echo-headers`);
-    await assert.rejects(gateway.fetch(get(`${a.url}/redirect?to=${elsewhere}`, { headers, trusted: true })), { code: 'ERR_ORIGIN_FORBIDDEN' });
-    const crossAllowed = await seen(client().fetch(get(`${a.url}/redirect?to=${elsewhere}`, { headers, trusted: true })));
+    await assert.rejects(gateway.fetch(get(`${a.url}/redirect?to=${elsewhere}`, { headers })), { code: 'ERR_ORIGIN_FORBIDDEN' });
+    const crossAllowed = await seen(client({ gatewayOrigin: new URL(a.url) }).fetch(get(`${a.url}/redirect?to=${elsewhere}`, { headers })));
     assert.equal(crossAllowed['authorization'], undefined, 'credentials do not follow a redirect to another origin');
     assert.equal(crossAllowed['cookie'], undefined);
   });
@@ -254,12 +258,11 @@ describe('origin - OriginClient against loopback servers', () => {
   it('passThrough streams a request body to the origin and the response back, without hop-by-hop headers', async () => {
     const parts = Array.from({ length: 50 }, (_, i) => Buffer.alloc(10_000, i));
     const expected = createHash('sha256').update(Buffer.concat(parts)).digest('hex');
-    const res = await client({ allow: [] }).passThrough({
+    const res = await client({ allow: [], gatewayOrigin: new URL(a.url) }).passThrough({
       url: new URL(`${a.url}/upload`),
       method: 'post',
       headers: { 'content-type': 'application/octet-stream', connection: 'x-hop', 'x-hop': 'no', 'keep-alive': '1', te: 'trailers', 'x-keep': 'yes', authorization: 'Bearer g' },
       body: Readable.from(parts),
-      trusted: true,
     });
     assert.equal(res.status, 201);
     for (const name of ['connection', 'keep-alive', 'x-private', 'transfer-encoding']) assert.equal(res.headers[name], undefined, name);
@@ -276,8 +279,11 @@ describe('origin - OriginClient against loopback servers', () => {
     assert.equal(rest, 'done\n');
   });
 
-  it('passThrough applies the policy and the credential rule unless trusted', async () => {
+  it('passThrough applies the policy and the credential rule except at the gateway origin', async () => {
     await assert.rejects(client({ allow: [] }).passThrough({ url: new URL(`${a.url}/upload`), method: 'PUT', headers: {} }), { code: 'ERR_ORIGIN_FORBIDDEN' });
+    const gateway = client({ allow: [], gatewayOrigin: new URL(a.url) });
+    await assert.rejects(gateway.passThrough({ url: new URL(`${b.url}/upload`), method: 'PUT', headers: {} }), { code: 'ERR_ORIGIN_FORBIDDEN' }, 'another host is another origin');
+    assert.equal(b.requests.length, 0);
     const res = await client().passThrough({ url: new URL(`${a.url}/echo-headers`), method: 'DELETE', headers: { cookie: 'c=1', 'x-a': '1' } });
     const seen = JSON.parse(Buffer.concat(await res.body.toArray()).toString()) as Record<string, string>;
     assert.equal(seen['cookie'], undefined);

@@ -20,8 +20,14 @@ export const ORIGIN_MAX_REDIRECTS = 5;
  * timeout fires up to about a second late; the connect timeout is exact.
  */
 export interface OriginClientInit {
-  /** Which addresses may be connected to (unless a request is `trusted`). */
+  /** Which addresses may be connected to (except the gateway origin). */
   readonly policy: OriginPolicy;
+  /**
+   * The gateway origin (CACHE_ORIGIN), chosen by the operator: requests to it skip the address
+   * check, and Cookie and Authorization are passed on. Trust comes only from this setting,
+   * compared with each request's own URL, never from a flag a caller or a peer sets.
+   */
+  readonly gatewayOrigin?: URL;
   /** Time to set up TCP (and TLS). @default 5000 */
   readonly connectTimeoutMs?: number;
   /** Time from sending the request to the end of the response headers. @default 10000 */
@@ -41,13 +47,6 @@ export interface OriginRequest {
   readonly method: 'GET' | 'HEAD';
   /** The client's request headers (node:http's req.headers will do); see originRequestHeaders for what is passed on. */
   readonly headers: HeaderMap;
-  /**
-   * The gateway origin (CACHE_ORIGIN), chosen by the operator: no address check, and Cookie and
-   * Authorization are passed on. Only hops to the same origin (scheme, host, port) are trusted;
-   * a redirect elsewhere is checked and stripped like any other fetch. Timeouts and size limits
-   * apply either way.
-   */
-  readonly trusted?: boolean;
   /** Overrides OriginClientInit.maxRedirects for this request (0: hand 3xx back to the caller). */
   readonly maxRedirects?: number;
   readonly signal?: AbortSignal;
@@ -68,8 +67,6 @@ export interface PassThroughRequest {
   readonly headers: HeaderMap;
   /** Streamed to the origin as it arrives. */
   readonly body?: Readable;
-  /** As in OriginRequest. Without it, the address policy applies and credentials are dropped. */
-  readonly trusted?: boolean;
   readonly signal?: AbortSignal;
 }
 
@@ -91,6 +88,8 @@ const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
  */
 export class OriginClient {
   readonly #policy: OriginPolicy;
+  /** `scheme://host:port` of the gateway origin, or undefined outside gateway mode. */
+  readonly #gatewayOrigin: string | undefined;
   /** Connections made for untrusted requests, every one checked by the policy after DNS. */
   readonly #guarded: Agent;
   /** Connections to the trusted gateway origin: kept apart so no unchecked socket serves an untrusted request. */
@@ -103,6 +102,7 @@ export class OriginClient {
 
   constructor(init: OriginClientInit) {
     this.#policy = init.policy;
+    this.#gatewayOrigin = init.gatewayOrigin?.origin;
     this.#connectTimeoutMs = init.connectTimeoutMs ?? ORIGIN_CONNECT_TIMEOUT_MS;
     this.#headersTimeoutMs = init.headersTimeoutMs ?? ORIGIN_HEADERS_TIMEOUT_MS;
     this.#bodyTimeoutMs = init.bodyTimeoutMs ?? ORIGIN_BODY_TIMEOUT_MS;
@@ -129,7 +129,8 @@ export class OriginClient {
     const maxRedirects = req.maxRedirects ?? this.#maxRedirects;
     let url = req.url;
     for (let redirects = 0; ; redirects++) {
-      const trusted = req.trusted === true && url.origin === req.url.origin;
+      // Every hop so far at the gateway origin: a redirect from elsewhere earns no trust.
+      const trusted = this.#isGateway(req.url) && this.#isGateway(url);
       const headers = originRequestHeaders(req.headers, { trusted, hasBody: false });
       const res = await this.#send(url, { method: req.method, headers, trusted, signal: req.signal });
       const location = REDIRECTS.has(res.statusCode) ? firstValue(res.headers['location']) : undefined;
@@ -148,17 +149,26 @@ export class OriginClient {
 
   /**
    * Any method, body streamed both ways and nothing buffered or followed (gateway mode's unsafe
-   * methods and Range requests). The policy and the credential rule apply unless `trusted`.
+   * methods and Range requests). The policy and the credential rule apply unless the URL is
+   * at the gateway origin.
    */
   async passThrough(req: PassThroughRequest): Promise<PassThroughResponse> {
     checkScheme(req.url, 'ERR_INVALID_ARGUMENT', 'only http and https URLs are fetched');
     const method = req.method.toUpperCase();
     if (!TOKEN.test(method) || method === 'CONNECT') throw new DhtError('ERR_INVALID_ARGUMENT', `method "${req.method}" cannot be passed to an origin`);
-    const trusted = req.trusted === true;
+    const trusted = this.#isGateway(req.url);
     const headers = originRequestHeaders(req.headers, { trusted, hasBody: req.body !== undefined });
     const res = await this.#send(req.url, { method, headers, trusted, signal: req.signal, body: req.body });
     const body = relay(res.body, (err) => this.#explain(err, req.url, req.signal));
     return { status: res.statusCode, headers: stripHopByHop(res.headers), body };
+  }
+
+  /**
+   * Scheme, host and port equal to the configured gateway origin's. URL parsing has already
+   * normalised the spelling (case, default port), so string equality is exact.
+   */
+  #isGateway(url: URL): boolean {
+    return this.#gatewayOrigin !== undefined && url.origin === this.#gatewayOrigin;
   }
 
   /** Closes the pooled connections once the requests in flight are done. */
