@@ -1,7 +1,7 @@
 import type CachePolicy from 'http-cache-semantics';
 import { LRUCache } from 'lru-cache';
 import type { IdSpace } from '../id/id-space.js';
-import { headerText, type Headers } from './freshness.js';
+import { CREDENTIAL_HEADERS, headerText, type Headers } from './freshness.js';
 
 /** One stored response: a URL can have several, one per combination of the headers its Vary names. */
 export interface Variant {
@@ -19,14 +19,18 @@ export interface Variant {
 /** Per-entry bookkeeping a byte budget should count besides header and body bytes. */
 const ENTRY_OVERHEAD_BYTES = 256;
 
-/** The request header values a response's Vary names; undefined for `Vary: *` (never reusable). */
+/**
+ * The request header values a response's Vary names; undefined when it is never to be reused:
+ * `Vary: *`, or a Vary on credentials (Authorization, Cookie), which would make the stored
+ * selector a copy of a client's secret that hand-offs carry to other nodes.
+ */
 export function varySelection(responseHeaders: Headers, requestHeaders: Headers): Record<string, string> | undefined {
   const names = headerText(responseHeaders.vary)
     .toLowerCase()
     .split(',')
     .map((n) => n.trim())
     .filter(Boolean);
-  if (names.includes('*')) return undefined;
+  if (names.some((n) => n === '*' || CREDENTIAL_HEADERS.has(n))) return undefined;
   return Object.fromEntries(names.sort().map((n) => [n, headerText(requestHeaders[n]).trim()]));
 }
 

@@ -1,3 +1,4 @@
+import type CachePolicy from 'http-cache-semantics';
 import { DhtError, errorCode } from '../errors.js';
 import { inSpan, SpanKind } from '../runtime/telemetry.js';
 import { createPolicy, headerText, worthStoring, type Headers, type PolicyRequest } from './freshness.js';
@@ -49,6 +50,11 @@ const BODY_HEADERS = new Set(['content-length', 'content-encoding', 'transfer-en
 
 export interface OwnerCacheInit {
   readonly defaultTtlSeconds: number;
+  /**
+   * Store responses that carry Set-Cookie (CACHE_STORE_SET_COOKIE). Off, they are passed to
+   * the client that asked and never stored, so one client's cookie is not replayed to others.
+   */
+  readonly storeSetCookie: boolean;
 }
 
 /**
@@ -115,10 +121,10 @@ export class OwnerCache {
 
   private async fetch(req: CacheRequest): Promise<CacheResponse> {
     const res = await this.fetchOrigin(req, {});
-    const policy = createPolicy({ url: req.url, method: 'GET', headers: req.headers }, res.status, res.headers, this.init.defaultTtlSeconds);
+    const policy = this.policy(req, res.status, res.headers);
     const selectedBy = varySelection(res.headers, req.headers);
     const variant: Variant = { url: req.url, status: res.status, headers: forwardable(res.headers), body: res.body, policy, selectedBy: selectedBy ?? {} };
-    const stored = selectedBy !== undefined && worthStoring(policy, res.headers) && this.store.put(variant);
+    const stored = this.mayStore(policy, res.headers, selectedBy) && this.store.put(variant);
     return { ...this.fromVariant(variant, 'MISS'), stored, originStatus: res.status };
   }
 
@@ -133,10 +139,10 @@ export class OwnerCache {
     }
     if (res.status >= 500 && staleIfErrorAllows(variant)) return { ...this.fromVariant(variant, 'STALE'), originStatus: res.status };
     if (res.status !== 304) {
-      const policy = createPolicy({ url: req.url, method: 'GET', headers: req.headers }, res.status, res.headers, this.init.defaultTtlSeconds);
+      const policy = this.policy(req, res.status, res.headers);
       const selectedBy = varySelection(res.headers, req.headers);
       const fresh: Variant = { url: req.url, status: res.status, headers: forwardable(res.headers), body: res.body, policy, selectedBy: selectedBy ?? {} };
-      const stored = selectedBy !== undefined && worthStoring(policy, res.headers) && this.store.put(fresh);
+      const stored = this.mayStore(policy, res.headers, selectedBy) && this.store.put(fresh);
       if (!stored) this.store.delete(req.url);
       return { ...this.fromVariant(fresh, 'MISS'), stored, originStatus: res.status };
     }
@@ -145,10 +151,28 @@ export class OwnerCache {
     const headers = { ...variant.headers };
     for (const [name, value] of Object.entries(forwardable(res.headers))) if (!BODY_HEADERS.has(name)) headers[name] = value;
     // The 304 refreshes freshness; a default TTL applies again if the origin still says nothing.
-    const policy = createPolicy({ url: req.url, method: 'GET', headers: req.headers }, variant.status, { ...headers, date: headerText(res.headers.date) || undefined }, this.init.defaultTtlSeconds);
+    const policy = this.policy(req, variant.status, { ...headers, date: headerText(res.headers.date) || undefined });
     const refreshed: Variant = { ...variant, headers, policy };
-    this.store.put(refreshed);
+    // A cookie set on revalidation is this client's alone: it gets it, the store keeps none.
+    const { 'set-cookie': cookie, ...shared } = headers;
+    this.store.put(cookie === undefined || this.init.storeSetCookie ? refreshed : { ...refreshed, headers: shared });
     return { ...this.fromVariant(refreshed, 'REVALIDATED'), originStatus: 304 };
+  }
+
+  /**
+   * The response's freshness rules. http-cache-semantics gives a Set-Cookie response no
+   * freshness unless it says public; an operator who opted in to storing them gets RFC 9111's
+   * rules instead, in which a cookie changes nothing.
+   */
+  private policy(req: CacheRequest, status: number, headers: Headers): CachePolicy {
+    const { 'set-cookie': _cookie, ...withoutCookie } = headers;
+    return createPolicy({ url: req.url, method: 'GET', headers: req.headers }, status, this.init.storeSetCookie ? withoutCookie : headers, this.init.defaultTtlSeconds);
+  }
+
+  /** Storable, and not a response that sets one client's cookie (unless CACHE_STORE_SET_COOKIE). */
+  private mayStore(policy: CachePolicy, headers: Headers, selectedBy: Record<string, string> | undefined): boolean {
+    if (selectedBy === undefined || !worthStoring(policy, headers)) return false;
+    return this.init.storeSetCookie || headers['set-cookie'] === undefined;
   }
 
   private async fetchOrigin(req: CacheRequest, extra: Record<string, string>) {

@@ -123,6 +123,8 @@ export const SETTINGS = {
   hotspotDecay: setting('CACHE_HOTSPOT_DECAY', 'cache.hotspotDecayRate', 0.65, decimal(0, 1, true), 'per-second decay factor'),
   origin: setting('CACHE_ORIGIN', 'cache.origin', '', httpUrl, 'gateway mode: the origin to reverse-proxy'),
   originAllowlist: setting('CACHE_ORIGIN_ALLOWLIST', 'cache.originAllowlist', [] as string[], list((s) => /^[^\s,]+$/.test(s), 'hosts or CIDRs'), 'internal origins that may be fetched'),
+  openProxy: setting('CACHE_OPEN_PROXY', 'cache.openProxy', null as boolean | null, boolean, 'serve /cache?url= for any origin (unset: true, false in gateway mode)'),
+  storeSetCookie: setting('CACHE_STORE_SET_COOKIE', 'cache.storeSetCookie', false, boolean, 'store responses that carry Set-Cookie (off: passed through, never stored)'),
   routeCache: setting('CACHE_ROUTE_CACHE', 'cache.routeCache', true, boolean, 'entry nodes remember key ranges → owners'),
   loggerEnabled: setting('LOGGER_ENABLED', 'logger.enabled', true, boolean, 'structured logs on'),
   loggerLevel: setting('LOGGER_LEVEL', 'logger.level', 'info' as LogLevel, oneOf(LOG_LEVELS), 'log level'),

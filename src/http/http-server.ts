@@ -30,11 +30,19 @@ export interface HttpServerDeps {
   readonly cache?: CacheService;
   /** Gateway mode (CACHE_ORIGIN): every non-API path is a caching reverse proxy of this origin. */
   readonly gateway?: { readonly origin: URL; readonly client: OriginPassThrough };
+  /** Serve /cache?url= for any origin (CACHE_OPEN_PROXY); off, it answers 404. */
+  readonly openProxy: boolean;
   readonly logger: Logger;
 }
 
 /** Paths the API owns, also in gateway mode (SPEC §4). */
 export const API_PATHS = ['/cache', '/health', '/metrics', '/debug', '/cluster', '/trace', '/dashboard'];
+
+/**
+ * On every /cache?url= answer: the body is some other site's, served from this node's origin,
+ * so browsers must neither guess its type nor run it with this origin's rights.
+ */
+const OPEN_PROXY_HEADERS = { 'x-content-type-options': 'nosniff', 'content-security-policy': 'sandbox' };
 
 /** Client headers that matter to caching decisions and to the origin. */
 const CACHE_REQUEST_HEADERS = ['accept', 'accept-encoding', 'accept-language', 'user-agent', 'cache-control', 'pragma', 'if-none-match', 'if-modified-since'];
@@ -112,6 +120,12 @@ export function createHttpServer(deps: HttpServerDeps): Server {
   }
 
   async function cacheRoute(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
+    for (const [name, value] of Object.entries(OPEN_PROXY_HEADERS)) res.setHeader(name, value); // error answers too
+    if (!deps.openProxy) {
+      const why = deps.gateway ? 'this gateway serves only its own origin' : 'CACHE_OPEN_PROXY=false';
+      sendJson(res, 404, { error: 'not_found', message: `/cache?url= is off on this node (${why}); set CACHE_OPEN_PROXY=true to serve it` });
+      return;
+    }
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       sendJson(res, 405, { error: 'method_not_allowed', message: '/cache serves GET and HEAD' }, { allow: 'GET, HEAD' });
       return;

@@ -94,6 +94,7 @@ export async function startNodeProcess(settings: Settings, logger: Logger): Prom
     metrics,
     cache: cache?.service,
     gateway: settings.origin && cache ? { origin: new URL(settings.origin), client: cache.origin } : undefined,
+    openProxy: settings.openProxy ?? !settings.origin,
     logger,
   });
   await listenHttp(http, settings.httpPort, settings.bind);
@@ -138,7 +139,7 @@ function webCache(settings: Settings, dht: DhtNode, logger: Logger) {
     new ObjectStore(settings.capacityMB * MIB, dht.ids),
     origin,
     new HotKeys(wallClock, settings.hotspotThreshold, settings.hotspotDecay),
-    { defaultTtlSeconds: settings.defaultTtlSeconds },
+    { defaultTtlSeconds: settings.defaultTtlSeconds, storeSetCookie: settings.storeSetCookie },
     dht.signal,
   );
   const peers = new CachePeers(settings.failureTimeoutMs * 10, FORWARD_HEAD_TIMEOUT_MS, settings.hopDelayMs);

@@ -27,6 +27,8 @@ function raw(base: string, target: string, headers: Record<string, string> = {})
   });
 }
 
+let sessions = 0;
+
 /** The gateway origin: echoes what it was asked, with headers chosen per path. */
 function originHandler(req: IncomingMessage, res: ServerResponse): void {
   const url = new URL(req.url!, 'http://origin');
@@ -36,8 +38,11 @@ function originHandler(req: IncomingMessage, res: ServerResponse): void {
     res.writeHead(200, { 'content-type': 'application/json' }).end(echo);
   } else if (url.pathname === '/public-auth') {
     res.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'public, max-age=600' }).end(echo);
-  } else if (url.pathname === '/cookie') {
-    res.writeHead(200, { 'content-type': 'text/plain', 'cache-control': 'max-age=600', 'set-cookie': `session=${url.searchParams.get('who')}` }).end(`hello ${url.searchParams.get('who')}`);
+  } else if (url.pathname.endsWith('.html')) {
+    res.writeHead(200, { 'content-type': 'text/html', 'cache-control': 'max-age=600' }).end('<script>document.cookie</script>');
+  } else if (url.pathname === '/login') {
+    // Shareable by its Cache-Control, but the cookie is one client's new session.
+    res.writeHead(200, { 'content-type': 'text/plain', 'cache-control': 'public, max-age=600', 'set-cookie': `session=${++sessions}` }).end('welcome');
   } else {
     res.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'max-age=600' }).end(echo);
   }
@@ -57,7 +62,7 @@ describe('web cache - hostile requests to a gateway', () => {
   });
   before(async () => {
     origin = await startHttpServer(originHandler);
-    internal = await startHttpServer((_req, res) => res.writeHead(200, { 'content-type': 'text/html' }).end('<script>internal secrets</script>'));
+    internal = await startHttpServer((_req, res) => res.writeHead(200, { 'content-type': 'text/html' }).end('<script>secrets</script>'));
     // Nothing is allow-listed: the gateway origin needs no allow-listing, and nothing else may be reached.
     gateways = await startNodes(group, 2, { ...RING, env: { CACHE_ORIGIN: origin.url, CACHE_ORIGIN_ALLOWLIST: '' } });
     [openProxy] = await startNodes(group, 1, { ...RING, env: { CACHE_ORIGIN_ALLOWLIST: '127.0.0.1' } });
@@ -83,6 +88,42 @@ describe('web cache - hostile requests to a gateway', () => {
     const res = await viaGateway(gateways[0]!, `/x/..//${host}/post`, { method: 'POST', body: 'data', headers: { 'content-type': 'text/plain' } });
     assert.equal(res.status, 200);
     assert.equal(internal.requests.length, 0);
+  });
+
+  it('a response to an authorised request without Cache-Control is never served to an anonymous client', async () => {
+    const authorised = await viaGateway(gateways[0]!, '/private', { headers: { authorization: 'Bearer alice-token' } });
+    assert.equal(JSON.parse(authorised.body).authorization, 'Bearer alice-token', 'the gateway origin got the credentials');
+    for (const node of gateways) {
+      const anonymous = await viaGateway(node, '/private');
+      assert.equal(JSON.parse(anonymous.body).authorization, null, "alice's answer was not stored");
+    }
+  });
+
+  it('a response that sets a cookie is not stored, so no client gets another one\'s session', async () => {
+    const first = await viaGateway(gateways[0]!, '/login');
+    const second = await viaGateway(gateways[1]!, '/login');
+    assert.match(first.headers.get('set-cookie')!, /^session=\d+$/);
+    assert.notEqual(second.headers.get('set-cookie'), first.headers.get('set-cookie'));
+    assert.match(second.xCache!, /^MISS/);
+  });
+
+  it('/cache?url= is off in gateway mode: a JSON 404, and nothing fetched', async () => {
+    const res = await viaCache(gateways[0]!, `${internal.url}/page.html`);
+    assert.equal(res.status, 404);
+    assert.match(JSON.parse(res.body).message, /CACHE_OPEN_PROXY=true/);
+    assert.equal(internal.requests.length, 0);
+  });
+
+  it('every /cache?url= answer of an open proxy forbids sniffing and runs its page sandboxed', async () => {
+    const page = await viaCache(openProxy!, `${origin.url}/attacker.html`);
+    assert.equal(page.status, 200);
+    assert.equal(page.headers.get('content-type'), 'text/html');
+    const refused = await viaCache(openProxy!, 'ftp://nowhere/x');
+    assert.equal(refused.status, 400);
+    for (const res of [page, refused]) {
+      assert.equal(res.headers.get('x-content-type-options'), 'nosniff');
+      assert.equal(res.headers.get('content-security-policy'), 'sandbox');
+    }
   });
 
   it('a request target that is not a valid URL reference is a JSON 400, not a 500', async () => {
