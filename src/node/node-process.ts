@@ -134,6 +134,7 @@ function webCache(settings: Settings, dht: DhtNode, logger: Logger) {
     policy: new OriginPolicy(settings.originAllowlist),
     gatewayOrigin: settings.origin ? new URL(settings.origin) : undefined,
     maxBodyBytes: settings.maxObjectMB * MIB,
+    logger,
   });
   const owner = new OwnerCache(
     new ObjectStore(settings.capacityMB * MIB, dht.ids),

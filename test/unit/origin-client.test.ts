@@ -6,12 +6,13 @@ import { Readable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
 import { OriginPolicy } from '../../src/cache/origin/address-policy.js';
 import { OriginClient, originRequestHeaders, stripHopByHop, type OriginClientInit } from '../../src/cache/origin/origin-client.js';
+import { silentLogger } from '../../src/runtime/logger.js';
 import { freePorts } from '../helpers/processes.js';
 import { startHttpServer, type TestServer } from '../helpers/http-server.js';
 
 // Every server here listens on 127.0.0.1 or 127.0.0.2, and the fake DNS below only ever
 // answers with those: no request in this file can leave the machine.
-const FAKE_DNS: Record<string, string> = { 'origin.test': '127.0.0.1', 'rebind.test': '127.0.0.1', 'other.test': '127.0.0.2' };
+const FAKE_DNS: Record<string, string> = { localhost: '127.0.0.1', 'origin.test': '127.0.0.1', 'rebind.test': '127.0.0.1', 'other.test': '127.0.0.2' };
 /** Names the fake DNS was asked: proof that a lookup went to it and not to the system resolver. */
 const askedNames: string[] = [];
 const fakeLookup: LookupFunction = (hostname, options, callback) => {
@@ -121,15 +122,17 @@ describe('origin - OriginClient against loopback servers', () => {
     for (const host of ['127.0.0.1', '2130706433', '0x7f000001', '0177.0.0.1', '127.1', '[::ffff:127.0.0.1]']) {
       await assert.rejects(strict.fetch(get(`http://${host}:${a.port}/hello?${host}`)), { code: 'ERR_ORIGIN_FORBIDDEN' }, host);
     }
-    // Host names are checked after DNS, at connect time: the fake DNS and the real localhost.
-    await assert.rejects(strict.fetch(get(`http://rebind.test:${a.port}/hello?rebind`)), (err: Error & { code: string }) => {
+    // Host names are checked after DNS, at connect time; the client is not told the address, the log is.
+    const logged: string[] = [];
+    const logger = { ...silentLogger, warn: (obj: object) => void logged.push(JSON.stringify(obj)) };
+    await assert.rejects(client({ allow: [], logger }).fetch(get(`http://rebind.test:${a.port}/hello?rebind`)), (err: Error & { code: string }) => {
       assert.equal(err.code, 'ERR_ORIGIN_FORBIDDEN');
-      assert.match(err.message, /origin host "rebind\.test" resolves to 127\.0\.0\.1, which is a loopback address/);
+      assert.match(err.message, /origin host "rebind\.test" resolves to an internal address/);
+      assert.doesNotMatch(err.message, /127\.0\.0\.1/);
       return true;
     });
-    const real = new OriginClient({ policy: new OriginPolicy([]) });
-    clients.push(real);
-    await assert.rejects(real.fetch(get(`http://localhost:${a.port}/hello?localhost`)), { code: 'ERR_ORIGIN_FORBIDDEN' });
+    assert.match(logged.join('\n'), /rebind\.test\\" resolved to 127\.0\.0\.1, a loopback address/);
+    await assert.rejects(strict.fetch(get(`http://localhost:${a.port}/hello?localhost`)), { code: 'ERR_ORIGIN_FORBIDDEN' });
     assert.equal(requestsTo(a, '/hello'), 0, 'no request reached the server');
   });
 

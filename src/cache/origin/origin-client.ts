@@ -3,6 +3,7 @@ import { isIP, type LookupFunction } from 'node:net';
 import { Readable } from 'node:stream';
 import { Agent, type Dispatcher } from 'undici';
 import { DhtError } from '../../errors.js';
+import { silentLogger, type Logger } from '../../runtime/logger.js';
 import type { OriginPolicy } from './address-policy.js';
 import { originRequestHeaders, stripHopByHop, type HeaderMap } from './headers.js';
 
@@ -40,6 +41,8 @@ export interface OriginClientInit {
   readonly maxRedirects?: number;
   /** Name resolution; tests inject a fake DNS here. @default dns.lookup */
   readonly lookup?: LookupFunction;
+  /** Where a refused origin's resolved address is reported (the client is not told it). @default silent */
+  readonly logger?: Logger;
 }
 
 export interface OriginRequest {
@@ -99,6 +102,7 @@ export class OriginClient {
   readonly #bodyTimeoutMs: number;
   readonly #maxBodyBytes: number;
   readonly #maxRedirects: number;
+  readonly #logger: Logger;
 
   constructor(init: OriginClientInit) {
     this.#policy = init.policy;
@@ -108,6 +112,7 @@ export class OriginClient {
     this.#bodyTimeoutMs = init.bodyTimeoutMs ?? ORIGIN_BODY_TIMEOUT_MS;
     this.#maxBodyBytes = init.maxBodyBytes ?? ORIGIN_MAX_BODY_BYTES;
     this.#maxRedirects = init.maxRedirects ?? ORIGIN_MAX_REDIRECTS;
+    this.#logger = init.logger ?? silentLogger;
     const lookup = init.lookup ?? (dnsLookup as LookupFunction);
     const agent = (lookupFn: LookupFunction) =>
       new Agent({
@@ -194,7 +199,11 @@ export class OriginClient {
         signal: options.signal,
       });
     } catch (err) {
-      throw this.#explain(err, url, options.signal);
+      const explained = this.#explain(err, url, options.signal);
+      if (explained.code === 'ERR_ORIGIN_FORBIDDEN' && explained.cause instanceof Error) {
+        this.#logger.warn({ origin: url.origin, detail: explained.cause.message }, 'refused an origin at an internal address');
+      }
+      throw explained;
     }
   }
 
