@@ -2,6 +2,7 @@ import { OriginPolicy } from '../cache/origin/address-policy.js';
 import { degreeProblem } from '../id/digits.js';
 import { MAX_ID_BITS } from '../id/id-space.js';
 import { PROTOCOLS } from '../routing/router.js';
+import { MAX_MESSAGE_BYTES, OBJECT_ENVELOPE_BYTES } from '../transport/grpc/limits.js';
 import { parseDurationMs } from './duration.js';
 
 /** A parser turns a raw value (env text, or a YAML scalar) into a setting or says what is allowed. */
@@ -124,6 +125,11 @@ export const SETTINGS = {
   origin: setting('CACHE_ORIGIN', 'cache.origin', '', httpUrl, 'gateway mode: the origin to reverse-proxy'),
   originAllowlist: setting('CACHE_ORIGIN_ALLOWLIST', 'cache.originAllowlist', [] as string[], list((s) => /^[^\s,]+$/.test(s), 'hosts or CIDRs'), 'internal origins that may be fetched'),
   openProxy: setting('CACHE_OPEN_PROXY', 'cache.openProxy', null as boolean | null, boolean, 'serve /cache?url= for any origin (unset: true, false in gateway mode)'),
+  originMaxConcurrent: setting('CACHE_ORIGIN_MAX_CONCURRENT', 'cache.originMaxConcurrent', 256, integer(1, 100_000), 'origin requests in flight at once on a node'),
+  originMaxPerHost: setting('CACHE_ORIGIN_MAX_PER_HOST', 'cache.originMaxPerHost', 32, integer(1, 100_000), 'origin requests in flight at once to one origin'),
+  originQueue: setting('CACHE_ORIGIN_QUEUE', 'cache.originQueue', 1024, integer(0, 1_000_000), 'origin requests that may wait for a slot; more get 503'),
+  originQueueTimeoutMs: setting('CACHE_ORIGIN_QUEUE_TIMEOUT', 'cache.originQueueTimeout', 5000, duration(1), 'longest wait for an origin request slot before a 503'),
+  originFetchTimeoutMs: setting('CACHE_ORIGIN_FETCH_TIMEOUT', 'cache.originFetchTimeout', 30_000, duration(100), 'deadline of a whole origin fetch, body included (504 after it)'),
   storeSetCookie: setting('CACHE_STORE_SET_COOKIE', 'cache.storeSetCookie', false, boolean, 'store responses that carry Set-Cookie (off: passed through, never stored)'),
   routeCache: setting('CACHE_ROUTE_CACHE', 'cache.routeCache', true, boolean, 'entry nodes remember key ranges → owners'),
   loggerEnabled: setting('LOGGER_ENABLED', 'logger.enabled', true, boolean, 'structured logs on'),
@@ -154,6 +160,10 @@ export function crossCheck(s: Settings): string[] {
   }
   if (s.bootstrapMode === 'dns' && !s.bootstrapDnsName) problems.push('BOOTSTRAP_DNS_NAME is empty: BOOTSTRAP_MODE=dns needs the headless service name to resolve');
   if (s.tracingEnabled && !s.tracingEndpoint) problems.push('TRACING_ENDPOINT is empty: TRACING_ENABLED=true needs an OTLP/HTTP endpoint');
+  const largestMessageMB = (MAX_MESSAGE_BYTES - OBJECT_ENVELOPE_BYTES) / (1024 * 1024);
+  if (s.maxObjectMB > largestMessageMB) {
+    problems.push(`CACHE_MAX_OBJECT_MB=${s.maxObjectMB}: a cached object moves between nodes in one message, so it may be at most ${largestMessageMB}`);
+  }
   if (s.maxObjectMB > s.capacityMB && s.capacityMB > 0) {
     problems.push(`CACHE_MAX_OBJECT_MB=${s.maxObjectMB} exceeds CACHE_CAPACITY_MB=${s.capacityMB}: no object that large could be stored`);
   }

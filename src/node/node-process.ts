@@ -6,6 +6,7 @@ import { CacheService } from '../cache/cache-service.js';
 import { HotKeys } from '../cache/hot-keys.js';
 import { ObjectStore } from '../cache/object-store.js';
 import { OriginPolicy } from '../cache/origin/address-policy.js';
+import { FetchLimiter } from '../cache/origin/fetch-limiter.js';
 import { OriginClient } from '../cache/origin/origin-client.js';
 import { OwnerCache } from '../cache/owner-cache.js';
 import { createHttpServer } from '../http/http-server.js';
@@ -134,6 +135,13 @@ function webCache(settings: Settings, dht: DhtNode, logger: Logger) {
     policy: new OriginPolicy(settings.originAllowlist),
     gatewayOrigin: settings.origin ? new URL(settings.origin) : undefined,
     maxBodyBytes: settings.maxObjectMB * MIB,
+    totalTimeoutMs: settings.originFetchTimeoutMs,
+    limiter: new FetchLimiter(wallClock, {
+      maxConcurrent: settings.originMaxConcurrent,
+      maxPerHost: settings.originMaxPerHost,
+      maxQueued: settings.originQueue,
+      queueTimeoutMs: settings.originQueueTimeoutMs,
+    }),
     logger,
   });
   const owner = new OwnerCache(

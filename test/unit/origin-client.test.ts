@@ -6,6 +6,8 @@ import { Readable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
 import { OriginPolicy } from '../../src/cache/origin/address-policy.js';
 import { OriginClient, originRequestHeaders, stripHopByHop, type OriginClientInit } from '../../src/cache/origin/origin-client.js';
+import { FetchLimiter } from '../../src/cache/origin/fetch-limiter.js';
+import { wallClock } from '../../src/runtime/clock.js';
 import { silentLogger } from '../../src/runtime/logger.js';
 import { freePorts } from '../helpers/processes.js';
 import { startHttpServer, type TestServer } from '../helpers/http-server.js';
@@ -77,6 +79,12 @@ describe('origin - OriginClient against loopback servers', () => {
       res.write(Buffer.alloc(1024));
     },
     '/no-headers': () => undefined,
+    '/trickle': (_req, res) => {
+      // A byte every 20 ms, never pausing long enough for the body timeout, never ending.
+      res.writeHead(200, { 'content-type': 'text/plain' });
+      const timer = setInterval(() => res.write('.'), 20);
+      res.on('close', () => clearInterval(timer));
+    },
     '/stall-body': (_req, res) => {
       res.writeHead(200, { 'content-length': '100' });
       res.write(Buffer.alloc(10));
@@ -202,6 +210,25 @@ describe('origin - OriginClient against loopback servers', () => {
     const c = client({ headersTimeoutMs: 150, bodyTimeoutMs: 150 });
     await assert.rejects(c.fetch(get(`${a.url}/no-headers`)), { code: 'ERR_ORIGIN_TIMEOUT', message: /no response headers within 150 ms/ });
     await assert.rejects(c.fetch(get(`${a.url}/stall-body`)), { code: 'ERR_ORIGIN_TIMEOUT', message: /paused for more than 150 ms/ });
+  });
+
+  it('gives a whole fetch a deadline, so a trickling body cannot hold it forever', async () => {
+    const c = client({ bodyTimeoutMs: 10_000, totalTimeoutMs: 300 });
+    await assert.rejects(c.fetch(get(`${a.url}/trickle`)), { code: 'ERR_ORIGIN_TIMEOUT', message: /did not send the whole response within 300 ms/ });
+  });
+
+  it('refuses with ERR_OVERLOADED when its limiter has no slot and no queue left', async () => {
+    const limiter = new FetchLimiter(wallClock, { maxConcurrent: 1, maxPerHost: 1, maxQueued: 0, queueTimeoutMs: 1000 });
+    const c = client({ limiter, headersTimeoutMs: 60_000 });
+    const controller = new AbortController();
+    const slow = c.fetch(get(`${a.url}/no-headers`, { signal: controller.signal }));
+    slow.catch(() => undefined);
+    const before = requestsTo(a, '/hello');
+    await assert.rejects(c.fetch(get(`${a.url}/hello?overloaded`)), { code: 'ERR_OVERLOADED' });
+    assert.equal(requestsTo(a, '/hello'), before, 'the refused request never reached the origin');
+    controller.abort();
+    await assert.rejects(slow, { code: 'ERR_ABORTED' });
+    assert.equal((await c.fetch(get(`${a.url}/hello?after`))).status, 200, 'the slot is free again');
   });
 
   it('reports a refused connection and an unknown host as origin failures', async () => {

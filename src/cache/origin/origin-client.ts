@@ -3,7 +3,9 @@ import { isIP, type LookupFunction } from 'node:net';
 import { Readable } from 'node:stream';
 import { Agent, type Dispatcher } from 'undici';
 import { DhtError } from '../../errors.js';
+import { wallClock, type Clock } from '../../runtime/clock.js';
 import { silentLogger, type Logger } from '../../runtime/logger.js';
+import type { FetchLimiter } from './fetch-limiter.js';
 import type { OriginPolicy } from './address-policy.js';
 import { originRequestHeaders, stripHopByHop, type HeaderMap } from './headers.js';
 
@@ -13,6 +15,7 @@ export { originRequestHeaders, stripHopByHop, type HeaderMap, type OriginHeaderO
 export const ORIGIN_CONNECT_TIMEOUT_MS = 5_000;
 export const ORIGIN_HEADERS_TIMEOUT_MS = 10_000;
 export const ORIGIN_BODY_TIMEOUT_MS = 10_000;
+export const ORIGIN_TOTAL_TIMEOUT_MS = 30_000;
 export const ORIGIN_MAX_BODY_BYTES = 16 * 1024 * 1024;
 export const ORIGIN_MAX_REDIRECTS = 5;
 
@@ -35,6 +38,15 @@ export interface OriginClientInit {
   readonly headersTimeoutMs?: number;
   /** Longest pause between two pieces of the body (not a limit on the whole body). @default 10000 */
   readonly bodyTimeoutMs?: number;
+  /**
+   * Deadline of a whole `fetch`, redirects and body included: a trickling origin that never
+   * pauses for bodyTimeoutMs cannot hold a slot and a buffer forever. @default 30000
+   */
+  readonly totalTimeoutMs?: number;
+  /** Bounds on origin requests in flight; none when absent. */
+  readonly limiter?: FetchLimiter;
+  /** Runs the total deadline. @default wallClock */
+  readonly clock?: Clock;
   /** Larger bodies are refused with ERR_TOO_LARGE while they stream in. @default 16 MiB */
   readonly maxBodyBytes?: number;
   /** Redirects `fetch` follows before it gives up with ERR_ORIGIN_FAILED. @default 5 */
@@ -103,6 +115,9 @@ export class OriginClient {
   readonly #maxBodyBytes: number;
   readonly #maxRedirects: number;
   readonly #logger: Logger;
+  readonly #totalTimeoutMs: number;
+  readonly #limiter: FetchLimiter | undefined;
+  readonly #clock: Clock;
 
   constructor(init: OriginClientInit) {
     this.#policy = init.policy;
@@ -113,6 +128,9 @@ export class OriginClient {
     this.#maxBodyBytes = init.maxBodyBytes ?? ORIGIN_MAX_BODY_BYTES;
     this.#maxRedirects = init.maxRedirects ?? ORIGIN_MAX_REDIRECTS;
     this.#logger = init.logger ?? silentLogger;
+    this.#totalTimeoutMs = init.totalTimeoutMs ?? ORIGIN_TOTAL_TIMEOUT_MS;
+    this.#limiter = init.limiter;
+    this.#clock = init.clock ?? wallClock;
     const lookup = init.lookup ?? (dnsLookup as LookupFunction);
     const agent = (lookupFn: LookupFunction) =>
       new Agent({
@@ -131,6 +149,21 @@ export class OriginClient {
   async fetch(req: OriginRequest): Promise<OriginResponse> {
     if (req.method !== 'GET' && req.method !== 'HEAD') throw new DhtError('ERR_INVALID_ARGUMENT', `origin fetches are GET or HEAD, not ${String(req.method)}`);
     checkScheme(req.url, 'ERR_INVALID_ARGUMENT', 'only http and https URLs are fetched');
+    const release = await this.#limiter?.acquire(req.url.origin, req.signal);
+    const deadline = new AbortController();
+    const timer = this.#clock.setTimeout(
+      () => deadline.abort(new DhtError('ERR_ORIGIN_TIMEOUT', `origin ${req.url.host} did not send the whole response within ${this.#totalTimeoutMs} ms`)),
+      this.#totalTimeoutMs,
+    );
+    try {
+      return await this.#fetchFollowing({ ...req, signal: req.signal ? AbortSignal.any([req.signal, deadline.signal]) : deadline.signal });
+    } finally {
+      timer.cancel();
+      release?.();
+    }
+  }
+
+  async #fetchFollowing(req: OriginRequest): Promise<OriginResponse> {
     const maxRedirects = req.maxRedirects ?? this.#maxRedirects;
     let url = req.url;
     for (let redirects = 0; ; redirects++) {
@@ -163,9 +196,16 @@ export class OriginClient {
     if (!TOKEN.test(method) || method === 'CONNECT') throw new DhtError('ERR_INVALID_ARGUMENT', `method "${req.method}" cannot be passed to an origin`);
     const trusted = this.#isGateway(req.url);
     const headers = originRequestHeaders(req.headers, { trusted, hasBody: req.body !== undefined });
-    const res = await this.#send(req.url, { method, headers, trusted, signal: req.signal, body: req.body });
-    const body = relay(res.body, (err) => this.#explain(err, req.url, req.signal));
-    return { status: res.statusCode, headers: stripHopByHop(res.headers), body };
+    const release = await this.#limiter?.acquire(req.url.origin, req.signal);
+    try {
+      const res = await this.#send(req.url, { method, headers, trusted, signal: req.signal, body: req.body });
+      const body = relay(res.body, (err) => this.#explain(err, req.url, req.signal));
+      if (release) body.once('close', release); // the slot is held while the body streams
+      return { status: res.statusCode, headers: stripHopByHop(res.headers), body };
+    } catch (err) {
+      release?.();
+      throw err;
+    }
   }
 
   /**
@@ -236,7 +276,8 @@ export class OriginClient {
   /** Any failure of a request or its body, as the DhtError a caller can act on. */
   #explain(err: unknown, url: URL, signal: AbortSignal | undefined): DhtError {
     if (err instanceof DhtError) return err;
-    if (signal?.aborted) return new DhtError('ERR_ABORTED', `request to origin ${url.origin} was cancelled`, { cause: err });
+    // The total deadline aborts with its own ERR_ORIGIN_TIMEOUT; a caller's abort is a cancellation.
+    if (signal?.aborted) return signal.reason instanceof DhtError ? signal.reason : new DhtError('ERR_ABORTED', `request to origin ${url.origin} was cancelled`, { cause: err });
     const code = (err as { code?: unknown }).code;
     const fail = (c: 'ERR_ORIGIN_TIMEOUT' | 'ERR_ORIGIN_FAILED' | 'ERR_INVALID_ARGUMENT', message: string) => new DhtError(c, message, { cause: err });
     switch (code) {
