@@ -16,6 +16,9 @@ export interface Variant {
   readonly selectedBy: Readonly<Record<string, string>>;
 }
 
+/** Variants kept per URL: a Vary on a header clients choose freely must not grow one entry without end. */
+export const MAX_VARIANTS_PER_URL = 32;
+
 /** Per-entry bookkeeping a byte budget should count besides header and body bytes. */
 const ENTRY_OVERHEAD_BYTES = 256;
 
@@ -79,12 +82,15 @@ export class ObjectStore {
     return this.lru.get(url)?.find((v) => Object.entries(v.selectedBy).every(([name, value]) => headerText(requestHeaders[name]).trim() === value));
   }
 
-  /** Stores a variant in place of the one with the same selecting header values; false if it can never fit. */
+  /**
+   * Stores a variant in place of the one with the same selecting header values, dropping the
+   * oldest past MAX_VARIANTS_PER_URL; false if it can never fit.
+   */
   put(variant: Variant): boolean {
     if (variantBytes(variant) > this.capacityBytes) return false;
     const key = JSON.stringify(variant.selectedBy);
     const others = (this.lru.peek(variant.url) ?? []).filter((v) => JSON.stringify(v.selectedBy) !== key);
-    this.lru.set(variant.url, [...others, variant]);
+    this.lru.set(variant.url, [...others, variant].slice(-MAX_VARIANTS_PER_URL));
     return true;
   }
 

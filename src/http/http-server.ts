@@ -132,7 +132,7 @@ export function createHttpServer(deps: HttpServerDeps): Server {
     }
     const service = requireCache();
     const target = canonicalUrl(url.searchParams.get('url') ?? undefined);
-    await sendServed(res, await service.handle(cacheRequest(req, target, false)), req.method);
+    await sendServed(res, await service.handle(cacheRequest(req, target, false), clientGone(res)), req.method);
   }
 
   async function gateway(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
@@ -141,7 +141,7 @@ export function createHttpServer(deps: HttpServerDeps): Server {
     const service = requireCache();
     const cacheable = (req.method === 'GET' || req.method === 'HEAD') && !req.headers.range;
     if (cacheable) {
-      await sendServed(res, await service.handle(cacheRequest(req, canonicalUrl(target.href), true)), req.method!);
+      await sendServed(res, await service.handle(cacheRequest(req, canonicalUrl(target.href), true), clientGone(res)), req.method!);
       return;
     }
     // Unsafe methods and ranges go to the origin uncached; a successful unsafe method
@@ -164,6 +164,15 @@ export function createHttpServer(deps: HttpServerDeps): Server {
   }
 
   return server;
+}
+
+/** Aborts when the connection closes before the response was sent in full. */
+function clientGone(res: ServerResponse): AbortSignal {
+  const gone = new AbortController();
+  res.once('close', () => {
+    if (!res.writableFinished) gone.abort(new DhtError('ERR_ABORTED', 'the client went away'));
+  });
+  return gone.signal;
 }
 
 /** /trace?url=… (a URL's key) or ?key=… (hex). */
