@@ -5,7 +5,9 @@ import type { CacheService } from '../cache/cache-service.js';
 import type { CacheRequest } from '../cache/owner-cache.js';
 import { DhtError } from '../errors.js';
 import type { DhtNode } from '../node/dht-node.js';
+import type { Clock } from '../runtime/clock.js';
 import type { Logger } from '../runtime/logger.js';
+import { sharedFor } from '../runtime/memo.js';
 import { clusterView } from './cluster-view.js';
 import { serveDashboard } from './dashboard-files.js';
 import { metricsJson, prometheusRegistry, type MetricsSources } from './metrics.js';
@@ -32,8 +34,12 @@ export interface HttpServerDeps {
   readonly gateway?: { readonly origin: URL; readonly client: OriginPassThrough };
   /** Serve /cache?url= for any origin (CACHE_OPEN_PROXY); off, it answers 404. */
   readonly openProxy: boolean;
+  readonly clock: Clock;
   readonly logger: Logger;
 }
+
+/** How long one /cluster view is served before the ring is walked again. */
+const CLUSTER_VIEW_TTL_MS = 2000;
 
 /** Paths the API owns, also in gateway mode (SPEC §4). */
 export const API_PATHS = ['/cache', '/health', '/metrics', '/debug', '/cluster', '/trace', '/dashboard'];
@@ -50,6 +56,8 @@ const CACHE_REQUEST_HEADERS = ['accept', 'accept-encoding', 'accept-language', '
 /** The node's HTTP API on CACHE_HTTP_PORT. No per-request logging above debug level. */
 export function createHttpServer(deps: HttpServerDeps): Server {
   const registry = prometheusRegistry(deps.metrics);
+  // A view asks every member: one walk serves every caller for a while, however often it is asked.
+  const cluster = sharedFor(deps.clock, CLUSTER_VIEW_TTL_MS, () => clusterView(deps.dht, deps.dht.signal));
   const server = createServer((req, res) => {
     handle(req, res).catch((err: unknown) => {
       if (!(err instanceof DhtError)) deps.logger.error({ err, url: req.url }, 'request failed');
@@ -72,11 +80,8 @@ export function createHttpServer(deps: HttpServerDeps): Server {
         return sendJson(res, 200, debugState(deps.dht));
       case '/cache':
         return cacheRoute(req, res, url);
-      case '/cluster': {
-        const gone = new AbortController();
-        res.once('close', () => gone.abort(new DhtError('ERR_ABORTED', 'the client went away')));
-        return sendJson(res, 200, await clusterView(deps.dht, gone.signal));
-      }
+      case '/cluster':
+        return sendJson(res, 200, await cluster());
       case '/trace':
         return sendJson(res, 200, await requireCache().trace(traceTarget(deps.dht, url)));
       case '/dashboard':
