@@ -57,10 +57,6 @@ export interface OwnerCacheInit {
   readonly storeSetCookie: boolean;
 }
 
-/**
- * The owner's side of the cache: serves a URL from its store or from the origin as RFC 9111 says
- * a shared cache must, with one origin fetch per object at a time.
- */
 /** An origin request that one or more client requests wait for. */
 interface InFlight {
   readonly result: Promise<CacheResponse>;
@@ -69,6 +65,10 @@ interface InFlight {
   waiters: number;
 }
 
+/**
+ * The owner's side of the cache: serves a URL from its store or from the origin as RFC 9111 says
+ * a shared cache must, with one origin fetch per object at a time.
+ */
 export class OwnerCache {
   private readonly inFlight = new Map<string, InFlight>();
   /** What this node's store did, over every request it served as owner. */
@@ -198,12 +198,12 @@ export class OwnerCache {
     const headers = { ...variant.headers };
     for (const [name, value] of Object.entries(forwardable(res.headers))) if (!BODY_HEADERS.has(name)) headers[name] = value;
     // The 304 refreshes freshness; a default TTL applies again if the origin still says nothing.
-    const policy = this.policy(req, variant.status, { ...headers, date: headerText(res.headers.date) || undefined });
-    const refreshed: Variant = { ...variant, headers, policy };
     // A cookie set on revalidation is this client's alone: it gets it, the store keeps none.
-    const { 'set-cookie': cookie, ...shared } = headers;
-    this.store.put(cookie === undefined || this.init.storeSetCookie ? refreshed : { ...refreshed, headers: shared });
-    return { ...this.fromVariant(refreshed, 'REVALIDATED'), originStatus: 304 };
+    const { 'set-cookie': cookie, ...withoutCookie } = headers;
+    const kept = cookie === undefined || this.init.storeSetCookie ? headers : withoutCookie;
+    const policy = this.policy(req, variant.status, { ...kept, date: headerText(res.headers.date) || undefined });
+    this.store.put({ ...variant, headers: kept, policy });
+    return { ...this.fromVariant({ ...variant, headers, policy }, 'REVALIDATED'), originStatus: 304 };
   }
 
   /**

@@ -66,6 +66,20 @@ describe('cache - private and cookie responses', () => {
     }
   });
 
+  it('a cookie set on a 304 revalidation reaches that client only', async () => {
+    const answers = [
+      { status: 200, headers: { 'cache-control': 'max-age=0', etag: '"v1"' } as Record<string, string>, body: Buffer.from('body'), url: 'http://o.test/r' },
+      { status: 304, headers: { 'set-cookie': 'session=revalidator', etag: '"v1"' }, body: Buffer.alloc(0), url: 'http://o.test/r' },
+    ];
+    const cache = owner({ fetch: async () => answers.shift() ?? { status: 304, headers: { etag: '"v1"' }, body: Buffer.alloc(0), url: 'http://o.test/r' } });
+    assert.equal((await cache.serve(request('http://o.test/r'))).stored, true);
+    const revalidated = await cache.serve(request('http://o.test/r'));
+    assert.equal(revalidated.outcome, 'REVALIDATED');
+    assert.equal(revalidated.headers['set-cookie'], 'session=revalidator');
+    assert.equal(cache.store.all()[0]![0]!.headers['set-cookie'], undefined, 'the stored copy has no cookie');
+    assert.equal((await cache.serve(request('http://o.test/r'))).headers['set-cookie'], undefined, 'the next client gets none');
+  });
+
   it('a stored policy and its hand-off payload carry no Authorization or Cookie', async () => {
     const cache = owner(origin({ 'cache-control': 'public, max-age=600', vary: 'accept-language' }));
     const url = 'http://o.test/varied';
