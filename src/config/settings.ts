@@ -48,6 +48,13 @@ const boolean: Parser<boolean> = (raw) => {
   return { allowed: 'true or false' };
 };
 
+/** A boolean, or empty for "unset" (a default that depends on other settings). */
+const optionalBoolean: Parser<boolean | null> = (raw) => {
+  if (raw === null || String(raw).trim() === '') return { value: null };
+  const parsed = boolean(raw);
+  return 'value' in parsed ? parsed : { allowed: 'true, false or empty' };
+};
+
 function oneOf<T extends string>(choices: readonly T[]): Parser<T> {
   return (raw) => ((choices as readonly unknown[]).includes(raw) ? { value: raw as T } : { allowed: `one of ${choices.join(', ')}` });
 }
@@ -124,7 +131,7 @@ export const SETTINGS = {
   hotspotDecay: setting('CACHE_HOTSPOT_DECAY', 'cache.hotspotDecayRate', 0.65, decimal(0, 1, true), 'per-second decay factor'),
   origin: setting('CACHE_ORIGIN', 'cache.origin', '', httpUrl, 'gateway mode: the origin to reverse-proxy'),
   originAllowlist: setting('CACHE_ORIGIN_ALLOWLIST', 'cache.originAllowlist', [] as string[], list((s) => /^[^\s,]+$/.test(s), 'hosts or CIDRs'), 'internal origins that may be fetched'),
-  openProxy: setting('CACHE_OPEN_PROXY', 'cache.openProxy', null as boolean | null, boolean, 'serve /cache?url= for any origin (unset: true, false in gateway mode)'),
+  openProxy: setting('CACHE_OPEN_PROXY', 'cache.openProxy', null as boolean | null, optionalBoolean, 'serve /cache?url= for any origin (empty: true, false in gateway mode)'),
   originMaxConcurrent: setting('CACHE_ORIGIN_MAX_CONCURRENT', 'cache.originMaxConcurrent', 256, integer(1, 100_000), 'origin requests in flight at once on a node'),
   originMaxPerHost: setting('CACHE_ORIGIN_MAX_PER_HOST', 'cache.originMaxPerHost', 32, integer(1, 100_000), 'origin requests in flight at once to one origin'),
   originQueue: setting('CACHE_ORIGIN_QUEUE', 'cache.originQueue', 1024, integer(0, 1_000_000), 'origin requests that may wait for a slot; more get 503'),
