@@ -29,6 +29,8 @@ export const ERROR_CODES = {
   ERR_ORIGIN_TIMEOUT: { grpc: 4, http: 504 },
   /** An entry's cached route is stale: the node asked does not own the key (any more). */
   ERR_NOT_OWNER: { grpc: 9 /* FAILED_PRECONDITION */, http: 503 },
+  /** Too many origin requests in flight or waiting: the node sheds load; try again later. */
+  ERR_OVERLOADED: { grpc: 8 /* RESOURCE_EXHAUSTED */, http: 503 },
   /** A bug or an unexpected failure inside a node. */
   ERR_INTERNAL: { grpc: 13 /* INTERNAL */, http: 500 },
 } as const;

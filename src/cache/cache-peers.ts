@@ -5,7 +5,7 @@ import { traceHeaders } from '../runtime/telemetry.js';
 import { fromServiceError } from '../transport/grpc/errors.js';
 import { services } from '../transport/grpc/protos.js';
 import type { GrpcCredentials } from '../transport/grpc/tls.js';
-import { headersToWire, headFromWire, variantToWire, type ResponseHead, type WireHead } from './cache-wire.js';
+import { batchByBytes, headersToWire, headFromWire, variantToWire, wireVariantBytes, type ResponseHead, type WireHead } from './cache-wire.js';
 import type { Variant } from './object-store.js';
 import type { CacheRequest } from './owner-cache.js';
 
@@ -17,8 +17,11 @@ export interface ForwardedResponse {
 
 type Stub = grpc.Client & Record<string, (...args: unknown[]) => unknown>;
 
-/** Variants per StoreObjects call during a hand-off, so no single message grows huge. */
-const HANDOFF_BATCH = 64;
+/**
+ * Bytes per StoreObjects call during a hand-off: well under the gRPC message limit, so a batch
+ * always fits; a larger object goes alone (CACHE_MAX_OBJECT_MB is checked against that limit).
+ */
+const HANDOFF_BATCH_BYTES = 16 * 1024 * 1024;
 
 /** The calls an entry node makes to an owner, over dht.v1.Cache. */
 export class CachePeers {
@@ -40,7 +43,7 @@ export class CachePeers {
     const metadata = new grpc.Metadata();
     for (const [name, value] of Object.entries(traceHeaders())) metadata.set(name, value);
     const call = this.stub(addr).Fetch!(
-      { url: req.url, method: req.method, headers: headersToWire(req.headers), trusted: req.trusted, from_route_cache: fromRouteCache },
+      { url: req.url, method: req.method, headers: headersToWire(req.headers), from_route_cache: fromRouteCache },
       metadata,
     ) as grpc.ClientReadableStream<{ head?: WireHead; chunk?: Buffer }>;
     const onAbort = () => call.cancel();
@@ -78,8 +81,8 @@ export class CachePeers {
 
   /** Hands objects to their new owner. */
   async store(addr: string, variants: readonly Variant[]): Promise<void> {
-    for (let at = 0; at < variants.length; at += HANDOFF_BATCH) {
-      await this.unary(addr, 'StoreObjects', { variants: variants.slice(at, at + HANDOFF_BATCH).map(variantToWire) });
+    for (const batch of batchByBytes(variants.map(variantToWire), wireVariantBytes, HANDOFF_BATCH_BYTES)) {
+      await this.unary(addr, 'StoreObjects', { variants: batch });
     }
   }
 

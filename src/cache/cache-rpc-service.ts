@@ -1,7 +1,7 @@
 import type * as grpc from '@grpc/grpc-js';
 import { DhtError } from '../errors.js';
 import { continueTrace, inSpan, SpanKind } from '../runtime/telemetry.js';
-import { unary } from '../transport/grpc/grpc-server.js';
+import { callSignal, unary } from '../transport/grpc/grpc-server.js';
 import { toServiceError } from '../transport/grpc/errors.js';
 import { headToWire, requestFromWire, variantFromWire, type WireFetchRequest, type WireVariant } from './cache-wire.js';
 import type { Variant } from './object-store.js';
@@ -29,8 +29,9 @@ export function cacheImplementation(deps: CacheServiceDeps): grpc.UntypedService
         return;
       }
       const headers = Object.fromEntries(Object.entries(call.metadata.getMap()).map(([k, v]) => [k, String(v)]));
+      const entryGone = callSignal(call); // the entry cancels when its client went away
       const serve = () => inSpan('cache serve', SpanKind.SERVER, { 'url.full': req.url }, async (span) => {
-        const response = await deps.owner.serve(req);
+        const response = await deps.owner.serve(req, entryGone);
         span.setAttributes({ 'koorde.outcome': response.outcome, 'koorde.stored': response.stored, 'koorde.hot': response.hot });
         return response;
       });

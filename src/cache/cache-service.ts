@@ -89,11 +89,12 @@ export class CacheService {
     if (init.routeCache) this.routes = new RouteCache(components.dht.ids, components.clock);
   }
 
-  async handle(req: CacheRequest): Promise<ServedResponse> {
+  /** `signal` aborts when the client has gone: what was started only for it is cancelled. */
+  async handle(req: CacheRequest, signal?: AbortSignal): Promise<ServedResponse> {
     const started = this.c.clock.now();
     return inSpan(`cache ${req.method}`, SpanKind.SERVER, { 'url.full': req.url, 'http.request.method': req.method }, async (span) => {
       try {
-        const served = await this.route(req, started);
+        const served = await this.route(req, started, signal);
         span.setAttributes({
           'http.response.status_code': served.status,
           'koorde.x_cache': String(served.headers['x-cache']),
@@ -144,7 +145,7 @@ export class CacheService {
     this.c.logger.info({ to: ring.successor.addr, objects: everything.length }, 'handed cached objects to the successor');
   }
 
-  private async route(req: CacheRequest, started: number): Promise<ServedResponse> {
+  private async route(req: CacheRequest, started: number, signal: AbortSignal | undefined): Promise<ServedResponse> {
     const { dht } = this.c;
     if (dht.status !== 'READY' && dht.status !== 'DEBRUIJN_NOT_READY') {
       throw new DhtError('ERR_NOT_READY', `this node is ${dht.status.toLowerCase().replace(/_/g, ' ')}`);
@@ -168,12 +169,12 @@ export class CacheService {
             this.routes?.forget(target);
             break;
           }
-          const local = await this.c.owner.serve(req);
+          const local = await this.c.owner.serve(req, signal);
           const xCache = local.outcome === 'MISS' ? 'MISS-ORIGIN' : local.outcome === 'REVALIDATED' ? 'REVALIDATED' : 'HIT-LOCAL';
           return this.answer(local, local.body, xCache, dht.self.addr, lookupHops, started);
         }
         try {
-          const forwarded = await this.c.peers.fetch(target.addr, req, located.fromRouteCache);
+          const forwarded = await this.c.peers.fetch(target.addr, req, located.fromRouteCache, signal);
           const { head } = forwarded;
           const xCache = head.outcome === 'MISS' ? 'MISS-DHT' : head.outcome === 'REVALIDATED' ? 'REVALIDATED' : 'HIT-DHT';
           const body = head.hot ? this.keepHotCopy(req, head, forwarded.chunks, target) : forwarded.chunks;

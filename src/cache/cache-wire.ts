@@ -28,13 +28,12 @@ export interface WireFetchRequest {
   url: string;
   method: string;
   headers: WireHeader[];
-  trusted: boolean;
   from_route_cache: boolean;
 }
 
 export function requestFromWire(w: WireFetchRequest): CacheRequest {
   const headers = Object.fromEntries(Object.entries(headersFromWire(w.headers)).map(([k, v]) => [k, Array.isArray(v) ? v.join(', ') : v!]));
-  return { url: w.url, method: w.method === 'HEAD' ? 'HEAD' : 'GET', headers, trusted: w.trusted };
+  return { url: w.url, method: w.method === 'HEAD' ? 'HEAD' : 'GET', headers };
 }
 
 export interface WireHead {
@@ -102,4 +101,35 @@ export function variantFromWire(w: WireVariant): Variant {
     policy: CachePolicy.fromObject(JSON.parse(w.policy_json) as CachePolicy.CachePolicyObject),
     selectedBy: Object.fromEntries((w.selected_by ?? []).map((h) => [h.name, h.value])),
   };
+}
+
+/** Bytes a variant takes in a message: its fields plus a little per field for protobuf framing. */
+export function wireVariantBytes(w: WireVariant): number {
+  const header = (h: WireHeader) => Buffer.byteLength(h.name) + Buffer.byteLength(h.value) + 8;
+  let bytes = 32 + Buffer.byteLength(w.url) + w.body.length + Buffer.byteLength(w.policy_json);
+  for (const h of w.headers) bytes += header(h);
+  for (const h of w.selected_by) bytes += header(h);
+  return bytes;
+}
+
+/**
+ * Items in order, cut into batches of at most `limitBytes` each; an item larger than the limit
+ * goes alone in its own batch (the message limit, not the batch limit, bounds single items).
+ */
+export function batchByBytes<T>(items: readonly T[], sizeOf: (item: T) => number, limitBytes: number): T[][] {
+  const batches: T[][] = [];
+  let current: T[] = [];
+  let bytes = 0;
+  for (const item of items) {
+    const size = sizeOf(item);
+    if (current.length > 0 && bytes + size > limitBytes) {
+      batches.push(current);
+      current = [];
+      bytes = 0;
+    }
+    current.push(item);
+    bytes += size;
+  }
+  if (current.length > 0) batches.push(current);
+  return batches;
 }

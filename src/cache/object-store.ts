@@ -1,7 +1,7 @@
 import type CachePolicy from 'http-cache-semantics';
 import { LRUCache } from 'lru-cache';
 import type { IdSpace } from '../id/id-space.js';
-import { headerText, type Headers } from './freshness.js';
+import { CREDENTIAL_HEADERS, headerText, type Headers } from './freshness.js';
 
 /** One stored response: a URL can have several, one per combination of the headers its Vary names. */
 export interface Variant {
@@ -16,17 +16,24 @@ export interface Variant {
   readonly selectedBy: Readonly<Record<string, string>>;
 }
 
+/** Variants kept per URL: a Vary on a header clients choose freely must not grow one entry without end. */
+export const MAX_VARIANTS_PER_URL = 32;
+
 /** Per-entry bookkeeping a byte budget should count besides header and body bytes. */
 const ENTRY_OVERHEAD_BYTES = 256;
 
-/** The request header values a response's Vary names; undefined for `Vary: *` (never reusable). */
+/**
+ * The request header values a response's Vary names; undefined when it is never to be reused:
+ * `Vary: *`, or a Vary on credentials (Authorization, Cookie), which would make the stored
+ * selector a copy of a client's secret that hand-offs carry to other nodes.
+ */
 export function varySelection(responseHeaders: Headers, requestHeaders: Headers): Record<string, string> | undefined {
   const names = headerText(responseHeaders.vary)
     .toLowerCase()
     .split(',')
     .map((n) => n.trim())
     .filter(Boolean);
-  if (names.includes('*')) return undefined;
+  if (names.some((n) => n === '*' || CREDENTIAL_HEADERS.has(n))) return undefined;
   return Object.fromEntries(names.sort().map((n) => [n, headerText(requestHeaders[n]).trim()]));
 }
 
@@ -75,12 +82,15 @@ export class ObjectStore {
     return this.lru.get(url)?.find((v) => Object.entries(v.selectedBy).every(([name, value]) => headerText(requestHeaders[name]).trim() === value));
   }
 
-  /** Stores a variant in place of the one with the same selecting header values; false if it can never fit. */
+  /**
+   * Stores a variant in place of the one with the same selecting header values, dropping the
+   * oldest past MAX_VARIANTS_PER_URL; false if it can never fit.
+   */
   put(variant: Variant): boolean {
     if (variantBytes(variant) > this.capacityBytes) return false;
     const key = JSON.stringify(variant.selectedBy);
     const others = (this.lru.peek(variant.url) ?? []).filter((v) => JSON.stringify(v.selectedBy) !== key);
-    this.lru.set(variant.url, [...others, variant]);
+    this.lru.set(variant.url, [...others, variant].slice(-MAX_VARIANTS_PER_URL));
     return true;
   }
 

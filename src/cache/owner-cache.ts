@@ -1,3 +1,4 @@
+import type CachePolicy from 'http-cache-semantics';
 import { DhtError, errorCode } from '../errors.js';
 import { inSpan, SpanKind } from '../runtime/telemetry.js';
 import { createPolicy, headerText, worthStoring, type Headers, type PolicyRequest } from './freshness.js';
@@ -10,7 +11,6 @@ export interface OriginFetcher {
     url: URL;
     method: 'GET' | 'HEAD';
     headers: Record<string, string>;
-    trusted?: boolean;
     signal?: AbortSignal;
   }): Promise<{ status: number; headers: Record<string, string | string[]>; body: Buffer; url: string }>;
 }
@@ -21,8 +21,6 @@ export interface CacheRequest {
   readonly method: 'GET' | 'HEAD';
   /** Lower-case client headers that matter to caching and the origin (see requestHeadersFor). */
   readonly headers: Readonly<Record<string, string>>;
-  /** The gateway's own origin (CACHE_ORIGIN): exempt from the address policy. */
-  readonly trusted: boolean;
 }
 
 /** HIT fresh from the store, MISS fetched, REVALIDATED by a 304, STALE served because the origin failed (stale-if-error). */
@@ -52,6 +50,19 @@ const BODY_HEADERS = new Set(['content-length', 'content-encoding', 'transfer-en
 
 export interface OwnerCacheInit {
   readonly defaultTtlSeconds: number;
+  /**
+   * Store responses that carry Set-Cookie (CACHE_STORE_SET_COOKIE). Off, they are passed to
+   * the client that asked and never stored, so one client's cookie is not replayed to others.
+   */
+  readonly storeSetCookie: boolean;
+}
+
+/** An origin request that one or more client requests wait for. */
+interface InFlight {
+  readonly result: Promise<CacheResponse>;
+  /** Aborts the origin request once nobody waits for it any more. */
+  readonly cancel: AbortController;
+  waiters: number;
 }
 
 /**
@@ -59,7 +70,7 @@ export interface OwnerCacheInit {
  * a shared cache must, with one origin fetch per object at a time.
  */
 export class OwnerCache {
-  private readonly inFlight = new Map<string, Promise<CacheResponse>>();
+  private readonly inFlight = new Map<string, InFlight>();
   /** What this node's store did, over every request it served as owner. */
   readonly counts = { hits: 0, misses: 0, revalidated: 0, staleServed: 0, stores: 0, originFetches: 0 };
 
@@ -68,11 +79,15 @@ export class OwnerCache {
     private readonly origin: OriginFetcher,
     readonly hotKeys: HotKeys,
     private readonly init: OwnerCacheInit,
-    /** Origin fetches outlive the request that started them: other requests may be waiting on them. */
+    /** Aborts every origin fetch when the node stops. */
     private readonly shutdown: AbortSignal,
   ) {}
 
-  async serve(req: CacheRequest): Promise<CacheResponse> {
+  /**
+   * `signal` says the client has gone. An origin fetch outlives the request that started it
+   * while other requests wait for it, and is cancelled when the last of them has gone.
+   */
+  async serve(req: CacheRequest, signal?: AbortSignal): Promise<CacheResponse> {
     const hot = this.hotKeys.hit(req.url);
     const policyRequest: PolicyRequest = { url: req.url, method: 'GET', headers: req.headers };
     const variant = this.store.find(req.url, req.headers);
@@ -81,13 +96,16 @@ export class OwnerCache {
       response = this.fromVariant(variant, 'HIT');
     } else if (variant) {
       const conditional = pick(variant.policy.revalidationHeaders(policyRequest), ['if-none-match', 'if-modified-since']);
-      response = (await this.once(`${req.url}\n${JSON.stringify(variant.selectedBy)}`, () => this.revalidate(variant, req, conditional))).response;
+      const key = `${req.url}\n${JSON.stringify(variant.selectedBy)}`;
+      response = (await this.once(key, signal, (cancel) => this.revalidate(variant, req, conditional, cancel))).response;
     } else {
-      const shared = await this.once(req.url, () => this.fetch(req));
+      const shared = await this.once(req.url, signal, (cancel) => this.fetch(req, cancel));
       response = shared.response;
       // A waiter may share only a stored answer that its own headers select; an unstored one
       // may be private to the request that fetched it, and another variant is not this one.
-      if (!shared.leader && !(response.stored && this.store.find(req.url, req.headers))) response = await this.fetch(req);
+      if (!shared.leader && !(response.stored && this.store.find(req.url, req.headers))) {
+        response = await this.fetch(req, signal ? AbortSignal.any([this.shutdown, signal]) : this.shutdown);
+      }
     }
     this.count(response);
     return finishForClient({ ...response, hot: hot && response.stored && response.freshForMs > 0 }, req);
@@ -107,28 +125,60 @@ export class OwnerCache {
     this.store.delete(url);
   }
 
-  /** One origin request per key at a time; `leader` tells the caller whether it started it. */
-  private async once(key: string, work: () => Promise<CacheResponse>): Promise<{ response: CacheResponse; leader: boolean }> {
-    const pending = this.inFlight.get(key);
-    if (pending) return { response: await pending, leader: false };
-    const started = work().finally(() => this.inFlight.delete(key));
-    this.inFlight.set(key, started);
-    return { response: await started, leader: true };
+  /**
+   * One origin request per key at a time, counted by its waiters; `leader` tells the caller
+   * whether it started it. A waiter whose `signal` aborts stops waiting at once; the last one
+   * to go cancels the origin request, which nobody would read.
+   */
+  private async once(key: string, signal: AbortSignal | undefined, work: (signal: AbortSignal) => Promise<CacheResponse>): Promise<{ response: CacheResponse; leader: boolean }> {
+    signal?.throwIfAborted();
+    let entry = this.inFlight.get(key);
+    const leader = entry === undefined;
+    if (!entry) {
+      const cancel = new AbortController();
+      const created: InFlight = { result: work(AbortSignal.any([this.shutdown, cancel.signal])), cancel, waiters: 0 };
+      created.result.then(
+        () => this.forget(key, created),
+        () => this.forget(key, created), // each waiter sees the failure through its own await
+      );
+      this.inFlight.set(key, created);
+      entry = created;
+    }
+    const waiting = entry;
+    waiting.waiters++;
+    let onAbort: (() => void) | undefined;
+    const gone = new Promise<never>((_, reject) => {
+      onAbort = () => reject(signal!.reason);
+      signal?.addEventListener('abort', onAbort, { once: true });
+    });
+    try {
+      return { response: await Promise.race([waiting.result, gone]), leader };
+    } finally {
+      signal?.removeEventListener('abort', onAbort!);
+      if (--waiting.waiters === 0 && this.inFlight.get(key) === waiting) {
+        this.forget(key, waiting);
+        waiting.cancel.abort(new DhtError('ERR_ABORTED', `every client waiting for ${key.split('\n')[0]} went away`));
+      }
+    }
   }
 
-  private async fetch(req: CacheRequest): Promise<CacheResponse> {
-    const res = await this.fetchOrigin(req, {});
-    const policy = createPolicy({ url: req.url, method: 'GET', headers: req.headers }, res.status, res.headers, this.init.defaultTtlSeconds);
+  private forget(key: string, entry: InFlight): void {
+    if (this.inFlight.get(key) === entry) this.inFlight.delete(key);
+  }
+
+  private async fetch(req: CacheRequest, signal: AbortSignal): Promise<CacheResponse> {
+    const res = await this.fetchOrigin(req, {}, signal);
+    const policy = this.policy(req, res.status, res.headers);
     const selectedBy = varySelection(res.headers, req.headers);
     const variant: Variant = { url: req.url, status: res.status, headers: forwardable(res.headers), body: res.body, policy, selectedBy: selectedBy ?? {} };
-    const stored = selectedBy !== undefined && worthStoring(policy, res.headers) && this.store.put(variant);
+    const stored = this.mayStore(policy, res.headers, selectedBy) && this.store.put(variant);
     return { ...this.fromVariant(variant, 'MISS'), stored, originStatus: res.status };
   }
 
-  private async revalidate(variant: Variant, req: CacheRequest, conditional: Record<string, string>): Promise<CacheResponse> {
+  private async revalidate(variant: Variant, req: CacheRequest, conditional: Record<string, string>, signal: AbortSignal): Promise<CacheResponse> {
     let res;
     try {
-      res = await this.fetchOrigin(req, conditional);
+      res = await this.fetchOrigin(req, conditional, signal);
     } catch (err) {
       const code = errorCode(err);
       if ((code === 'ERR_ORIGIN_FAILED' || code === 'ERR_ORIGIN_TIMEOUT') && staleIfErrorAllows(variant)) return this.fromVariant(variant, 'STALE');
@@ -136,10 +186,10 @@ export class OwnerCache {
     }
     if (res.status >= 500 && staleIfErrorAllows(variant)) return { ...this.fromVariant(variant, 'STALE'), originStatus: res.status };
     if (res.status !== 304) {
-      const policy = createPolicy({ url: req.url, method: 'GET', headers: req.headers }, res.status, res.headers, this.init.defaultTtlSeconds);
+      const policy = this.policy(req, res.status, res.headers);
       const selectedBy = varySelection(res.headers, req.headers);
       const fresh: Variant = { url: req.url, status: res.status, headers: forwardable(res.headers), body: res.body, policy, selectedBy: selectedBy ?? {} };
-      const stored = selectedBy !== undefined && worthStoring(policy, res.headers) && this.store.put(fresh);
+      const stored = this.mayStore(policy, res.headers, selectedBy) && this.store.put(fresh);
       if (!stored) this.store.delete(req.url);
       return { ...this.fromVariant(fresh, 'MISS'), stored, originStatus: res.status };
     }
@@ -148,19 +198,38 @@ export class OwnerCache {
     const headers = { ...variant.headers };
     for (const [name, value] of Object.entries(forwardable(res.headers))) if (!BODY_HEADERS.has(name)) headers[name] = value;
     // The 304 refreshes freshness; a default TTL applies again if the origin still says nothing.
-    const policy = createPolicy({ url: req.url, method: 'GET', headers: req.headers }, variant.status, { ...headers, date: headerText(res.headers.date) || undefined }, this.init.defaultTtlSeconds);
-    const refreshed: Variant = { ...variant, headers, policy };
-    this.store.put(refreshed);
-    return { ...this.fromVariant(refreshed, 'REVALIDATED'), originStatus: 304 };
+    // A cookie set on revalidation is this client's alone: it gets it, the store keeps none.
+    const { 'set-cookie': cookie, ...withoutCookie } = headers;
+    const kept = cookie === undefined || this.init.storeSetCookie ? headers : withoutCookie;
+    const policy = this.policy(req, variant.status, { ...kept, date: headerText(res.headers.date) || undefined });
+    this.store.put({ ...variant, headers: kept, policy });
+    return { ...this.fromVariant({ ...variant, headers, policy }, 'REVALIDATED'), originStatus: 304 };
   }
 
-  private async fetchOrigin(req: CacheRequest, extra: Record<string, string>) {
+  /**
+   * The response's freshness rules. http-cache-semantics gives a Set-Cookie response no
+   * freshness unless it says public; an operator who opted in to storing them gets RFC 9111's
+   * rules instead, in which a cookie changes nothing.
+   */
+  private policy(req: CacheRequest, status: number, headers: Headers): CachePolicy {
+    const { 'set-cookie': _cookie, ...withoutCookie } = headers;
+    return createPolicy({ url: req.url, method: 'GET', headers: req.headers }, status, this.init.storeSetCookie ? withoutCookie : headers, this.init.defaultTtlSeconds);
+  }
+
+  /** Storable, and not a response that sets one client's cookie (unless CACHE_STORE_SET_COOKIE). */
+  private mayStore(policy: CachePolicy, headers: Headers, selectedBy: Record<string, string> | undefined): boolean {
+    if (selectedBy === undefined || !worthStoring(policy, headers)) return false;
+    return this.init.storeSetCookie || headers['set-cookie'] === undefined;
+  }
+
+  private async fetchOrigin(req: CacheRequest, extra: Record<string, string>, signal: AbortSignal) {
     this.counts.originFetches++;
     const headers: Record<string, string> = { ...extra };
     for (const name of TO_ORIGIN) if (req.headers[name]) headers[name] = req.headers[name]!;
-    if (req.trusted && req.headers.authorization) headers.authorization = req.headers.authorization;
+    // The origin client passes credentials only to the gateway origin, whoever sent them.
+    if (req.headers.authorization) headers.authorization = req.headers.authorization;
     return inSpan('origin fetch', SpanKind.CLIENT, { 'url.full': req.url, 'koorde.conditional': Object.keys(extra).length > 0 }, async (span) => {
-      const response = await this.origin.fetch({ url: new URL(req.url), method: 'GET', headers, trusted: req.trusted, signal: this.shutdown });
+      const response = await this.origin.fetch({ url: new URL(req.url), method: 'GET', headers, signal });
       span.setAttribute('http.response.status_code', response.status);
       return response;
     });

@@ -3,6 +3,7 @@ import { degreeProblem } from '../id/digits.js';
 import { MAX_ID_BITS } from '../id/id-space.js';
 import { PROTOCOLS } from '../routing/router.js';
 import { tlsFilesProblem, type TlsFileNames, type TlsFiles } from '../transport/grpc/tls.js';
+import { MAX_MESSAGE_BYTES, OBJECT_ENVELOPE_BYTES } from '../transport/grpc/limits.js';
 import { parseDurationMs } from './duration.js';
 
 /** A parser turns a raw value (env text, or a YAML scalar) into a setting or says what is allowed. */
@@ -46,6 +47,13 @@ const boolean: Parser<boolean> = (raw) => {
   if (['true', '1', 'yes', 'on'].includes(t)) return { value: true };
   if (['false', '0', 'no', 'off'].includes(t)) return { value: false };
   return { allowed: 'true or false' };
+};
+
+/** A boolean, or empty for "unset" (a default that depends on other settings). */
+const optionalBoolean: Parser<boolean | null> = (raw) => {
+  if (raw === null || String(raw).trim() === '') return { value: null };
+  const parsed = boolean(raw);
+  return 'value' in parsed ? parsed : { allowed: 'true, false or empty' };
 };
 
 function oneOf<T extends string>(choices: readonly T[]): Parser<T> {
@@ -124,6 +132,13 @@ export const SETTINGS = {
   hotspotDecay: setting('CACHE_HOTSPOT_DECAY', 'cache.hotspotDecayRate', 0.65, decimal(0, 1, true), 'per-second decay factor'),
   origin: setting('CACHE_ORIGIN', 'cache.origin', '', httpUrl, 'gateway mode: the origin to reverse-proxy'),
   originAllowlist: setting('CACHE_ORIGIN_ALLOWLIST', 'cache.originAllowlist', [] as string[], list((s) => /^[^\s,]+$/.test(s), 'hosts or CIDRs'), 'internal origins that may be fetched'),
+  openProxy: setting('CACHE_OPEN_PROXY', 'cache.openProxy', null as boolean | null, optionalBoolean, 'serve /cache?url= for any origin (empty: true, false in gateway mode)'),
+  originMaxConcurrent: setting('CACHE_ORIGIN_MAX_CONCURRENT', 'cache.originMaxConcurrent', 256, integer(1, 100_000), 'origin requests in flight at once on a node'),
+  originMaxPerHost: setting('CACHE_ORIGIN_MAX_PER_HOST', 'cache.originMaxPerHost', 32, integer(1, 100_000), 'origin requests in flight at once to one origin'),
+  originQueue: setting('CACHE_ORIGIN_QUEUE', 'cache.originQueue', 1024, integer(0, 1_000_000), 'origin requests that may wait for a slot; more get 503'),
+  originQueueTimeoutMs: setting('CACHE_ORIGIN_QUEUE_TIMEOUT', 'cache.originQueueTimeout', 5000, duration(1), 'longest wait for an origin request slot before a 503'),
+  originFetchTimeoutMs: setting('CACHE_ORIGIN_FETCH_TIMEOUT', 'cache.originFetchTimeout', 30_000, duration(100), 'deadline of a whole origin fetch, body included (504 after it)'),
+  storeSetCookie: setting('CACHE_STORE_SET_COOKIE', 'cache.storeSetCookie', false, boolean, 'store responses that carry Set-Cookie (off: passed through, never stored)'),
   routeCache: setting('CACHE_ROUTE_CACHE', 'cache.routeCache', true, boolean, 'entry nodes remember key ranges → owners'),
   loggerEnabled: setting('LOGGER_ENABLED', 'logger.enabled', true, boolean, 'structured logs on'),
   loggerLevel: setting('LOGGER_LEVEL', 'logger.level', 'info' as LogLevel, oneOf(LOG_LEVELS), 'log level'),
@@ -162,6 +177,10 @@ export function crossCheck(s: Settings): string[] {
   }
   if (s.bootstrapMode === 'dns' && !s.bootstrapDnsName) problems.push('BOOTSTRAP_DNS_NAME is empty: BOOTSTRAP_MODE=dns needs the headless service name to resolve');
   if (s.tracingEnabled && !s.tracingEndpoint) problems.push('TRACING_ENDPOINT is empty: TRACING_ENABLED=true needs an OTLP/HTTP endpoint');
+  const largestMessageMB = (MAX_MESSAGE_BYTES - OBJECT_ENVELOPE_BYTES) / (1024 * 1024);
+  if (s.maxObjectMB > largestMessageMB) {
+    problems.push(`CACHE_MAX_OBJECT_MB=${s.maxObjectMB}: a cached object moves between nodes in one message, so it may be at most ${largestMessageMB}`);
+  }
   if (s.maxObjectMB > s.capacityMB && s.capacityMB > 0) {
     problems.push(`CACHE_MAX_OBJECT_MB=${s.maxObjectMB} exceeds CACHE_CAPACITY_MB=${s.capacityMB}: no object that large could be stored`);
   }

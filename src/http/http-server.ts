@@ -5,10 +5,13 @@ import type { CacheService } from '../cache/cache-service.js';
 import type { CacheRequest } from '../cache/owner-cache.js';
 import { DhtError } from '../errors.js';
 import type { DhtNode } from '../node/dht-node.js';
+import type { Clock } from '../runtime/clock.js';
 import type { Logger } from '../runtime/logger.js';
+import { sharedFor } from '../runtime/memo.js';
 import { clusterView } from './cluster-view.js';
 import { serveDashboard } from './dashboard-files.js';
 import { metricsJson, prometheusRegistry, type MetricsSources } from './metrics.js';
+import { gatewayTarget, parseRequestTarget } from './request-target.js';
 import { sendError, sendJson, sendServed } from './respond.js';
 
 /** What gateway mode needs for methods it does not cache: a streaming pass-through to its origin. */
@@ -18,8 +21,6 @@ export interface OriginPassThrough {
     method: string;
     headers: Record<string, string | string[] | undefined>;
     body?: Readable;
-    /** The gateway origin is the operator's choice: no address policy, credentials passed on. */
-    trusted: true;
     signal?: AbortSignal;
   }): Promise<{ status: number; headers: Record<string, string | string[]>; body: Readable }>;
 }
@@ -31,11 +32,23 @@ export interface HttpServerDeps {
   readonly cache?: CacheService;
   /** Gateway mode (CACHE_ORIGIN): every non-API path is a caching reverse proxy of this origin. */
   readonly gateway?: { readonly origin: URL; readonly client: OriginPassThrough };
+  /** Serve /cache?url= for any origin (CACHE_OPEN_PROXY); off, it answers 404. */
+  readonly openProxy: boolean;
+  readonly clock: Clock;
   readonly logger: Logger;
 }
 
+/** How long one /cluster view is served before the ring is walked again. */
+const CLUSTER_VIEW_TTL_MS = 2000;
+
 /** Paths the API owns, also in gateway mode (SPEC §4). */
 export const API_PATHS = ['/cache', '/health', '/metrics', '/debug', '/cluster', '/trace', '/dashboard'];
+
+/**
+ * On every /cache?url= answer: the body is some other site's, served from this node's origin,
+ * so browsers must neither guess its type nor run it with this origin's rights.
+ */
+const OPEN_PROXY_HEADERS = { 'x-content-type-options': 'nosniff', 'content-security-policy': 'sandbox' };
 
 /** Client headers that matter to caching decisions and to the origin. */
 const CACHE_REQUEST_HEADERS = ['accept', 'accept-encoding', 'accept-language', 'user-agent', 'cache-control', 'pragma', 'if-none-match', 'if-modified-since'];
@@ -43,6 +56,8 @@ const CACHE_REQUEST_HEADERS = ['accept', 'accept-encoding', 'accept-language', '
 /** The node's HTTP API on CACHE_HTTP_PORT. No per-request logging above debug level. */
 export function createHttpServer(deps: HttpServerDeps): Server {
   const registry = prometheusRegistry(deps.metrics);
+  // A view asks every member: one walk serves every caller for a while, however often it is asked.
+  const cluster = sharedFor(deps.clock, CLUSTER_VIEW_TTL_MS, () => clusterView(deps.dht, deps.dht.signal));
   const server = createServer((req, res) => {
     handle(req, res).catch((err: unknown) => {
       if (!(err instanceof DhtError)) deps.logger.error({ err, url: req.url }, 'request failed');
@@ -52,7 +67,7 @@ export function createHttpServer(deps: HttpServerDeps): Server {
   server.keepAliveTimeout = 65_000; // longer than common load balancer idle timeouts (AWS: 60 s)
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const url = new URL(req.url ?? '/', 'http://node');
+    const url = parseRequestTarget(req.url);
     const path = url.pathname.replace(/\/+$/, '') || '/';
     const api = API_PATHS.includes(path) || path.startsWith('/dashboard/');
     if (deps.gateway && !api) return gateway(req, res, url);
@@ -65,11 +80,8 @@ export function createHttpServer(deps: HttpServerDeps): Server {
         return sendJson(res, 200, debugState(deps.dht));
       case '/cache':
         return cacheRoute(req, res, url);
-      case '/cluster': {
-        const gone = new AbortController();
-        res.once('close', () => gone.abort(new DhtError('ERR_ABORTED', 'the client went away')));
-        return sendJson(res, 200, await clusterView(deps.dht, gone.signal));
-      }
+      case '/cluster':
+        return sendJson(res, 200, await cluster());
       case '/trace':
         return sendJson(res, 200, await requireCache().trace(traceTarget(deps.dht, url)));
       case '/dashboard':
@@ -113,29 +125,35 @@ export function createHttpServer(deps: HttpServerDeps): Server {
   }
 
   async function cacheRoute(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
+    for (const [name, value] of Object.entries(OPEN_PROXY_HEADERS)) res.setHeader(name, value); // error answers too
+    if (!deps.openProxy) {
+      const why = deps.gateway ? 'this gateway serves only its own origin' : 'CACHE_OPEN_PROXY=false';
+      sendJson(res, 404, { error: 'not_found', message: `/cache?url= is off on this node (${why}); set CACHE_OPEN_PROXY=true to serve it` });
+      return;
+    }
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       sendJson(res, 405, { error: 'method_not_allowed', message: '/cache serves GET and HEAD' }, { allow: 'GET, HEAD' });
       return;
     }
     const service = requireCache();
     const target = canonicalUrl(url.searchParams.get('url') ?? undefined);
-    await sendServed(res, await service.handle(cacheRequest(req, target, false)), req.method);
+    await sendServed(res, await service.handle(cacheRequest(req, target, false), clientGone(res)), req.method);
   }
 
   async function gateway(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
     const { origin, client } = deps.gateway!;
-    const target = new URL(url.pathname + url.search, origin);
+    const target = gatewayTarget(origin, url);
     const service = requireCache();
     const cacheable = (req.method === 'GET' || req.method === 'HEAD') && !req.headers.range;
     if (cacheable) {
-      await sendServed(res, await service.handle(cacheRequest(req, canonicalUrl(target.href), true)), req.method!);
+      await sendServed(res, await service.handle(cacheRequest(req, canonicalUrl(target.href), true), clientGone(res)), req.method!);
       return;
     }
     // Unsafe methods and ranges go to the origin uncached; a successful unsafe method
     // invalidates what is stored for the URL (RFC 9111 §4.4).
     const controller = new AbortController();
     res.on('close', () => controller.abort());
-    const answer = await client.passThrough({ url: target, method: req.method!, headers: req.headers, body: req, trusted: true, signal: controller.signal });
+    const answer = await client.passThrough({ url: target, method: req.method!, headers: req.headers, body: req, signal: controller.signal });
     const unsafe = req.method !== 'GET' && req.method !== 'HEAD' && req.method !== 'OPTIONS' && req.method !== 'TRACE';
     if (unsafe && answer.status < 400) {
       await service.invalidate(canonicalUrl(target.href).href).catch((err: unknown) => deps.logger.warn({ err, url: target.href }, 'invalidation failed'));
@@ -151,6 +169,15 @@ export function createHttpServer(deps: HttpServerDeps): Server {
   }
 
   return server;
+}
+
+/** Aborts when the connection closes before the response was sent in full. */
+function clientGone(res: ServerResponse): AbortSignal {
+  const gone = new AbortController();
+  res.once('close', () => {
+    if (!res.writableFinished) gone.abort(new DhtError('ERR_ABORTED', 'the client went away'));
+  });
+  return gone.signal;
 }
 
 /** /trace?url=… (a URL's key) or ?key=… (hex). */
@@ -169,13 +196,14 @@ function traceTarget(dht: DhtNode, url: URL): { url?: string; key: bigint } {
   }
 }
 
-function cacheRequest(req: IncomingMessage, target: URL, trusted: boolean): CacheRequest {
+/** `withCredentials` on the gateway's own paths: their Authorization is for the gateway origin. */
+function cacheRequest(req: IncomingMessage, target: URL, withCredentials: boolean): CacheRequest {
   const headers: Record<string, string> = {};
-  for (const name of trusted ? [...CACHE_REQUEST_HEADERS, 'authorization'] : CACHE_REQUEST_HEADERS) {
+  for (const name of withCredentials ? [...CACHE_REQUEST_HEADERS, 'authorization'] : CACHE_REQUEST_HEADERS) {
     const value = req.headers[name];
     if (value !== undefined) headers[name] = Array.isArray(value) ? value.join(', ') : value;
   }
-  return { url: target.href, method: req.method === 'HEAD' ? 'HEAD' : 'GET', headers, trusted };
+  return { url: target.href, method: req.method === 'HEAD' ? 'HEAD' : 'GET', headers };
 }
 
 /** This node's routing state, for people and scripts. */

@@ -49,7 +49,7 @@ export function metricsJson({ dht, cache }: MetricsSources) {
       latency_ms_p50: requests?.latencyMs.quantile(0.5) ?? 0,
       latency_ms_p99: requests?.latencyMs.quantile(0.99) ?? 0,
     },
-    hotspots: { count: hot.length, urls: hot.slice(0, HOT_URLS_SHOWN).map((h) => ({ url: h.url, rate: Number(h.rate.toFixed(1)) })) },
+    hotspots: { count: hot.length, urls: hotUrlsShown(hot) },
     routing: {
       successor_count: ring.successors.length,
       debruijn_count: router instanceof KoordeRouter ? router.pointers().length : 0,
@@ -73,6 +73,23 @@ export function metricsJson({ dht, cache }: MetricsSources) {
       latency_ms_p99: stats.latencyMs.quantile(0.99),
     },
   };
+}
+
+/**
+ * The hottest URLs without their query strings, which can carry clients' tokens and session ids:
+ * /metrics and /cluster are read by people and scrapers that must not see them. URLs that differ
+ * only in their query are one entry, with their rates added.
+ */
+export function hotUrlsShown(hot: readonly { url: string; rate: number }[]): { url: string; rate: number }[] {
+  const rates = new Map<string, number>();
+  for (const { url, rate } of hot) {
+    const bare = url.replace(/[?#].*$/s, '');
+    rates.set(bare, (rates.get(bare) ?? 0) + rate);
+  }
+  return [...rates]
+    .sort((a, b) => b[1] - a[1])
+    .slice(0, HOT_URLS_SHOWN)
+    .map(([url, rate]) => ({ url, rate: Number(rate.toFixed(1)) }));
 }
 
 type Json = ReturnType<typeof metricsJson>;

@@ -6,6 +6,7 @@ import { CacheService } from '../cache/cache-service.js';
 import { HotKeys } from '../cache/hot-keys.js';
 import { ObjectStore } from '../cache/object-store.js';
 import { OriginPolicy } from '../cache/origin/address-policy.js';
+import { FetchLimiter } from '../cache/origin/fetch-limiter.js';
 import { OriginClient } from '../cache/origin/origin-client.js';
 import { OwnerCache } from '../cache/owner-cache.js';
 import { createHttpServer } from '../http/http-server.js';
@@ -95,6 +96,8 @@ export async function startNodeProcess(settings: Settings, logger: Logger, crede
     metrics,
     cache: cache?.service,
     gateway: settings.origin && cache ? { origin: new URL(settings.origin), client: cache.origin } : undefined,
+    openProxy: settings.openProxy ?? !settings.origin,
+    clock: wallClock,
     logger,
   });
   await listenHttp(http, settings.httpPort, settings.bind);
@@ -130,12 +133,24 @@ export async function startNodeProcess(settings: Settings, logger: Logger, crede
 
 /** The web cache of one node: origin client, owner store, entry-side request flow, and its gRPC service. */
 function webCache(settings: Settings, dht: DhtNode, logger: Logger, credentials: GrpcCredentials) {
-  const origin = new OriginClient({ policy: new OriginPolicy(settings.originAllowlist), maxBodyBytes: settings.maxObjectMB * MIB });
+  const origin = new OriginClient({
+    policy: new OriginPolicy(settings.originAllowlist),
+    gatewayOrigin: settings.origin ? new URL(settings.origin) : undefined,
+    maxBodyBytes: settings.maxObjectMB * MIB,
+    totalTimeoutMs: settings.originFetchTimeoutMs,
+    limiter: new FetchLimiter(wallClock, {
+      maxConcurrent: settings.originMaxConcurrent,
+      maxPerHost: settings.originMaxPerHost,
+      maxQueued: settings.originQueue,
+      queueTimeoutMs: settings.originQueueTimeoutMs,
+    }),
+    logger,
+  });
   const owner = new OwnerCache(
     new ObjectStore(settings.capacityMB * MIB, dht.ids),
     origin,
     new HotKeys(wallClock, settings.hotspotThreshold, settings.hotspotDecay),
-    { defaultTtlSeconds: settings.defaultTtlSeconds },
+    { defaultTtlSeconds: settings.defaultTtlSeconds, storeSetCookie: settings.storeSetCookie },
     dht.signal,
   );
   const peers = new CachePeers(settings.failureTimeoutMs * 10, FORWARD_HEAD_TIMEOUT_MS, settings.hopDelayMs, credentials);

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { HOT_COPY_TTL_MS } from '../../src/cache/hot-copies.js';
+import { waitFor } from '../helpers/processes.js';
 import { ownerOf, viaCache, webClusterForSuite } from '../helpers/web.js';
 
 const RING = { protocol: 'koorde' as const, degree: 4, idBits: 64, successors: 8 };
@@ -15,7 +16,8 @@ describe('web cache - hot keys spread across entry nodes', () => {
   const cluster = webClusterForSuite(5, { ...RING, env: { CACHE_HOTSPOT_THRESHOLD: '20', CACHE_HOTSPOT_DECAY: '0.95' } });
 
   it('a hammered URL turns hot, entry nodes answer HIT-HOT, and the owner sees a small share of the requests', async () => {
-    const url = `${cluster.origin}/obj/hot`;
+    // The query stands for a client's token: the hot lists must not show it.
+    const url = `${cluster.origin}/obj/hot?token=secret-token`;
     const ownerAddr = await ownerOf(cluster.nodes, url, RING.idBits);
     const owner = cluster.nodes.find((n) => n.addr === ownerAddr)!;
     const entries = cluster.nodes.filter((n) => n !== owner);
@@ -31,7 +33,9 @@ describe('web cache - hot keys spread across entry nodes', () => {
     // Phase 2: past the threshold the owner marks it hot; entries keep copies.
     for (let i = 0; i < 20; i++) await viaCache(entries[i % entries.length]!, url);
     const hot = await figures();
-    assert.deepEqual(hot.hotspots.urls.map((u) => u.url), [new URL(url).href], 'the owner lists the URL as hot');
+    assert.deepEqual(hot.hotspots.urls.map((u) => u.url), [`${cluster.origin}/obj/hot`], 'the owner lists the URL as hot, without its query');
+    await waitFor('the hot URL in /cluster', async () => (await (await fetch(`${owner.http}/cluster`)).text()).includes('/obj/hot'));
+    assert.doesNotMatch(await (await fetch(`${owner.http}/cluster`)).text(), /secret-token/);
 
     const before = servedByOwner(hot);
     const answers = [];

@@ -27,7 +27,8 @@ describe('web cache - HTTP caching rules (RFC 9111)', () => {
   before(async () => {
     base = await origin.listen();
     strictBase = await strictOrigin.listen();
-    nodes = await startNodes(group, 3, { ...RING, env: { CACHE_ORIGIN_ALLOWLIST: '127.0.0.1', CACHE_ORIGIN: base } });
+    // Gateways that also serve /cache?url= (off by default in gateway mode), to test both ways in.
+    nodes = await startNodes(group, 3, { ...RING, env: { CACHE_ORIGIN_ALLOWLIST: '127.0.0.1', CACHE_ORIGIN: base, CACHE_OPEN_PROXY: 'true' } });
     [strict] = await startNodes(group, 1, { ...RING, env: { CACHE_ORIGIN_ALLOWLIST: '127.0.0.1', CACHE_DEFAULT_TTL: '0' } });
     await waitForStableRing(nodes, RING);
     await waitFor('nodes READY', async () => (await Promise.all([...nodes, strict!].map((n) => fetch(`${n.http}/health`)))).every((r) => r.ok));

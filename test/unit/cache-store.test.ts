@@ -3,7 +3,7 @@ import { describe, it } from 'node:test';
 import { canonicalUrl } from '../../src/cache/cache-key.js';
 import { createPolicy, worthStoring, type Headers } from '../../src/cache/freshness.js';
 import { HotKeys } from '../../src/cache/hot-keys.js';
-import { ObjectStore, varySelection, type Variant } from '../../src/cache/object-store.js';
+import { MAX_VARIANTS_PER_URL, ObjectStore, varySelection, type Variant } from '../../src/cache/object-store.js';
 import { RouteCache } from '../../src/cache/route-cache.js';
 import { IdSpace } from '../../src/id/id-space.js';
 import { LogHistogram } from '../../src/runtime/histogram.js';
@@ -131,5 +131,17 @@ describe('runtime - log histogram', () => {
     assert.ok(Math.abs(h.quantile(0.99) - 990) / 990 < 0.02);
     assert.equal(h.max, 1000);
     assert.equal(h.count, 1000);
+  });
+});
+
+describe('cache - variants per URL', () => {
+  it(`keeps at most ${MAX_VARIANTS_PER_URL} variants of a URL, dropping the oldest`, () => {
+    const store = new ObjectStore(1 << 24, ids);
+    const url = 'http://o/varied';
+    const vary = { vary: 'x-anything', 'cache-control': 'max-age=60' };
+    for (let i = 0; i < MAX_VARIANTS_PER_URL + 10; i++) assert.equal(store.put(variant(url, 10, vary, { 'x-anything': String(i) })), true);
+    assert.equal(store.all()[0]!.length, MAX_VARIANTS_PER_URL);
+    assert.equal(store.find(url, { 'x-anything': '0' }), undefined, 'the oldest went');
+    assert.ok(store.find(url, { 'x-anything': String(MAX_VARIANTS_PER_URL + 9) }), 'the newest stayed');
   });
 });

@@ -6,13 +6,19 @@ import { Readable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
 import { OriginPolicy } from '../../src/cache/origin/address-policy.js';
 import { OriginClient, originRequestHeaders, stripHopByHop, type OriginClientInit } from '../../src/cache/origin/origin-client.js';
+import { FetchLimiter } from '../../src/cache/origin/fetch-limiter.js';
+import { wallClock } from '../../src/runtime/clock.js';
+import { silentLogger } from '../../src/runtime/logger.js';
 import { freePorts } from '../helpers/processes.js';
 import { startHttpServer, type TestServer } from '../helpers/http-server.js';
 
 // Every server here listens on 127.0.0.1 or 127.0.0.2, and the fake DNS below only ever
 // answers with those: no request in this file can leave the machine.
-const FAKE_DNS: Record<string, string> = { 'origin.test': '127.0.0.1', 'rebind.test': '127.0.0.1', 'other.test': '127.0.0.2' };
+const FAKE_DNS: Record<string, string> = { localhost: '127.0.0.1', 'origin.test': '127.0.0.1', 'rebind.test': '127.0.0.1', 'other.test': '127.0.0.2' };
+/** Names the fake DNS was asked: proof that a lookup went to it and not to the system resolver. */
+const askedNames: string[] = [];
 const fakeLookup: LookupFunction = (hostname, options, callback) => {
+  askedNames.push(hostname);
   const address = FAKE_DNS[hostname.toLowerCase()];
   setImmediate(() => {
     if (!address) return callback(Object.assign(new Error(`getaddrinfo ENOTFOUND ${hostname}`), { code: 'ENOTFOUND' }), '', 0);
@@ -73,6 +79,12 @@ describe('origin - OriginClient against loopback servers', () => {
       res.write(Buffer.alloc(1024));
     },
     '/no-headers': () => undefined,
+    '/trickle': (_req, res) => {
+      // A byte every 20 ms, never pausing long enough for the body timeout, never ending.
+      res.writeHead(200, { 'content-type': 'text/plain' });
+      const timer = setInterval(() => res.write('.'), 20);
+      res.on('close', () => clearInterval(timer));
+    },
     '/stall-body': (_req, res) => {
       res.writeHead(200, { 'content-length': '100' });
       res.write(Buffer.alloc(10));
@@ -118,15 +130,17 @@ describe('origin - OriginClient against loopback servers', () => {
     for (const host of ['127.0.0.1', '2130706433', '0x7f000001', '0177.0.0.1', '127.1', '[::ffff:127.0.0.1]']) {
       await assert.rejects(strict.fetch(get(`http://${host}:${a.port}/hello?${host}`)), { code: 'ERR_ORIGIN_FORBIDDEN' }, host);
     }
-    // Host names are checked after DNS, at connect time: the fake DNS and the real localhost.
-    await assert.rejects(strict.fetch(get(`http://rebind.test:${a.port}/hello?rebind`)), (err: Error & { code: string }) => {
+    // Host names are checked after DNS, at connect time; the client is not told the address, the log is.
+    const logged: string[] = [];
+    const logger = { ...silentLogger, warn: (obj: object) => void logged.push(JSON.stringify(obj)) };
+    await assert.rejects(client({ allow: [], logger }).fetch(get(`http://rebind.test:${a.port}/hello?rebind`)), (err: Error & { code: string }) => {
       assert.equal(err.code, 'ERR_ORIGIN_FORBIDDEN');
-      assert.match(err.message, /origin host "rebind\.test" resolves to 127\.0\.0\.1, which is a loopback address/);
+      assert.match(err.message, /origin host "rebind\.test" resolves to an internal address/);
+      assert.doesNotMatch(err.message, /127\.0\.0\.1/);
       return true;
     });
-    const real = new OriginClient({ policy: new OriginPolicy([]) });
-    clients.push(real);
-    await assert.rejects(real.fetch(get(`http://localhost:${a.port}/hello?localhost`)), { code: 'ERR_ORIGIN_FORBIDDEN' });
+    assert.match(logged.join('\n'), /rebind\.test\\" resolved to 127\.0\.0\.1, a loopback address/);
+    await assert.rejects(strict.fetch(get(`http://localhost:${a.port}/hello?localhost`)), { code: 'ERR_ORIGIN_FORBIDDEN' });
     assert.equal(requestsTo(a, '/hello'), 0, 'no request reached the server');
   });
 
@@ -188,8 +202,8 @@ describe('origin - OriginClient against loopback servers', () => {
     await assert.rejects(client().fetch(get(`${a.url}/declared-large`, { method: 'HEAD' })), { code: 'ERR_TOO_LARGE' }, 'HEAD as the GET would be');
   });
 
-  it('keeps the size limit for a trusted origin too', async () => {
-    await assert.rejects(client({ allow: [] }).fetch(get(`${a.url}/chunked`, { trusted: true })), { code: 'ERR_TOO_LARGE' });
+  it('keeps the size limit for the gateway origin too', async () => {
+    await assert.rejects(client({ allow: [], gatewayOrigin: new URL(a.url) }).fetch(get(`${a.url}/chunked`)), { code: 'ERR_TOO_LARGE' });
   });
 
   it('times out waiting for headers and for a stalled body', async () => {
@@ -198,10 +212,30 @@ describe('origin - OriginClient against loopback servers', () => {
     await assert.rejects(c.fetch(get(`${a.url}/stall-body`)), { code: 'ERR_ORIGIN_TIMEOUT', message: /paused for more than 150 ms/ });
   });
 
+  it('gives a whole fetch a deadline, so a trickling body cannot hold it forever', async () => {
+    const c = client({ bodyTimeoutMs: 10_000, totalTimeoutMs: 300 });
+    await assert.rejects(c.fetch(get(`${a.url}/trickle`)), { code: 'ERR_ORIGIN_TIMEOUT', message: /did not send the whole response within 300 ms/ });
+  });
+
+  it('refuses with ERR_OVERLOADED when its limiter has no slot and no queue left', async () => {
+    const limiter = new FetchLimiter(wallClock, { maxConcurrent: 1, maxPerHost: 1, maxQueued: 0, queueTimeoutMs: 1000 });
+    const c = client({ limiter, headersTimeoutMs: 60_000 });
+    const controller = new AbortController();
+    const slow = c.fetch(get(`${a.url}/no-headers`, { signal: controller.signal }));
+    slow.catch(() => undefined);
+    const before = requestsTo(a, '/hello');
+    await assert.rejects(c.fetch(get(`${a.url}/hello?overloaded`)), { code: 'ERR_OVERLOADED' });
+    assert.equal(requestsTo(a, '/hello'), before, 'the refused request never reached the origin');
+    controller.abort();
+    await assert.rejects(slow, { code: 'ERR_ABORTED' });
+    assert.equal((await c.fetch(get(`${a.url}/hello?after`))).status, 200, 'the slot is free again');
+  });
+
   it('reports a refused connection and an unknown host as origin failures', async () => {
     const [port] = await freePorts(1);
     await assert.rejects(client().fetch(get(`http://127.0.0.1:${port}/`)), { code: 'ERR_ORIGIN_FAILED', message: /refused the connection/ });
     await assert.rejects(client().fetch(get('http://nowhere.test/')), { code: 'ERR_ORIGIN_FAILED', message: /could not be resolved/ });
+    assert.ok(askedNames.includes('nowhere.test'), 'the injected resolver answered, not the system one');
   });
 
   it('cancels when the caller aborts', async () => {
@@ -214,13 +248,13 @@ describe('origin - OriginClient against loopback servers', () => {
   it('refuses schemes other than http(s) and methods other than GET/HEAD', async () => {
     for (const url of ['ftp://127.0.0.1/x', 'file:///etc/passwd', 'data:text/plain,hi', 'javascript:alert(1)']) {
       await assert.rejects(client().fetch(get(url)), { code: 'ERR_INVALID_ARGUMENT' }, url);
-      await assert.rejects(client().passThrough({ url: new URL(url), method: 'POST', headers: {}, trusted: true }), { code: 'ERR_INVALID_ARGUMENT' }, url);
+      await assert.rejects(client({ gatewayOrigin: new URL(a.url) }).passThrough({ url: new URL(url), method: 'POST', headers: {} }), { code: 'ERR_INVALID_ARGUMENT' }, url);
     }
     await assert.rejects(client().fetch({ ...get(`${a.url}/method`), method: 'POST' as 'GET' }), { code: 'ERR_INVALID_ARGUMENT' });
     await assert.rejects(client().passThrough({ url: new URL(`${a.url}/`), method: 'CONNECT', headers: {} }), { code: 'ERR_INVALID_ARGUMENT' });
   });
 
-  it('never passes cookies or credentials to an untrusted origin; a trusted one gets them, but not past a cross-origin redirect', async () => {
+  it('never passes cookies or credentials to an origin other than the gateway origin, nor past a redirect away from it', async () => {
     const headers = { cookie: 'session=1', authorization: 'Bearer t', 'proxy-authorization': 'Basic x', accept: 'text/plain', 'if-none-match': '"v1"', connection: 'x-drop', 'x-drop': '1' };
     const seen = async (res: Promise<{ body: Buffer }>) => JSON.parse((await res).body.toString()) as Record<string, string>;
 
@@ -229,18 +263,18 @@ describe('origin - OriginClient against loopback servers', () => {
     assert.equal(open['accept'], 'text/plain');
     assert.equal(open['if-none-match'], '"v1"');
 
-    const gateway = client({ allow: [] }); // trusted skips the policy
-    const trusted = await seen(gateway.fetch(get(`${a.url}/echo-headers`, { headers, trusted: true })));
+    const gateway = client({ allow: [], gatewayOrigin: new URL(a.url) }); // the gateway origin skips the policy
+    const trusted = await seen(gateway.fetch(get(`${a.url}/echo-headers`, { headers })));
     assert.equal(trusted['cookie'], 'session=1');
     assert.equal(trusted['authorization'], 'Bearer t');
     assert.equal(trusted['proxy-authorization'], undefined);
     assert.equal(trusted['x-drop'], undefined);
 
-    const sameOrigin = await seen(gateway.fetch(get(`${a.url}/redirect?to=/echo-headers`, { headers, trusted: true })));
+    const sameOrigin = await seen(gateway.fetch(get(`${a.url}/redirect?to=/echo-headers`, { headers })));
     assert.equal(sameOrigin['authorization'], 'Bearer t');
     const elsewhere = encodeURIComponent(`http://origin.test:${a.port}/echo-headers`);
-    await assert.rejects(gateway.fetch(get(`${a.url}/redirect?to=${elsewhere}`, { headers, trusted: true })), { code: 'ERR_ORIGIN_FORBIDDEN' });
-    const crossAllowed = await seen(client().fetch(get(`${a.url}/redirect?to=${elsewhere}`, { headers, trusted: true })));
+    await assert.rejects(gateway.fetch(get(`${a.url}/redirect?to=${elsewhere}`, { headers })), { code: 'ERR_ORIGIN_FORBIDDEN' });
+    const crossAllowed = await seen(client({ gatewayOrigin: new URL(a.url) }).fetch(get(`${a.url}/redirect?to=${elsewhere}`, { headers })));
     assert.equal(crossAllowed['authorization'], undefined, 'credentials do not follow a redirect to another origin');
     assert.equal(crossAllowed['cookie'], undefined);
   });
@@ -254,12 +288,11 @@ describe('origin - OriginClient against loopback servers', () => {
   it('passThrough streams a request body to the origin and the response back, without hop-by-hop headers', async () => {
     const parts = Array.from({ length: 50 }, (_, i) => Buffer.alloc(10_000, i));
     const expected = createHash('sha256').update(Buffer.concat(parts)).digest('hex');
-    const res = await client({ allow: [] }).passThrough({
+    const res = await client({ allow: [], gatewayOrigin: new URL(a.url) }).passThrough({
       url: new URL(`${a.url}/upload`),
       method: 'post',
       headers: { 'content-type': 'application/octet-stream', connection: 'x-hop', 'x-hop': 'no', 'keep-alive': '1', te: 'trailers', 'x-keep': 'yes', authorization: 'Bearer g' },
       body: Readable.from(parts),
-      trusted: true,
     });
     assert.equal(res.status, 201);
     for (const name of ['connection', 'keep-alive', 'x-private', 'transfer-encoding']) assert.equal(res.headers[name], undefined, name);
@@ -276,8 +309,11 @@ describe('origin - OriginClient against loopback servers', () => {
     assert.equal(rest, 'done\n');
   });
 
-  it('passThrough applies the policy and the credential rule unless trusted', async () => {
+  it('passThrough applies the policy and the credential rule except at the gateway origin', async () => {
     await assert.rejects(client({ allow: [] }).passThrough({ url: new URL(`${a.url}/upload`), method: 'PUT', headers: {} }), { code: 'ERR_ORIGIN_FORBIDDEN' });
+    const gateway = client({ allow: [], gatewayOrigin: new URL(a.url) });
+    await assert.rejects(gateway.passThrough({ url: new URL(`${b.url}/upload`), method: 'PUT', headers: {} }), { code: 'ERR_ORIGIN_FORBIDDEN' }, 'another host is another origin');
+    assert.equal(b.requests.length, 0);
     const res = await client().passThrough({ url: new URL(`${a.url}/echo-headers`), method: 'DELETE', headers: { cookie: 'c=1', 'x-a': '1' } });
     const seen = JSON.parse(Buffer.concat(await res.body.toArray()).toString()) as Record<string, string>;
     assert.equal(seen['cookie'], undefined);

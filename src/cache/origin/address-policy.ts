@@ -170,12 +170,16 @@ export class OriginPolicy {
     const target = unmapped(ip);
     if (this.ranges.some((r) => contains(r, target))) return undefined;
     const host = hostKey(hostname);
-    const isLiteral = parseIp(host) !== undefined;
-    const what = isLiteral ? `origin ${address}` : `origin host "${host}" resolves to ${address}, which`;
-    const add = isLiteral || host === '' ? `"${address}"` : `"${host}" or "${address}"`;
+    const article = /^[aeiou]/.test(cls) ? 'an' : 'a';
+    if (parseIp(host) !== undefined || host === '') {
+      return new DhtError('ERR_ORIGIN_FORBIDDEN', `origin ${address} is ${article} ${cls} address; internal origins are refused — add "${address}" to CACHE_ORIGIN_ALLOWLIST to allow it`);
+    }
+    // The client named a host; which internal address it resolved to is for the operator's
+    // log (the cause), not for the client, who would learn the inside of the network.
     return new DhtError(
       'ERR_ORIGIN_FORBIDDEN',
-      `${what} is ${/^[aeiou]/.test(cls) ? 'an' : 'a'} ${cls} address; internal origins are refused — add ${add} to CACHE_ORIGIN_ALLOWLIST to allow it`,
+      `origin host "${host}" resolves to an internal address; internal origins are refused — add "${host}" to CACHE_ORIGIN_ALLOWLIST to allow it`,
+      { cause: new Error(`"${host}" resolved to ${address}, ${article} ${cls} address`) },
     );
   }
 }

@@ -3,6 +3,9 @@ import { isIP, type LookupFunction } from 'node:net';
 import { Readable } from 'node:stream';
 import { Agent, type Dispatcher } from 'undici';
 import { DhtError } from '../../errors.js';
+import { wallClock, type Clock } from '../../runtime/clock.js';
+import { silentLogger, type Logger } from '../../runtime/logger.js';
+import type { FetchLimiter } from './fetch-limiter.js';
 import type { OriginPolicy } from './address-policy.js';
 import { originRequestHeaders, stripHopByHop, type HeaderMap } from './headers.js';
 
@@ -12,6 +15,7 @@ export { originRequestHeaders, stripHopByHop, type HeaderMap, type OriginHeaderO
 export const ORIGIN_CONNECT_TIMEOUT_MS = 5_000;
 export const ORIGIN_HEADERS_TIMEOUT_MS = 10_000;
 export const ORIGIN_BODY_TIMEOUT_MS = 10_000;
+export const ORIGIN_TOTAL_TIMEOUT_MS = 30_000;
 export const ORIGIN_MAX_BODY_BYTES = 16 * 1024 * 1024;
 export const ORIGIN_MAX_REDIRECTS = 5;
 
@@ -20,20 +24,37 @@ export const ORIGIN_MAX_REDIRECTS = 5;
  * timeout fires up to about a second late; the connect timeout is exact.
  */
 export interface OriginClientInit {
-  /** Which addresses may be connected to (unless a request is `trusted`). */
+  /** Which addresses may be connected to (except the gateway origin). */
   readonly policy: OriginPolicy;
+  /**
+   * The gateway origin (CACHE_ORIGIN), chosen by the operator: requests to it skip the address
+   * check, and Cookie and Authorization are passed on. Trust comes only from this setting,
+   * compared with each request's own URL, never from a flag a caller or a peer sets.
+   */
+  readonly gatewayOrigin?: URL;
   /** Time to set up TCP (and TLS). @default 5000 */
   readonly connectTimeoutMs?: number;
   /** Time from sending the request to the end of the response headers. @default 10000 */
   readonly headersTimeoutMs?: number;
   /** Longest pause between two pieces of the body (not a limit on the whole body). @default 10000 */
   readonly bodyTimeoutMs?: number;
+  /**
+   * Deadline of a whole `fetch`, redirects and body included: a trickling origin that never
+   * pauses for bodyTimeoutMs cannot hold a slot and a buffer forever. @default 30000
+   */
+  readonly totalTimeoutMs?: number;
+  /** Bounds on origin requests in flight; none when absent. */
+  readonly limiter?: FetchLimiter;
+  /** Runs the total deadline. @default wallClock */
+  readonly clock?: Clock;
   /** Larger bodies are refused with ERR_TOO_LARGE while they stream in. @default 16 MiB */
   readonly maxBodyBytes?: number;
   /** Redirects `fetch` follows before it gives up with ERR_ORIGIN_FAILED. @default 5 */
   readonly maxRedirects?: number;
   /** Name resolution; tests inject a fake DNS here. @default dns.lookup */
   readonly lookup?: LookupFunction;
+  /** Where a refused origin's resolved address is reported (the client is not told it). @default silent */
+  readonly logger?: Logger;
 }
 
 export interface OriginRequest {
@@ -41,13 +62,6 @@ export interface OriginRequest {
   readonly method: 'GET' | 'HEAD';
   /** The client's request headers (node:http's req.headers will do); see originRequestHeaders for what is passed on. */
   readonly headers: HeaderMap;
-  /**
-   * The gateway origin (CACHE_ORIGIN), chosen by the operator: no address check, and Cookie and
-   * Authorization are passed on. Only hops to the same origin (scheme, host, port) are trusted;
-   * a redirect elsewhere is checked and stripped like any other fetch. Timeouts and size limits
-   * apply either way.
-   */
-  readonly trusted?: boolean;
   /** Overrides OriginClientInit.maxRedirects for this request (0: hand 3xx back to the caller). */
   readonly maxRedirects?: number;
   readonly signal?: AbortSignal;
@@ -68,8 +82,6 @@ export interface PassThroughRequest {
   readonly headers: HeaderMap;
   /** Streamed to the origin as it arrives. */
   readonly body?: Readable;
-  /** As in OriginRequest. Without it, the address policy applies and credentials are dropped. */
-  readonly trusted?: boolean;
   readonly signal?: AbortSignal;
 }
 
@@ -91,6 +103,8 @@ const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
  */
 export class OriginClient {
   readonly #policy: OriginPolicy;
+  /** `scheme://host:port` of the gateway origin, or undefined outside gateway mode. */
+  readonly #gatewayOrigin: string | undefined;
   /** Connections made for untrusted requests, every one checked by the policy after DNS. */
   readonly #guarded: Agent;
   /** Connections to the trusted gateway origin: kept apart so no unchecked socket serves an untrusted request. */
@@ -100,14 +114,23 @@ export class OriginClient {
   readonly #bodyTimeoutMs: number;
   readonly #maxBodyBytes: number;
   readonly #maxRedirects: number;
+  readonly #logger: Logger;
+  readonly #totalTimeoutMs: number;
+  readonly #limiter: FetchLimiter | undefined;
+  readonly #clock: Clock;
 
   constructor(init: OriginClientInit) {
     this.#policy = init.policy;
+    this.#gatewayOrigin = init.gatewayOrigin?.origin;
     this.#connectTimeoutMs = init.connectTimeoutMs ?? ORIGIN_CONNECT_TIMEOUT_MS;
     this.#headersTimeoutMs = init.headersTimeoutMs ?? ORIGIN_HEADERS_TIMEOUT_MS;
     this.#bodyTimeoutMs = init.bodyTimeoutMs ?? ORIGIN_BODY_TIMEOUT_MS;
     this.#maxBodyBytes = init.maxBodyBytes ?? ORIGIN_MAX_BODY_BYTES;
     this.#maxRedirects = init.maxRedirects ?? ORIGIN_MAX_REDIRECTS;
+    this.#logger = init.logger ?? silentLogger;
+    this.#totalTimeoutMs = init.totalTimeoutMs ?? ORIGIN_TOTAL_TIMEOUT_MS;
+    this.#limiter = init.limiter;
+    this.#clock = init.clock ?? wallClock;
     const lookup = init.lookup ?? (dnsLookup as LookupFunction);
     const agent = (lookupFn: LookupFunction) =>
       new Agent({
@@ -126,10 +149,26 @@ export class OriginClient {
   async fetch(req: OriginRequest): Promise<OriginResponse> {
     if (req.method !== 'GET' && req.method !== 'HEAD') throw new DhtError('ERR_INVALID_ARGUMENT', `origin fetches are GET or HEAD, not ${String(req.method)}`);
     checkScheme(req.url, 'ERR_INVALID_ARGUMENT', 'only http and https URLs are fetched');
+    const release = await this.#limiter?.acquire(req.url.origin, req.signal);
+    const deadline = new AbortController();
+    const timer = this.#clock.setTimeout(
+      () => deadline.abort(new DhtError('ERR_ORIGIN_TIMEOUT', `origin ${req.url.host} did not send the whole response within ${this.#totalTimeoutMs} ms`)),
+      this.#totalTimeoutMs,
+    );
+    try {
+      return await this.#fetchFollowing({ ...req, signal: req.signal ? AbortSignal.any([req.signal, deadline.signal]) : deadline.signal });
+    } finally {
+      timer.cancel();
+      release?.();
+    }
+  }
+
+  async #fetchFollowing(req: OriginRequest): Promise<OriginResponse> {
     const maxRedirects = req.maxRedirects ?? this.#maxRedirects;
     let url = req.url;
     for (let redirects = 0; ; redirects++) {
-      const trusted = req.trusted === true && url.origin === req.url.origin;
+      // Every hop so far at the gateway origin: a redirect from elsewhere earns no trust.
+      const trusted = this.#isGateway(req.url) && this.#isGateway(url);
       const headers = originRequestHeaders(req.headers, { trusted, hasBody: false });
       const res = await this.#send(url, { method: req.method, headers, trusted, signal: req.signal });
       const location = REDIRECTS.has(res.statusCode) ? firstValue(res.headers['location']) : undefined;
@@ -148,17 +187,33 @@ export class OriginClient {
 
   /**
    * Any method, body streamed both ways and nothing buffered or followed (gateway mode's unsafe
-   * methods and Range requests). The policy and the credential rule apply unless `trusted`.
+   * methods and Range requests). The policy and the credential rule apply unless the URL is
+   * at the gateway origin.
    */
   async passThrough(req: PassThroughRequest): Promise<PassThroughResponse> {
     checkScheme(req.url, 'ERR_INVALID_ARGUMENT', 'only http and https URLs are fetched');
     const method = req.method.toUpperCase();
     if (!TOKEN.test(method) || method === 'CONNECT') throw new DhtError('ERR_INVALID_ARGUMENT', `method "${req.method}" cannot be passed to an origin`);
-    const trusted = req.trusted === true;
+    const trusted = this.#isGateway(req.url);
     const headers = originRequestHeaders(req.headers, { trusted, hasBody: req.body !== undefined });
-    const res = await this.#send(req.url, { method, headers, trusted, signal: req.signal, body: req.body });
-    const body = relay(res.body, (err) => this.#explain(err, req.url, req.signal));
-    return { status: res.statusCode, headers: stripHopByHop(res.headers), body };
+    const release = await this.#limiter?.acquire(req.url.origin, req.signal);
+    try {
+      const res = await this.#send(req.url, { method, headers, trusted, signal: req.signal, body: req.body });
+      const body = relay(res.body, (err) => this.#explain(err, req.url, req.signal));
+      if (release) body.once('close', release); // the slot is held while the body streams
+      return { status: res.statusCode, headers: stripHopByHop(res.headers), body };
+    } catch (err) {
+      release?.();
+      throw err;
+    }
+  }
+
+  /**
+   * Scheme, host and port equal to the configured gateway origin's. URL parsing has already
+   * normalised the spelling (case, default port), so string equality is exact.
+   */
+  #isGateway(url: URL): boolean {
+    return this.#gatewayOrigin !== undefined && url.origin === this.#gatewayOrigin;
   }
 
   /** Closes the pooled connections once the requests in flight are done. */
@@ -184,7 +239,11 @@ export class OriginClient {
         signal: options.signal,
       });
     } catch (err) {
-      throw this.#explain(err, url, options.signal);
+      const explained = this.#explain(err, url, options.signal);
+      if (explained.code === 'ERR_ORIGIN_FORBIDDEN' && explained.cause instanceof Error) {
+        this.#logger.warn({ origin: url.origin, detail: explained.cause.message }, 'refused an origin at an internal address');
+      }
+      throw explained;
     }
   }
 
@@ -217,7 +276,8 @@ export class OriginClient {
   /** Any failure of a request or its body, as the DhtError a caller can act on. */
   #explain(err: unknown, url: URL, signal: AbortSignal | undefined): DhtError {
     if (err instanceof DhtError) return err;
-    if (signal?.aborted) return new DhtError('ERR_ABORTED', `request to origin ${url.origin} was cancelled`, { cause: err });
+    // The total deadline aborts with its own ERR_ORIGIN_TIMEOUT; a caller's abort is a cancellation.
+    if (signal?.aborted) return signal.reason instanceof DhtError ? signal.reason : new DhtError('ERR_ABORTED', `request to origin ${url.origin} was cancelled`, { cause: err });
     const code = (err as { code?: unknown }).code;
     const fail = (c: 'ERR_ORIGIN_TIMEOUT' | 'ERR_ORIGIN_FAILED' | 'ERR_INVALID_ARGUMENT', message: string) => new DhtError(c, message, { cause: err });
     switch (code) {
