@@ -57,7 +57,7 @@ export async function startNodeProcess(settings: Settings, logger: Logger): Prom
   // NODE_ID wins; else the saved id, so a pod rescheduled with a new IP keeps its ring position.
   const id = settings.nodeId ? ids.parseHex(settings.nodeId) : state ? ids.parseHex(state.id) : ids.hash(addr);
   const stopTracing = settings.tracingEnabled ? startTracing(settings.tracingEndpoint, { addr, id: ids.toHex(id), protocol: settings.protocol }) : undefined;
-  const transport = new GrpcTransport();
+  const transport = new GrpcTransport(ids);
   const dht = new DhtNode(
     {
       transport: settings.hopDelayMs > 0 ? withDelay(transport, wallClock, settings.hopDelayMs) : transport,
@@ -81,7 +81,7 @@ export async function startNodeProcess(settings: Settings, logger: Logger): Prom
   for (const item of state?.items ?? []) dht.store.items.merge(item);
 
   const server: grpc.Server = createServer();
-  server.addService(services().dht.service, dhtImplementation(dht.handlers));
+  server.addService(services().dht.service, dhtImplementation(dht.handlers, ids));
   server.addService(services().client.service, clientApiImplementation(dht));
   server.addService(services().health.service, healthImplementation(() => dht.status === 'READY'));
   const cache = settings.cacheEnabled ? webCache(settings, dht, logger) : undefined;
