@@ -76,6 +76,12 @@ export async function startNodeProcess(settings: Settings, logger: Logger): Prom
       failureTimeoutMs: settings.failureTimeoutMs,
       replicationFactor: settings.replicationFactor,
       storageFixIntervalMs: settings.storageFixIntervalMs,
+      kvLimits: {
+        maxKeyBytes: settings.kvMaxKeyBytes,
+        maxValueBytes: settings.kvMaxValueBytes,
+        maxItemsPerMessage: settings.kvMaxItemsPerMessage,
+        maxClockSkewMs: settings.kvMaxClockSkewMs,
+      },
     },
   );
   for (const item of state?.items ?? []) dht.store.items.merge(item);
@@ -143,7 +149,12 @@ function webCache(settings: Settings, dht: DhtNode, logger: Logger) {
     { routeCache: settings.routeCache, hotCopyBytes: settings.capacityMB * MIB * HOT_COPY_SHARE },
   );
   dht.addRangeHolder({ onNewPredecessor: (previous, joined) => service.onNewPredecessor(previous, joined), handOff: () => service.handOff() });
-  const rpc = cacheImplementation({ owner, owns: (url) => service.owns(url), accept: (variants) => service.accept(variants) });
+  const rpc = cacheImplementation({
+    owner,
+    owns: (url) => service.owns(url),
+    covers: (url, signal) => dht.covers(dht.ids.hash(url), signal),
+    accept: (variants) => service.accept(variants),
+  });
   return { origin, owner, peers, service, rpc };
 }
 
