@@ -3,6 +3,7 @@ import { DhtError } from '../errors.js';
 import { sleep, wallClock } from '../runtime/clock.js';
 import { traceHeaders } from '../runtime/telemetry.js';
 import { fromServiceError } from '../transport/grpc/errors.js';
+import { PeerChannels } from '../transport/grpc/peer-channels.js';
 import { CHANNEL_OPTIONS, services } from '../transport/grpc/protos.js';
 import { headersToWire, headFromWire, variantToWire, type ResponseHead, type WireHead } from './cache-wire.js';
 import type { Variant } from './object-store.js';
@@ -21,7 +22,8 @@ const HANDOFF_BATCH = 64;
 
 /** The calls an entry node makes to an owner, over dht.v1.Cache. */
 export class CachePeers {
-  private readonly stubs = new Map<string, Stub>();
+  /** Closed once idle, so stubs of owners that left do not pile up. */
+  private readonly stubs = new PeerChannels<Stub>();
 
   constructor(
     /** Deadline of the small calls (hand-offs, invalidations). */

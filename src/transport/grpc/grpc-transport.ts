@@ -5,20 +5,27 @@ import { DhtError } from '../../errors.js';
 import type { IdSpace } from '../../id/id-space.js';
 import { dhtCodecs, type DhtCodecs, type Wire } from './codec.js';
 import { fromServiceError } from './errors.js';
+import { DEFAULT_PEER_CHANNELS, PeerChannels, type PeerChannelsInit } from './peer-channels.js';
 import { CHANNEL_OPTIONS, services } from './protos.js';
 
 type UnaryMethod = (request: Wire, callback: (err: grpc.ServiceError | null, response: Wire) => void) => grpc.ClientUnaryCall;
 
 /**
- * Node-to-node calls over gRPC: one long-lived channel per peer, cancelled through the
- * caller's signal (which carries the FAILURE_TIMEOUT deadline).
+ * Node-to-node calls over gRPC: one long-lived channel per peer (closed once the peer is gone),
+ * cancelled through the caller's signal (which carries the FAILURE_TIMEOUT deadline).
  */
 export class GrpcTransport implements Transport {
-  private readonly clients = new Map<string, grpc.Client>();
+  private readonly clients: PeerChannels<grpc.Client>;
   private readonly codecs: DhtCodecs;
 
-  constructor(ids: IdSpace) {
+  constructor(ids: IdSpace, channels: PeerChannelsInit = DEFAULT_PEER_CHANNELS) {
     this.codecs = dhtCodecs(ids);
+    this.clients = new PeerChannels(channels);
+  }
+
+  /** Channels open right now. */
+  get channelCount(): number {
+    return this.clients.size;
   }
 
   call<M extends DhtMethod>(to: string, method: M, req: DhtRequest<M>, options: CallOptions = {}): Promise<DhtResponse<M>> {
