@@ -57,6 +57,11 @@ export class Ring {
     return this.#predecessor;
   }
 
+  /** The successor list came round to this node: it holds every other node of the ring. */
+  get wrapsRound(): boolean {
+    return this.#successors.length < this.size;
+  }
+
   get alone(): boolean {
     return sameNode(this.successor, this.self);
   }

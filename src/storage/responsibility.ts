@@ -46,7 +46,10 @@ export class Responsibility {
     const known = this.ranges.find((r) => this.c.ids.inHalfOpen(id, r.from, r.to));
     if (known) return known.covered;
     const answer = await this.c.lookup(id, signal);
-    const covered = answer.successors.slice(0, this.replicationFactor).some((n) => sameNode(n, this.c.self));
+    const replicas = answer.successors.slice(0, this.replicationFactor);
+    // In a ring of at most r nodes this node's own list comes round to it: it replicates its successor's keys too.
+    const wrapped = sameNode(answer.predecessor, this.c.self) && this.c.ring.wrapsRound && replicas.length < this.replicationFactor;
+    const covered = wrapped || replicas.some((n) => sameNode(n, this.c.self));
     if (this.ranges.length === MAX_RANGES) this.ranges.shift();
     this.ranges.push({ from: answer.predecessor.id, to: answer.owner.id, covered, until: now + RANGE_MEMORY_MS });
     return covered;
