@@ -305,7 +305,14 @@ export class DhtNode {
     const onError = (task: string) => (err: unknown) => this.logger.warn({ err, task }, 'maintenance round failed');
     repeat(clock, rng, this.init.stabilizeIntervalMs, () => this.stabilize(), signal, onError('stabilize'));
     repeat(clock, rng, this.init.fixIntervalMs, () => this.fixPointers(), signal, onError('fix-pointers'));
-    repeat(clock, rng, this.init.storageFixIntervalMs, () => this.store.repair(signal), signal, onError('storage-repair'));
+    repeat(clock, rng, this.init.storageFixIntervalMs, () => this.repairStorage(signal), signal, onError('storage-repair'));
+  }
+
+  private async repairStorage(signal: AbortSignal): Promise<void> {
+    await this.responsibility.refresh(signal).catch((err: unknown) => {
+      if (!isRetryable(err)) throw err; // the ring is in flux: keys are checked one range at a time meanwhile
+    });
+    await this.store.repair(signal);
   }
 
   private route(key: bigint, signal?: AbortSignal): Promise<LookupResult> {
