@@ -3,6 +3,7 @@ import { DhtError } from '../errors.js';
 import { sleep, wallClock } from '../runtime/clock.js';
 import { traceHeaders } from '../runtime/telemetry.js';
 import { fromServiceError } from '../transport/grpc/errors.js';
+import { PeerChannels } from '../transport/grpc/peer-channels.js';
 import { services } from '../transport/grpc/protos.js';
 import type { GrpcCredentials } from '../transport/grpc/tls.js';
 import { batchByBytes, headersToWire, headFromWire, variantToWire, wireVariantBytes, type ResponseHead, type WireHead } from './cache-wire.js';
@@ -25,7 +26,8 @@ const HANDOFF_BATCH_BYTES = 16 * 1024 * 1024;
 
 /** The calls an entry node makes to an owner, over dht.v1.Cache. */
 export class CachePeers {
-  private readonly stubs = new Map<string, Stub>();
+  /** Closed once idle, so stubs of owners that left do not pile up. */
+  private readonly stubs = new PeerChannels<Stub>();
 
   constructor(
     /** Deadline of the small calls (hand-offs, invalidations). */

@@ -4,6 +4,7 @@ import { MAX_ID_BITS } from '../id/id-space.js';
 import { PROTOCOLS } from '../routing/router.js';
 import { tlsFilesProblem, type TlsFileNames, type TlsFiles } from '../transport/grpc/tls.js';
 import { MAX_MESSAGE_BYTES, OBJECT_ENVELOPE_BYTES } from '../transport/grpc/limits.js';
+import { DEFAULT_KV_LIMITS } from '../storage/kv-limits.js';
 import { parseDurationMs } from './duration.js';
 
 /** A parser turns a raw value (env text, or a YAML scalar) into a setting or says what is allowed. */
@@ -113,6 +114,10 @@ export const SETTINGS = {
   failureTimeoutMs: setting('FAILURE_TIMEOUT', 'dht.faultTolerance.failureTimeout', 1000, duration(10), 'per-RPC deadline'),
   replicationFactor: setting('REPLICATION_FACTOR', 'dht.storage.replicationFactor', 3, integer(1, 16), 'copies of each key-value pair'),
   storageFixIntervalMs: setting('STORAGE_FIX_INTERVAL', 'dht.storage.fixInterval', 20_000, duration(100), 'ownership / replica repair period'),
+  kvMaxKeyBytes: setting('KV_MAX_KEY_BYTES', 'dht.storage.maxKeyBytes', DEFAULT_KV_LIMITS.maxKeyBytes, integer(1, 65_536), 'largest key-value key, UTF-8 bytes'),
+  kvMaxValueBytes: setting('KV_MAX_VALUE_BYTES', 'dht.storage.maxValueBytes', DEFAULT_KV_LIMITS.maxValueBytes, integer(1, 32 * 1024 * 1024), 'largest key-value value, UTF-8 bytes'),
+  kvMaxItemsPerMessage: setting('KV_MAX_ITEMS_PER_MESSAGE', 'dht.storage.maxItemsPerMessage', DEFAULT_KV_LIMITS.maxItemsPerMessage, integer(1, 1_000_000), 'items one peer message may carry'),
+  kvMaxClockSkewMs: setting('KV_MAX_CLOCK_SKEW', 'dht.storage.maxClockSkew', DEFAULT_KV_LIMITS.maxClockSkewMs, duration(0), 'how far ahead of the clock a peer item version may lie'),
   bootstrapMode: setting('BOOTSTRAP_MODE', 'dht.bootstrap.mode', 'static' as 'static' | 'dns', oneOf(['static', 'dns'] as const), 'how to find the ring'),
   bootstrapPeers: setting('BOOTSTRAP_PEERS', 'dht.bootstrap.peers', [] as string[], list(hostPort, 'host:port'), 'peers to join through; empty = new ring'),
   bootstrapDnsName: setting('BOOTSTRAP_DNS_NAME', 'dht.bootstrap.dnsName', '', text, 'headless service name to resolve'),

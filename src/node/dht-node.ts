@@ -4,7 +4,9 @@ import { IdSpace } from '../id/id-space.js';
 import type { NodeRef } from '../id/node-ref.js';
 import { DhtError, isRetryable } from '../errors.js';
 import { Ring } from '../ring/ring.js';
+import type { KvLimits } from '../storage/kv-limits.js';
 import { ReplicatedStore } from '../storage/replicated-store.js';
+import { Responsibility } from '../storage/responsibility.js';
 import { ChordRouter } from '../routing/chord.js';
 import { KoordeRouter } from '../routing/koorde.js';
 import { lookup, type LookupResult } from '../routing/lookup.js';
@@ -50,6 +52,8 @@ export interface DhtNodeInit {
   readonly replicationFactor: number;
   /** Period of the storage repair round. */
   readonly storageFixIntervalMs: number;
+  /** Sizes, counts and clock skew the store accepts; its defaults when absent. */
+  readonly kvLimits?: KvLimits;
 }
 
 /** Something that holds data by key range and hands it over as ownership moves. */
@@ -72,6 +76,7 @@ export class DhtNode {
   readonly handlers: Handlers;
   readonly stats = new LookupStats();
   private readonly rangeHolders: RangeHolder[] = [];
+  private readonly responsibility: Responsibility;
   private readonly peers: Transport;
   private readonly clock: Clock;
   private readonly rng: Rng;
@@ -119,6 +124,10 @@ export class DhtNode {
       init.protocol === 'chord'
         ? new ChordRouter(this.ring, this.ids)
         : new KoordeRouter(this.ring, this.ids, new DigitSpace(this.ids, init.degree));
+    this.responsibility = new Responsibility(
+      { self: this.self, ids: this.ids, ring: this.ring, clock: this.clock, lookup: (key, signal) => this.route(key, signal) },
+      init.replicationFactor,
+    );
     this.store = new ReplicatedStore(
       {
         self: this.self,
@@ -128,6 +137,7 @@ export class DhtNode {
         clock: this.clock,
         logger: this.logger,
         lookup: (key, signal) => this.lookup(key, { signal }),
+        covers: (id, signal) => this.covers(id, signal),
       },
       init,
     );
@@ -239,6 +249,14 @@ export class DhtNode {
     this.#figures = figures;
   }
 
+  /**
+   * Whether this node owns the key id or is one of its replicas (the first REPLICATION_FACTOR
+   * nodes from its owner on): what peers may hand it, stored pairs and cached objects alike.
+   */
+  covers(id: bigint, signal: AbortSignal = this.signal): Promise<boolean> {
+    return this.responsibility.covers(id, signal);
+  }
+
   /** Round trip of a ping to `node`, in ms. */
   async ping(node: NodeRef, signal?: AbortSignal): Promise<number> {
     const started = this.clock.now();
@@ -287,7 +305,14 @@ export class DhtNode {
     const onError = (task: string) => (err: unknown) => this.logger.warn({ err, task }, 'maintenance round failed');
     repeat(clock, rng, this.init.stabilizeIntervalMs, () => this.stabilize(), signal, onError('stabilize'));
     repeat(clock, rng, this.init.fixIntervalMs, () => this.fixPointers(), signal, onError('fix-pointers'));
-    repeat(clock, rng, this.init.storageFixIntervalMs, () => this.store.repair(signal), signal, onError('storage-repair'));
+    repeat(clock, rng, this.init.storageFixIntervalMs, () => this.repairStorage(signal), signal, onError('storage-repair'));
+  }
+
+  private async repairStorage(signal: AbortSignal): Promise<void> {
+    await this.responsibility.refresh(signal).catch((err: unknown) => {
+      if (!isRetryable(err)) throw err; // the ring is in flux: keys are checked one range at a time meanwhile
+    });
+    await this.store.repair(signal);
   }
 
   private route(key: bigint, signal?: AbortSignal): Promise<LookupResult> {

@@ -59,7 +59,7 @@ export async function startNodeProcess(settings: Settings, logger: Logger, crede
   // NODE_ID wins; else the saved id, so a pod rescheduled with a new IP keeps its ring position.
   const id = settings.nodeId ? ids.parseHex(settings.nodeId) : state ? ids.parseHex(state.id) : ids.hash(addr);
   const stopTracing = settings.tracingEnabled ? startTracing(settings.tracingEndpoint, { addr, id: ids.toHex(id), protocol: settings.protocol }) : undefined;
-  const transport = new GrpcTransport(credentials);
+  const transport = new GrpcTransport(ids, credentials);
   const dht = new DhtNode(
     {
       transport: settings.hopDelayMs > 0 ? withDelay(transport, wallClock, settings.hopDelayMs) : transport,
@@ -78,12 +78,18 @@ export async function startNodeProcess(settings: Settings, logger: Logger, crede
       failureTimeoutMs: settings.failureTimeoutMs,
       replicationFactor: settings.replicationFactor,
       storageFixIntervalMs: settings.storageFixIntervalMs,
+      kvLimits: {
+        maxKeyBytes: settings.kvMaxKeyBytes,
+        maxValueBytes: settings.kvMaxValueBytes,
+        maxItemsPerMessage: settings.kvMaxItemsPerMessage,
+        maxClockSkewMs: settings.kvMaxClockSkewMs,
+      },
     },
   );
   for (const item of state?.items ?? []) dht.store.items.merge(item);
 
   const server: grpc.Server = createServer();
-  server.addService(services().dht.service, dhtImplementation(dht.handlers));
+  server.addService(services().dht.service, dhtImplementation(dht.handlers, ids));
   server.addService(services().client.service, clientApiImplementation(dht));
   server.addService(services().health.service, healthImplementation(() => dht.status === 'READY'));
   const cache = settings.cacheEnabled ? webCache(settings, dht, logger, credentials) : undefined;
@@ -159,7 +165,12 @@ function webCache(settings: Settings, dht: DhtNode, logger: Logger, credentials:
     { routeCache: settings.routeCache, hotCopyBytes: settings.capacityMB * MIB * HOT_COPY_SHARE },
   );
   dht.addRangeHolder({ onNewPredecessor: (previous, joined) => service.onNewPredecessor(previous, joined), handOff: () => service.handOff() });
-  const rpc = cacheImplementation({ owner, owns: (url) => service.owns(url), accept: (variants) => service.accept(variants) });
+  const rpc = cacheImplementation({
+    owner,
+    owns: (url) => service.owns(url),
+    covers: (url, signal) => dht.covers(dht.ids.hash(url), signal),
+    accept: (variants) => service.accept(variants),
+  });
   return { origin, owner, peers, service, rpc };
 }
 

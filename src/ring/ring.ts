@@ -57,6 +57,11 @@ export class Ring {
     return this.#predecessor;
   }
 
+  /** The successor list came round to this node: it holds every other node of the ring. */
+  get wrapsRound(): boolean {
+    return this.#successors.length < this.size;
+  }
+
   get alone(): boolean {
     return sameNode(this.successor, this.self);
   }
@@ -126,17 +131,22 @@ export class Ring {
     if (this.#version === version) this.setSuccessors([this.self]);
   }
 
-  /** Zave's rectify: take the newcomer if there is no predecessor, it is dead, or the newcomer is closer. */
+  /**
+   * Zave's rectify: take the newcomer if there is no predecessor, it is dead, or the newcomer is
+   * closer — and only once the newcomer answered a ping at the address it claims, so a forged
+   * Notify naming an address nobody serves cannot take this node's range.
+   */
   async notify(candidate: NodeRef, signal?: AbortSignal): Promise<void> {
     if (sameNode(candidate, this.self)) return;
     const current = this.#predecessor;
-    if (!current || sameNode(current, this.self) || this.ids.inOpen(candidate.id, current.id, this.self.id)) {
-      this.#predecessor = candidate;
-      this.onNewPredecessor?.(current, candidate);
-      return;
-    }
     if (sameNode(current, candidate)) return;
-    if (!(await this.isAlive(current, signal))) this.#predecessor = candidate;
+    const closer = !current || sameNode(current, this.self) || this.ids.inOpen(candidate.id, current.id, this.self.id);
+    if (!closer && (await this.isAlive(current!, signal))) return;
+    if (!(await this.isAlive(candidate, signal))) return;
+    // Another notify or a leave may have changed the predecessor while the pings were out.
+    if (this.#predecessor !== current) return;
+    this.#predecessor = candidate;
+    if (closer) this.onNewPredecessor?.(current, candidate);
   }
 
   /** Forgets a predecessor that no longer answers, so a live one can take its place. */

@@ -1,7 +1,7 @@
 import type { DigitSpace } from '../id/digits.js';
 import type { IdSpace } from '../id/id-space.js';
 import { sameNode, uniqueNodes, type NodeRef } from '../id/node-ref.js';
-import { isRetryable } from '../errors.js';
+import { DhtError, isRetryable } from '../errors.js';
 import type { Ring } from '../ring/ring.js';
 import type { KoordeCarry, RouteStep } from '../rpc/messages.js';
 import { closestPreceding } from './closest.js';
@@ -61,9 +61,14 @@ export class KoordeRouter implements Router {
     let { i, kshift } = carry ?? this.start(key);
     let shifts = 0;
     if (ids.inHalfOpen(i, self, ring.successor.id)) {
-      // This node simulates i: shift digits in until i leaves its interval. Ends at the
-      // latest when i equals the key, which lies outside (self, successor].
+      // This node simulates i: shift digits in until i leaves its interval. A carry made by
+      // start() reaches the key (outside (self, successor]) within one digit per position; one
+      // that still sits here after that many shifts never leads to the key (i = kshift = 0 spins
+      // on 0 forever), so it is refused rather than followed.
       do {
+        if (shifts === digits.digits) {
+          throw new DhtError('ERR_INVALID_ARGUMENT', `the Koorde carry (i ${ids.toHex(carry?.i ?? i)}) does not lead to key ${ids.toHex(key)}`);
+        }
         i = digits.shiftIn(i, digits.top(kshift));
         kshift = digits.shiftIn(kshift, 0n);
         shifts++;

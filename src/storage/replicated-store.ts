@@ -8,6 +8,7 @@ import type { Clock } from '../runtime/clock.js';
 import type { Logger } from '../runtime/logger.js';
 import type { Transport } from '../transport/transport.js';
 import { ItemStore, newer, type StoredItem } from './item-store.js';
+import { batches, checkCount, checkItem, checkItems, checkPair, DEFAULT_KV_LIMITS, type KvLimits } from './kv-limits.js';
 
 /** How long a delete is remembered, so a replica that was away cannot bring the value back. */
 export const TOMBSTONE_TTL_MS = 10 * 60_000;
@@ -20,11 +21,15 @@ export interface ReplicatedStoreComponents {
   readonly clock: Clock;
   readonly logger: Logger;
   lookup(key: bigint, signal?: AbortSignal): Promise<LookupResult>;
+  /** Whether this node owns or replicates the key id: peers hand it only such keys. */
+  covers(id: bigint, signal?: AbortSignal): Promise<boolean>;
 }
 
 export interface ReplicatedStoreInit {
   /** Copies of each pair: the owner and its next replicationFactor − 1 successors. */
   readonly replicationFactor: number;
+  /** Sizes, counts and clock skew accepted; DEFAULT_KV_LIMITS when absent. */
+  readonly kvLimits?: KvLimits;
 }
 
 type StoreHandlers = Pick<Handlers, 'storePut' | 'storeGet' | 'storeItems' | 'syncDigest'>;
@@ -40,18 +45,17 @@ export class ReplicatedStore {
   readonly handlers: StoreHandlers;
   private readonly c: ReplicatedStoreComponents;
   private readonly replicationFactor: number;
+  private readonly limits: KvLimits;
 
   constructor(components: ReplicatedStoreComponents, init: ReplicatedStoreInit) {
     this.c = components;
     this.replicationFactor = init.replicationFactor;
+    this.limits = init.kvLimits ?? DEFAULT_KV_LIMITS;
     this.items = new ItemStore(components.ids);
     this.handlers = {
       storePut: this.primaryWrite,
       storeGet: async ({ key }) => ({ item: this.items.get(key) }),
-      storeItems: async ({ items }) => {
-        for (const item of items) this.items.merge(item);
-        return {};
-      },
+      storeItems: this.acceptItems,
       syncDigest: this.answerDigest,
     };
   }
@@ -66,6 +70,7 @@ export class ReplicatedStore {
 
   /** The value, from the first replica that has the key; ERR_NOT_FOUND when none has it. */
   async get(key: string, signal?: AbortSignal): Promise<string> {
+    checkPair(key, '', this.limits);
     const replicas = await this.replicaSet(key, signal);
     let answered = false;
     let failure: unknown;
@@ -92,14 +97,14 @@ export class ReplicatedStore {
     const { ring } = this.c;
     if (ring.alone || !ring.predecessor) return;
     const owned = this.items.inRange(ring.predecessor.id, this.c.self.id);
-    if (owned.length) await this.c.peers.call(ring.successor.addr, 'storeItems', { items: owned }, { signal });
+    await this.send(ring.successor, owned, signal);
   }
 
   /** A node joined just before this one: it now owns (previous, joined], so it gets those pairs. */
   async onNewPredecessor(previous: NodeRef | undefined, joined: NodeRef, signal?: AbortSignal): Promise<void> {
     if (!previous || !this.c.ids.inOpen(joined.id, previous.id, this.c.self.id)) return;
     const moved = this.items.inRange(previous.id, joined.id);
-    if (moved.length) await this.c.peers.call(joined.addr, 'storeItems', { items: moved }, { signal });
+    await this.send(joined, moved, signal);
   }
 
   /**
@@ -120,6 +125,7 @@ export class ReplicatedStore {
   }
 
   private async write(key: string, value: string, deleted: boolean, signal?: AbortSignal): Promise<void> {
+    checkPair(key, value, this.limits);
     const replicas = await this.replicaSet(key, signal);
     let failure: unknown;
     for (const primary of replicas) {
@@ -144,6 +150,10 @@ export class ReplicatedStore {
   }
 
   private readonly primaryWrite: Handler<'storePut'> = async ({ key, value, deleted }, { signal }) => {
+    checkPair(key, value, this.limits);
+    if (!(await this.c.covers(this.c.ids.hash(key), signal))) {
+      throw new DhtError('ERR_NOT_OWNER', `"${key.slice(0, 64)}" is neither owned nor replicated by ${this.c.self.addr}`);
+    }
     const version = Math.max(this.c.clock.now(), (this.items.get(key)?.version ?? 0) + 1);
     const item: StoredItem = { key, value, version, deleted };
     this.items.merge(item);
@@ -158,24 +168,64 @@ export class ReplicatedStore {
     return { version };
   };
 
+  /**
+   * Replica writes and hand-offs: pairs within the limits, for keys this node owns or
+   * replicates. Refusing a foreign key (ERR_NOT_OWNER, retryable) keeps it with the sender,
+   * which tries again once the ring has settled.
+   */
+  private readonly acceptItems: Handler<'storeItems'> = async ({ items }, { signal }) => {
+    checkItems(items, this.c.clock.now(), this.limits);
+    let refused = 0;
+    for (const item of items) {
+      if (await this.c.covers(this.items.keyId(item.key), signal)) this.items.merge(item);
+      else refused++;
+    }
+    if (refused) throw new DhtError('ERR_NOT_OWNER', `${refused} of ${items.length} items are for keys ${this.c.self.addr} neither owns nor replicates`);
+    return {};
+  };
+
   private readonly answerDigest: Handler<'syncDigest'> = async ({ from, to, digest }) => {
+    checkCount(digest.length, this.limits);
     const theirs = new Map(digest.map((d) => [d.key, d.version]));
     const want = digest.filter((d) => (this.items.get(d.key)?.version ?? -1) < d.version).map((d) => d.key);
     const mine = this.items.inRange(from, to).filter((item) => {
       const version = theirs.get(item.key);
       return version === undefined || item.version > version;
     });
-    return { want, newer: mine };
+    // Capped so the answer fits a message; the rest comes in the next rounds, once these are known.
+    return { want, newer: mine.slice(0, this.limits.maxItemsPerMessage) };
   };
 
+  /** Syncs (from, to] in sub-ranges of at most KV_MAX_ITEMS_PER_MESSAGE held items each. */
   private async sync(replica: NodeRef, from: bigint, to: bigint, signal?: AbortSignal): Promise<void> {
-    const held = this.items.inRange(from, to);
+    const distance = (item: StoredItem) => this.c.ids.distance(from, this.items.keyId(item.key));
+    const held = this.items.inRange(from, to).sort((a, b) => (distance(a) < distance(b) ? -1 : 1));
+    const step = this.limits.maxItemsPerMessage;
+    let start = from;
+    for (let at = 0; at === 0 || at < held.length; at += step) {
+      const part = held.slice(at, at + step);
+      const end = at + step >= held.length ? to : this.items.keyId(part[part.length - 1]!.key);
+      await this.syncRange(replica, start, end, part, signal);
+      start = end;
+    }
+  }
+
+  private async syncRange(replica: NodeRef, from: bigint, to: bigint, held: readonly StoredItem[], signal?: AbortSignal): Promise<void> {
     const digest = held.map(({ key, version }) => ({ key, version }));
     const { want, newer: theirs } = await this.c.peers.call(replica.addr, 'syncDigest', { from, to, digest }, { signal });
-    for (const item of theirs) this.items.merge(item);
+    // The replica's answer is checked like any peer's items: within limits, and of this range only.
+    const now = this.c.clock.now();
+    for (const item of theirs) {
+      checkItem(item, now, this.limits);
+      if (this.c.ids.inHalfOpen(this.items.keyId(item.key), from, to)) this.items.merge(item);
+    }
     const wanted = new Set(want);
-    const send = held.filter((item) => wanted.has(item.key));
-    if (send.length) await this.c.peers.call(replica.addr, 'storeItems', { items: send }, { signal });
+    await this.send(replica, held.filter((item) => wanted.has(item.key)), signal);
+  }
+
+  /** Hands items over in messages the receiver accepts. */
+  private async send(to: NodeRef, items: readonly StoredItem[], signal?: AbortSignal): Promise<void> {
+    for (const batch of batches(items, this.limits)) await this.c.peers.call(to.addr, 'storeItems', { items: batch }, { signal });
   }
 
   /** Pairs outside this node's range stay only if it is one of their replicas; the rest go to their owner. */
@@ -202,7 +252,7 @@ export class ReplicatedStore {
       moves.set(covered.owner.addr, move);
     }
     for (const { owner, items } of moves.values()) {
-      await this.c.peers.call(owner.addr, 'storeItems', { items }, { signal });
+      await this.send(owner, items, signal);
       // Drop only what is still the same version: a write may have arrived meanwhile.
       for (const item of items) {
         const current = this.items.get(item.key);

@@ -83,3 +83,24 @@ describe('routing - koorde - good start', () => {
     );
   });
 });
+
+describe('routing - koorde - hostile carry', () => {
+  it('refuses a carry of i = kshift = 0 at the node whose interval holds 0 instead of shifting forever', () => {
+    // Node 230 with successor 12: (230, 12] holds 0, and shifting 0 in keeps i at 0.
+    const router = routerAt(8, 2, 230n, 12n);
+    assert.throws(
+      () => router.step(100n, { i: 0n, kshift: 0n }),
+      (err: unknown) => (err as { code?: string }).code === 'ERR_INVALID_ARGUMENT' && /does not lead to key/.test(String(err)),
+    );
+  });
+
+  it('still routes every carry that start() makes, whatever the key', () => {
+    fc.assert(
+      fc.property(fc.bigInt({ min: 0n, max: 255n }), (key) => {
+        const router = routerAt(8, 2, 230n, 12n);
+        if (key > 230n || key <= 12n) return; // owned by the successor: no shifting at all
+        assert.equal(router.step(key, router.start(key)).done, false);
+      }),
+    );
+  });
+});

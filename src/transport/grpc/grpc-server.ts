@@ -1,7 +1,8 @@
 import * as grpc from '@grpc/grpc-js';
 import { DhtError } from '../../errors.js';
 import type { DhtMethod, Handlers } from '../../rpc/messages.js';
-import { DHT_CODECS, type Wire } from './codec.js';
+import type { IdSpace } from '../../id/id-space.js';
+import { dhtCodecs, type Wire } from './codec.js';
 import { toServiceError } from './errors.js';
 import { CHANNEL_OPTIONS } from './protos.js';
 import type { GrpcCredentials } from './tls.js';
@@ -23,11 +24,15 @@ export function unary<Req, Res>(impl: (request: Req, signal: AbortSignal) => Pro
   };
 }
 
-/** The dht.v1.Dht service over a node's handler map: the same handlers the simulator calls. */
-export function dhtImplementation(handlers: Handlers): grpc.UntypedServiceImplementation {
+/**
+ * The dht.v1.Dht service over a node's handler map: the same handlers the simulator calls. A
+ * malformed request never reaches them: the codec answers INVALID_ARGUMENT.
+ */
+export function dhtImplementation(handlers: Handlers, ids: IdSpace): grpc.UntypedServiceImplementation {
   const implementation: grpc.UntypedServiceImplementation = {};
-  for (const method of Object.keys(DHT_CODECS) as DhtMethod[]) {
-    const codec = DHT_CODECS[method];
+  const codecs = dhtCodecs(ids);
+  for (const method of Object.keys(codecs) as DhtMethod[]) {
+    const codec = codecs[method];
     const handler = handlers[method] as (req: unknown, ctx: { signal: AbortSignal }) => Promise<never>;
     implementation[codec.rpc] = unary<Wire, Wire>(async (request: Wire, signal) => {
       const response = await handler(codec.decodeRequest(request), { signal });

@@ -1,24 +1,40 @@
 import * as grpc from '@grpc/grpc-js';
 import type { DhtMethod, DhtRequest, DhtResponse } from '../../rpc/messages.js';
 import type { CallOptions, Transport } from '../transport.js';
-import { DHT_CODECS, type Wire } from './codec.js';
+import { DhtError } from '../../errors.js';
+import type { IdSpace } from '../../id/id-space.js';
+import { dhtCodecs, type DhtCodecs, type Wire } from './codec.js';
 import { fromServiceError } from './errors.js';
+import { DEFAULT_PEER_CHANNELS, PeerChannels, type PeerChannelsInit } from './peer-channels.js';
 import { services } from './protos.js';
 import type { GrpcCredentials } from './tls.js';
 
 type UnaryMethod = (request: Wire, callback: (err: grpc.ServiceError | null, response: Wire) => void) => grpc.ClientUnaryCall;
 
 /**
- * Node-to-node calls over gRPC: one long-lived channel per peer, cancelled through the
- * caller's signal (which carries the FAILURE_TIMEOUT deadline).
+ * Node-to-node calls over gRPC: one long-lived channel per peer (closed once the peer is gone),
+ * cancelled through the caller's signal (which carries the FAILURE_TIMEOUT deadline).
  */
 export class GrpcTransport implements Transport {
-  private readonly clients = new Map<string, grpc.Client>();
+  private readonly clients: PeerChannels<grpc.Client>;
+  private readonly codecs: DhtCodecs;
 
-  constructor(private readonly credentials: GrpcCredentials) {}
+  constructor(
+    ids: IdSpace,
+    private readonly credentials: GrpcCredentials,
+    channels: PeerChannelsInit = DEFAULT_PEER_CHANNELS,
+  ) {
+    this.codecs = dhtCodecs(ids);
+    this.clients = new PeerChannels(channels);
+  }
+
+  /** Channels open right now. */
+  get channelCount(): number {
+    return this.clients.size;
+  }
 
   call<M extends DhtMethod>(to: string, method: M, req: DhtRequest<M>, options: CallOptions = {}): Promise<DhtResponse<M>> {
-    const codec = DHT_CODECS[method];
+    const codec = this.codecs[method];
     const { signal } = options;
     return new Promise((resolve, reject) => {
       if (signal?.aborted) return reject(signal.reason);
@@ -28,7 +44,14 @@ export class GrpcTransport implements Transport {
         signal?.removeEventListener('abort', onAbort);
         if (signal?.aborted) reject(signal.reason);
         else if (err) reject(fromServiceError(err, `${method} to ${to}`));
-        else resolve(codec.decodeResponse(response));
+        else {
+          try {
+            resolve(codec.decodeResponse(response));
+          } catch (decodeErr) {
+            // A malformed answer is the peer's failure, not the caller's: retryable, so the next candidate is tried.
+            reject(new DhtError('ERR_INTERNAL', `${method} to ${to}: malformed answer: ${(decodeErr as Error).message}`, { cause: decodeErr }));
+          }
+        }
       });
       signal?.addEventListener('abort', onAbort, { once: true });
     });
