@@ -9,13 +9,15 @@ export interface MetricsSources {
   readonly dht: DhtNode;
   /** Absent when CACHE_ENABLED=false. */
   readonly cache?: { readonly service: CacheService; readonly owner: OwnerCache; readonly capacityBytes: number };
+  /** The process's memory use (process.memoryUsage in a real node). */
+  readonly memoryUsage?: () => NodeJS.MemoryUsage;
 }
 
 /** How many hot URLs /metrics lists. */
 const HOT_URLS_SHOWN = 20;
 
 /** /metrics as JSON (SPEC §4 fields, and more). */
-export function metricsJson({ dht, cache }: MetricsSources) {
+export function metricsJson({ dht, cache, memoryUsage }: MetricsSources) {
   const { stats, router, ring } = dht;
   const owner = cache?.owner;
   const counts = owner?.counts;
@@ -25,6 +27,7 @@ export function metricsJson({ dht, cache }: MetricsSources) {
   const hot = owner?.hotKeys.hot() ?? [];
   const requests = cache?.service.stats;
   const requestCount = requests ? Object.values(requests.byXCache).reduce((a, b) => a + b, 0) : 0;
+  const memory = memoryUsage?.();
   return {
     node: { id: '0x' + dht.ids.toHex(dht.self.id), addr: dht.self.addr, protocol: router.protocol, status: dht.status },
     cache: {
@@ -48,6 +51,13 @@ export function metricsJson({ dht, cache }: MetricsSources) {
       hops_avg: requests?.hops.mean ?? 0,
       latency_ms_p50: requests?.latencyMs.quantile(0.5) ?? 0,
       latency_ms_p99: requests?.latencyMs.quantile(0.99) ?? 0,
+    },
+    process: {
+      rss_bytes: memory?.rss ?? 0,
+      heap_used_bytes: memory?.heapUsed ?? 0,
+      heap_total_bytes: memory?.heapTotal ?? 0,
+      external_bytes: memory?.external ?? 0,
+      array_buffers_bytes: memory?.arrayBuffers ?? 0,
     },
     hotspots: { count: hot.length, urls: hot.slice(0, HOT_URLS_SHOWN).map((h) => ({ url: h.url, rate: Number(h.rate.toFixed(1)) })) },
     routing: {
@@ -108,6 +118,8 @@ export function prometheusRegistry(sources: MetricsSources): Registry {
   gauge('cache_entries', 'URLs stored', (m) => m.cache.entry_count);
   gauge('cache_size_bytes', 'Bytes stored (headers and bodies)', (m) => m.cache.size_bytes);
   gauge('cache_capacity_bytes', 'Byte budget of the store', (m) => m.cache.capacity_bytes);
+  gauge('process_heap_used_bytes', 'V8 heap in use', (m) => m.process.heap_used_bytes);
+  gauge('process_array_buffers_bytes', 'Memory of Buffers and ArrayBuffers (cached bodies live here)', (m) => m.process.array_buffers_bytes);
   gauge('hotspots', 'URLs above CACHE_HOTSPOT_THRESHOLD', (m) => m.hotspots.count);
   gauge('routing_successors', 'Successor list length', (m) => m.routing.successor_count);
   gauge('routing_debruijn_pointers', 'De Bruijn list length (Koorde)', (m) => m.routing.debruijn_count);

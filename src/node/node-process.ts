@@ -87,7 +87,7 @@ export async function startNodeProcess(settings: Settings, logger: Logger): Prom
   const cache = settings.cacheEnabled ? webCache(settings, dht, logger) : undefined;
   if (cache) server.addService(services().cache.service, cache.rpc);
   await listen(server, settings.bind, settings.port);
-  const metrics = { dht, cache: cache && { service: cache.service, owner: cache.owner, capacityBytes: settings.capacityMB * MIB } };
+  const metrics = { dht, cache: cache && { service: cache.service, owner: cache.owner, capacityBytes: settings.capacityMB * MIB }, memoryUsage: () => process.memoryUsage() };
   dht.setFigures(() => dashboardFigures(metrics, settings.httpPort));
   const http = createHttpServer({
     dht,
