@@ -1,6 +1,7 @@
 import type CachePolicy from 'http-cache-semantics';
 import { LRUCache } from 'lru-cache';
 import type { IdSpace } from '../id/id-space.js';
+import { entryBytes, ownAllocation } from './entry-size.js';
 import { headerText, type Headers } from './freshness.js';
 
 /** One stored response: a URL can have several, one per combination of the headers its Vary names. */
@@ -16,9 +17,6 @@ export interface Variant {
   readonly selectedBy: Readonly<Record<string, string>>;
 }
 
-/** Per-entry bookkeeping a byte budget should count besides header and body bytes. */
-const ENTRY_OVERHEAD_BYTES = 256;
-
 /** The request header values a response's Vary names; undefined for `Vary: *` (never reusable). */
 export function varySelection(responseHeaders: Headers, requestHeaders: Headers): Record<string, string> | undefined {
   const names = headerText(responseHeaders.vary)
@@ -30,15 +28,9 @@ export function varySelection(responseHeaders: Headers, requestHeaders: Headers)
   return Object.fromEntries(names.sort().map((n) => [n, headerText(requestHeaders[n]).trim()]));
 }
 
-function variantBytes(v: Variant): number {
-  let bytes = ENTRY_OVERHEAD_BYTES + v.url.length + v.body.length;
-  for (const [name, value] of Object.entries(v.headers)) bytes += name.length + headerText(value).length + 4;
-  return bytes;
-}
-
 /**
- * The objects a node owns: an LRU bounded by bytes (headers and bodies), keyed by URL, holding
- * each URL's variants together so they move and expire as one.
+ * The objects a node owns: an LRU bounded by the heap its entries take (entry-size.ts), keyed by
+ * URL, holding each URL's variants together so they move and expire as one.
  */
 export class ObjectStore {
   private readonly lru: LRUCache<string, Variant[]>;
@@ -50,7 +42,7 @@ export class ObjectStore {
   ) {
     this.lru = new LRUCache<string, Variant[]>({
       maxSize: Math.max(1, capacityBytes),
-      sizeCalculation: (variants) => Math.max(1, variants.reduce((sum, v) => sum + variantBytes(v), 0)),
+      sizeCalculation: (variants) => Math.max(1, variants.reduce((sum, v) => sum + entryBytes(v), 0)),
       dispose: (_value, _key, reason) => {
         if (reason === 'evict') this.#evictions++;
       },
@@ -77,10 +69,12 @@ export class ObjectStore {
 
   /** Stores a variant in place of the one with the same selecting header values; false if it can never fit. */
   put(variant: Variant): boolean {
-    if (variantBytes(variant) > this.capacityBytes) return false;
+    const body = ownAllocation(variant.body);
+    const kept = body === variant.body ? variant : { ...variant, body };
+    if (entryBytes(kept) > this.capacityBytes) return false;
     const key = JSON.stringify(variant.selectedBy);
     const others = (this.lru.peek(variant.url) ?? []).filter((v) => JSON.stringify(v.selectedBy) !== key);
-    this.lru.set(variant.url, [...others, variant]);
+    this.lru.set(variant.url, [...others, kept]);
     return true;
   }
 
