@@ -35,6 +35,7 @@ export function varySelection(responseHeaders: Headers, requestHeaders: Headers)
 export class ObjectStore {
   private readonly lru: LRUCache<string, Variant[]>;
   #evictions = 0;
+  #storedListener: ((bytes: number) => void) | undefined;
 
   constructor(
     readonly capacityBytes: number,
@@ -71,11 +72,26 @@ export class ObjectStore {
   put(variant: Variant): boolean {
     const body = ownAllocation(variant.body);
     const kept = body === variant.body ? variant : { ...variant, body };
-    if (entryBytes(kept) > this.capacityBytes) return false;
+    const bytes = entryBytes(kept);
+    if (bytes > this.capacityBytes) return false;
     const key = JSON.stringify(variant.selectedBy);
     const others = (this.lru.peek(variant.url) ?? []).filter((v) => JSON.stringify(v.selectedBy) !== key);
     this.lru.set(variant.url, [...others, kept]);
+    this.#storedListener?.(bytes);
     return true;
+  }
+
+  /** Tells `listener` the accounted size of every variant stored (the memory guard watches stores). */
+  onStored(listener: (bytes: number) => void): void {
+    this.#storedListener = listener;
+  }
+
+  /** Evicts least recently used URLs until `bytes` of accounted size are gone; returns how many. */
+  evictOldest(bytes: number): number {
+    const target = this.lru.calculatedSize - bytes;
+    let evicted = 0;
+    for (; this.lru.size > 0 && this.lru.calculatedSize > target; evicted++) this.lru.pop();
+    return evicted;
   }
 
   /** Re-counts a URL's size after a variant changed in place (a revalidation's new headers). */

@@ -1,5 +1,6 @@
 import { Gauge, Registry } from 'prom-client';
 import type { CacheService } from '../cache/cache-service.js';
+import type { MemoryGuard } from '../cache/memory-guard.js';
 import type { OwnerCache } from '../cache/owner-cache.js';
 import type { DhtNode } from '../node/dht-node.js';
 import { ChordRouter } from '../routing/chord.js';
@@ -8,7 +9,13 @@ import { KoordeRouter } from '../routing/koorde.js';
 export interface MetricsSources {
   readonly dht: DhtNode;
   /** Absent when CACHE_ENABLED=false. */
-  readonly cache?: { readonly service: CacheService; readonly owner: OwnerCache; readonly capacityBytes: number };
+  readonly cache?: {
+    readonly service: CacheService;
+    readonly owner: OwnerCache;
+    readonly capacityBytes: number;
+    /** Absent when there is no memory ceiling (CACHE_MEMORY_LIMIT_MB none, or auto outside a limited container). */
+    readonly guard?: MemoryGuard;
+  };
   /** The process's memory use (process.memoryUsage in a real node). */
   readonly memoryUsage?: () => NodeJS.MemoryUsage;
 }
@@ -43,6 +50,10 @@ export function metricsJson({ dht, cache, memoryUsage }: MetricsSources) {
       capacity_bytes: capacityBytes,
       utilization: capacityBytes ? sizeBytes / capacityBytes : 0,
       hot_copies: cache?.service.hotCopies.size ?? 0,
+      // 0 = no ceiling.
+      memory_limit_bytes: cache?.guard?.limitBytes ?? 0,
+      rss_bytes: memory?.rss ?? 0,
+      pressure_evictions: cache?.guard?.pressureEvictions ?? 0,
     },
     requests: {
       count: requestCount,
@@ -118,6 +129,9 @@ export function prometheusRegistry(sources: MetricsSources): Registry {
   gauge('cache_entries', 'URLs stored', (m) => m.cache.entry_count);
   gauge('cache_size_bytes', 'Bytes stored (headers and bodies)', (m) => m.cache.size_bytes);
   gauge('cache_capacity_bytes', 'Byte budget of the store', (m) => m.cache.capacity_bytes);
+  gauge('cache_memory_limit_bytes', 'Resident memory at which the cache evicts (0 = no ceiling)', (m) => m.cache.memory_limit_bytes);
+  gauge('cache_rss_bytes', 'Resident memory of the process', (m) => m.cache.rss_bytes);
+  gauge('cache_pressure_evictions_total', 'Objects evicted because resident memory reached the ceiling', (m) => m.cache.pressure_evictions);
   gauge('process_heap_used_bytes', 'V8 heap in use', (m) => m.process.heap_used_bytes);
   gauge('process_array_buffers_bytes', 'Memory of Buffers and ArrayBuffers (cached bodies live here)', (m) => m.process.array_buffers_bytes);
   gauge('hotspots', 'URLs above CACHE_HOTSPOT_THRESHOLD', (m) => m.hotspots.count);

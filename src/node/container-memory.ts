@@ -1,0 +1,64 @@
+import { readFileSync } from 'node:fs';
+
+/** cgroup v1 writes a page-rounded 2^63 − 1 for "no limit"; anything this large is none. */
+const V1_UNLIMITED_FROM = 2 ** 60;
+
+/** Share of the container's limit the cache lets resident memory reach when CACHE_MEMORY_LIMIT_MB is `auto`. */
+export const AUTO_LIMIT_SHARE = 0.9;
+
+/** `memory.max` of cgroup v2: bytes, or undefined for `max` (no limit) and anything unreadable. */
+export function parseCgroupV2Max(text: string): number | undefined {
+  const t = text.trim();
+  if (t === 'max' || !/^\d+$/.test(t)) return undefined;
+  return Number(t);
+}
+
+/** `memory.limit_in_bytes` of cgroup v1: bytes, or undefined when unlimited or unreadable. */
+export function parseCgroupV1Limit(text: string): number | undefined {
+  const t = text.trim();
+  if (!/^\d+$/.test(t)) return undefined;
+  const bytes = Number(t);
+  return bytes >= V1_UNLIMITED_FROM ? undefined : bytes;
+}
+
+/** The v2 cgroup path of this process from /proc/self/cgroup (`0::/path`), if it is on v2. */
+export function cgroupV2Path(procSelfCgroup: string): string | undefined {
+  const line = procSelfCgroup.split('\n').find((l) => l.startsWith('0::'));
+  return line?.slice(3).trim() || undefined;
+}
+
+/** Reads a file's text, or undefined when it does not exist (no cgroup of that version). */
+export type ReadText = (path: string) => string | undefined;
+
+const readIfPresent: ReadText = (path) => {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch {
+    return undefined; // not mounted here: that cgroup version is not in use
+  }
+};
+
+/**
+ * The memory limit of the container this process runs in, in bytes; undefined when there is
+ * none. cgroup v2 first (the process's own group, then the mount's root, which is the
+ * container's group under a private cgroup namespace), then v1.
+ */
+export function containerMemoryLimit(read: ReadText = readIfPresent): number | undefined {
+  const own = cgroupV2Path(read('/proc/self/cgroup') ?? '');
+  for (const path of [own && own !== '/' ? `/sys/fs/cgroup${own}/memory.max` : undefined, '/sys/fs/cgroup/memory.max']) {
+    const text = path && read(path);
+    if (text !== undefined && text !== '') return parseCgroupV2Max(text);
+  }
+  const v1 = read('/sys/fs/cgroup/memory/memory.limit_in_bytes');
+  return v1 === undefined ? undefined : parseCgroupV1Limit(v1);
+}
+
+/**
+ * The resident-memory ceiling the cache keeps under: CACHE_MEMORY_LIMIT_MB when set, else
+ * AUTO_LIMIT_SHARE of the container's limit; undefined for `none` or `auto` without a limit.
+ */
+export function memoryCeilingBytes(setting: number | 'auto' | 'none', containerLimitBytes: number | undefined): number | undefined {
+  if (setting === 'none') return undefined;
+  if (setting === 'auto') return containerLimitBytes === undefined ? undefined : Math.floor(containerLimitBytes * AUTO_LIMIT_SHARE);
+  return setting * 1024 * 1024;
+}
