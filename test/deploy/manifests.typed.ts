@@ -56,6 +56,7 @@ export const typedManifests = {
         "CACHE_ENABLED": "true",
         "CACHE_HTTP_PORT": "8080",
         "CACHE_CAPACITY_MB": "256",
+        "CACHE_MEMORY_LIMIT_MB": "auto",
         "CACHE_MAX_OBJECT_MB": "16",
         "CACHE_DEFAULT_TTL": "3600",
         "CACHE_HOTSPOT_THRESHOLD": "1000",
@@ -658,6 +659,20 @@ export const typedManifests = {
                         "fieldPath": "status.podIP"
                       }
                     }
+                  },
+                  {
+                    "name": "HEAP_LIMIT_MIB",
+                    "valueFrom": {
+                      "resourceFieldRef": {
+                        "containerName": "dht-node",
+                        "resource": "limits.memory",
+                        "divisor": "2Mi"
+                      }
+                    }
+                  },
+                  {
+                    "name": "NODE_OPTIONS",
+                    "value": "--max-old-space-size=$(HEAP_LIMIT_MIB)"
                   }
                 ],
                 "resources": {
