@@ -666,7 +666,7 @@ export const typedManifests = {
                       "resourceFieldRef": {
                         "containerName": "dht-node",
                         "resource": "limits.memory",
-                        "divisor": "2Mi"
+                        "divisor": "1Mi"
                       }
                     }
                   },
