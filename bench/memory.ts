@@ -24,7 +24,7 @@ const BASELINE = 'docs/benchmarks/memory-baseline.json';
 
 interface Metrics {
   cache: { entry_count: number; size_bytes: number; capacity_bytes: number; utilization: number; evictions: number; pressure_evictions?: number };
-  process: { rss_bytes: number; heap_used_bytes: number; array_buffers_bytes: number };
+  process: { heap_used_bytes: number; array_buffers_bytes: number };
 }
 
 interface Cell {

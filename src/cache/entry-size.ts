@@ -6,7 +6,7 @@ import { headerText, type Headers } from './freshness.js';
  * http-cache-semantics policy object, the variant and its array, the LRU's slots, the Buffer and
  * ArrayBuffer objects of the body. Measured, not guessed: `node --expose-gc --import tsx
  * bench/entry-cost.ts` (40 000 entries, garbage collected before each reading) on Node 20.20
- * reports 1064 B fixed and 131 B per header; see docs/benchmarks/memory.md.
+ * reports 1064 B fixed and 131 B per header (README: Memory and sizing).
  */
 export const ENTRY_FIXED_BYTES = 1064;
 

@@ -1,8 +1,7 @@
 import type { Clock } from '../runtime/clock.js';
 
-/** What the guard needs of the store: its accounted size and a way to drop its oldest entries. */
+/** What the guard needs of the store: a way to drop its oldest entries. */
 export interface Evictable {
-  readonly sizeBytes: number;
   /** Evicts least recently used entries until `bytes` of accounted size are gone; returns how many. */
   evictOldest(bytes: number): number;
 }

@@ -63,8 +63,8 @@ export function metricsJson({ dht, cache, memoryUsage }: MetricsSources) {
       latency_ms_p50: requests?.latencyMs.quantile(0.5) ?? 0,
       latency_ms_p99: requests?.latencyMs.quantile(0.99) ?? 0,
     },
+    // Resident memory is cache.rss_bytes, beside the ceiling it is judged against.
     process: {
-      rss_bytes: memory?.rss ?? 0,
       heap_used_bytes: memory?.heapUsed ?? 0,
       heap_total_bytes: memory?.heapTotal ?? 0,
       external_bytes: memory?.external ?? 0,
@@ -127,7 +127,7 @@ export function prometheusRegistry(sources: MetricsSources): Registry {
   gauge('cache_origin_fetches_total', 'Requests sent to origins', (m) => m.cache.origin_fetches);
   gauge('cache_hit_ratio', 'Share of owner requests answered without a full origin fetch', (m) => m.cache.hit_rate);
   gauge('cache_entries', 'URLs stored', (m) => m.cache.entry_count);
-  gauge('cache_size_bytes', 'Bytes stored (headers and bodies)', (m) => m.cache.size_bytes);
+  gauge('cache_size_bytes', 'Heap the stored objects take, as CACHE_CAPACITY_MB counts it', (m) => m.cache.size_bytes);
   gauge('cache_capacity_bytes', 'Byte budget of the store', (m) => m.cache.capacity_bytes);
   gauge('cache_memory_limit_bytes', 'Resident memory at which the cache evicts (0 = no ceiling)', (m) => m.cache.memory_limit_bytes);
   gauge('cache_rss_bytes', 'Resident memory of the process', (m) => m.cache.rss_bytes);

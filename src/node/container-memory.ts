@@ -27,6 +27,15 @@ export function cgroupV2Path(procSelfCgroup: string): string | undefined {
   return line?.slice(3).trim() || undefined;
 }
 
+/** The v1 memory-controller cgroup path of this process from /proc/self/cgroup (`4:memory:/path`). */
+export function cgroupV1MemoryPath(procSelfCgroup: string): string | undefined {
+  for (const line of procSelfCgroup.split('\n')) {
+    const match = /^\d+:([^:]*):(.*)$/.exec(line.trim());
+    if (match && match[1]!.split(',').includes('memory')) return match[2]!.trim() || undefined;
+  }
+  return undefined;
+}
+
 /** Reads a file's text, or undefined when it does not exist (no cgroup of that version). */
 export type ReadText = (path: string) => string | undefined;
 
@@ -40,17 +49,21 @@ const readIfPresent: ReadText = (path) => {
 
 /**
  * The memory limit of the container this process runs in, in bytes; undefined when there is
- * none. cgroup v2 first (the process's own group, then the mount's root, which is the
- * container's group under a private cgroup namespace), then v1.
+ * none. cgroup v2 first, then v1; in each the process's own group, then the mount's root (the
+ * container's group under a private cgroup namespace).
  */
 export function containerMemoryLimit(read: ReadText = readIfPresent): number | undefined {
-  const own = cgroupV2Path(read('/proc/self/cgroup') ?? '');
-  for (const path of [own && own !== '/' ? `/sys/fs/cgroup${own}/memory.max` : undefined, '/sys/fs/cgroup/memory.max']) {
-    const text = path && read(path);
-    if (text !== undefined && text !== '') return parseCgroupV2Max(text);
+  const groups = read('/proc/self/cgroup') ?? '';
+  const below = (root: string, own: string | undefined, file: string) => [...(own && own !== '/' ? [`${root}${own}/${file}`] : []), `${root}/${file}`];
+  for (const path of below('/sys/fs/cgroup', cgroupV2Path(groups), 'memory.max')) {
+    const text = read(path);
+    if (text) return parseCgroupV2Max(text);
   }
-  const v1 = read('/sys/fs/cgroup/memory/memory.limit_in_bytes');
-  return v1 === undefined ? undefined : parseCgroupV1Limit(v1);
+  for (const path of below('/sys/fs/cgroup/memory', cgroupV1MemoryPath(groups), 'memory.limit_in_bytes')) {
+    const text = read(path);
+    if (text) return parseCgroupV1Limit(text);
+  }
+  return undefined;
 }
 
 /**

@@ -5,7 +5,7 @@ import { createPolicy } from '../../src/cache/freshness.js';
 import { MemoryGuard, type Evictable } from '../../src/cache/memory-guard.js';
 import { ObjectStore } from '../../src/cache/object-store.js';
 import { IdSpace } from '../../src/id/id-space.js';
-import { AUTO_LIMIT_SHARE, cgroupV2Path, containerMemoryLimit, memoryCeilingBytes, parseCgroupV1Limit, parseCgroupV2Max } from '../../src/node/container-memory.js';
+import { AUTO_LIMIT_SHARE, cgroupV1MemoryPath, cgroupV2Path, containerMemoryLimit, memoryCeilingBytes, parseCgroupV1Limit, parseCgroupV2Max } from '../../src/node/container-memory.js';
 import { VirtualClock } from '../../src/sim/virtual-clock.js';
 
 const MIB = 1024 * 1024;
@@ -23,9 +23,11 @@ describe('memory - container limit', () => {
     assert.equal(parseCgroupV1Limit(''), undefined);
   });
 
-  it('finds the v2 group of the process', () => {
+  it('finds the v2 group and the v1 memory group of the process', () => {
     assert.equal(cgroupV2Path('0::/kubepods/burstable/pod1/abc\n'), '/kubepods/burstable/pod1/abc');
     assert.equal(cgroupV2Path('12:memory:/docker/abc\n11:cpu:/docker/abc\n'), undefined);
+    assert.equal(cgroupV1MemoryPath('12:cpu:/a\n4:memory:/process_api/5c20\n0::/\n'), '/process_api/5c20');
+    assert.equal(cgroupV1MemoryPath('0::/x\n'), undefined);
   });
 
   it('prefers the process group of cgroup v2, then the mount root, then v1', () => {
@@ -33,7 +35,9 @@ describe('memory - container limit', () => {
     assert.equal(containerMemoryLimit(files({ '/proc/self/cgroup': '0::/pod/c\n', '/sys/fs/cgroup/pod/c/memory.max': '1073741824\n', '/sys/fs/cgroup/memory.max': 'max\n' })), 1024 * MIB);
     assert.equal(containerMemoryLimit(files({ '/proc/self/cgroup': '0::/\n', '/sys/fs/cgroup/memory.max': '805306368\n' })), 768 * MIB);
     assert.equal(containerMemoryLimit(files({ '/proc/self/cgroup': '0::/\n', '/sys/fs/cgroup/memory.max': 'max\n' })), undefined);
-    assert.equal(containerMemoryLimit(files({ '/proc/self/cgroup': '4:memory:/docker/x\n', '/sys/fs/cgroup/memory/memory.limit_in_bytes': '268435456\n' })), 256 * MIB);
+    assert.equal(containerMemoryLimit(files({ '/proc/self/cgroup': '4:memory:/\n', '/sys/fs/cgroup/memory/memory.limit_in_bytes': '268435456\n' })), 256 * MIB);
+    const v1Own = { '/proc/self/cgroup': '5:cpu,memory:/docker/x\n0::/\n', '/sys/fs/cgroup/memory/docker/x/memory.limit_in_bytes': '536870912\n', '/sys/fs/cgroup/memory/memory.limit_in_bytes': '9223372036854771712\n' };
+    assert.equal(containerMemoryLimit(files(v1Own)), 512 * MIB, 'the own v1 group, not the unlimited root');
     assert.equal(containerMemoryLimit(files({})), undefined, 'no cgroup files: no limit');
   });
 
@@ -57,9 +61,6 @@ describe('memory - container limit', () => {
 function fakeStore(entries: number, entryBytes: number): Evictable & { entries: number } {
   return {
     entries,
-    get sizeBytes() {
-      return this.entries * entryBytes;
-    },
     evictOldest(bytes: number) {
       const n = Math.min(this.entries, Math.ceil(bytes / entryBytes));
       this.entries -= n;
