@@ -1,6 +1,7 @@
 import type CachePolicy from 'http-cache-semantics';
 import { LRUCache } from 'lru-cache';
 import type { IdSpace } from '../id/id-space.js';
+import { entryBytes, ownAllocation } from './entry-size.js';
 import { CREDENTIAL_HEADERS, headerText, type Headers } from './freshness.js';
 
 /** One stored response: a URL can have several, one per combination of the headers its Vary names. */
@@ -19,9 +20,6 @@ export interface Variant {
 /** Variants kept per URL: a Vary on a header clients choose freely must not grow one entry without end. */
 export const MAX_VARIANTS_PER_URL = 32;
 
-/** Per-entry bookkeeping a byte budget should count besides header and body bytes. */
-const ENTRY_OVERHEAD_BYTES = 256;
-
 /**
  * The request header values a response's Vary names; undefined when it is never to be reused:
  * `Vary: *`, or a Vary on credentials (Authorization, Cookie), which would make the stored
@@ -37,19 +35,14 @@ export function varySelection(responseHeaders: Headers, requestHeaders: Headers)
   return Object.fromEntries(names.sort().map((n) => [n, headerText(requestHeaders[n]).trim()]));
 }
 
-function variantBytes(v: Variant): number {
-  let bytes = ENTRY_OVERHEAD_BYTES + v.url.length + v.body.length;
-  for (const [name, value] of Object.entries(v.headers)) bytes += name.length + headerText(value).length + 4;
-  return bytes;
-}
-
 /**
- * The objects a node owns: an LRU bounded by bytes (headers and bodies), keyed by URL, holding
- * each URL's variants together so they move and expire as one.
+ * The objects a node owns: an LRU bounded by the heap its entries take (entry-size.ts), keyed by
+ * URL, holding each URL's variants together so they move and expire as one.
  */
 export class ObjectStore {
   private readonly lru: LRUCache<string, Variant[]>;
   #evictions = 0;
+  #storedListener: ((bytes: number) => void) | undefined;
 
   constructor(
     readonly capacityBytes: number,
@@ -57,7 +50,7 @@ export class ObjectStore {
   ) {
     this.lru = new LRUCache<string, Variant[]>({
       maxSize: Math.max(1, capacityBytes),
-      sizeCalculation: (variants) => Math.max(1, variants.reduce((sum, v) => sum + variantBytes(v), 0)),
+      sizeCalculation: (variants) => Math.max(1, variants.reduce((sum, v) => sum + entryBytes(v), 0)),
       dispose: (_value, _key, reason) => {
         if (reason === 'evict') this.#evictions++;
       },
@@ -87,11 +80,28 @@ export class ObjectStore {
    * oldest past MAX_VARIANTS_PER_URL; false if it can never fit.
    */
   put(variant: Variant): boolean {
-    if (variantBytes(variant) > this.capacityBytes) return false;
+    const body = ownAllocation(variant.body);
+    const kept = body === variant.body ? variant : { ...variant, body };
+    const bytes = entryBytes(kept);
+    if (bytes > this.capacityBytes) return false;
     const key = JSON.stringify(variant.selectedBy);
     const others = (this.lru.peek(variant.url) ?? []).filter((v) => JSON.stringify(v.selectedBy) !== key);
-    this.lru.set(variant.url, [...others, variant].slice(-MAX_VARIANTS_PER_URL));
+    this.lru.set(variant.url, [...others, kept].slice(-MAX_VARIANTS_PER_URL));
+    this.#storedListener?.(bytes);
     return true;
+  }
+
+  /** Tells `listener` the accounted size of every variant stored (the memory guard watches stores). */
+  onStored(listener: (bytes: number) => void): void {
+    this.#storedListener = listener;
+  }
+
+  /** Evicts least recently used URLs until `bytes` of accounted size are gone; returns how many. */
+  evictOldest(bytes: number): number {
+    const target = this.lru.calculatedSize - bytes;
+    let evicted = 0;
+    for (; this.lru.size > 0 && this.lru.calculatedSize > target; evicted++) this.lru.pop();
+    return evicted;
   }
 
   /** Re-counts a URL's size after a variant changed in place (a revalidation's new headers). */

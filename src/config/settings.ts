@@ -95,6 +95,14 @@ const httpUrl: Parser<string> = (raw) => {
   return { allowed: 'empty or an absolute http(s) URL' };
 };
 
+/** A memory ceiling in MiB, `auto` (derived from the container's limit) or `none`. */
+const memoryLimit: Parser<number | 'auto' | 'none'> = (raw) => {
+  const t = String(raw ?? '').trim().toLowerCase();
+  if (t === 'auto' || t === 'none') return { value: t };
+  const n = typeof raw === 'number' ? raw : t === '' ? NaN : Number(t);
+  return Number.isFinite(n) && n >= 16 && n <= 1_048_576 ? { value: n } : { allowed: 'auto, none, or a number of MiB from 16 to 1048576' };
+};
+
 const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
 
@@ -131,6 +139,13 @@ export const SETTINGS = {
   cacheEnabled: setting('CACHE_ENABLED', 'cache.enabled', true, boolean, 'serve the HTTP cache API'),
   httpPort: setting('CACHE_HTTP_PORT', 'cache.httpPort', 8080, integer(1, 65535), 'HTTP API port'),
   capacityMB: setting('CACHE_CAPACITY_MB', 'cache.capacityMB', 1024, decimal(0, 1_048_576), 'cache byte budget, MiB'),
+  memoryLimitMB: setting(
+    'CACHE_MEMORY_LIMIT_MB',
+    'cache.memoryLimitMB',
+    'auto' as number | 'auto' | 'none',
+    memoryLimit,
+    'resident memory at which the cache evicts, MiB; auto = 90 % of the container limit (none without one)',
+  ),
   maxObjectMB: setting('CACHE_MAX_OBJECT_MB', 'cache.maxObjectMB', 16, decimal(0, 65_536, true), 'largest cacheable object, MiB'),
   defaultTtlSeconds: setting('CACHE_DEFAULT_TTL', 'cache.defaultTTL', 3600, integer(0, 31_536_000), 'freshness when the origin gives none, s'),
   hotspotThreshold: setting('CACHE_HOTSPOT_THRESHOLD', 'cache.hotspotThreshold', 1000, decimal(0, 1e9, true), 'decayed request rate of a hot URL'),

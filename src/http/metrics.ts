@@ -1,5 +1,6 @@
 import { Gauge, Registry } from 'prom-client';
 import type { CacheService } from '../cache/cache-service.js';
+import type { MemoryGuard } from '../cache/memory-guard.js';
 import type { OwnerCache } from '../cache/owner-cache.js';
 import type { DhtNode } from '../node/dht-node.js';
 import { ChordRouter } from '../routing/chord.js';
@@ -8,14 +9,22 @@ import { KoordeRouter } from '../routing/koorde.js';
 export interface MetricsSources {
   readonly dht: DhtNode;
   /** Absent when CACHE_ENABLED=false. */
-  readonly cache?: { readonly service: CacheService; readonly owner: OwnerCache; readonly capacityBytes: number };
+  readonly cache?: {
+    readonly service: CacheService;
+    readonly owner: OwnerCache;
+    readonly capacityBytes: number;
+    /** Absent when there is no memory ceiling (CACHE_MEMORY_LIMIT_MB none, or auto outside a limited container). */
+    readonly guard?: MemoryGuard;
+  };
+  /** The process's memory use (process.memoryUsage in a real node). */
+  readonly memoryUsage?: () => NodeJS.MemoryUsage;
 }
 
 /** How many hot URLs /metrics lists. */
 const HOT_URLS_SHOWN = 20;
 
 /** /metrics as JSON (SPEC §4 fields, and more). */
-export function metricsJson({ dht, cache }: MetricsSources) {
+export function metricsJson({ dht, cache, memoryUsage }: MetricsSources) {
   const { stats, router, ring } = dht;
   const owner = cache?.owner;
   const counts = owner?.counts;
@@ -25,6 +34,7 @@ export function metricsJson({ dht, cache }: MetricsSources) {
   const hot = owner?.hotKeys.hot() ?? [];
   const requests = cache?.service.stats;
   const requestCount = requests ? Object.values(requests.byXCache).reduce((a, b) => a + b, 0) : 0;
+  const memory = memoryUsage?.();
   return {
     node: { id: '0x' + dht.ids.toHex(dht.self.id), addr: dht.self.addr, protocol: router.protocol, status: dht.status },
     cache: {
@@ -40,6 +50,10 @@ export function metricsJson({ dht, cache }: MetricsSources) {
       capacity_bytes: capacityBytes,
       utilization: capacityBytes ? sizeBytes / capacityBytes : 0,
       hot_copies: cache?.service.hotCopies.size ?? 0,
+      // 0 = no ceiling.
+      memory_limit_bytes: cache?.guard?.limitBytes ?? 0,
+      rss_bytes: memory?.rss ?? 0,
+      pressure_evictions: cache?.guard?.pressureEvictions ?? 0,
     },
     requests: {
       count: requestCount,
@@ -49,7 +63,15 @@ export function metricsJson({ dht, cache }: MetricsSources) {
       latency_ms_p50: requests?.latencyMs.quantile(0.5) ?? 0,
       latency_ms_p99: requests?.latencyMs.quantile(0.99) ?? 0,
     },
+    // Resident memory is cache.rss_bytes, beside the ceiling it is judged against.
+    process: {
+      heap_used_bytes: memory?.heapUsed ?? 0,
+      heap_total_bytes: memory?.heapTotal ?? 0,
+      external_bytes: memory?.external ?? 0,
+      array_buffers_bytes: memory?.arrayBuffers ?? 0,
+    },
     hotspots: { count: hot.length, urls: hotUrlsShown(hot) },
+
     routing: {
       successor_count: ring.successors.length,
       debruijn_count: router instanceof KoordeRouter ? router.pointers().length : 0,
@@ -123,8 +145,13 @@ export function prometheusRegistry(sources: MetricsSources): Registry {
   gauge('cache_origin_fetches_total', 'Requests sent to origins', (m) => m.cache.origin_fetches);
   gauge('cache_hit_ratio', 'Share of owner requests answered without a full origin fetch', (m) => m.cache.hit_rate);
   gauge('cache_entries', 'URLs stored', (m) => m.cache.entry_count);
-  gauge('cache_size_bytes', 'Bytes stored (headers and bodies)', (m) => m.cache.size_bytes);
+  gauge('cache_size_bytes', 'Heap the stored objects take, as CACHE_CAPACITY_MB counts it', (m) => m.cache.size_bytes);
   gauge('cache_capacity_bytes', 'Byte budget of the store', (m) => m.cache.capacity_bytes);
+  gauge('cache_memory_limit_bytes', 'Resident memory at which the cache evicts (0 = no ceiling)', (m) => m.cache.memory_limit_bytes);
+  gauge('cache_rss_bytes', 'Resident memory of the process', (m) => m.cache.rss_bytes);
+  gauge('cache_pressure_evictions_total', 'Objects evicted because resident memory reached the ceiling', (m) => m.cache.pressure_evictions);
+  gauge('process_heap_used_bytes', 'V8 heap in use', (m) => m.process.heap_used_bytes);
+  gauge('process_array_buffers_bytes', 'Memory of Buffers and ArrayBuffers (cached bodies live here)', (m) => m.process.array_buffers_bytes);
   gauge('hotspots', 'URLs above CACHE_HOTSPOT_THRESHOLD', (m) => m.hotspots.count);
   gauge('routing_successors', 'Successor list length', (m) => m.routing.successor_count);
   gauge('routing_debruijn_pointers', 'De Bruijn list length (Koorde)', (m) => m.routing.debruijn_count);

@@ -4,6 +4,7 @@ import { CachePeers } from '../cache/cache-peers.js';
 import { cacheImplementation } from '../cache/cache-rpc-service.js';
 import { CacheService } from '../cache/cache-service.js';
 import { HotKeys } from '../cache/hot-keys.js';
+import { MemoryGuard } from '../cache/memory-guard.js';
 import { ObjectStore } from '../cache/object-store.js';
 import { OriginPolicy } from '../cache/origin/address-policy.js';
 import { FetchLimiter } from '../cache/origin/fetch-limiter.js';
@@ -16,6 +17,7 @@ import { IdSpace } from '../id/id-space.js';
 import type { Settings } from '../config/settings.js';
 import { wallClock } from '../runtime/clock.js';
 import type { Logger } from '../runtime/logger.js';
+import { repeat } from '../runtime/periodic.js';
 import { systemRng } from '../runtime/rng.js';
 import { withDelay } from '../transport/delay.js';
 import { createServer, dhtImplementation, listen, shutdown } from '../transport/grpc/grpc-server.js';
@@ -25,6 +27,7 @@ import { services } from '../transport/grpc/protos.js';
 import { advertisedHost, joinHostPort } from './address.js';
 import { bootstrap, dnsPeers, staticPeers } from './bootstrap.js';
 import { clientApiImplementation } from './client-api.js';
+import { containerMemoryLimit, memoryCeilingBytes } from './container-memory.js';
 import { DhtNode } from './dht-node.js';
 import { healthImplementation } from './health-service.js';
 import { readState, writeState } from './state-file.js';
@@ -36,6 +39,8 @@ const SHUTDOWN_GRACE_MS = 2000;
 const FORWARD_HEAD_TIMEOUT_MS = 60_000;
 /** Share of the cache budget an entry node may spend on copies of other owners' hot objects. */
 const HOT_COPY_SHARE = 1 / 16;
+/** How often the memory guard reads resident memory besides after stores. */
+const MEMORY_CHECK_INTERVAL_MS = 1000;
 const MIB = 1024 * 1024;
 
 export interface NodeProcess {
@@ -95,7 +100,11 @@ export async function startNodeProcess(settings: Settings, logger: Logger, crede
   const cache = settings.cacheEnabled ? webCache(settings, dht, logger, credentials) : undefined;
   if (cache) server.addService(services().cache.service, cache.rpc);
   await listen(server, settings.bind, settings.port, credentials);
-  const metrics = { dht, cache: cache && { service: cache.service, owner: cache.owner, capacityBytes: settings.capacityMB * MIB } };
+  const metrics = {
+    dht,
+    cache: cache && { service: cache.service, owner: cache.owner, capacityBytes: settings.capacityMB * MIB, guard: cache.guard },
+    memoryUsage: () => process.memoryUsage(),
+  };
   dht.setFigures(() => dashboardFigures(metrics, settings.httpPort));
   const http = createHttpServer({
     dht,
@@ -152,8 +161,10 @@ function webCache(settings: Settings, dht: DhtNode, logger: Logger, credentials:
     }),
     logger,
   });
+  const store = new ObjectStore(settings.capacityMB * MIB, dht.ids);
+  const guard = memoryGuard(settings, store, dht.signal, logger);
   const owner = new OwnerCache(
-    new ObjectStore(settings.capacityMB * MIB, dht.ids),
+    store,
     origin,
     new HotKeys(wallClock, settings.hotspotThreshold, settings.hotspotDecay),
     { defaultTtlSeconds: settings.defaultTtlSeconds, storeSetCookie: settings.storeSetCookie },
@@ -171,7 +182,19 @@ function webCache(settings: Settings, dht: DhtNode, logger: Logger, credentials:
     covers: (url, signal) => dht.covers(dht.ids.hash(url), signal),
     accept: (variants) => service.accept(variants),
   });
-  return { origin, owner, peers, service, rpc };
+  return { origin, owner, peers, service, rpc, guard };
+}
+
+/** Evicts cached objects when resident memory nears the ceiling (CACHE_MEMORY_LIMIT_MB or the container's). */
+function memoryGuard(settings: Settings, store: ObjectStore, signal: AbortSignal, logger: Logger): MemoryGuard | undefined {
+  const container = containerMemoryLimit();
+  const limitBytes = memoryCeilingBytes(settings.memoryLimitMB, container);
+  logger.info({ containerLimitBytes: container ?? null, memoryLimitBytes: limitBytes ?? null }, limitBytes ? 'cache keeps resident memory under its ceiling' : 'no memory ceiling');
+  if (!limitBytes) return undefined;
+  const guard = new MemoryGuard(store, () => process.memoryUsage.rss(), wallClock, { limitBytes });
+  store.onStored((bytes) => guard.stored(bytes));
+  repeat(wallClock, systemRng(), MEMORY_CHECK_INTERVAL_MS, async () => void guard.check(), signal, (err) => logger.warn({ err }, 'memory check failed'));
+  return guard;
 }
 
 function closeHttp(server: HttpServer): Promise<void> {

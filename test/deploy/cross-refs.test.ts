@@ -11,17 +11,8 @@ import { dirname } from 'node:path';
 import { loadSettings } from '../../src/config/load.js';
 import { SETTING_ENV_VARS, tlsFiles } from '../../src/config/settings.js';
 import type { K8sDoc } from './kustomize.js';
-import { fileDocs, find, OVERLAYS, renderOverlay, SPEC_NAMES } from './manifests.js';
+import { fileDocs, find, OVERLAYS, quantity, renderOverlay, SPEC_NAMES } from './manifests.js';
 import { nodeContainer, podIdentity } from './pod-env.js';
-
-/** Kubernetes quantities in base units (cores, bytes). */
-function quantity(q: string | number | undefined): number {
-  if (q === undefined) return 0;
-  const m = /^([0-9.]+)(m|Ki|Mi|Gi|Ti)?$/.exec(String(q));
-  if (!m) throw new Error(`unexpected quantity ${q}`);
-  const unit = { m: 1e-3, Ki: 2 ** 10, Mi: 2 ** 20, Gi: 2 ** 30, Ti: 2 ** 40 }[m[2] ?? ''] ?? 1;
-  return Number(m[1]) * unit;
-}
 
 /** IPv4 CIDR → [first, last] address as numbers. */
 function cidrRange(cidr: string): [number, number] {
@@ -126,7 +117,9 @@ for (const overlay of OVERLAYS) {
 
     it('sets every setting the loader knows, and nothing else', () => {
       const known = new Set(SETTING_ENV_VARS);
-      const unknown = Object.keys(env).filter((k) => !known.has(k));
+      // The runtime's own variables: the heap ceiling derived from the container's memory limit.
+      const runtime = new Set(['HEAP_LIMIT_MIB', 'NODE_OPTIONS']);
+      const unknown = Object.keys(env).filter((k) => !known.has(k) && !runtime.has(k));
       assert.deepEqual(unknown, [], 'env vars the node would ignore');
       const missing = SETTING_ENV_VARS.filter((k) => !(k in env));
       assert.deepEqual(missing, [], 'settings left to defaults: give them in base/configmap.yaml');
@@ -148,8 +141,12 @@ for (const overlay of OVERLAYS) {
         assert.ok(s.stateFile.startsWith('/data/'), 'STATE_FILE on the volume');
       }
       assert.deepEqual(
-        container.env?.map((e) => [e.name, e.valueFrom?.fieldRef?.fieldPath]),
-        [['NODE_HOST', 'status.podIP']],
+        container.env?.map((e) => [e.name, e.valueFrom?.fieldRef?.fieldPath ?? e.valueFrom?.resourceFieldRef?.resource ?? e.value]),
+        [
+          ['NODE_HOST', 'status.podIP'],
+          ['HEAP_LIMIT_MIB', 'limits.memory'],
+          ['NODE_OPTIONS', '--max-old-space-size=$(HEAP_LIMIT_MIB)'],
+        ],
       );
     });
 

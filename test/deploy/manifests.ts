@@ -91,3 +91,12 @@ export function find<T = K8sDoc>(docs: readonly K8sDoc[], kind: string, name: st
   if (!doc) throw new Error(`no ${kind}/${name} in ${docs.map((d) => `${d.kind}/${d.metadata.name}`).join(', ')}`);
   return doc as K8sDoc & T;
 }
+
+/** Kubernetes quantities in base units (cores, bytes). */
+export function quantity(q: string | number | undefined): number {
+  if (q === undefined) return 0;
+  const m = /^([0-9.]+)(m|Ki|Mi|Gi|Ti)?$/.exec(String(q));
+  if (!m) throw new Error(`unexpected quantity ${q}`);
+  const unit = { m: 1e-3, Ki: 2 ** 10, Mi: 2 ** 20, Gi: 2 ** 30, Ti: 2 ** 40 }[m[2] ?? ''] ?? 1;
+  return Number(m[1]) * unit;
+}

@@ -60,6 +60,7 @@ export const typedManifests = {
         "CACHE_ENABLED": "true",
         "CACHE_HTTP_PORT": "8080",
         "CACHE_CAPACITY_MB": "256",
+        "CACHE_MEMORY_LIMIT_MB": "auto",
         "CACHE_MAX_OBJECT_MB": "16",
         "CACHE_DEFAULT_TTL": "3600",
         "CACHE_HOTSPOT_THRESHOLD": "1000",
@@ -672,6 +673,20 @@ export const typedManifests = {
                         "fieldPath": "status.podIP"
                       }
                     }
+                  },
+                  {
+                    "name": "HEAP_LIMIT_MIB",
+                    "valueFrom": {
+                      "resourceFieldRef": {
+                        "containerName": "dht-node",
+                        "resource": "limits.memory",
+                        "divisor": "1Mi"
+                      }
+                    }
+                  },
+                  {
+                    "name": "NODE_OPTIONS",
+                    "value": "--max-old-space-size=$(HEAP_LIMIT_MIB)"
                   }
                 ],
                 "resources": {

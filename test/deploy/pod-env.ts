@@ -7,7 +7,7 @@
 import type { IConfigMap } from 'kubernetes-models/v1/ConfigMap';
 import type { IContainer } from 'kubernetes-models/v1/Container';
 import type { IPodSpec } from 'kubernetes-models/v1/PodSpec';
-import { find, type Overlay, renderOverlay, SPEC_NAMES } from './manifests.js';
+import { find, type Overlay, quantity, renderOverlay, SPEC_NAMES } from './manifests.js';
 
 export interface PodIdentity {
   /** dht-node-<i> */
@@ -47,14 +47,26 @@ export function podIdentity(overlay: Overlay, ordinal: number, podIP: string): P
   const fields: Record<string, string> = { 'status.podIP': podIP, 'metadata.name': name, 'metadata.namespace': namespace };
   for (const e of container.env ?? []) {
     const field = e.valueFrom?.fieldRef?.fieldPath;
-    if (e.value !== undefined) {
-      if (e.value.includes('$(')) throw new Error(`pod-env.ts does not expand $(VAR) references (${e.name})`);
-      env[e.name] = e.value;
-    } else if (field && field in fields) env[e.name] = fields[field]!;
+    const resource = e.valueFrom?.resourceFieldRef;
+    if (e.value !== undefined) env[e.name] = expandReferences(e.value, env);
+    else if (field && field in fields) env[e.name] = fields[field]!;
+    else if (resource) env[e.name] = resourceValue(container, resource.resource, resource.divisor);
     else throw new Error(`pod-env.ts cannot compute env ${e.name}`);
   }
   const headlessFqdn = `${SPEC_NAMES.headlessService}.${namespace}.svc.cluster.local`;
   return { name, namespace, fqdn: `${name}.${headlessFqdn}`, headlessFqdn, env };
+}
+
+/** Kubernetes' $(VAR) expansion: variables defined before; an unknown reference stays as written. */
+function expandReferences(value: string, env: Record<string, string>): string {
+  return value.replace(/\$\(([A-Za-z_][A-Za-z0-9_]*)\)/g, (whole, name: string) => env[name] ?? whole);
+}
+
+/** What the downward API's resourceFieldRef gives: the container's quantity over the divisor, rounded up. */
+function resourceValue(container: IContainer, resource: string, divisor: string | number | undefined): string {
+  const [kind, name] = resource.split('.') as ['limits' | 'requests', string];
+  const amount = quantity(container.resources?.[kind]?.[name]);
+  return String(Math.ceil(amount / quantity(divisor ?? 1)));
 }
 
 /** Just the environment of pod `ordinal` (see podIdentity). */

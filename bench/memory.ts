@@ -1,0 +1,230 @@
+/**
+ * npm run bench:memory — what a full cache costs the process. For each object size and capacity,
+ * a fresh built node (its own process, a ring of one) in front of a local origin is filled with
+ * distinct objects until it reports full utilisation and evictions. Reports RSS idle → full, heap,
+ * the cache's own accounting, the per-entry overhead beyond URL + headers + body, and RSS growth
+ * over capacity. Writes bench/results/memory.{json,svg} and docs/benchmarks/memory.md.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpus, totalmem } from 'node:os';
+import { request } from 'undici';
+import { freeClusterBase } from '../src/cluster/free-ports.js';
+import { SyntheticOrigin } from '../src/synthetic/origin-server.js';
+import { lineChart } from './lib/svg-chart.js';
+
+const MIB = 1024 * 1024;
+const SIZES = [1024, 16 * 1024, MIB];
+const CAPACITIES_MB = [64, 256];
+const CONCURRENCY = 16;
+/** Requests between two looks at /metrics while filling. */
+const PROBE_EVERY = 500;
+/** Figures of a run before a change, shown beside the current ones when present. */
+const BASELINE = 'docs/benchmarks/memory-baseline.json';
+
+interface Metrics {
+  cache: { entry_count: number; size_bytes: number; capacity_bytes: number; utilization: number; evictions: number; pressure_evictions?: number };
+  process: { heap_used_bytes: number; array_buffers_bytes: number };
+}
+
+interface Cell {
+  object_bytes: number;
+  capacity_mb: number;
+  requests: number;
+  entry_count: number;
+  size_bytes: number;
+  evictions: number;
+  rss_idle_bytes: number;
+  rss_full_bytes: number;
+  rss_peak_bytes: number;
+  heap_used_idle_bytes: number;
+  heap_used_full_bytes: number;
+  array_buffers_full_bytes: number;
+  /** URL + header name/value + body bytes of one object, as the origin sends them. */
+  payload_bytes_per_entry: number;
+  /** (RSS growth − entries × payload) / entries. */
+  overhead_bytes_per_entry: number;
+  rss_growth_over_capacity: number;
+}
+
+const children = new Set<ChildProcess>();
+process.on('exit', () => {
+  for (const child of children) child.kill('SIGKILL');
+});
+
+function procStatusBytes(pid: number, field: 'VmRSS' | 'VmHWM'): number {
+  const line = readFileSync(`/proc/${pid}/status`, 'utf8').split('\n').find((l) => l.startsWith(`${field}:`));
+  return Number(/(\d+)/.exec(line ?? '')?.[1] ?? NaN) * 1024;
+}
+
+async function metrics(http: string): Promise<Metrics> {
+  const res = await request(`${http}/metrics`);
+  return (await res.body.json()) as Metrics;
+}
+
+async function waitUntil(what: string, probe: () => Promise<boolean>, limitMs = 60_000): Promise<void> {
+  const deadline = Date.now() + limitMs;
+  for (;;) {
+    try {
+      if (await probe()) return;
+    } catch {
+      // not listening yet
+    }
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+}
+
+/** Lets the node finish what the fill left behind (GC, freed sockets) before RSS is read. */
+const settle = () => new Promise((resolve) => setTimeout(resolve, 3000));
+
+/** Bytes a stored object carries besides overhead: its URL, its headers' names and values, its body. */
+async function payloadBytes(url: string): Promise<number> {
+  const res = await request(url);
+  await res.body.arrayBuffer();
+  let headerBytes = 0;
+  for (const [name, value] of Object.entries(res.headers)) if (!['connection', 'keep-alive', 'transfer-encoding'].includes(name)) headerBytes += name.length + String(value).length;
+  return url.length + headerBytes + Number(res.headers['content-length']);
+}
+
+async function measureCell(origin: string, objectBytes: number, capacityMb: number): Promise<Cell> {
+  const base = await freeClusterBase(1);
+  const http = `http://127.0.0.1:${base + 1000}`;
+  const child = spawn(process.execPath, ['dist/cli/koorde-node.js'], {
+    env: {
+      ...process.env,
+      NODE_PORT: String(base),
+      CACHE_HTTP_PORT: String(base + 1000),
+      NODE_BIND: '127.0.0.1',
+      BOOTSTRAP_PEERS: '',
+      CACHE_CAPACITY_MB: String(capacityMb),
+      CACHE_MAX_OBJECT_MB: '16',
+      CACHE_ORIGIN_ALLOWLIST: '127.0.0.1',
+      LOGGER_LEVEL: 'warn',
+    },
+    stdio: ['ignore', 'inherit', 'inherit'],
+  });
+  children.add(child);
+  try {
+    await waitUntil('the node to be ready', async () => (await request(`${http}/health`)).statusCode === 200);
+    await settle();
+    const idle = await metrics(http);
+    const rssIdle = procStatusBytes(child.pid!, 'VmRSS');
+    const objectUrl = (i: number) => `${origin}/obj/${i}?size=${objectBytes}`;
+    let next = 0;
+    let full = false;
+    const worker = async () => {
+      while (!full) {
+        const res = await request(`${http}/cache?url=${encodeURIComponent(objectUrl(next++))}`);
+        await res.body.arrayBuffer();
+        if (res.statusCode !== 200) throw new Error(`GET ${objectUrl(next - 1)} via the cache: ${res.statusCode}`);
+      }
+    };
+    const prober = async () => {
+      let probedAt = 0;
+      while (!full) {
+        await new Promise((resolve) => setTimeout(resolve, 100));
+        if (next - probedAt < PROBE_EVERY) continue;
+        probedAt = next;
+        const m = await metrics(http);
+        full = m.cache.utilization >= 0.98 && m.cache.evictions > 0;
+      }
+    };
+    await Promise.all([prober(), ...Array.from({ length: CONCURRENCY }, worker)]);
+    await settle();
+    const end = await metrics(http);
+    const rssFull = procStatusBytes(child.pid!, 'VmRSS');
+    const payload = await payloadBytes(objectUrl(0));
+    const entries = end.cache.entry_count;
+    const cell: Cell = {
+      object_bytes: objectBytes,
+      capacity_mb: capacityMb,
+      requests: next,
+      entry_count: entries,
+      size_bytes: end.cache.size_bytes,
+      evictions: end.cache.evictions,
+      rss_idle_bytes: rssIdle,
+      rss_full_bytes: rssFull,
+      rss_peak_bytes: procStatusBytes(child.pid!, 'VmHWM'),
+      heap_used_idle_bytes: idle.process.heap_used_bytes,
+      heap_used_full_bytes: end.process.heap_used_bytes,
+      array_buffers_full_bytes: end.process.array_buffers_bytes,
+      payload_bytes_per_entry: payload,
+      overhead_bytes_per_entry: Math.round((rssFull - rssIdle - entries * payload) / entries),
+      rss_growth_over_capacity: (rssFull - rssIdle) / (capacityMb * MIB),
+    };
+    process.stdout.write(
+      `${fmtSize(objectBytes)} @ ${capacityMb} MB: ${entries} entries, RSS ${mb(rssIdle)} → ${mb(rssFull)} MB (peak ${mb(cell.rss_peak_bytes)}), heap ${mb(cell.heap_used_full_bytes)} MB, ` +
+        `overhead ${cell.overhead_bytes_per_entry} B/entry, growth ${cell.rss_growth_over_capacity.toFixed(2)}× capacity\n`,
+    );
+    return cell;
+  } finally {
+    child.kill('SIGKILL');
+    children.delete(child);
+  }
+}
+
+const mb = (bytes: number) => (bytes / MIB).toFixed(0);
+const fmtSize = (bytes: number) => (bytes >= MIB ? `${bytes / MIB} MiB` : `${bytes / 1024} KiB`);
+
+function table(cells: readonly Cell[]): string[] {
+  return [
+    '| object | capacity | entries | RSS idle → full (peak), MB | heap used full, MB | size_bytes, MB | overhead / entry | RSS growth / capacity |',
+    '|---|---|---|---|---|---|---|---|',
+    ...cells.map(
+      (c) =>
+        `| ${fmtSize(c.object_bytes)} | ${c.capacity_mb} MB | ${c.entry_count} | ${mb(c.rss_idle_bytes)} → ${mb(c.rss_full_bytes)} (${mb(c.rss_peak_bytes)}) | ${mb(c.heap_used_full_bytes)} | ${mb(c.size_bytes)} | ${c.overhead_bytes_per_entry} B | ${c.rss_growth_over_capacity.toFixed(2)}× |`,
+    ),
+  ];
+}
+
+if (!existsSync('dist/cli/koorde-node.js')) throw new Error('dist/ is missing: run npm run build first');
+const started = performance.now();
+const origin = new SyntheticOrigin({ port: 0 });
+const originUrl = await origin.listen();
+const cells: Cell[] = [];
+try {
+  for (const capacity of CAPACITIES_MB) for (const size of SIZES) cells.push(await measureCell(originUrl, size, capacity));
+} finally {
+  await origin.close();
+}
+const elapsed = (performance.now() - started) / 1000;
+const machine = { cpu: cpus()[0]?.model ?? 'unknown', cores: cpus().length, memory_gb: Number((totalmem() / 1024 ** 3).toFixed(1)), node: process.version };
+const baseline = existsSync(BASELINE) ? (JSON.parse(readFileSync(BASELINE, 'utf8')) as { label: string; cells: Cell[] }) : undefined;
+
+mkdirSync('bench/results', { recursive: true });
+writeFileSync('bench/results/memory.json', JSON.stringify({ machine, concurrency: CONCURRENCY, elapsed_s: elapsed, cells }, null, 2) + '\n');
+const chart = lineChart({
+  title: 'RSS growth over CACHE_CAPACITY_MB, cache full',
+  xLabel: 'object size, bytes (log scale)',
+  yLabel: 'RSS growth / capacity',
+  logX: true,
+  series: [
+    ...CAPACITIES_MB.map((capacity) => ({ name: `${capacity} MB`, points: cells.filter((c) => c.capacity_mb === capacity).map((c) => [c.object_bytes, c.rss_growth_over_capacity] as const) })),
+    ...(baseline ? CAPACITIES_MB.map((capacity) => ({ name: `${capacity} MB, ${baseline.label}`, dashed: true, points: baseline.cells.filter((c) => c.capacity_mb === capacity).map((c) => [c.object_bytes, c.rss_growth_over_capacity] as const) })) : []),
+  ],
+});
+writeFileSync('bench/results/memory.svg', chart);
+mkdirSync('docs/benchmarks', { recursive: true });
+writeFileSync('docs/benchmarks/memory.svg', chart);
+writeFileSync(
+  'docs/benchmarks/memory.md',
+  [
+    '# Memory: what a full cache costs the process',
+    '',
+    `Generated by \`npm run bench:memory\` in ${elapsed.toFixed(0)} s on ${machine.cores} × ${machine.cpu}, ${machine.memory_gb} GB, Node ${machine.node}.`,
+    `For each cell a fresh node (a ring of one, its own process) in front of a local origin is filled with distinct objects`,
+    `(${CONCURRENCY} requests at a time) until it reports at least 98 % utilisation and some evictions; RSS is read from /proc`,
+    'after a 3 s pause, heap from `/metrics`. Overhead per entry = (RSS growth − entries × (URL + header names and values + body)) / entries:',
+    'everything the process spends per stored object beyond the bytes it must keep. It includes costs that do not grow',
+    'with the entries (garbage of evicted objects not yet collected, allocator slack), so cells with few entries overstate it;',
+    'the heap cost of one entry alone is what `node --expose-gc --import tsx bench/entry-cost.ts` measures.',
+    '',
+    ...table(cells),
+    '',
+    '![RSS growth over capacity](memory.svg)',
+    ...(baseline ? ['', `## ${baseline.label}`, '', ...table(baseline.cells)] : []),
+    '',
+  ].join('\n'),
+);
+process.stdout.write(`wrote bench/results/memory.json, docs/benchmarks/memory.md (${elapsed.toFixed(0)} s)\n`);

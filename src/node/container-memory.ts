@@ -1,0 +1,87 @@
+import { readFileSync } from 'node:fs';
+
+/** cgroup v1 writes a page-rounded 2^63 − 1 for "no limit"; anything this large is none. */
+const V1_UNLIMITED_FROM = 2 ** 60;
+
+/** Share of the container's limit the cache lets resident memory reach when CACHE_MEMORY_LIMIT_MB is `auto`. */
+export const AUTO_LIMIT_SHARE = 0.9;
+
+/** `memory.max` of cgroup v2: bytes, or undefined for `max` (no limit) and anything unreadable. */
+export function parseCgroupV2Max(text: string): number | undefined {
+  const t = text.trim();
+  if (t === 'max' || !/^\d+$/.test(t)) return undefined;
+  return Number(t);
+}
+
+/** `memory.limit_in_bytes` of cgroup v1: bytes, or undefined when unlimited or unreadable. */
+export function parseCgroupV1Limit(text: string): number | undefined {
+  const t = text.trim();
+  if (!/^\d+$/.test(t)) return undefined;
+  const bytes = Number(t);
+  return bytes >= V1_UNLIMITED_FROM ? undefined : bytes;
+}
+
+/** The v2 cgroup path of this process from /proc/self/cgroup (`0::/path`), if it is on v2. */
+export function cgroupV2Path(procSelfCgroup: string): string | undefined {
+  const line = procSelfCgroup.split('\n').find((l) => l.startsWith('0::'));
+  return line?.slice(3).trim() || undefined;
+}
+
+/** The v1 memory-controller cgroup path of this process from /proc/self/cgroup (`4:memory:/path`). */
+export function cgroupV1MemoryPath(procSelfCgroup: string): string | undefined {
+  for (const line of procSelfCgroup.split('\n')) {
+    const match = /^\d+:([^:]*):(.*)$/.exec(line.trim());
+    if (match && match[1]!.split(',').includes('memory')) return match[2]!.trim() || undefined;
+  }
+  return undefined;
+}
+
+/** Reads a file's text, or undefined when it does not exist (no cgroup of that version). */
+export type ReadText = (path: string) => string | undefined;
+
+const readIfPresent: ReadText = (path) => {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch {
+    return undefined; // not mounted here: that cgroup version is not in use
+  }
+};
+
+/**
+ * The memory limit of the container this process runs in, in bytes; undefined when there is
+ * none. cgroup v2 first, then v1; in each the process's own group, then the mount's root (the
+ * container's group under a private cgroup namespace).
+ */
+export function containerMemoryLimit(read: ReadText = readIfPresent): number | undefined {
+  const groups = read('/proc/self/cgroup') ?? '';
+  const below = (root: string, own: string | undefined, file: string) => [...(own && own !== '/' ? [`${root}${own}/${file}`] : []), `${root}/${file}`];
+  for (const path of below('/sys/fs/cgroup', cgroupV2Path(groups), 'memory.max')) {
+    const text = read(path);
+    if (text) return parseCgroupV2Max(text);
+  }
+  for (const path of below('/sys/fs/cgroup/memory', cgroupV1MemoryPath(groups), 'memory.limit_in_bytes')) {
+    const text = read(path);
+    if (text) return parseCgroupV1Limit(text);
+  }
+  return undefined;
+}
+
+/**
+ * The resident-memory ceiling the cache keeps under: CACHE_MEMORY_LIMIT_MB when set, else
+ * AUTO_LIMIT_SHARE of the container's limit; undefined for `none` or `auto` without a limit.
+ */
+export function memoryCeilingBytes(setting: number | 'auto' | 'none', containerLimitBytes: number | undefined): number | undefined {
+  if (setting === 'none') return undefined;
+  if (setting === 'auto') return containerLimitBytes === undefined ? undefined : Math.floor(containerLimitBytes * AUTO_LIMIT_SHARE);
+  return setting * 1024 * 1024;
+}
+
+/**
+ * Sizing a pod: resident memory of a node with a full cache ≈ RSS_BASE_MB + RSS_PER_CAPACITY ×
+ * CACHE_CAPACITY_MB. From `npm run bench:memory` (docs/benchmarks/memory.md): a fresh node is
+ * ~90 MB, and filling it with 1 KiB, 16 KiB or 1 MiB objects grows RSS by 29–40 MB plus 0.99–1.18 ×
+ * the capacity (a line through the 64 MB and 256 MB cells). The factor adds 1/16 for entry nodes'
+ * hot copies; the base adds ~30 MB for hand-off batches and gRPC buffers.
+ */
+export const RSS_PER_CAPACITY = 1.25;
+export const RSS_BASE_MB = 160;

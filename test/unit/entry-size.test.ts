@@ -1,0 +1,51 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { ENTRY_FIXED_BYTES, entryBytes, HEADER_FIELD_BYTES } from '../../src/cache/entry-size.js';
+import { createPolicy, type Headers } from '../../src/cache/freshness.js';
+import { ObjectStore, varySelection, type Variant } from '../../src/cache/object-store.js';
+import { IdSpace } from '../../src/id/id-space.js';
+
+function variant(url: string, body: Buffer, headers: Headers = { 'cache-control': 'max-age=60' }, request: Headers = {}): Variant {
+  const policy = createPolicy({ url, method: 'GET', headers: request }, 200, headers, 3600);
+  return { url, status: 200, headers, body, policy, selectedBy: varySelection(headers, request) ?? {} };
+}
+
+describe('cache - entry size', () => {
+  it('counts the measured per-entry and per-header overhead besides URL, headers and body', () => {
+    const v = variant('http://o/a', Buffer.alloc(100), { 'cache-control': 'max-age=60', etag: '"x"' });
+    const payload = 'http://o/a'.length + 100 + 'cache-control'.length + 'max-age=60'.length + 'etag'.length + '"x"'.length;
+    assert.equal(entryBytes(v), ENTRY_FIXED_BYTES + 2 * HEADER_FIELD_BYTES + payload);
+  });
+
+  it('counts the request headers a Vary response keeps in its policy', () => {
+    const plain = variant('http://o/v', Buffer.alloc(10), { vary: 'accept' }, {});
+    const withRequest = variant('http://o/v', Buffer.alloc(10), { vary: 'accept' }, { accept: 'text/html', 'user-agent': 'u'.repeat(200) });
+    assert.ok(entryBytes(withRequest) - entryBytes(plain) >= 2 * HEADER_FIELD_BYTES + 200);
+  });
+
+  it('stores a body sliced from a shared slab in an allocation of its own, and counts that', () => {
+    const slab = Buffer.alloc(64 * 1024, 7);
+    const slice = slab.subarray(1000, 2024);
+    const store = new ObjectStore(1_000_000, new IdSpace(66));
+    assert.ok(store.put(variant('http://o/s', slice)));
+    const stored = store.find('http://o/s', {})!;
+    assert.deepEqual(stored.body, slice, 'same bytes');
+    assert.equal(stored.body.buffer.byteLength, 1024, 'not the 64 KiB slab');
+    assert.ok(store.sizeBytes < 64 * 1024, 'the slab is not counted, nor kept');
+  });
+
+  it('keeps a body that already owns its allocation as it is', () => {
+    const body = Buffer.alloc(5000, 1);
+    const store = new ObjectStore(1_000_000, new IdSpace(66));
+    store.put(variant('http://o/own', body));
+    assert.equal(store.find('http://o/own', {})!.body, body);
+  });
+
+  it('holds as many small entries as the measured cost allows, not more', () => {
+    const store = new ObjectStore(1024 * 1024, new IdSpace(66));
+    for (let i = 0; i < 2000; i++) store.put(variant(`http://o/${i}`, Buffer.alloc(1024)));
+    const perEntry = store.sizeBytes / store.entryCount;
+    assert.ok(perEntry > 1024 + ENTRY_FIXED_BYTES, `${perEntry} B per 1 KiB entry`);
+    assert.ok(store.entryCount < (1024 * 1024) / (1024 + ENTRY_FIXED_BYTES));
+  });
+});
