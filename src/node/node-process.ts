@@ -56,7 +56,9 @@ export async function startNodeProcess(settings: Settings, logger: Logger): Prom
   const state = settings.stateFile ? await readState(settings.stateFile) : undefined;
   // NODE_ID wins; else the saved id, so a pod rescheduled with a new IP keeps its ring position.
   const id = settings.nodeId ? ids.parseHex(settings.nodeId) : state ? ids.parseHex(state.id) : ids.hash(addr);
-  const stopTracing = settings.tracingEnabled ? startTracing(settings.tracingEndpoint, { addr, id: ids.toHex(id), protocol: settings.protocol }) : undefined;
+  const stopTracing = settings.tracingEnabled
+    ? startTracing({ exporter: settings.tracingExporter, endpoint: settings.tracingEndpoint }, { addr, id: ids.toHex(id), protocol: settings.protocol })
+    : undefined;
   const transport = new GrpcTransport();
   const dht = new DhtNode(
     {
