@@ -9,6 +9,7 @@ import type { Logger } from '../runtime/logger.js';
 import { clusterView } from './cluster-view.js';
 import { serveDashboard } from './dashboard-files.js';
 import { metricsJson, prometheusRegistry, type MetricsSources } from './metrics.js';
+import { referenceDebugFields, referenceHealthDetails } from './reference-fields.js';
 import { sendError, sendJson, sendServed } from './respond.js';
 
 /** What gateway mode needs for methods it does not cache: a streaming pass-through to its origin. */
@@ -31,6 +32,8 @@ export interface HttpServerDeps {
   readonly cache?: CacheService;
   /** Gateway mode (CACHE_ORIGIN): every non-API path is a caching reverse proxy of this origin. */
   readonly gateway?: { readonly origin: URL; readonly client: OriginPassThrough };
+  /** CACHE_DEMO_ORIGIN: advertised in /health so that load generators know what to request. */
+  readonly demoOrigin?: string;
   readonly logger: Logger;
 }
 
@@ -98,6 +101,8 @@ export function createHttpServer(deps: HttpServerDeps): Server {
         long_pointers: dht.router.pointers().length,
         cache_enabled: deps.cache !== undefined,
         gateway_origin: deps.gateway?.origin.href ?? null,
+        demo_origin: deps.demoOrigin || null,
+        ...referenceHealthDetails(dht),
       },
     });
   }
@@ -189,5 +194,6 @@ export function debugState(dht: DhtNode) {
     successors: dht.ring.successors.map(ref),
     [dht.router.protocol === 'koorde' ? 'de_bruijn' : 'fingers']: dht.router.pointers().map(ref),
     store_items: dht.store.items.size,
+    ...referenceDebugFields(dht),
   };
 }

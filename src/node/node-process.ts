@@ -96,6 +96,7 @@ export async function startNodeProcess(settings: Settings, logger: Logger): Prom
     metrics,
     cache: cache?.service,
     gateway: settings.origin && cache ? { origin: new URL(settings.origin), client: cache.origin } : undefined,
+    demoOrigin: settings.demoOrigin,
     logger,
   });
   await listenHttp(http, settings.httpPort, settings.bind);
