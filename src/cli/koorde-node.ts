@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { ConfigError, loadSettings } from '../config/load.js';
 import { SETTINGS } from '../config/settings.js';
+import { closeLogFile, openLogFile, unappliedLogFileSettings } from '../node/log-file.js';
 import { createLogger } from '../node/logging.js';
 import { startNodeProcess } from '../node/node-process.js';
 import { command } from './options.js';
@@ -24,8 +25,16 @@ try {
   process.exit(2);
 }
 
-const logger = createLogger(settings, { service: NAME });
+const logFile = settings.loggerMode === 'file' ? await openLogFile(settings) : undefined;
+const logger = createLogger(settings, { service: NAME }, logFile);
+for (const note of logFile ? unappliedLogFileSettings(settings) : []) logger.warn({}, `not applied: ${note}`);
 const node = await startNodeProcess(settings, logger);
+
+/** Exits once the log file (LOGGER_MODE=file) holds every line written so far. */
+const exit = async (code: number) => {
+  if (logFile) await closeLogFile(logFile);
+  process.exit(code);
+};
 
 let stopping = false;
 const stop = (signal: string) => {
@@ -33,10 +42,10 @@ const stop = (signal: string) => {
   stopping = true;
   logger.info({ signal }, 'leaving the ring');
   node.leave().then(
-    () => process.exit(0),
+    () => exit(0),
     (err: unknown) => {
       logger.error({ err }, 'graceful leave failed');
-      process.exit(1);
+      return exit(1);
     },
   );
 };
@@ -48,6 +57,6 @@ try {
 } catch (err) {
   if (!stopping) {
     logger.fatal({ err }, 'could not join a ring');
-    process.exit(1);
+    await exit(1);
   }
 }

@@ -1,4 +1,7 @@
 import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { NODE_SCRIPT } from '../helpers/node-cluster.js';
 import { freePorts, ProcessGroup, waitFor } from '../helpers/processes.js';
@@ -39,5 +42,25 @@ describe('reference configuration - a node starts with what the original deploym
     assert.equal(health.status, 'READY');
     // logger.encoding console in that file: readable lines, not JSON.
     await waitFor('a console log line', async () => /INFO node listening/.test(node.output()));
+  });
+});
+
+describe('LOGGER_MODE=file - a node writes its logs to rotated files', () => {
+  const group = new ProcessGroup();
+  after(() => group.stopAll());
+
+  it('logs from start to the last line of a SIGTERM leave land in the file, none on stdout', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'koorde-node-logs-'));
+    const place = await loopbackPlacement();
+    const node = group.node('file-logger', NODE_SCRIPT, [], { ...place.env, LOGGER_MODE: 'file', LOGGER_FILE_PATH: join(dir, 'node.log') });
+    await ready(place.http);
+    node.child.kill('SIGTERM');
+    assert.equal(await node.exited, 0);
+    const lines = readFileSync(join(dir, 'node.1.log'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { msg: string });
+    const messages = lines.map((l) => l.msg);
+    assert.ok(messages.some((m) => m.startsWith('not applied: LOGGER_FILE_MAX_AGE=7')), messages.join(' | '));
+    assert.ok(messages.includes('node listening'));
+    assert.equal(messages.at(-1), 'node stopped');
+    assert.doesNotMatch(node.output(), /node listening/);
   });
 });
