@@ -102,8 +102,10 @@ export async function startNodeProcess(settings: Settings, logger: Logger): Prom
   await listenHttp(http, settings.httpPort, settings.bind);
   logger.info({ addr, http: settings.httpPort, id: ids.toHex(id), protocol: settings.protocol, restoredItems: state?.items.length ?? 0 }, 'node listening');
 
-  const peers =
-    settings.bootstrapMode === 'dns'
+  const route53 = settings.bootstrapMode === 'route53' ? await registerInRoute53(settings, { id: ids.toHex(id), addr }, logger) : undefined;
+  const peers = route53
+    ? route53.peers
+    : settings.bootstrapMode === 'dns'
       ? dnsPeers(settings.bootstrapDnsName, settings.port, addr, settings.bootstrapDnsServer || undefined)
       : staticPeers(settings.bootstrapPeers, addr);
   const ready = bootstrap(dht, peers, { clock: wallClock, rng: systemRng(), logger }, dht.signal);
@@ -116,6 +118,9 @@ export async function startNodeProcess(settings: Settings, logger: Logger): Prom
     async leave() {
       if (dht.status !== 'NOT_INITIALIZED') await dht.leave();
       else dht.stop();
+      // Peers stop finding this node once its record is gone; a failure leaves a stale record they skip.
+      await route53?.deregister().catch((err: unknown) => logger.warn({ err }, 'could not remove the Route 53 record'));
+      route53?.close();
       if (settings.stateFile) {
         await writeState(settings.stateFile, { format: 1, id: ids.toHex(id), addr, savedAt: new Date().toISOString(), items: dht.store.items.all() });
       }
@@ -148,6 +153,18 @@ function webCache(settings: Settings, dht: DhtNode, logger: Logger) {
   dht.addRangeHolder({ onNewPredecessor: (previous, joined) => service.onNewPredecessor(previous, joined), handOff: () => service.handOff() });
   const rpc = cacheImplementation({ owner, owns: (url) => service.owns(url), accept: (variants) => service.accept(variants) });
   return { origin, owner, peers, service, rpc };
+}
+
+/** BOOTSTRAP_MODE=route53: the SDK is loaded only by nodes that use it. */
+async function registerInRoute53(settings: Settings, self: { id: string; addr: string }, logger: Logger) {
+  const { Route53Registry } = await import('./route53-registry.js');
+  const registry = new Route53Registry(
+    { zoneId: settings.route53ZoneId, suffix: settings.route53Suffix, ttlSeconds: settings.route53TtlSeconds, region: settings.route53Region, endpoint: settings.route53Endpoint },
+    self,
+    logger,
+  );
+  await registry.register();
+  return registry;
 }
 
 function closeHttp(server: HttpServer): Promise<void> {
