@@ -84,74 +84,6 @@ export const typedManifests = {
       }
     } satisfies IConfigMap,
   ],
-  'deploy/eks/base/hpa.yaml': [
-    {
-      "apiVersion": "autoscaling/v2",
-      "kind": "HorizontalPodAutoscaler",
-      "metadata": {
-        "name": "dht-node",
-        "labels": {
-          "app": "dht-node",
-          "app.kubernetes.io/part-of": "koorde-web-cache"
-        }
-      },
-      "spec": {
-        "scaleTargetRef": {
-          "apiVersion": "apps/v1",
-          "kind": "StatefulSet",
-          "name": "dht-node"
-        },
-        "minReplicas": 4,
-        "maxReplicas": 12,
-        "metrics": [
-          {
-            "type": "Resource",
-            "resource": {
-              "name": "cpu",
-              "target": {
-                "type": "Utilization",
-                "averageUtilization": 70
-              }
-            }
-          },
-          {
-            "type": "Resource",
-            "resource": {
-              "name": "memory",
-              "target": {
-                "type": "Utilization",
-                "averageUtilization": 80
-              }
-            }
-          }
-        ],
-        "behavior": {
-          "scaleUp": {
-            "stabilizationWindowSeconds": 60,
-            "selectPolicy": "Max",
-            "policies": [
-              {
-                "type": "Pods",
-                "value": 2,
-                "periodSeconds": 60
-              }
-            ]
-          },
-          "scaleDown": {
-            "stabilizationWindowSeconds": 600,
-            "selectPolicy": "Min",
-            "policies": [
-              {
-                "type": "Pods",
-                "value": 1,
-                "periodSeconds": 180
-              }
-            ]
-          }
-        }
-      }
-    } satisfies IHorizontalPodAutoscaler,
-  ],
   'deploy/eks/base/networkpolicy.yaml': [
     {
       "apiVersion": "networking.k8s.io/v1",
@@ -888,6 +820,108 @@ export const typedManifests = {
       }
     } satisfies INetworkPolicy,
   ],
+  'deploy/eks/optional/hpa.yaml': [
+    {
+      "apiVersion": "autoscaling/v2",
+      "kind": "HorizontalPodAutoscaler",
+      "metadata": {
+        "name": "dht-node",
+        "labels": {
+          "app": "dht-node",
+          "app.kubernetes.io/part-of": "koorde-web-cache"
+        }
+      },
+      "spec": {
+        "scaleTargetRef": {
+          "apiVersion": "apps/v1",
+          "kind": "StatefulSet",
+          "name": "dht-node"
+        },
+        "minReplicas": 5,
+        "maxReplicas": 50,
+        "metrics": [
+          {
+            "type": "Resource",
+            "resource": {
+              "name": "cpu",
+              "target": {
+                "type": "Utilization",
+                "averageUtilization": 70
+              }
+            }
+          },
+          {
+            "type": "Resource",
+            "resource": {
+              "name": "memory",
+              "target": {
+                "type": "Utilization",
+                "averageUtilization": 80
+              }
+            }
+          }
+        ],
+        "behavior": {
+          "scaleUp": {
+            "stabilizationWindowSeconds": 60,
+            "selectPolicy": "Max",
+            "policies": [
+              {
+                "type": "Pods",
+                "value": 2,
+                "periodSeconds": 60
+              }
+            ]
+          },
+          "scaleDown": {
+            "stabilizationWindowSeconds": 600,
+            "selectPolicy": "Min",
+            "policies": [
+              {
+                "type": "Pods",
+                "value": 1,
+                "periodSeconds": 180
+              }
+            ]
+          }
+        }
+      }
+    } satisfies IHorizontalPodAutoscaler,
+  ],
+  'deploy/eks/optional/http-internal-lb.yaml': [
+    {
+      "apiVersion": "v1",
+      "kind": "Service",
+      "metadata": {
+        "name": "dht-cache-http-internal",
+        "labels": {
+          "app": "dht-node",
+          "app.kubernetes.io/part-of": "koorde-web-cache"
+        },
+        "annotations": {
+          "service.beta.kubernetes.io/aws-load-balancer-type": "external",
+          "service.beta.kubernetes.io/aws-load-balancer-nlb-target-type": "ip",
+          "service.beta.kubernetes.io/aws-load-balancer-scheme": "internal",
+          "service.beta.kubernetes.io/aws-load-balancer-healthcheck-protocol": "HTTP",
+          "service.beta.kubernetes.io/aws-load-balancer-healthcheck-path": "/health"
+        }
+      },
+      "spec": {
+        "type": "LoadBalancer",
+        "selector": {
+          "app": "dht-node"
+        },
+        "ports": [
+          {
+            "name": "http",
+            "port": 80,
+            "targetPort": "http",
+            "protocol": "TCP"
+          }
+        ]
+      }
+    } satisfies IService,
+  ],
   'deploy/eks/optional/resource-quota.yaml': [
     {
       "apiVersion": "v1",
@@ -900,14 +934,14 @@ export const typedManifests = {
       },
       "spec": {
         "hard": {
-          "requests.cpu": "5",
-          "requests.memory": "8Gi",
-          "limits.cpu": "16",
-          "limits.memory": "12Gi",
-          "pods": "20",
-          "persistentvolumeclaims": "16",
-          "requests.storage": "20Gi",
-          "services.loadbalancers": "2"
+          "requests.cpu": "14",
+          "requests.memory": "27Gi",
+          "limits.cpu": "53",
+          "limits.memory": "40Gi",
+          "pods": "56",
+          "persistentvolumeclaims": "50",
+          "requests.storage": "50Gi",
+          "services.loadbalancers": "3"
         }
       }
     } satisfies IResourceQuota,
