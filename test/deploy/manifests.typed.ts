@@ -1004,6 +1004,110 @@ export const typedManifests = {
       }
     } satisfies IServiceMonitor,
   ],
+  'deploy/eks/optional/tester-job.yaml': [
+    {
+      "apiVersion": "batch/v1",
+      "kind": "Job",
+      "metadata": {
+        "name": "koorde-tester",
+        "labels": {
+          "app": "koorde-tester",
+          "app.kubernetes.io/part-of": "koorde-web-cache"
+        }
+      },
+      "spec": {
+        "backoffLimit": 0,
+        "ttlSecondsAfterFinished": 86400,
+        "template": {
+          "metadata": {
+            "labels": {
+              "app": "koorde-tester",
+              "dht-client": "true",
+              "app.kubernetes.io/part-of": "koorde-web-cache"
+            }
+          },
+          "spec": {
+            "restartPolicy": "Never",
+            "automountServiceAccountToken": false,
+            "enableServiceLinks": false,
+            "securityContext": {
+              "runAsNonRoot": true,
+              "runAsUser": 1000,
+              "runAsGroup": 1000,
+              "seccompProfile": {
+                "type": "RuntimeDefault"
+              }
+            },
+            "containers": [
+              {
+                "name": "koorde-tester",
+                "image": "koorde-node:latest",
+                "imagePullPolicy": "IfNotPresent",
+                "env": [
+                  {
+                    "name": "TESTER_RATE",
+                    "value": "50"
+                  },
+                  {
+                    "name": "TESTER_DURATION",
+                    "value": "60s"
+                  },
+                  {
+                    "name": "TESTER_SEED",
+                    "value": "1"
+                  }
+                ],
+                "command": [
+                  "/bin/sh",
+                  "-c",
+                  "set -u\nkoorde-tester --dns dht-headless --port 4000 --rate \"$TESTER_RATE\" --duration \"$TESTER_DURATION\" \\\n  --seed \"$TESTER_SEED\" --json /out/summary.json --output /out/lookups.csv\nstatus=$?\necho \"=== summary.json\"; cat /out/summary.json\necho \"=== lookups.csv\"; cat /out/lookups.csv\necho \"=== end\"\nexit \"$status\"\n"
+                ],
+                "resources": {
+                  "requests": {
+                    "cpu": "250m",
+                    "memory": "128Mi"
+                  },
+                  "limits": {
+                    "cpu": "1",
+                    "memory": "256Mi"
+                  }
+                },
+                "securityContext": {
+                  "allowPrivilegeEscalation": false,
+                  "readOnlyRootFilesystem": true,
+                  "capabilities": {
+                    "drop": [
+                      "ALL"
+                    ]
+                  }
+                },
+                "volumeMounts": [
+                  {
+                    "name": "out",
+                    "mountPath": "/out"
+                  },
+                  {
+                    "name": "tmp",
+                    "mountPath": "/tmp"
+                  }
+                ]
+              }
+            ],
+            "volumes": [
+              {
+                "name": "out",
+                "emptyDir": {}
+              },
+              {
+                "name": "tmp",
+                "emptyDir": {}
+              }
+            ]
+          }
+        }
+      }
+    } satisfies IJob,
+  ],
   'deploy/eks/overlays/chord/namespace.yaml': [
     {
       "apiVersion": "v1",
