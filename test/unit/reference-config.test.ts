@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { SpanKind } from '@opentelemetry/api';
+import { parse as parseYaml } from 'yaml';
 import { BasicTracerProvider, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { ConfigError, loadSettings } from '../../src/config/load.js';
 import { StdoutSpanExporter } from '../../src/node/stdout-span-exporter.js';
@@ -67,6 +68,23 @@ describe('config - what users of the original system type', () => {
     assert.match(found, /ROUTE53_SUFFIX is empty/);
     assert.match(found, /LOGGER_FILE_PATH is empty/);
     assert.match(problems({ ROUTE53_SUFFIX: 'bad suffix!' })[0]!, /ROUTE53_SUFFIX="bad suffix!": expected empty or a DNS domain/);
+  });
+
+  it("the README's table lists every setting of the reference ConfigMap and config.yaml with its status", () => {
+    const readme = readFileSync('README.md', 'utf8');
+    const table = readme.slice(readme.indexOf('### Coming from KoordeDHT-Web-Cache'));
+    const rows = table.split('\n').filter((l) => l.startsWith('| `'));
+    const leaves = (node: unknown, path = ''): string[] =>
+      node && typeof node === 'object' && !Array.isArray(node)
+        ? Object.entries(node).flatMap(([k, v]) => leaves(v, path ? `${path}.${k}` : k))
+        : [path];
+    const yamlKeys = leaves(parseYaml(readFileSync(REFERENCE_CONFIG_YAML, 'utf8')));
+    for (const env of Object.keys(referenceConfigMap())) {
+      const row = rows.find((r) => r.startsWith(`| \`${env}\` /`));
+      assert.ok(row, `${env} has no row`);
+      assert.match(row, /\| (same|extended|renamed-with-alias) \|/, row);
+    }
+    for (const key of yamlKeys) assert.ok(rows.some((r) => r.includes(` / ${key} |`)), `${key} has no row`);
   });
 
   it('TRACING_EXPORTER=stdout writes each finished span as one JSON line', () => {
