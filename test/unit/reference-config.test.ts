@@ -1,25 +1,13 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import { SpanKind } from '@opentelemetry/api';
 import { parse as parseYaml } from 'yaml';
 import { BasicTracerProvider, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
-import { ConfigError, loadSettings } from '../../src/config/load.js';
+import { loadSettings } from '../../src/config/load.js';
 import { StdoutSpanExporter } from '../../src/node/stdout-span-exporter.js';
+import { configProblems, yamlFile } from '../helpers/config.js';
 import { REFERENCE_CONFIG_YAML, referenceConfigMap } from '../helpers/reference.js';
-
-function problems(env: Record<string, string>, yaml?: string): string[] {
-  const path = yaml === undefined ? undefined : write(yaml);
-  try {
-    loadSettings(env, path);
-    return [];
-  } catch (err) {
-    assert.ok(err instanceof ConfigError);
-    return [...err.problems];
-  }
-}
 
 describe('config - what users of the original system type', () => {
   it('the reference dht-config ConfigMap loads as it is, its gRPC collector endpoint included', () => {
@@ -43,31 +31,31 @@ describe('config - what users of the original system type', () => {
   });
 
   it('logger.active is the reference spelling of logger.enabled; both with different values is an error', () => {
-    assert.equal(loadSettings({}, write('logger:\n  active: false\n')).loggerEnabled, false);
-    assert.match(problems({}, 'logger:\n  active: false\n  enabled: true\n').join('\n'), /logger\.active and logger\.enabled disagree/);
+    assert.equal(loadSettings({}, yamlFile('logger:\n  active: false\n')).loggerEnabled, false);
+    assert.match(configProblems({}, 'logger:\n  active: false\n  enabled: true\n').join('\n'), /logger\.active and logger\.enabled disagree/);
   });
 
   it('TRACING_ENDPOINT takes host:port (OTLP/gRPC) or an http(s) URL (OTLP/HTTP); anything else names the forms', () => {
     assert.equal(loadSettings({ TRACING_ENABLED: 'true', TRACING_ENDPOINT: '127.0.0.1:4317' }).tracingEndpoint, '127.0.0.1:4317');
     assert.equal(loadSettings({ TRACING_ENABLED: 'true', TRACING_ENDPOINT: 'http://127.0.0.1:4318/v1/traces' }).tracingEndpoint, 'http://127.0.0.1:4318/v1/traces');
-    const found = problems({ TRACING_ENDPOINT: 'ftp://collector' });
+    const found = configProblems({ TRACING_ENDPOINT: 'ftp://collector' });
     assert.equal(found.length, 1);
     assert.match(found[0]!, /TRACING_ENDPOINT="ftp:\/\/collector": expected empty, host:port \(OTLP\/gRPC\) or an http\(s\):\/\/ URL/);
   });
 
   it('TRACING_EXPORTER is otlp, stdout or none; only otlp needs an endpoint', () => {
-    assert.deepEqual(problems({ TRACING_ENABLED: 'true', TRACING_EXPORTER: 'stdout' }), []);
-    assert.deepEqual(problems({ TRACING_ENABLED: 'true', TRACING_EXPORTER: 'none' }), []);
-    assert.match(problems({ TRACING_ENABLED: 'true' })[0]!, /TRACING_ENDPOINT is empty/);
-    assert.match(problems({ TRACING_EXPORTER: 'jaeger' })[0]!, /TRACING_EXPORTER="jaeger": expected one of otlp, stdout, none/);
+    assert.deepEqual(configProblems({ TRACING_ENABLED: 'true', TRACING_EXPORTER: 'stdout' }), []);
+    assert.deepEqual(configProblems({ TRACING_ENABLED: 'true', TRACING_EXPORTER: 'none' }), []);
+    assert.match(configProblems({ TRACING_ENABLED: 'true' })[0]!, /TRACING_ENDPOINT is empty/);
+    assert.match(configProblems({ TRACING_EXPORTER: 'jaeger' })[0]!, /TRACING_EXPORTER="jaeger": expected one of otlp, stdout, none/);
   });
 
   it('BOOTSTRAP_MODE=route53 needs the zone and the suffix; LOGGER_MODE=file needs a path', () => {
-    const found = problems({ BOOTSTRAP_MODE: 'route53', LOGGER_MODE: 'file' }).join('\n');
+    const found = configProblems({ BOOTSTRAP_MODE: 'route53', LOGGER_MODE: 'file' }).join('\n');
     assert.match(found, /ROUTE53_ZONE_ID is empty/);
     assert.match(found, /ROUTE53_SUFFIX is empty/);
     assert.match(found, /LOGGER_FILE_PATH is empty/);
-    assert.match(problems({ ROUTE53_SUFFIX: 'bad suffix!' })[0]!, /ROUTE53_SUFFIX="bad suffix!": expected empty or a DNS domain/);
+    assert.match(configProblems({ ROUTE53_SUFFIX: 'bad suffix!' })[0]!, /ROUTE53_SUFFIX="bad suffix!": expected empty or a DNS domain/);
   });
 
   it("the README's table lists every setting of the reference ConfigMap and config.yaml with its status", () => {
@@ -100,9 +88,3 @@ describe('config - what users of the original system type', () => {
     assert.match(String(parsed.trace_id), /^[0-9a-f]{32}$/);
   });
 });
-
-function write(yaml: string): string {
-  const path = join(mkdtempSync(join(tmpdir(), 'koorde-ref-')), 'node.yaml');
-  writeFileSync(path, yaml);
-  return path;
-}
