@@ -153,7 +153,7 @@ export const SETTINGS = {
   route53ZoneId: setting('ROUTE53_ZONE_ID', 'dht.bootstrap.route53.hostedZoneId', '', text, 'BOOTSTRAP_MODE=route53: private hosted zone id'),
   route53Suffix: setting('ROUTE53_SUFFIX', 'dht.bootstrap.route53.domainSuffix', '', dnsSuffix, 'BOOTSTRAP_MODE=route53: domain of the SRV records, e.g. koorde.dht'),
   route53TtlSeconds: setting('ROUTE53_TTL', 'dht.bootstrap.route53.ttl', 30, integer(1, 172_800), 'BOOTSTRAP_MODE=route53: TTL of the SRV record, s'),
-  route53Region: setting('ROUTE53_REGION', 'dht.bootstrap.route53.region', '', text, 'BOOTSTRAP_MODE=route53: AWS region; empty = the SDK default'),
+  route53Region: setting('ROUTE53_REGION', 'dht.bootstrap.route53.region', '', text, 'BOOTSTRAP_MODE=route53: signing region; empty = us-east-1 (Route 53 is global)'),
   route53Endpoint: setting('ROUTE53_ENDPOINT', 'dht.bootstrap.route53.endpoint', '', httpUrl, 'BOOTSTRAP_MODE=route53: Route 53 API endpoint override (tests, proxies)'),
   demoOrigin: setting('CACHE_DEMO_ORIGIN', 'cache.demoOrigin', '', httpUrl, 'the demo origin this cluster allow-lists; advertised in /health for cache-workload'),
 } as const;
