@@ -12,9 +12,9 @@ usage() {
 Usage: deploy/eks/benchmark-eks.sh [--dry-run] [options]
 
 Needs both namespaces deployed (deploy-eks.sh koorde; deploy-eks.sh chord). For each protocol
-and replica count: pin the HPA to that count, scale, wait until every pod is ready and the ring
-has settled, run deploy/eks/workload-job.yaml, save its summary and CSV, save every pod's
-/metrics. The HPA limits are restored afterwards. Results go to OUT:
+and replica count: scale (pinning the optional HPA to that count, if applied), wait until every
+pod is ready and the ring has settled, run deploy/eks/workload-job.yaml, save its summary and CSV,
+save every pod's /metrics. Afterwards an HPA gets its limits back. Results go to OUT:
   <protocol>-n<replicas>.json          cache-workload --json summary
   <protocol>-n<replicas>.csv           one row per request
   <protocol>-n<replicas>-metrics.json  array of each pod's /metrics JSON
@@ -97,16 +97,20 @@ section() {
 
 for protocol in "${protocol_list[@]}"; do
   ns="$(namespace_for "$protocol")"
-  min="$(capture 4 kubectl -n "$ns" get hpa dht-node -o 'jsonpath={.spec.minReplicas}')"
-  max="$(capture 12 kubectl -n "$ns" get hpa dht-node -o 'jsonpath={.spec.maxReplicas}')"
-  restore="$(quote kubectl -n "$ns" patch hpa dht-node --type merge -p "{\"spec\":{\"minReplicas\":$min,\"maxReplicas\":$max}}")"
-  # Give the autoscaler back its limits however the run ends.
-  trap 'run_sh "$restore"' EXIT
+  # With the optional HPA, pin it to each size and give it back its limits however the run ends.
+  hpa="$(capture '' kubectl -n "$ns" get hpa dht-node --ignore-not-found -o name)"
+  restore=":"
+  if [[ -n $hpa ]]; then
+    min="$(capture 5 kubectl -n "$ns" get hpa dht-node -o 'jsonpath={.spec.minReplicas}')"
+    max="$(capture 50 kubectl -n "$ns" get hpa dht-node -o 'jsonpath={.spec.maxReplicas}')"
+    restore="$(quote kubectl -n "$ns" patch hpa dht-node --type merge -p "{\"spec\":{\"minReplicas\":$min,\"maxReplicas\":$max}}")"
+    trap 'run_sh "$restore"' EXIT
+  fi
 
   for n in "${replica_list[@]}"; do
     run_name="$protocol-n$n"
     log "$run_name: scaling $ns to $n nodes"
-    run kubectl -n "$ns" patch hpa dht-node --type merge -p "{\"spec\":{\"minReplicas\":$n,\"maxReplicas\":$n}}"
+    [[ -z $hpa ]] || run kubectl -n "$ns" patch hpa dht-node --type merge -p "{\"spec\":{\"minReplicas\":$n,\"maxReplicas\":$n}}"
     run kubectl -n "$ns" scale statefulset/dht-node --replicas="$n"
     run kubectl -n "$ns" rollout status statefulset/dht-node --timeout=15m
     run kubectl -n "$ns" wait --for=condition=Ready pod -l app=dht-node --timeout=15m
@@ -129,8 +133,10 @@ for protocol in "${protocol_list[@]}"; do
     run_sh "$metrics; printf ']\n'; } > $(quote "$out/$run_name-metrics.json")"
 
   done
-  run_sh "$restore"
-  trap - EXIT
+  if [[ -n $hpa ]]; then
+    run_sh "$restore"
+    trap - EXIT
+  fi
 done
 
 log "combined CSV and report"

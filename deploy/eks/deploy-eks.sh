@@ -31,6 +31,7 @@ Secret $TLS_SECRET, which the pods mount read-only at $TLS_MOUNT. Later runs kee
 Environment: CLUSTER_NAME (koorde-cache), AWS_REGION (else the AWS CLI's, else us-west-2),
 IMAGE_TAG (default: git describe of this checkout, as build-and-push-ecr.sh tags it),
 TLS_DIR (default ~/.koorde-web-cache/tls).
+REPLICAS (nodes to run, default 10; ignored while the optional HPA owns the count).
 USAGE
 }
 
@@ -45,6 +46,8 @@ while (($#)); do
   shift
 done
 require_protocol
+REPLICAS="${REPLICAS:-10}"
+[[ $REPLICAS =~ ^[1-9][0-9]*$ ]] || usage_error "REPLICAS=$REPLICAS: expected a whole number of nodes, at least 1"
 
 if [[ -n $image ]]; then require_tools kubectl openssl; else require_tools kubectl aws openssl; fi
 cd "$REPO_ROOT"
@@ -70,12 +73,14 @@ run kubectl apply -f deploy/eks/storageclass-gp3.yaml
 run_sh "kubectl kustomize deploy/eks/overlays/$protocol | sed -e $(quote "s#image: koorde-node:latest#image: $image#") | kubectl apply -f -"
 run_sh "if kubectl get crd servicemonitors.monitoring.coreos.com >/dev/null 2>&1; then kubectl -n $ns apply -f deploy/eks/optional/servicemonitor.yaml; else echo 'no Prometheus Operator: ServiceMonitor skipped' >&2; fi"
 
-# A new StatefulSet has no replicas field (the HPA owns it) and starts with one pod: bring it to
-# the HPA minimum at once, so the pods start in parallel instead of one per HPA period.
-replicas="$(capture 1 kubectl -n "$ns" get statefulset dht-node -o 'jsonpath={.spec.replicas}')"
-min="$(capture 4 kubectl -n "$ns" get hpa dht-node -o 'jsonpath={.spec.minReplicas}')"
-if ((${replicas:-0} < ${min:-1})); then
-  run kubectl -n "$ns" scale statefulset/dht-node --replicas="$min"
+# The StatefulSet has no replicas field: scale it to REPLICAS, unless the optional HPA
+# (deploy/eks/optional/hpa.yaml) is there; it and a manual scale exclude each other.
+hpa="$(capture '' kubectl -n "$ns" get hpa dht-node --ignore-not-found -o name)"
+if [[ -n $hpa ]]; then
+  log "the HPA dht-node owns the replica count: REPLICAS=$REPLICAS not applied (kubectl -n $ns delete hpa dht-node to scale by hand)"
+else
+  log "replicas: $REPLICAS"
+  run kubectl -n "$ns" scale statefulset/dht-node --replicas="$REPLICAS"
 fi
 
 log "waiting for the ring"
@@ -97,7 +102,7 @@ cat >&2 <<NEXT
 $protocol is up in namespace $ns behind http://$host (DNS may take a few minutes to resolve).
   curl -s http://$host/health
   curl -si 'http://$host/cache?url=http%3A%2F%2Fdht-origin%3A9000%2Fobj%2F1'
-  node dist/cli/cache-workload.js --target http://$host --url-template 'http://dht-origin:9000/obj/{i}' --requests 2000 --rate 100
+  node dist/cli/cache-workload.js --target http://$host --urls 100 --requests 1000 --rate 100 --zipf 1.2
   kubectl -n $ns exec -it dht-node-0 -- koorde-client --addr dht-node-0.dht-headless.$ns.svc.cluster.local:4000 --tls-ca $TLS_MOUNT/ca.crt --tls-cert $TLS_MOUNT/tls.crt --tls-key $TLS_MOUNT/tls.key
   (from outside, through dht-grpc: --tls-ca $tls_dir/ca.crt --tls-cert $tls_dir/client.crt --tls-key $tls_dir/client.key)
   deploy/eks/benchmark-eks.sh --protocols $protocol

@@ -170,15 +170,15 @@ export class CacheService {
             break;
           }
           const local = await this.c.owner.serve(req, signal);
-          const xCache = local.outcome === 'MISS' ? 'MISS-ORIGIN' : local.outcome === 'REVALIDATED' ? 'REVALIDATED' : 'HIT-LOCAL';
-          return this.answer(local, local.body, xCache, dht.self.addr, lookupHops, started);
+          return this.answer(local, local.body, ownerXCache(local), dht.self.addr, lookupHops, started);
         }
         try {
           const forwarded = await this.c.peers.fetch(target.addr, req, located.fromRouteCache, signal);
           const { head } = forwarded;
           const xCache = head.outcome === 'MISS' ? 'MISS-DHT' : head.outcome === 'REVALIDATED' ? 'REVALIDATED' : 'HIT-DHT';
           const body = head.hot ? this.keepHotCopy(req, head, forwarded.chunks, target) : forwarded.chunks;
-          return this.answer(head, body, xCache, target.addr, lookupHops + 1, started);
+          // X-Cache-Origin: what the owner did, as the original system reported on forwarded answers.
+          return this.answer(head, body, xCache, target.addr, lookupHops + 1, started, ownerXCache(head));
         } catch (err) {
           if (!isRetryable(err)) throw err;
           failure = err;
@@ -239,7 +239,7 @@ export class CacheService {
     if (req.method === 'GET' && head.status === 200) this.hotCopies.put(req.url, head, Buffer.concat(parts), owner, req.headers);
   }
 
-  private answer(head: ResponseHead, body: Buffer | AsyncIterable<Buffer>, xCache: XCache, owner: string, hops: number, started: number): ServedResponse {
+  private answer(head: ResponseHead, body: Buffer | AsyncIterable<Buffer>, xCache: XCache, owner: string, hops: number, started: number, atOwner?: XCache): ServedResponse {
     const latency = this.c.clock.now() - started;
     this.stats.byXCache[xCache]++;
     this.stats.latencyMs.record(latency);
@@ -255,8 +255,14 @@ export class CacheService {
       'x-hops': String(hops),
       'x-latency-ms': latency.toFixed(2),
     });
+    if (atOwner) headers['x-cache-origin'] = atOwner;
     return { status: head.status, headers, body };
   }
+}
+
+/** The X-Cache an owner gives what it served itself. */
+function ownerXCache(head: ResponseHead): XCache {
+  return head.outcome === 'MISS' ? 'MISS-ORIGIN' : head.outcome === 'REVALIDATED' ? 'REVALIDATED' : 'HIT-LOCAL';
 }
 
 /** RFC 9211 Cache-Status: what this cache did, in the standard's vocabulary. */

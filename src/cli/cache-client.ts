@@ -13,6 +13,8 @@ const program = command(NAME, "Interactive client of a node's HTTP cache API. Re
 const opts = program.opts<{ addr: string; timeout: number; preview: number }>();
 
 const connect = (addr: string) => new CacheHttpClient(addr, opts.timeout);
+// `use 127.0.0.1:8081`, as the original client took it: a bare host:port means plain HTTP.
+const withScheme = (addr: string) => (/^[a-z][a-z0-9+.-]*:\/\//i.test(addr) ? addr : `http://${addr}`);
 let client: CacheHttpClient;
 try {
   client = connect(opts.addr);
@@ -27,6 +29,7 @@ await runRepl({
       usage: 'cache <url>',
       help: 'GET /cache?url=…: status, X-Cache, node, responsible node, hops, latency, first bytes',
       minArgs: 1,
+      aliases: ['get'],
       run: async ([url]) => {
         const answer = await client.cache(url!);
         // An error of the node itself (JSON, no X-Cache) rather than an origin's answer passed on.
@@ -34,7 +37,7 @@ await runRepl({
         return formatCacheAnswer(answer, opts.preview);
       },
     },
-    metrics: { usage: 'metrics', help: "the node's main figures (GET /metrics)", minArgs: 0, run: async () => formatMetrics((await client.json('/metrics')).value) },
+    metrics: { usage: 'metrics', help: "the node's main figures (GET /metrics)", minArgs: 0, aliases: ['stats'], run: async () => formatMetrics((await client.json('/metrics')).value) },
     health: {
       usage: 'health',
       help: 'readiness (GET /health)',
@@ -44,14 +47,15 @@ await runRepl({
         return formatHealth(status, value);
       },
     },
-    hotspots: { usage: 'hotspots', help: 'hot URLs (from /metrics)', minArgs: 0, run: async () => formatHotspots((await client.json('/metrics')).value) },
+    hotspots: { usage: 'hotspots', help: 'hot URLs (from /metrics)', minArgs: 0, aliases: ['hot'], run: async () => formatHotspots((await client.json('/metrics')).value) },
     debug: { usage: 'debug', help: "the node's routing state (GET /debug)", minArgs: 0, run: async () => formatDebug((await client.json('/debug')).value) },
     use: {
       usage: 'use <url>',
-      help: 'talk to another node, e.g. use http://127.0.0.1:8081',
+      help: 'talk to another node, e.g. use http://127.0.0.1:8081 or use 127.0.0.1:8081',
       minArgs: 1,
+      aliases: ['connect'],
       run: async ([addr]) => {
-        client = connect(addr!);
+        client = connect(withScheme(addr!));
         return `now using ${client.base}`;
       },
     },

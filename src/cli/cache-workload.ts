@@ -2,6 +2,7 @@
 import { constants } from 'node:fs';
 import { access, writeFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
+import { demoOriginTemplate } from '../workload/demo-origin.js';
 import { formatSummary, lateStartWarning, type PacingPlan } from '../workload/format.js';
 import { terminalProgress } from '../workload/progress.js';
 import { WORKLOAD_MODES, type WorkloadMode } from '../workload/request-url.js';
@@ -20,11 +21,11 @@ const program = command(NAME, 'Load generator for the cache: Zipf-popular URLs, 
   .option('--concurrency <c>', 'most requests in flight (closed loop: the number of workers)', integer(1, 100_000), d.concurrency)
   .option('--zipf <s>', 'Zipf exponent of popularity, any s > 0', decimal(0, 1000), d.zipf)
   .option('--seed <n>', 'seed of the URL sequence', integer(0, 2 ** 32 - 1), d.seed)
-  .option('--url-template <t>', 'origin URL of object {i}', d.urlTemplate)
+  .option('--url-template <t>', "origin URL of object {i} (default: the demo origin the target advertises in /health, CACHE_DEMO_ORIGIN, + '/obj/{i}')")
   .option('--mode <mode>', 'cache: GET {target}/cache?url=…; gateway: GET {target}{path of the URL}', oneOf(WORKLOAD_MODES), d.mode)
   .option('--timeout <d>', 'deadline of one request', duration, d.timeoutMs)
   .option('--warmup <n>', 'requests sent first and not counted', integer(0), d.warmup)
-  .option('--output <file>', 'CSV, one row per measured request')
+  .option('--output <file>', 'CSV, one row per measured request ("-": none)', 'results.csv')
   .option('--json [file]', 'write the summary as JSON to file (without a file: print it instead of the text summary)')
   .addHelpText(
     'after',
@@ -46,19 +47,20 @@ const opts = program.opts<{
   concurrency: number;
   zipf: number;
   seed: number;
-  urlTemplate: string;
+  urlTemplate?: string;
   mode: WorkloadMode;
   timeout: number;
   warmup: number;
-  output?: string;
+  output: string;
   json?: string | true;
 }>();
 
 if ((opts.target === undefined) === (opts.targets === undefined)) usageError(NAME, 'give exactly one of --target URL and --targets a,b,c');
 const targets = opts.target !== undefined ? [opts.target] : opts.targets!.split(',').map((t) => t.trim()).filter(Boolean);
+const csvPath = opts.output === '-' ? undefined : opts.output;
 const controller = new AbortController();
 const progress = terminalProgress();
-const init: WorkloadInit = {
+const given: WorkloadInit = {
   targets,
   urls: opts.urls,
   requests: opts.requests,
@@ -71,18 +73,25 @@ const init: WorkloadInit = {
   mode: opts.mode,
   timeoutMs: opts.timeout,
   warmup: opts.warmup,
-  csvPath: opts.output,
+  csvPath,
   progress,
   signal: controller.signal,
 };
-const [problem] = workloadProblems(init);
+const [problem] = workloadProblems(given);
 if (problem) usageError(NAME, problem);
 const jsonFile = typeof opts.json === 'string' ? opts.json : undefined;
-for (const [flag, file] of [['--output', opts.output], ['--json', jsonFile]] as const) {
+for (const [flag, file] of [['--output', csvPath], ['--json', jsonFile]] as const) {
   if (file === undefined) continue;
   // Fail now rather than after a long run.
   await access(dirname(resolve(file)), constants.W_OK).catch(() => usageError(NAME, `${flag}: cannot write into the folder of "${file}"`));
 }
+let urlTemplate = opts.urlTemplate;
+if (urlTemplate === undefined && targets[0] !== undefined) {
+  const choice = await demoOriginTemplate(targets[0], opts.timeout);
+  if ('problem' in choice) usageError(NAME, choice.problem);
+  urlTemplate = choice.urlTemplate;
+}
+const init: WorkloadInit = { ...given, urlTemplate };
 
 // Ctrl-C once: start nothing new, let requests in flight finish, print the summary; twice: quit.
 process.on('SIGINT', () => {
@@ -97,7 +106,7 @@ process.on('SIGINT', () => {
 const plan: PacingPlan = { rate: opts.rate, concurrency: opts.concurrency };
 const amount = opts.duration === undefined ? `${opts.requests ?? d.requests} requests` : `requests for ${opts.duration / 1000} s`;
 const pacing = opts.rate === undefined ? `closed loop, ${opts.concurrency} in flight` : `${opts.rate} req/s, at most ${opts.concurrency} in flight`;
-process.stderr.write(`${NAME}: ${amount} to ${targets.join(', ')} (${opts.mode} mode), Zipf(${opts.zipf}) over ${opts.urls} URLs, ${pacing}, seed ${opts.seed}\n`);
+process.stderr.write(`${NAME}: ${amount} to ${targets.join(', ')} (${opts.mode} mode), Zipf(${opts.zipf}) over ${opts.urls} URLs of ${urlTemplate}, ${pacing}, seed ${opts.seed}\n`);
 
 const summary = await runWorkload(init);
 const json = JSON.stringify(summary, null, 2) + '\n';

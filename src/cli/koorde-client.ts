@@ -54,7 +54,10 @@ await runRepl({
       usage: 'lookup <hex id>',
       help: 'which node owns an identifier',
       minArgs: 1,
-      run: async ([id]) => `${id} → ${node(await client.lookup(id!))}`,
+      run: async ([id]) => {
+        const found = await client.lookup(id!);
+        return `${id} → ${node(found.successor)}${found.hops === undefined ? '' : `  (${found.hops} hops)`}`;
+      },
     },
     getrt: {
       usage: 'getrt',

@@ -58,6 +58,8 @@ async function up(opts: UpOptions): Promise<void> {
     originUrl = await origin.listen();
     const allow = process.env.CACHE_ORIGIN_ALLOWLIST;
     env.CACHE_ORIGIN_ALLOWLIST = allow ? `${allow},127.0.0.1` : '127.0.0.1';
+    // Advertised in /health: cache-workload without --url-template requests this origin's objects.
+    env.CACHE_DEMO_ORIGIN = originUrl;
   }
   const cluster = new LocalCluster({ nodes: opts.nodes, protocol: opts.protocol, degree: opts.degree, basePort: opts.basePort, env });
   const balancer = new LoadBalancer(Array.from({ length: opts.nodes }, (_, i) => `http://127.0.0.1:${opts.basePort + 1000 + i}`));
@@ -99,7 +101,7 @@ async function up(opts: UpOptions): Promise<void> {
       'try:',
       `  curl -si '${lb}/cache?url=${encodeURIComponent(sample)}' | grep -i '^x-'`,
       `  open ${lb}/dashboard`,
-      `  cache-workload --target ${lb} --urls 1000 --requests 5000 --rate 200 --zipf 1.2${origin ? ` --url-template '${originUrl}/obj/{i}'` : " --url-template 'https://your-origin.example/obj/{i}'"}`,
+      `  cache-workload --target ${lb} --urls 1000 --requests 5000 --rate 200 --zipf 1.2${origin ? '' : " --url-template 'https://your-origin.example/obj/{i}'"}`,
       `  koorde-cluster status --addr ${lb}`,
       '',
       'READY',

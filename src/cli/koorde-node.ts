@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { ConfigError, loadSettings } from '../config/load.js';
 import { SETTINGS, TLS_SETTING_NAMES, tlsFiles } from '../config/settings.js';
+import { closeLogFile, openLogFile, unappliedLogFileSettings } from '../node/log-file.js';
 import { createLogger } from '../node/logging.js';
 import { startNodeProcess } from '../node/node-process.js';
 import { GrpcCredentials, readTlsMaterial, TlsFilesError } from '../transport/grpc/tls.js';
@@ -27,7 +28,9 @@ try {
   process.exit(2);
 }
 
-const logger = createLogger(settings, { service: NAME });
+const logFile = settings.loggerMode === 'file' ? await openLogFile(settings) : undefined;
+const logger = createLogger(settings, { service: NAME }, logFile);
+for (const note of logFile ? unappliedLogFileSettings(settings) : []) logger.warn({}, `not applied: ${note}`);
 if (!credentials.mutualTls) {
   logger.warn(
     { settings: Object.values(TLS_SETTING_NAMES) },
@@ -36,16 +39,22 @@ if (!credentials.mutualTls) {
 }
 const node = await startNodeProcess(settings, logger, credentials);
 
+/** Exits once the log file (LOGGER_MODE=file) holds every line written so far. */
+const exit = async (code: number) => {
+  if (logFile) await closeLogFile(logFile);
+  process.exit(code);
+};
+
 let stopping = false;
 const stop = (signal: string) => {
   if (stopping) return;
   stopping = true;
   logger.info({ signal }, 'leaving the ring');
   node.leave().then(
-    () => process.exit(0),
+    () => exit(0),
     (err: unknown) => {
       logger.error({ err }, 'graceful leave failed');
-      process.exit(1);
+      return exit(1);
     },
   );
 };
@@ -57,6 +66,6 @@ try {
 } catch (err) {
   if (!stopping) {
     logger.fatal({ err }, 'could not join a ring');
-    process.exit(1);
+    await exit(1);
   }
 }

@@ -8,6 +8,8 @@ export interface ReplCommand {
   readonly minArgs: number;
   /** When true, everything after the first argument is one argument (a value with spaces). */
   readonly restIsOne?: boolean;
+  /** Other names it answers to (those of the original system's clients). */
+  readonly aliases?: readonly string[];
   run(args: string[]): Promise<string>;
 }
 
@@ -26,8 +28,15 @@ export interface ReplOptions {
 export async function runRepl(options: ReplOptions): Promise<void> {
   const interactive = process.stdin.isTTY === true;
   const rl = createInterface({ input: process.stdin, output: process.stdout, terminal: interactive, prompt: options.prompt });
+  const byAlias = new Map(Object.values(options.commands).flatMap((c) => (c.aliases ?? []).map((alias) => [alias, c] as const)));
+  const also = (aliases: readonly string[] | undefined) => (aliases?.length ? ` (also: ${aliases.join(', ')})` : '');
   const help = () =>
-    ['commands:', ...Object.values(options.commands).map((c) => `  ${c.usage.padEnd(24)} ${c.help}`), `  ${'help'.padEnd(24)} this list`, `  ${'exit'.padEnd(24)} leave`].join('\n');
+    [
+      'commands:',
+      ...Object.values(options.commands).map((c) => `  ${c.usage.padEnd(24)} ${c.help}${also(c.aliases)}`),
+      `  ${'help'.padEnd(24)} this list (also: ?)`,
+      `  ${'exit'.padEnd(24)} leave (also: quit, q)`,
+    ].join('\n');
   if (interactive) rl.prompt();
   for await (const line of rl) {
     const words = line.trim().split(/\s+/).filter(Boolean);
@@ -36,10 +45,10 @@ export async function runRepl(options: ReplOptions): Promise<void> {
       if (interactive) rl.prompt();
       continue;
     }
-    if (name === 'exit' || name === 'quit') break;
+    if (name === 'exit' || name === 'quit' || name === 'q') break;
     let output: string;
-    const command = options.commands[name];
-    if (name === 'help') output = help();
+    const command = Object.hasOwn(options.commands, name) ? options.commands[name] : byAlias.get(name);
+    if (name === 'help' || name === '?') output = help();
     else if (!command) output = `error: invalid input — unknown command "${name}" (try help)`;
     else if (args.length < command.minArgs) output = `error: invalid input — usage: ${command.usage}`;
     else {

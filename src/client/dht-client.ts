@@ -1,5 +1,5 @@
 import * as grpc from '@grpc/grpc-js';
-import { CHANNEL_OPTIONS, services } from '../transport/grpc/protos.js';
+import { CHANNEL_OPTIONS, LOOKUP_HOPS_TRAILER, services } from '../transport/grpc/protos.js';
 import { GrpcCredentials } from '../transport/grpc/tls.js';
 
 export interface NodeInfo {
@@ -58,8 +58,21 @@ export class DhtClient {
     await this.unary('Delete', { key });
   }
 
-  async lookup(id: string): Promise<NodeInfo> {
-    return ((await this.unary('Lookup', { id })) as { successor: NodeInfo }).successor;
+  /** The owner of a hex id, and the hops it took when the node reports them (this project's nodes do). */
+  lookup(id: string): Promise<{ successor: NodeInfo; hops?: number }> {
+    return new Promise((resolve, reject) => {
+      let answer: { successor: NodeInfo } | undefined;
+      const call = this.client.Lookup!({ id }, { deadline: this.deadline() }, (err: grpc.ServiceError | null, response: { successor: NodeInfo }) => {
+        if (err) reject(this.explain(err));
+        else answer = response;
+      }) as grpc.ClientUnaryCall;
+      // grpc-js hands over the response first, then the status with its trailer.
+      call.on('status', (status: grpc.StatusObject) => {
+        if (!answer) return;
+        const raw = String(status.metadata.get(LOOKUP_HOPS_TRAILER)[0] ?? '');
+        resolve({ successor: answer.successor, hops: /^\d{1,4}$/.test(raw) ? Number(raw) : undefined });
+      });
+    });
   }
 
   async routingTable(): Promise<RoutingTable> {

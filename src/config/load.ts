@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import { crossCheck, SETTINGS, type SettingName, type Settings } from './settings.js';
+import { applyYamlAliases } from './yaml-aliases.js';
 
 export class ConfigError extends Error {
   constructor(readonly problems: readonly string[]) {
@@ -16,7 +17,7 @@ export class ConfigError extends Error {
 export function loadSettings(env: NodeJS.ProcessEnv = process.env, yamlPath?: string): Settings {
   const problems: string[] = [];
   const yaml = yamlPath ? readYaml(yamlPath, problems) : {};
-  problems.push(...unknownKeys(yaml));
+  problems.push(...applyYamlAliases(yaml), ...unknownKeys(yaml));
   const values: Partial<Record<SettingName, unknown>> = {};
   for (const [name, s] of Object.entries(SETTINGS) as [SettingName, (typeof SETTINGS)[SettingName]][]) {
     const fromEnv = env[s.env];

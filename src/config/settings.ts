@@ -103,6 +103,20 @@ const memoryLimit: Parser<number | 'auto' | 'none'> = (raw) => {
   return Number.isFinite(n) && n >= 16 && n <= 1_048_576 ? { value: n } : { allowed: 'auto, none, or a number of MiB from 16 to 1048576' };
 };
 
+/** OTLP over gRPC as `host:port` (the collector's 4317), or OTLP over HTTP as a URL (4318). */
+const otlpEndpoint: Parser<string> = (raw) => {
+  const t = String(raw ?? '').trim();
+  if (t === '' || hostPort(t)) return { value: t };
+  const url = httpUrl(t);
+  return 'value' in url ? url : { allowed: 'empty, host:port (OTLP/gRPC) or an http(s):// URL (OTLP/HTTP)' };
+};
+const dnsSuffix: Parser<string> = (raw) => {
+  const t = String(raw ?? '').trim().replace(/\.$/, '');
+  return t === '' || /^([a-z0-9]([a-z0-9-]*[a-z0-9])?\.)*[a-z0-9]([a-z0-9-]*[a-z0-9])?$/i.test(t) ? { value: t.toLowerCase() } : { allowed: 'empty or a DNS domain such as koorde.dht' };
+};
+
+const BOOTSTRAP_MODES = ['static', 'dns', 'route53'] as const;
+const TRACING_EXPORTERS = ['otlp', 'stdout', 'none'] as const;
 const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
 
@@ -126,7 +140,7 @@ export const SETTINGS = {
   kvMaxValueBytes: setting('KV_MAX_VALUE_BYTES', 'dht.storage.maxValueBytes', DEFAULT_KV_LIMITS.maxValueBytes, integer(1, 32 * 1024 * 1024), 'largest key-value value, UTF-8 bytes'),
   kvMaxItemsPerMessage: setting('KV_MAX_ITEMS_PER_MESSAGE', 'dht.storage.maxItemsPerMessage', DEFAULT_KV_LIMITS.maxItemsPerMessage, integer(1, 1_000_000), 'items one peer message may carry'),
   kvMaxClockSkewMs: setting('KV_MAX_CLOCK_SKEW', 'dht.storage.maxClockSkew', DEFAULT_KV_LIMITS.maxClockSkewMs, duration(0), 'how far ahead of the clock a peer item version may lie'),
-  bootstrapMode: setting('BOOTSTRAP_MODE', 'dht.bootstrap.mode', 'static' as 'static' | 'dns', oneOf(['static', 'dns'] as const), 'how to find the ring'),
+  bootstrapMode: setting('BOOTSTRAP_MODE', 'dht.bootstrap.mode', 'static' as (typeof BOOTSTRAP_MODES)[number], oneOf(BOOTSTRAP_MODES), 'how to find the ring'),
   bootstrapPeers: setting('BOOTSTRAP_PEERS', 'dht.bootstrap.peers', [] as string[], list(hostPort, 'host:port'), 'peers to join through; empty = new ring'),
   bootstrapDnsName: setting('BOOTSTRAP_DNS_NAME', 'dht.bootstrap.dnsName', '', text, 'headless service name to resolve'),
   bootstrapDnsServer: setting('BOOTSTRAP_DNS_SERVER', 'dht.bootstrap.dnsServer', '', text, 'DNS server (host:port) for BOOTSTRAP_DNS_NAME; empty = the system resolver'),
@@ -163,9 +177,21 @@ export const SETTINGS = {
   loggerEnabled: setting('LOGGER_ENABLED', 'logger.enabled', true, boolean, 'structured logs on'),
   loggerLevel: setting('LOGGER_LEVEL', 'logger.level', 'info' as LogLevel, oneOf(LOG_LEVELS), 'log level'),
   loggerEncoding: setting('LOGGER_ENCODING', 'logger.encoding', 'json' as 'json' | 'console', oneOf(['json', 'console'] as const), 'json lines or readable text'),
-  loggerMode: setting('LOGGER_MODE', 'logger.mode', 'stdout' as 'stdout' | 'stderr', oneOf(['stdout', 'stderr'] as const), 'where logs go'),
+  loggerMode: setting('LOGGER_MODE', 'logger.mode', 'stdout' as 'stdout' | 'stderr' | 'file', oneOf(['stdout', 'stderr', 'file'] as const), 'where logs go'),
   tracingEnabled: setting('TRACING_ENABLED', 'telemetry.tracing.enabled', false, boolean, 'OpenTelemetry spans'),
-  tracingEndpoint: setting('TRACING_ENDPOINT', 'telemetry.tracing.endpoint', '', httpUrl, 'OTLP/HTTP endpoint'),
+  tracingEndpoint: setting('TRACING_ENDPOINT', 'telemetry.tracing.endpoint', '', otlpEndpoint, 'OTLP endpoint: host:port = gRPC, http(s):// URL = HTTP'),
+  tracingExporter: setting('TRACING_EXPORTER', 'telemetry.tracing.exporter', 'otlp' as (typeof TRACING_EXPORTERS)[number], oneOf(TRACING_EXPORTERS), 'otlp, stdout (JSON lines) or none'),
+  loggerFilePath: setting('LOGGER_FILE_PATH', 'logger.file.path', '', text, 'LOGGER_MODE=file: log file path (rotated files are numbered beside it)'),
+  loggerFileMaxSizeMB: setting('LOGGER_FILE_MAX_SIZE', 'logger.file.maxSize', 100, integer(1, 1_048_576), 'LOGGER_MODE=file: rotate at this size, MiB'),
+  loggerFileMaxBackups: setting('LOGGER_FILE_MAX_BACKUPS', 'logger.file.maxBackups', 3, integer(0, 10_000), 'LOGGER_MODE=file: rotated files kept'),
+  loggerFileMaxAgeDays: setting('LOGGER_FILE_MAX_AGE', 'logger.file.maxAge', 7, integer(0, 36_500), 'LOGGER_MODE=file: days to keep rotated files (accepted; see the README)'),
+  loggerFileCompress: setting('LOGGER_FILE_COMPRESS', 'logger.file.compress', false, boolean, 'LOGGER_MODE=file: compress rotated files (accepted; see the README)'),
+  route53ZoneId: setting('ROUTE53_ZONE_ID', 'dht.bootstrap.route53.hostedZoneId', '', text, 'BOOTSTRAP_MODE=route53: private hosted zone id'),
+  route53Suffix: setting('ROUTE53_SUFFIX', 'dht.bootstrap.route53.domainSuffix', '', dnsSuffix, 'BOOTSTRAP_MODE=route53: domain of the SRV records, e.g. koorde.dht'),
+  route53TtlSeconds: setting('ROUTE53_TTL', 'dht.bootstrap.route53.ttl', 30, integer(1, 172_800), 'BOOTSTRAP_MODE=route53: TTL of the SRV record, s'),
+  route53Region: setting('ROUTE53_REGION', 'dht.bootstrap.route53.region', '', text, 'BOOTSTRAP_MODE=route53: signing region; empty = us-east-1 (Route 53 is global)'),
+  route53Endpoint: setting('ROUTE53_ENDPOINT', 'dht.bootstrap.route53.endpoint', '', httpUrl, 'BOOTSTRAP_MODE=route53: Route 53 API endpoint override (tests, proxies)'),
+  demoOrigin: setting('CACHE_DEMO_ORIGIN', 'cache.demoOrigin', '', httpUrl, 'the demo origin this cluster allow-lists; advertised in /health for cache-workload'),
   tlsCaFile: setting('TLS_CA_FILE', 'tls.caFile', '', text, 'mutual TLS: PEM of the CA every peer and client certificate must chain to'),
   tlsCertFile: setting('TLS_CERT_FILE', 'tls.certFile', '', text, "mutual TLS: PEM of this node's certificate, signed by that CA"),
   tlsKeyFile: setting('TLS_KEY_FILE', 'tls.keyFile', '', text, 'mutual TLS: PEM of its private key; all three TLS files or none (plaintext)'),
@@ -196,7 +222,14 @@ export function crossCheck(s: Settings): string[] {
     );
   }
   if (s.bootstrapMode === 'dns' && !s.bootstrapDnsName) problems.push('BOOTSTRAP_DNS_NAME is empty: BOOTSTRAP_MODE=dns needs the headless service name to resolve');
-  if (s.tracingEnabled && !s.tracingEndpoint) problems.push('TRACING_ENDPOINT is empty: TRACING_ENABLED=true needs an OTLP/HTTP endpoint');
+  if (s.tracingEnabled && s.tracingExporter === 'otlp' && !s.tracingEndpoint) {
+    problems.push('TRACING_ENDPOINT is empty: TRACING_ENABLED=true with TRACING_EXPORTER=otlp needs host:port (OTLP/gRPC) or an http(s):// URL (OTLP/HTTP)');
+  }
+  if (s.bootstrapMode === 'route53') {
+    if (!s.route53ZoneId) problems.push('ROUTE53_ZONE_ID is empty: BOOTSTRAP_MODE=route53 needs the private hosted zone id');
+    if (!s.route53Suffix) problems.push('ROUTE53_SUFFIX is empty: BOOTSTRAP_MODE=route53 needs the domain of the SRV records, such as koorde.dht');
+  }
+  if (s.loggerMode === 'file' && !s.loggerFilePath) problems.push('LOGGER_FILE_PATH is empty: LOGGER_MODE=file needs the log file path');
   const largestMessageMB = (MAX_MESSAGE_BYTES - OBJECT_ENVELOPE_BYTES) / (1024 * 1024);
   if (s.maxObjectMB > largestMessageMB) {
     problems.push(`CACHE_MAX_OBJECT_MB=${s.maxObjectMB}: a cached object moves between nodes in one message, so it may be at most ${largestMessageMB}`);

@@ -12,6 +12,7 @@ import { clusterView } from './cluster-view.js';
 import { serveDashboard } from './dashboard-files.js';
 import { metricsJson, prometheusRegistry, type MetricsSources } from './metrics.js';
 import { gatewayTarget, parseRequestTarget } from './request-target.js';
+import { referenceDebugFields, referenceHealthDetails } from './reference-fields.js';
 import { sendError, sendJson, sendServed } from './respond.js';
 
 /** What gateway mode needs for methods it does not cache: a streaming pass-through to its origin. */
@@ -35,6 +36,8 @@ export interface HttpServerDeps {
   /** Serve /cache?url= for any origin (CACHE_OPEN_PROXY); off, it answers 404. */
   readonly openProxy: boolean;
   readonly clock: Clock;
+  /** CACHE_DEMO_ORIGIN: advertised in /health so that load generators know what to request. */
+  readonly demoOrigin?: string;
   readonly logger: Logger;
 }
 
@@ -110,6 +113,8 @@ export function createHttpServer(deps: HttpServerDeps): Server {
         long_pointers: dht.router.pointers().length,
         cache_enabled: deps.cache !== undefined,
         gateway_origin: deps.gateway?.origin.href ?? null,
+        demo_origin: deps.demoOrigin || null,
+        ...referenceHealthDetails(dht),
       },
     });
   }
@@ -217,5 +222,6 @@ export function debugState(dht: DhtNode) {
     successors: dht.ring.successors.map(ref),
     [dht.router.protocol === 'koorde' ? 'de_bruijn' : 'fingers']: dht.router.pointers().map(ref),
     store_items: dht.store.items.size,
+    ...referenceDebugFields(dht),
   };
 }

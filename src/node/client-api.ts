@@ -3,6 +3,7 @@ import type { NodeRef } from '../id/node-ref.js';
 import { DhtError } from '../errors.js';
 import { unary } from '../transport/grpc/grpc-server.js';
 import { toServiceError } from '../transport/grpc/errors.js';
+import { LOOKUP_HOPS_TRAILER } from '../transport/grpc/protos.js';
 import type { DhtNode } from './dht-node.js';
 
 interface NodeInfo {
@@ -47,7 +48,7 @@ export function clientApiImplementation(node: DhtNode): grpc.UntypedServiceImple
       successors: node.ring.successors.map(info),
       de_bruijn_list: node.router.pointers().map(info),
     })),
-    Lookup: unary(async (req: { id: string }, signal) => {
+    Lookup: unary(async (req: { id: string }, signal, trailer) => {
       let id: bigint;
       try {
         id = node.ids.parseHex(req.id);
@@ -55,6 +56,8 @@ export function clientApiImplementation(node: DhtNode): grpc.UntypedServiceImple
         throw new DhtError('ERR_INVALID_ARGUMENT', (err as Error).message);
       }
       const result = await node.lookup(id, { signal });
+      // LookupResponse keeps the original fields; the hop count rides in a trailer old clients ignore.
+      trailer.set(LOOKUP_HOPS_TRAILER, String(result.hops));
       return { successor: info(result.owner) };
     }),
   } as grpc.UntypedServiceImplementation;

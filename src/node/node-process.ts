@@ -63,7 +63,9 @@ export async function startNodeProcess(settings: Settings, logger: Logger, crede
   const state = settings.stateFile ? await readState(settings.stateFile) : undefined;
   // NODE_ID wins; else the saved id, so a pod rescheduled with a new IP keeps its ring position.
   const id = settings.nodeId ? ids.parseHex(settings.nodeId) : state ? ids.parseHex(state.id) : ids.hash(addr);
-  const stopTracing = settings.tracingEnabled ? startTracing(settings.tracingEndpoint, { addr, id: ids.toHex(id), protocol: settings.protocol }) : undefined;
+  const stopTracing = settings.tracingEnabled
+    ? startTracing({ exporter: settings.tracingExporter, endpoint: settings.tracingEndpoint }, { addr, id: ids.toHex(id), protocol: settings.protocol })
+    : undefined;
   const transport = new GrpcTransport(ids, credentials);
   const dht = new DhtNode(
     {
@@ -113,13 +115,16 @@ export async function startNodeProcess(settings: Settings, logger: Logger, crede
     gateway: settings.origin && cache ? { origin: new URL(settings.origin), client: cache.origin } : undefined,
     openProxy: settings.openProxy ?? !settings.origin,
     clock: wallClock,
+    demoOrigin: settings.demoOrigin,
     logger,
   });
   await listenHttp(http, settings.httpPort, settings.bind);
   logger.info({ addr, http: settings.httpPort, id: ids.toHex(id), protocol: settings.protocol, restoredItems: state?.items.length ?? 0 }, 'node listening');
 
-  const peers =
-    settings.bootstrapMode === 'dns'
+  const route53 = settings.bootstrapMode === 'route53' ? await registerInRoute53(settings, { id: ids.toHex(id), addr }, logger) : undefined;
+  const peers = route53
+    ? route53.peers
+    : settings.bootstrapMode === 'dns'
       ? dnsPeers(settings.bootstrapDnsName, settings.port, addr, settings.bootstrapDnsServer || undefined)
       : staticPeers(settings.bootstrapPeers, addr);
   const ready = bootstrap(dht, peers, { clock: wallClock, rng: systemRng(), logger }, dht.signal);
@@ -132,6 +137,9 @@ export async function startNodeProcess(settings: Settings, logger: Logger, crede
     async leave() {
       if (dht.status !== 'NOT_INITIALIZED') await dht.leave();
       else dht.stop();
+      // Peers stop finding this node once its record is gone; a failure leaves a stale record they skip.
+      await route53?.deregister().catch((err: unknown) => logger.warn({ err }, 'could not remove the Route 53 record'));
+      route53?.close();
       if (settings.stateFile) {
         await writeState(settings.stateFile, { format: 1, id: ids.toHex(id), addr, savedAt: new Date().toISOString(), items: dht.store.items.all() });
       }
@@ -195,6 +203,18 @@ function memoryGuard(settings: Settings, store: ObjectStore, signal: AbortSignal
   store.onStored((bytes) => guard.stored(bytes));
   repeat(wallClock, systemRng(), MEMORY_CHECK_INTERVAL_MS, async () => void guard.check(), signal, (err) => logger.warn({ err }, 'memory check failed'));
   return guard;
+}
+
+/** BOOTSTRAP_MODE=route53: the SDK is loaded only by nodes that use it. */
+async function registerInRoute53(settings: Settings, self: { id: string; addr: string }, logger: Logger) {
+  const { Route53Registry } = await import('./route53-registry.js');
+  const registry = new Route53Registry(
+    { zoneId: settings.route53ZoneId, suffix: settings.route53Suffix, ttlSeconds: settings.route53TtlSeconds, region: settings.route53Region, endpoint: settings.route53Endpoint },
+    self,
+    logger,
+  );
+  await registry.register();
+  return registry;
 }
 
 function closeHttp(server: HttpServer): Promise<void> {

@@ -31,6 +31,8 @@ export interface LookupResult {
   /** Candidates tried that did not answer (dead or unreachable pointers). */
   readonly fallbacks: number;
   readonly path: readonly Hop[];
+  /** Calls to candidates that did not answer: the kind of hop tried and the time it cost. */
+  readonly failedHops: readonly { readonly kind: HopKind; readonly ms: number }[];
 }
 
 export interface LookupDeps {
@@ -66,10 +68,11 @@ export async function lookup(key: bigint, deps: LookupDeps, options: LookupOptio
   const hopsByKind: Record<HopKind, number> = { finger: 0, successor: 0, debruijn: 0, correction: 0 };
   const path: Hop[] = [];
   const dead = new Set<string>();
+  const failedHops: { kind: HopKind; ms: number }[] = [];
   const finish = (predecessor: NodeRef, successors: readonly NodeRef[]): LookupResult => {
     const owner = successors[0];
     if (!owner) throw new DhtError('ERR_INTERNAL', `node ${predecessor.addr} answered a lookup with no successor`);
-    return { key, owner, predecessor, successors, hops: path.length, hopsByKind, fallbacks: dead.size, path };
+    return { key, owner, predecessor, successors, hops: path.length, hopsByKind, fallbacks: dead.size, path, failedHops };
   };
   let at = deps.self;
   let step = deps.localStep(key);
@@ -98,6 +101,7 @@ export async function lookup(key: bigint, deps: LookupDeps, options: LookupOptio
       } catch (err) {
         if (!isRetryable(err) || options.signal?.aborted) throw err;
         dead.add(next.addr);
+        failedHops.push({ kind: frame.step.hop, ms: deps.now() - started });
         continue;
       }
       const { hop, imaginary, shifts } = frame.step;

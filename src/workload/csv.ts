@@ -6,7 +6,7 @@ export const CSV_COLUMNS = ['timestamp', 'url_id', 'latency_ms', 'status', 'cach
 
 /** One line per request; empty cells where a request has no such value (no answer, no header). */
 export function csvRow(sample: Sample): string {
-  return [
+  return csvLine([
     new Date(sample.startedAt).toISOString(),
     sample.urlId,
     sample.latencyMs.toFixed(3),
@@ -18,9 +18,12 @@ export function csvRow(sample: Sample): string {
     sample.target,
     sample.bytes,
     sample.error,
-  ]
-    .map(cell)
-    .join(',');
+  ]);
+}
+
+/** Cells as one CSV line, quoted where needed; undefined is an empty cell. */
+export function csvLine(cells: readonly (string | number | undefined)[]): string {
+  return cells.map(cell).join(',');
 }
 
 function cell(value: string | number | undefined): string {
@@ -29,24 +32,29 @@ function cell(value: string | number | undefined): string {
   return /[",\r\n]/.test(text) ? `"${text.replaceAll('"', '""')}"` : text;
 }
 
-/** The `--output` file, written in chunks as samples arrive, so a long run keeps no rows in memory. */
-export class CsvFile {
+/** The `--output` file, written in chunks as rows arrive, so a long run keeps no rows in memory. */
+export class CsvFile<Row = Sample> {
   private static readonly FLUSH_BYTES = 64 * 1024;
   private pending: string[] = [];
   private pendingBytes = 0;
   private writing: Promise<unknown> = Promise.resolve();
 
-  private constructor(private readonly file: FileHandle) {}
+  private constructor(
+    private readonly file: FileHandle,
+    private readonly toLine: (row: Row) => string,
+  ) {}
 
   /** Opens (truncates) `path` and writes the header; fails before any request is sent. */
-  static async create(path: string): Promise<CsvFile> {
-    const csv = new CsvFile(await open(path, 'w'));
-    csv.pending.push(CSV_COLUMNS.join(',') + '\n');
+  static async create(path: string): Promise<CsvFile<Sample>>;
+  static async create<Row>(path: string, columns: readonly string[], toLine: (row: Row) => string): Promise<CsvFile<Row>>;
+  static async create(path: string, columns: readonly string[] = CSV_COLUMNS, toLine: (row: never) => string = csvRow): Promise<CsvFile<unknown>> {
+    const csv = new CsvFile(await open(path, 'w'), toLine as (row: unknown) => string);
+    csv.pending.push(columns.join(',') + '\n');
     return csv;
   }
 
-  write(sample: Sample): void {
-    const line = csvRow(sample) + '\n';
+  write(row: Row): void {
+    const line = this.toLine(row) + '\n';
     this.pending.push(line);
     this.pendingBytes += line.length;
     if (this.pendingBytes >= CsvFile.FLUSH_BYTES) this.flush();

@@ -21,6 +21,8 @@ function cidrRange(cidr: string): [number, number] {
   const size = 2 ** (32 - Number(bits));
   return [base - (base % size), base - (base % size) + size - 1];
 }
+/** The optional HPA: applied per namespace on top of an overlay, so checked against each. */
+const OPTIONAL_HPA = () => fileDocs('deploy/eks/optional/hpa.yaml');
 const ipOf = (ip: string) => cidrRange(`${ip}/32`)[0];
 const contains = (cidr: string, ip: number) => {
   const [lo, hi] = cidrRange(cidr);
@@ -59,7 +61,6 @@ for (const overlay of OVERLAYS) {
         ['ServiceAccount', SPEC_NAMES.serviceAccount],
         ['Service', SPEC_NAMES.headlessService],
         ['Service', SPEC_NAMES.httpService],
-        ['HorizontalPodAutoscaler', SPEC_NAMES.statefulSet],
         ['PodDisruptionBudget', SPEC_NAMES.statefulSet],
         ['NetworkPolicy', SPEC_NAMES.statefulSet],
       ] as const) {
@@ -88,7 +89,7 @@ for (const overlay of OVERLAYS) {
       assert.ok(matches(pdb.spec?.selector?.matchLabels, podLabels), 'PDB');
       const np = find<INetworkPolicy>(docs, 'NetworkPolicy', SPEC_NAMES.statefulSet);
       assert.ok(matches(np.spec?.podSelector.matchLabels, podLabels), 'NetworkPolicy');
-      const hpa = find<IHorizontalPodAutoscaler>(docs, 'HorizontalPodAutoscaler', SPEC_NAMES.statefulSet);
+      const hpa = find<IHorizontalPodAutoscaler>(OPTIONAL_HPA(), 'HorizontalPodAutoscaler', SPEC_NAMES.statefulSet);
       assert.deepEqual(hpa.spec?.scaleTargetRef, { apiVersion: 'apps/v1', kind: 'StatefulSet', name: SPEC_NAMES.statefulSet });
     });
 
@@ -193,7 +194,7 @@ for (const overlay of OVERLAYS) {
       const request = quantity(container.resources?.requests?.memory);
       const cache = Number(env.CACHE_CAPACITY_MB) * 2 ** 20;
       assert.ok(cache <= limit / 2, 'the cache budget leaves room for the runtime under the memory limit');
-      const hpa = find<IHorizontalPodAutoscaler>(docs, 'HorizontalPodAutoscaler', SPEC_NAMES.statefulSet);
+      const hpa = find<IHorizontalPodAutoscaler>(OPTIONAL_HPA(), 'HorizontalPodAutoscaler', SPEC_NAMES.statefulSet);
       const memoryTarget = hpa.spec?.metrics?.find((m) => m.resource?.name === 'memory')?.resource?.target.averageUtilization;
       assert.ok(memoryTarget && cache + 128 * 2 ** 20 < (request * memoryTarget) / 100, 'a full cache alone does not trigger scale-up');
       assert.ok(hpa.spec?.metrics?.some((m) => m.resource?.name === 'cpu'));
@@ -253,6 +254,27 @@ describe('deploy - cross-references - optional objects and the workload Job', ()
     assert.ok(services[0]!.spec?.ports?.some((p) => p.name === endpoint?.port));
   });
 
+  it('the optional HPA has the original guide limits (5-50 pods, CPU 70 %, memory 80 %), and no overlay scales the StatefulSet itself', () => {
+    const hpa = find<IHorizontalPodAutoscaler>(OPTIONAL_HPA(), 'HorizontalPodAutoscaler', SPEC_NAMES.statefulSet);
+    assert.equal(hpa.spec?.minReplicas, 5);
+    assert.equal(hpa.spec?.maxReplicas, 50);
+    const target = (name: string) => hpa.spec?.metrics?.find((m) => m.resource?.name === name)?.resource?.target.averageUtilization;
+    assert.deepEqual([target('cpu'), target('memory')], [70, 80]);
+    for (const overlay of OVERLAYS) {
+      const docs = renderOverlay(overlay);
+      assert.equal(docs.filter((d) => d.kind === 'HorizontalPodAutoscaler').length, 0, `${overlay}: the HPA is opt-in`);
+      assert.equal((find<{ spec: { replicas?: number } }>(docs, 'StatefulSet', SPEC_NAMES.statefulSet)).spec.replicas, undefined, 're-applying never resets a scale');
+    }
+  });
+
+  it('the optional internal HTTP Service is an internal load balancer onto the HTTP port', () => {
+    const svc = find<IService>(fileDocs('deploy/eks/optional/http-internal-lb.yaml'), 'Service', 'dht-cache-http-internal');
+    assert.equal(svc.spec?.type, 'LoadBalancer');
+    assert.equal(svc.metadata?.annotations?.['service.beta.kubernetes.io/aws-load-balancer-scheme'], 'internal');
+    assert.deepEqual(svc.spec?.selector, { app: 'dht-node' });
+    assert.deepEqual(svc.spec?.ports?.map((p) => [p.port, p.targetPort]), [[80, 'http']]);
+  });
+
   it('the optional gRPC Service and ALB Ingress point at dht-node', () => {
     const grpc = find<IService>(fileDocs('deploy/eks/optional/grpc-lb.yaml'), 'Service', SPEC_NAMES.grpcService);
     assert.ok(matches(grpc.spec?.selector, podLabels));
@@ -283,7 +305,7 @@ describe('deploy - cross-references - optional objects and the workload Job', ()
       'LimitRange',
       'dht-defaults',
     );
-    const hpa = find<IHorizontalPodAutoscaler>(docs, 'HorizontalPodAutoscaler', SPEC_NAMES.statefulSet);
+    const hpa = find<IHorizontalPodAutoscaler>(OPTIONAL_HPA(), 'HorizontalPodAutoscaler', SPEC_NAMES.statefulSet);
     const node = nodeContainer(docs).container.resources!;
     const origin = podTemplates(docs).find((t) => t.owner === 'Deployment/dht-origin')!.containers[0]!.resources!;
     const job = (fileDocs('deploy/eks/workload-job.yaml')[0] as K8sDoc & IJob).spec!.template.spec!.containers[0]!.resources!;

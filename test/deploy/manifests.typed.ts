@@ -75,85 +75,29 @@ export const typedManifests = {
         "CACHE_ORIGIN_QUEUE_TIMEOUT": "5s",
         "CACHE_ORIGIN_FETCH_TIMEOUT": "30s",
         "CACHE_ORIGIN_ALLOWLIST": "dht-origin",
+        "CACHE_DEMO_ORIGIN": "http://dht-origin:9000",
         "LOGGER_ENABLED": "true",
         "LOGGER_LEVEL": "info",
         "LOGGER_ENCODING": "json",
         "LOGGER_MODE": "stdout",
+        "LOGGER_FILE_PATH": "",
+        "LOGGER_FILE_MAX_SIZE": "100",
+        "LOGGER_FILE_MAX_BACKUPS": "3",
+        "LOGGER_FILE_MAX_AGE": "7",
+        "LOGGER_FILE_COMPRESS": "false",
         "TRACING_ENABLED": "false",
+        "TRACING_EXPORTER": "otlp",
         "TRACING_ENDPOINT": "",
         "TLS_CA_FILE": "/etc/dht-tls/ca.crt",
         "TLS_CERT_FILE": "/etc/dht-tls/tls.crt",
-        "TLS_KEY_FILE": "/etc/dht-tls/tls.key"
+        "TLS_KEY_FILE": "/etc/dht-tls/tls.key",
+        "ROUTE53_ZONE_ID": "",
+        "ROUTE53_SUFFIX": "",
+        "ROUTE53_TTL": "30",
+        "ROUTE53_REGION": "",
+        "ROUTE53_ENDPOINT": ""
       }
     } satisfies IConfigMap,
-  ],
-  'deploy/eks/base/hpa.yaml': [
-    {
-      "apiVersion": "autoscaling/v2",
-      "kind": "HorizontalPodAutoscaler",
-      "metadata": {
-        "name": "dht-node",
-        "labels": {
-          "app": "dht-node",
-          "app.kubernetes.io/part-of": "koorde-web-cache"
-        }
-      },
-      "spec": {
-        "scaleTargetRef": {
-          "apiVersion": "apps/v1",
-          "kind": "StatefulSet",
-          "name": "dht-node"
-        },
-        "minReplicas": 4,
-        "maxReplicas": 12,
-        "metrics": [
-          {
-            "type": "Resource",
-            "resource": {
-              "name": "cpu",
-              "target": {
-                "type": "Utilization",
-                "averageUtilization": 70
-              }
-            }
-          },
-          {
-            "type": "Resource",
-            "resource": {
-              "name": "memory",
-              "target": {
-                "type": "Utilization",
-                "averageUtilization": 80
-              }
-            }
-          }
-        ],
-        "behavior": {
-          "scaleUp": {
-            "stabilizationWindowSeconds": 60,
-            "selectPolicy": "Max",
-            "policies": [
-              {
-                "type": "Pods",
-                "value": 2,
-                "periodSeconds": 60
-              }
-            ]
-          },
-          "scaleDown": {
-            "stabilizationWindowSeconds": 600,
-            "selectPolicy": "Min",
-            "policies": [
-              {
-                "type": "Pods",
-                "value": 1,
-                "periodSeconds": 180
-              }
-            ]
-          }
-        }
-      }
-    } satisfies IHorizontalPodAutoscaler,
   ],
   'deploy/eks/base/networkpolicy.yaml': [
     {
@@ -919,6 +863,108 @@ export const typedManifests = {
       }
     } satisfies INetworkPolicy,
   ],
+  'deploy/eks/optional/hpa.yaml': [
+    {
+      "apiVersion": "autoscaling/v2",
+      "kind": "HorizontalPodAutoscaler",
+      "metadata": {
+        "name": "dht-node",
+        "labels": {
+          "app": "dht-node",
+          "app.kubernetes.io/part-of": "koorde-web-cache"
+        }
+      },
+      "spec": {
+        "scaleTargetRef": {
+          "apiVersion": "apps/v1",
+          "kind": "StatefulSet",
+          "name": "dht-node"
+        },
+        "minReplicas": 5,
+        "maxReplicas": 50,
+        "metrics": [
+          {
+            "type": "Resource",
+            "resource": {
+              "name": "cpu",
+              "target": {
+                "type": "Utilization",
+                "averageUtilization": 70
+              }
+            }
+          },
+          {
+            "type": "Resource",
+            "resource": {
+              "name": "memory",
+              "target": {
+                "type": "Utilization",
+                "averageUtilization": 80
+              }
+            }
+          }
+        ],
+        "behavior": {
+          "scaleUp": {
+            "stabilizationWindowSeconds": 60,
+            "selectPolicy": "Max",
+            "policies": [
+              {
+                "type": "Pods",
+                "value": 2,
+                "periodSeconds": 60
+              }
+            ]
+          },
+          "scaleDown": {
+            "stabilizationWindowSeconds": 600,
+            "selectPolicy": "Min",
+            "policies": [
+              {
+                "type": "Pods",
+                "value": 1,
+                "periodSeconds": 180
+              }
+            ]
+          }
+        }
+      }
+    } satisfies IHorizontalPodAutoscaler,
+  ],
+  'deploy/eks/optional/http-internal-lb.yaml': [
+    {
+      "apiVersion": "v1",
+      "kind": "Service",
+      "metadata": {
+        "name": "dht-cache-http-internal",
+        "labels": {
+          "app": "dht-node",
+          "app.kubernetes.io/part-of": "koorde-web-cache"
+        },
+        "annotations": {
+          "service.beta.kubernetes.io/aws-load-balancer-type": "external",
+          "service.beta.kubernetes.io/aws-load-balancer-nlb-target-type": "ip",
+          "service.beta.kubernetes.io/aws-load-balancer-scheme": "internal",
+          "service.beta.kubernetes.io/aws-load-balancer-healthcheck-protocol": "HTTP",
+          "service.beta.kubernetes.io/aws-load-balancer-healthcheck-path": "/health"
+        }
+      },
+      "spec": {
+        "type": "LoadBalancer",
+        "selector": {
+          "app": "dht-node"
+        },
+        "ports": [
+          {
+            "name": "http",
+            "port": 80,
+            "targetPort": "http",
+            "protocol": "TCP"
+          }
+        ]
+      }
+    } satisfies IService,
+  ],
   'deploy/eks/optional/resource-quota.yaml': [
     {
       "apiVersion": "v1",
@@ -931,14 +977,14 @@ export const typedManifests = {
       },
       "spec": {
         "hard": {
-          "requests.cpu": "5",
-          "requests.memory": "8Gi",
-          "limits.cpu": "16",
-          "limits.memory": "12Gi",
-          "pods": "20",
-          "persistentvolumeclaims": "16",
-          "requests.storage": "20Gi",
-          "services.loadbalancers": "2"
+          "requests.cpu": "14",
+          "requests.memory": "27Gi",
+          "limits.cpu": "53",
+          "limits.memory": "40Gi",
+          "pods": "56",
+          "persistentvolumeclaims": "50",
+          "requests.storage": "50Gi",
+          "services.loadbalancers": "3"
         }
       }
     } satisfies IResourceQuota,
@@ -1000,6 +1046,110 @@ export const typedManifests = {
         ]
       }
     } satisfies IServiceMonitor,
+  ],
+  'deploy/eks/optional/tester-job.yaml': [
+    {
+      "apiVersion": "batch/v1",
+      "kind": "Job",
+      "metadata": {
+        "name": "koorde-tester",
+        "labels": {
+          "app": "koorde-tester",
+          "app.kubernetes.io/part-of": "koorde-web-cache"
+        }
+      },
+      "spec": {
+        "backoffLimit": 0,
+        "ttlSecondsAfterFinished": 86400,
+        "template": {
+          "metadata": {
+            "labels": {
+              "app": "koorde-tester",
+              "dht-client": "true",
+              "app.kubernetes.io/part-of": "koorde-web-cache"
+            }
+          },
+          "spec": {
+            "restartPolicy": "Never",
+            "automountServiceAccountToken": false,
+            "enableServiceLinks": false,
+            "securityContext": {
+              "runAsNonRoot": true,
+              "runAsUser": 1000,
+              "runAsGroup": 1000,
+              "seccompProfile": {
+                "type": "RuntimeDefault"
+              }
+            },
+            "containers": [
+              {
+                "name": "koorde-tester",
+                "image": "koorde-node:latest",
+                "imagePullPolicy": "IfNotPresent",
+                "env": [
+                  {
+                    "name": "TESTER_RATE",
+                    "value": "50"
+                  },
+                  {
+                    "name": "TESTER_DURATION",
+                    "value": "60s"
+                  },
+                  {
+                    "name": "TESTER_SEED",
+                    "value": "1"
+                  }
+                ],
+                "command": [
+                  "/bin/sh",
+                  "-c",
+                  "set -u\nkoorde-tester --dns dht-headless --port 4000 --rate \"$TESTER_RATE\" --duration \"$TESTER_DURATION\" \\\n  --seed \"$TESTER_SEED\" --json /out/summary.json --output /out/lookups.csv\nstatus=$?\necho \"=== summary.json\"; cat /out/summary.json\necho \"=== lookups.csv\"; cat /out/lookups.csv\necho \"=== end\"\nexit \"$status\"\n"
+                ],
+                "resources": {
+                  "requests": {
+                    "cpu": "250m",
+                    "memory": "128Mi"
+                  },
+                  "limits": {
+                    "cpu": "1",
+                    "memory": "256Mi"
+                  }
+                },
+                "securityContext": {
+                  "allowPrivilegeEscalation": false,
+                  "readOnlyRootFilesystem": true,
+                  "capabilities": {
+                    "drop": [
+                      "ALL"
+                    ]
+                  }
+                },
+                "volumeMounts": [
+                  {
+                    "name": "out",
+                    "mountPath": "/out"
+                  },
+                  {
+                    "name": "tmp",
+                    "mountPath": "/tmp"
+                  }
+                ]
+              }
+            ],
+            "volumes": [
+              {
+                "name": "out",
+                "emptyDir": {}
+              },
+              {
+                "name": "tmp",
+                "emptyDir": {}
+              }
+            ]
+          }
+        }
+      }
+    } satisfies IJob,
   ],
   'deploy/eks/overlays/chord/namespace.yaml': [
     {

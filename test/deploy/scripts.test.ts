@@ -76,7 +76,8 @@ describe('deploy - scripts', () => {
       'aws sts get-caller-identity --query Account --output text',
       'kubectl apply -f deploy/eks/storageclass-gp3.yaml',
       `kubectl kustomize deploy/eks/overlays/koorde | sed -e 's#image: koorde-node:latest#image: ${image}#' | kubectl apply -f -`,
-      `kubectl -n ${ns} scale statefulset/dht-node --replicas=4`,
+      `kubectl -n ${ns} get hpa dht-node --ignore-not-found -o name`,
+      `kubectl -n ${ns} scale statefulset/dht-node --replicas=10`,
       `kubectl -n ${ns} rollout status statefulset/dht-node --timeout=15m`,
       `kubectl -n ${ns} rollout status deployment/dht-origin --timeout=5m`,
       `kubectl -n ${ns} get service dht-cache-http -o 'jsonpath={.status.loadBalancer.ingress[0].hostname}'`,
@@ -86,6 +87,7 @@ describe('deploy - scripts', () => {
     assert.ok(r.lines.includes(`if kubectl get crd servicemonitors.monitoring.coreos.com >/dev/null 2>&1; then kubectl -n ${ns} apply -f deploy/eks/optional/servicemonitor.yaml; else echo 'no Prometheus Operator: ServiceMonitor skipped' >&2; fi`));
     assert.ok(r.lines.every((l) => /^(aws|kubectl|if kubectl|if ! kubectl|deploy\/eks\/tls-certs\.sh) /.test(l)), r.stdout);
     assert.match(r.stderr, /curl -s http:\/\/<lb-hostname>\/health/);
+    assert.match(r.stderr, /^==> replicas: 10$/m);
     assert.match(r.stderr, new RegExp(`koorde-client --addr dht-node-0\\.dht-headless\\.${ns}\\.svc\\.cluster\\.local:4000`));
   });
 
@@ -135,6 +137,17 @@ describe('deploy - scripts', () => {
     assert.equal(openssl('x509', '-in', join(dir, 'ca.crt'), '-noout', '-fingerprint').stdout, before, 'a second run keeps the CA');
   });
 
+  it('deploy-eks.sh honours REPLICAS and refuses a bad one', () => {
+    const r = script(`${EKS}/deploy-eks.sh`, ['--dry-run', 'chord'], { REPLICAS: '20' });
+    assert.equal(r.status, 0, r.stderr);
+    assert.ok(r.lines.includes(`kubectl -n ${SPEC_NAMES.namespaces.chord} scale statefulset/dht-node --replicas=20`), r.stdout);
+    assert.match(r.stderr, /^==> replicas: 20$/m);
+    const bad = script(`${EKS}/deploy-eks.sh`, ['--dry-run', 'chord'], { REPLICAS: 'many' });
+    assert.equal(bad.status, 2);
+    assert.match(bad.stderr, /REPLICAS=many: expected a whole number of nodes/);
+    assert.equal(bad.stdout, '');
+  });
+
   it('the image substitution of deploy-eks.sh reaches every container that uses the node image', () => {
     for (const overlay of OVERLAYS) {
       const r = script(`${EKS}/deploy-eks.sh`, ['--dry-run', '--image', 'registry.example/koorde-node:v1', overlay]);
@@ -158,7 +171,6 @@ describe('deploy - scripts', () => {
       for (const n of [4, 8]) {
         const out = `bench/results/eks/${protocol}-n${n}`;
         for (const expected of [
-          `kubectl -n ${ns} patch hpa dht-node --type merge -p '{"spec":{"minReplicas":${n},"maxReplicas":${n}}}'`,
           `kubectl -n ${ns} scale statefulset/dht-node --replicas=${n}`,
           `kubectl -n ${ns} wait --for=condition=Ready pod -l app=dht-node --timeout=15m`,
           `kubectl -n ${ns} delete job cache-workload --ignore-not-found --wait=true`,
@@ -174,7 +186,8 @@ describe('deploy - scripts', () => {
         for (let i = 0; i < n; i++) assert.ok(metrics.includes(`kubectl get --raw /api/v1/namespaces/${ns}/pods/dht-node-${i}:8080/proxy/metrics`));
         assert.ok(!metrics.includes(`dht-node-${n}:`));
       }
-      assert.ok(r.lines.includes(`kubectl -n ${ns} patch hpa dht-node --type merge -p '{"spec":{"minReplicas":4,"maxReplicas":12}}'`), 'HPA limits restored');
+      assert.ok(r.lines.includes(`kubectl -n ${ns} get hpa dht-node --ignore-not-found -o name`));
+      assert.ok(!r.lines.some((l) => l.includes('patch hpa')), 'no HPA (the default): nothing to pin or restore');
     }
     assert.ok(r.lines.some((l) => l.startsWith('awk ') && l.endsWith('> bench/results/eks/requests.csv')), 'combined CSV');
     assert.equal(r.lines.at(-1), 'node --import tsx bench/report.ts --eks bench/results/eks');

@@ -47,6 +47,15 @@ describe('koorde-cluster - a local cluster in one command', () => {
     assert.match(status.output(), new RegExp(`^chord ring of ${nodes} nodes$`, 'm'));
     for (let i = 0; i < nodes; i++) assert.match(status.output(), new RegExp(`^127\\.0\\.0\\.1:${base + i} +0x[0-9a-f]+ +[0-9.]+ % +READY`, 'm'));
 
+    // The seed guide's workload command, without --url-template: the cluster's advertised demo origin is used.
+    const workload = group.node('workload', 'dist/cli/cache-workload.js', [
+      '--target', `http://127.0.0.1:${lb}`, '--urls', '20', '--requests', '40', '--rate', '100', '--zipf', '1.2', '--json', '--output', '-',
+    ]);
+    assert.equal(await workload.exited, 0, workload.output());
+    assert.match(workload.output(), new RegExp(`URLs of http://127\\.0\\.0\\.1:${origin}/obj/\\{i\\}`));
+    const summary = /^\{$[\s\S]*?^\}$/m.exec(workload.output())![0];
+    assert.equal((JSON.parse(summary) as { ok: number }).ok, 40, workload.output());
+
     cluster.child.kill('SIGINT');
     assert.equal(await cluster.exited, 0);
     const ports = [lb!, origin!, ...Array.from({ length: nodes }, (_, i) => [base + i, base + 1000 + i]).flat()];

@@ -3,20 +3,11 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { ConfigError, loadSettings } from '../../src/config/load.js';
+import { loadSettings } from '../../src/config/load.js';
 import { SETTING_ENV_VARS, SETTINGS } from '../../src/config/settings.js';
+import { configProblems } from '../helpers/config.js';
 
-function problems(env: Record<string, string>, yaml?: string): string[] {
-  const path = yaml === undefined ? undefined : join(mkdtempSync(join(tmpdir(), 'koorde-config-')), 'node.yaml');
-  if (path) writeFileSync(path, yaml!);
-  try {
-    loadSettings(env, path);
-    return [];
-  } catch (err) {
-    assert.ok(err instanceof ConfigError);
-    return [...err.problems];
-  }
-}
+const problems = configProblems;
 
 describe('config - settings', () => {
   it('has the defaults of SPEC §3', () => {

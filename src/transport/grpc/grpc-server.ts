@@ -15,10 +15,12 @@ export function callSignal(call: grpc.ServerUnaryCall<unknown, unknown> | grpc.S
 }
 
 /** Runs a promise-returning implementation as a unary gRPC method, errors mapped to statuses. */
-export function unary<Req, Res>(impl: (request: Req, signal: AbortSignal) => Promise<Res>): grpc.handleUnaryCall<Req, Res> {
+export function unary<Req, Res>(impl: (request: Req, signal: AbortSignal, trailer: grpc.Metadata) => Promise<Res>): grpc.handleUnaryCall<Req, Res> {
   return (call, callback) => {
-    impl(call.request, callSignal(call)).then(
-      (response) => callback(null, response),
+    // Extra facts a handler may send beside a response whose fields are fixed (client.v1).
+    const trailer = new grpc.Metadata();
+    impl(call.request, callSignal(call), trailer).then(
+      (response) => callback(null, response, trailer),
       (err: unknown) => callback(toServiceError(err)),
     );
   };

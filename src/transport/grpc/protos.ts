@@ -56,3 +56,6 @@ export const CHANNEL_OPTIONS: grpc.ChannelOptions = {
   // Our callers retry on the next candidate themselves; grpc-js's own retry layer only adds cost.
   'grpc.enable_retries': 0,
 };
+
+/** Trailer of client.v1 Lookup: the DHT hops the lookup took (koorde-tester and koorde-client read it). */
+export const LOOKUP_HOPS_TRAILER = 'x-lookup-hops';
