@@ -25,7 +25,14 @@ try {
 }
 
 const logger = createLogger(settings, { service: NAME });
-const node = await startNodeProcess(settings, logger);
+let node;
+try {
+  node = await startNodeProcess(settings, logger);
+} catch (err) {
+  if (!(err instanceof ConfigError)) throw err;
+  process.stderr.write(`${NAME}: ${err.message}\n`);
+  process.exit(2);
+}
 
 let stopping = false;
 const stop = (signal: string) => {

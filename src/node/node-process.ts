@@ -1,5 +1,6 @@
 import type * as grpc from '@grpc/grpc-js';
 import type { Server as HttpServer } from 'node:http';
+import { hostname } from 'node:os';
 import { CachePeers } from '../cache/cache-peers.js';
 import { cacheImplementation } from '../cache/cache-rpc-service.js';
 import { CacheService } from '../cache/cache-service.js';
@@ -25,6 +26,7 @@ import { bootstrap, dnsPeers, staticPeers } from './bootstrap.js';
 import { clientApiImplementation } from './client-api.js';
 import { DhtNode } from './dht-node.js';
 import { healthImplementation } from './health-service.js';
+import { initialPlacement } from './node-id.js';
 import { readState, writeState } from './state-file.js';
 import { startTracing } from './tracing.js';
 
@@ -54,9 +56,8 @@ export async function startNodeProcess(settings: Settings, logger: Logger): Prom
   const addr = joinHostPort(host, settings.port);
   const ids = new IdSpace(settings.idBits);
   const state = settings.stateFile ? await readState(settings.stateFile) : undefined;
-  // NODE_ID wins; else the saved id, so a pod rescheduled with a new IP keeps its ring position.
-  const id = settings.nodeId ? ids.parseHex(settings.nodeId) : state ? ids.parseHex(state.id) : ids.hash(addr);
-  const stopTracing = settings.tracingEnabled ? startTracing(settings.tracingEndpoint, { addr, id: ids.toHex(id), protocol: settings.protocol }) : undefined;
+  const placement = initialPlacement(settings, state?.id, addr, hostname(), ids);
+  const stopTracing = settings.tracingEnabled ? startTracing(settings.tracingEndpoint, { addr, id: ids.toHex(placement.id), protocol: settings.protocol }) : undefined;
   const transport = new GrpcTransport();
   const dht = new DhtNode(
     {
@@ -66,7 +67,7 @@ export async function startNodeProcess(settings: Settings, logger: Logger): Prom
       logger,
     },
     {
-      self: { id, addr },
+      self: { id: placement.id, addr },
       idBits: settings.idBits,
       protocol: settings.protocol,
       degree: settings.degree,
@@ -76,6 +77,7 @@ export async function startNodeProcess(settings: Settings, logger: Logger): Prom
       failureTimeoutMs: settings.failureTimeoutMs,
       replicationFactor: settings.replicationFactor,
       storageFixIntervalMs: settings.storageFixIntervalMs,
+      balanceOnJoin: placement.balanceOnJoin,
     },
   );
   for (const item of state?.items ?? []) dht.store.items.merge(item);
@@ -97,7 +99,7 @@ export async function startNodeProcess(settings: Settings, logger: Logger): Prom
     logger,
   });
   await listenHttp(http, settings.httpPort, settings.bind);
-  logger.info({ addr, http: settings.httpPort, id: ids.toHex(id), protocol: settings.protocol, restoredItems: state?.items.length ?? 0 }, 'node listening');
+  logger.info({ addr, http: settings.httpPort, id: ids.toHex(placement.id), idStrategy: settings.idStrategy, protocol: settings.protocol, restoredItems: state?.items.length ?? 0 }, 'node listening');
 
   const peers =
     settings.bootstrapMode === 'dns'
@@ -114,7 +116,7 @@ export async function startNodeProcess(settings: Settings, logger: Logger): Prom
       if (dht.status !== 'NOT_INITIALIZED') await dht.leave();
       else dht.stop();
       if (settings.stateFile) {
-        await writeState(settings.stateFile, { format: 1, id: ids.toHex(id), addr, savedAt: new Date().toISOString(), items: dht.store.items.all() });
+        await writeState(settings.stateFile, { format: 1, id: ids.toHex(dht.self.id), addr, savedAt: new Date().toISOString(), items: dht.store.items.all() });
       }
       await shutdown(server, SHUTDOWN_GRACE_MS);
       await closeHttp(http);

@@ -1,4 +1,6 @@
+import { IdSpace } from '../id/id-space.js';
 import { sameNode, type NodeRef } from '../id/node-ref.js';
+import { balancedId, ordinalId, type IdStrategy, type RingSample } from '../id/placement.js';
 import { isRetryable } from '../errors.js';
 import { DhtNode, type DhtNodeInit } from '../node/dht-node.js';
 import { silentLogger } from '../runtime/logger.js';
@@ -8,7 +10,9 @@ import { Oracle } from './oracle.js';
 import { VirtualClock } from './virtual-clock.js';
 
 /** Every node's settings (as in production), and the simulated network's. */
-export interface SimulationInit extends Omit<DhtNodeInit, 'self'> {
+export interface SimulationInit extends Omit<DhtNodeInit, 'self' | 'balanceOnJoin'> {
+  /** hash: random ids (as SHA-1 of addresses would be); balanced: joiners sample the ring; ordinal: the i-th node spawned takes ordinal i. */
+  readonly idStrategy: IdStrategy;
   /** One-way latency of each link, fixed per link, drawn uniformly from this range. */
   readonly latencyMs: { readonly min: number; readonly max: number };
   readonly lossRate: number;
@@ -26,6 +30,8 @@ export const SIMULATION_DEFAULTS: SimulationInit = {
   failureTimeoutMs: 1000,
   replicationFactor: 3,
   storageFixIntervalMs: 20_000,
+  // Random ids keep rings built by tests and benchmarks comparable with earlier runs; koorde-sim defaults to balanced.
+  idStrategy: 'hash',
   latencyMs: { min: 5, max: 50 },
   lossRate: 0,
   seed: 1,
@@ -82,13 +88,18 @@ export class Simulation {
     }
   }
 
-  /** Creates a node and connects it to the network, without joining any ring. */
-  spawn(id = this.randomId()): DhtNode {
-    this.usedIds.add(id);
-    const addr = `sim-${this.#spawned++}:4000`;
+  /**
+   * Creates a node and connects it to the network, without joining any ring. Without an `id`
+   * the strategy chooses: a balanced node moves to a sampled id when it joins.
+   */
+  spawn(id?: bigint): DhtNode {
+    const ordinal = this.#spawned++;
+    const start = id ?? (this.init.idStrategy === 'ordinal' ? ordinalId(ordinal, new IdSpace(this.init.idBits)) : this.randomId());
+    this.usedIds.add(start);
+    const addr = `sim-${ordinal}:4000`;
     const node = new DhtNode(
       { transport: this.network.transport(addr), clock: this.clock, rng: this.rng, logger: silentLogger },
-      this.nodeInit({ id, addr }),
+      this.nodeInit({ id: start, addr }, id === undefined && this.init.idStrategy === 'balanced'),
     );
     void this.network.listener(addr).listen(node.handlers);
     this.live.set(addr, node);
@@ -108,13 +119,24 @@ export class Simulation {
    * tries another member when the join fails because the ring changed under it.
    */
   async join(id?: bigint, via?: DhtNode): Promise<DhtNode> {
-    const node = this.spawn(id);
+    return this.clock.complete(this.joinRing(this.spawn(id), via));
+  }
+
+  /** `count` new nodes join at the same moment, each through a random member of the ring as it is. */
+  async joinAll(count: number): Promise<DhtNode[]> {
+    const nodes = Array.from({ length: count }, () => this.spawn());
+    return this.clock.complete(Promise.all(nodes.map((node) => this.joinRing(node))));
+  }
+
+  private async joinRing(node: DhtNode, via?: DhtNode): Promise<DhtNode> {
     for (let attempt = 1; ; attempt++) {
       const members = this.nodes.filter((n) => n !== node && n.status !== 'NOT_INITIALIZED');
       const bootstrap = via ?? members[this.rng.int(members.length)];
       if (!bootstrap) throw new Error('join needs a live ring member');
       try {
-        await this.clock.complete(node.join(bootstrap.self.addr));
+        await node.join(bootstrap.self.addr);
+        this.usedIds.add(node.self.id);
+        this.#oracle = undefined; // a balanced joiner moved
         return node;
       } catch (err) {
         if (attempt === 3 || !isRetryable(err)) {
@@ -147,7 +169,7 @@ export class Simulation {
    * `maintain` starts the periodic upkeep too (for traffic measurements and churn).
    */
   async buildStatic(members: number | readonly bigint[], options: { maintain?: boolean } = {}): Promise<void> {
-    const ids = typeof members === 'number' ? Array.from({ length: members }, () => this.randomId()) : members;
+    const ids = typeof members === 'number' ? await this.staticIds(members) : members;
     const nodes = ids.map((id) => this.spawn(id));
     const oracle = this.oracle();
     const source = oracle.pointerSource();
@@ -159,14 +181,64 @@ export class Simulation {
     }
   }
 
+  /**
+   * Ids of a ring grown one join at a time by the strategy, without the messages: a balanced
+   * joiner samples the ring built so far exactly as its lookups would show it.
+   */
+  private async staticIds(count: number): Promise<bigint[]> {
+    const space = new IdSpace(this.init.idBits);
+    if (this.init.idStrategy === 'ordinal') return Array.from({ length: count }, (_, i) => ordinalId(i, space));
+    if (this.init.idStrategy === 'hash' || count === 0) return Array.from({ length: count }, () => this.randomId());
+    const ring = new SortedRing(this.init.successorListSize);
+    ring.add(this.randomId());
+    while (ring.size < count) ring.add(await balancedId(space, this.rng, async (key) => ring.sample(key)));
+    for (const id of ring.ids) this.usedIds.add(id);
+    return ring.ids;
+  }
+
   /** Runs until every live node's successor list and predecessor match the oracle. */
   converge(limitMs: number): Promise<boolean> {
     return this.clock.runUntilTrue(() => ringViolations(this.nodes, this.oracle()).length === 0, limitMs, 500);
   }
 
-  private nodeInit(self: NodeRef): DhtNodeInit {
-    const { latencyMs: _latency, lossRate: _loss, seed: _seed, ...init } = this.init;
-    return { self, ...init };
+  private nodeInit(self: NodeRef, balanceOnJoin: boolean): DhtNodeInit {
+    const { latencyMs: _latency, lossRate: _loss, seed: _seed, idStrategy: _strategy, ...init } = this.init;
+    return { self, ...init, balanceOnJoin };
+  }
+}
+
+/** Bare ids in order, answering lookups as a converged ring would (for static construction). */
+class SortedRing {
+  readonly ids: bigint[] = [];
+
+  constructor(private readonly successorListSize: number) {}
+
+  get size(): number {
+    return this.ids.length;
+  }
+
+  add(id: bigint): void {
+    this.ids.splice(this.ownerIndex(id), 0, id);
+  }
+
+  sample(key: bigint): RingSample {
+    const n = this.ids.length;
+    const predecessor = (this.ownerIndex(key) - 1 + n) % n;
+    const ref = (i: number) => ({ id: this.ids[i % n]!, addr: '' });
+    const successors = Array.from({ length: Math.min(this.successorListSize, n - 1) }, (_, j) => ref(predecessor + 1 + j));
+    return { predecessor: ref(predecessor), successors };
+  }
+
+  /** Index of the first id ≥ key (may be n: the owner wraps to the first). */
+  private ownerIndex(key: bigint): number {
+    let lo = 0;
+    let hi = this.ids.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (this.ids[mid]! < key) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
   }
 }
 

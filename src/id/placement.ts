@@ -1,0 +1,131 @@
+import { isRetryable } from '../errors.js';
+import type { Rng } from '../runtime/rng.js';
+import type { IdSpace } from './id-space.js';
+import type { NodeRef } from './node-ref.js';
+
+/** How a node without NODE_ID or a saved id chooses its place on the ring. */
+export const ID_STRATEGIES = ['hash', 'balanced', 'ordinal'] as const;
+export type IdStrategy = (typeof ID_STRATEGIES)[number];
+
+/** Lookups a balanced joiner makes at most, however large the ring looks. */
+const MAX_SAMPLES = 48;
+
+/**
+ * The pod ordinal of a StatefulSet hostname (`dht-node-3` → 3; a FQDN's first label counts).
+ * Undefined when the name carries no ordinal.
+ */
+export function ordinalFromHostname(hostname: string): number | undefined {
+  const label = hostname.trim().toLowerCase().split('.')[0] ?? '';
+  const match = /^[a-z0-9](?:[a-z0-9-]*[a-z0-9])?-(\d{1,9})$/.exec(label);
+  return match ? Number(match[1]) : undefined;
+}
+
+/**
+ * Ordinal i at the bit-reversed position i / 2^⌈log2(i+1)⌉ of the ring (0, ½, ¼, ¾, ⅛, …):
+ * the first 2^m ordinals split the ring into 2^m equal parts, and each new ordinal halves one
+ * of the largest parts left.
+ */
+export function ordinalId(ordinal: number, ids: IdSpace): bigint {
+  if (!Number.isInteger(ordinal) || ordinal < 0) throw new RangeError(`an ordinal is an integer ≥ 0, got ${ordinal}`);
+  let rest = BigInt(ordinal);
+  if (rest >= ids.size) throw new RangeError(`ordinal ${ordinal} does not fit in ${ids.bits} id bits`);
+  let id = 0n;
+  for (let bit = BigInt(ids.bits - 1); rest > 0n; bit--, rest >>= 1n) {
+    if (rest & 1n) id |= 1n << bit;
+  }
+  return id;
+}
+
+/** What one lookup shows of the ring: a run of consecutive members, the key's predecessor first. */
+export interface RingSample {
+  readonly predecessor: NodeRef;
+  readonly successors: readonly NodeRef[];
+}
+
+interface Interval {
+  readonly from: bigint;
+  /** Clockwise length; the whole ring when a member is alone. */
+  readonly span: bigint;
+}
+
+/**
+ * Karger and Ruhl's placement: look up random keys (about log2 N of them, N estimated from what
+ * the first answers show), and take the midpoint of the largest interval between consecutive
+ * members seen. Each answer shows a run of members, so it measures several intervals at once.
+ * `taken` are ids known to be in use though not yet visible (a join that won a race): they split
+ * the intervals they fall in. Ties go to a random interval, so simultaneous joiners spread out.
+ */
+export async function balancedId(ids: IdSpace, rng: Rng, sample: (key: bigint) => Promise<RingSample>, taken: readonly bigint[] = []): Promise<bigint> {
+  const seen = new Map<bigint, Interval>();
+  for (let lookups = 0, wanted = 1; lookups < wanted; lookups++) {
+    let answer: RingSample;
+    try {
+      answer = await sample(rng.bits(ids.bits));
+    } catch (err) {
+      if (seen.size === 0 || !isRetryable(err)) throw err;
+      break; // a ring in flux may fail a lookup; what was seen so far still places the node well
+    }
+    const run = [answer.predecessor, ...answer.successors];
+    for (let i = 0; i + 1 < run.length; i++) {
+      const from = run[i]!.id;
+      seen.set(from, { from, span: ids.distance(from, run[i + 1]!.id) || ids.size });
+    }
+    if (run.length === 1) seen.set(answer.predecessor.id, { from: answer.predecessor.id, span: ids.size });
+    wanted = Math.min(MAX_SAMPLES, Math.ceil(Math.log2(estimatedMembers(ids, [...seen.values()]))) + 1);
+  }
+  const intervals = splitAt([...seen.values()], taken, ids);
+  const largest = intervals.reduce((best, x) => (x.span > best ? x.span : best), 0n);
+  if (largest < 2n) throw new RangeError('no interval of the ring is wide enough to split');
+  const ties = intervals.filter((x) => x.span === largest);
+  const pick = ties[rng.int(ties.length)]!;
+  return ids.wrap(pick.from + pick.span / 2n);
+}
+
+/** Ring size over the mean interval seen. */
+function estimatedMembers(ids: IdSpace, intervals: readonly Interval[]): number {
+  const total = intervals.reduce((sum, x) => sum + x.span, 0n);
+  return Math.max(2, Number((ids.size * BigInt(intervals.length)) / total));
+}
+
+function splitAt(intervals: readonly Interval[], taken: readonly bigint[], ids: IdSpace): Interval[] {
+  let out = [...intervals];
+  for (const id of taken) {
+    out = out.flatMap((x) => {
+      const offset = ids.distance(x.from, id);
+      if (offset === 0n || offset >= x.span) return [x];
+      return [
+        { from: x.from, span: offset },
+        { from: id, span: x.span - offset },
+      ];
+    });
+  }
+  return out;
+}
+
+/** How evenly members split the ring: the largest and smallest share over the mean, and the Gini coefficient. */
+export interface Balance {
+  readonly max_share_over_mean: number;
+  readonly min_share_over_mean: number;
+  readonly gini: number;
+}
+
+/** Balance of members' shares of the ring (any order; they need not sum to 1 when a view is partial). */
+export function balanceOf(shares: readonly number[]): Balance {
+  if (shares.length === 0) return { max_share_over_mean: 0, min_share_over_mean: 0, gini: 0 };
+  const sorted = [...shares].sort((a, b) => a - b);
+  const total = sorted.reduce((a, b) => a + b, 0);
+  const mean = total / sorted.length;
+  // Gini from the sorted shares: Σ (2i − n − 1) x_i / (n Σ x).
+  const weighted = sorted.reduce((sum, x, i) => sum + (2 * (i + 1) - sorted.length - 1) * x, 0);
+  return {
+    max_share_over_mean: mean > 0 ? sorted[sorted.length - 1]! / mean : 0,
+    min_share_over_mean: mean > 0 ? sorted[0]! / mean : 0,
+    gini: total > 0 ? weighted / (sorted.length * total) : 0,
+  };
+}
+
+/** Shares of the ring of sorted member ids: (previous, id] over the ring size. */
+export function sharesOf(sortedIds: readonly bigint[], ids: IdSpace): number[] {
+  if (sortedIds.length === 1) return [1];
+  return sortedIds.map((id, i) => Number(ids.distance(sortedIds[(i - 1 + sortedIds.length) % sortedIds.length]!, id)) / Number(ids.size));
+}
