@@ -48,6 +48,11 @@ const stop = (signal: string) => {
   );
 };
 process.on('SIGTERM', () => stop('SIGTERM'));
+// It already left the ring; its id (taken by another node) must not be saved, so a restart picks anew.
+void node.displaced.then(() => {
+  logger.fatal('another node joined with this id at the same instant; exiting so that a restart joins as a new node');
+  process.exit(1);
+});
 process.on('SIGINT', () => stop('SIGINT'));
 
 try {

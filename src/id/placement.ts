@@ -1,4 +1,4 @@
-import { isRetryable } from '../errors.js';
+import { DhtError, isRetryable } from '../errors.js';
 import type { Rng } from '../runtime/rng.js';
 import type { IdSpace } from './id-space.js';
 import type { NodeRef } from './node-ref.js';
@@ -9,6 +9,10 @@ export type IdStrategy = (typeof ID_STRATEGIES)[number];
 
 /** Lookups a balanced joiner makes at most, however large the ring looks. */
 const MAX_SAMPLES = 48;
+/** A balanced id lies in the middle 1/BAND_FRACTION of the interval it splits. */
+const BAND_FRACTION = 8n;
+/** Picks in a row found taken before giving up: each is a fresh random point, so one retry is already rare. */
+const MAX_PICKS = 4;
 
 /**
  * The pod ordinal of a StatefulSet hostname (`dht-node-3` → 3; a FQDN's first label counts).
@@ -50,12 +54,12 @@ interface Interval {
 
 /**
  * Karger and Ruhl's placement: look up random keys (about log2 N of them, N estimated from what
- * the first answers show), and take the midpoint of the largest interval between consecutive
- * members seen. Each answer shows a run of members, so it measures several intervals at once.
- * `taken` are ids known to be in use though not yet visible (a join that won a race): they split
- * the intervals they fall in. Ties go to a random interval, so simultaneous joiners spread out.
+ * the first answers show), and split the largest interval between consecutive members seen.
+ * Each answer shows a run of members, so it measures several intervals at once. The id is a
+ * random point of the interval's middle eighth, not its midpoint, and ties go to a random
+ * interval: joiners that see the same ring at the same instant still pick different ids.
  */
-export async function balancedId(ids: IdSpace, rng: Rng, sample: (key: bigint) => Promise<RingSample>, taken: readonly bigint[] = []): Promise<bigint> {
+export async function balancedId(ids: IdSpace, rng: Rng, sample: (key: bigint) => Promise<RingSample>): Promise<bigint> {
   const seen = new Map<bigint, Interval>();
   for (let lookups = 0, wanted = 1; lookups < wanted; lookups++) {
     let answer: RingSample;
@@ -73,33 +77,34 @@ export async function balancedId(ids: IdSpace, rng: Rng, sample: (key: bigint) =
     if (run.length === 1) seen.set(answer.predecessor.id, { from: answer.predecessor.id, span: ids.size });
     wanted = Math.min(MAX_SAMPLES, Math.ceil(Math.log2(estimatedMembers(ids, [...seen.values()]))) + 1);
   }
-  const intervals = splitAt([...seen.values()], taken, ids);
+  const intervals = [...seen.values()];
   const largest = intervals.reduce((best, x) => (x.span > best ? x.span : best), 0n);
   if (largest < 2n) throw new RangeError('no interval of the ring is wide enough to split');
   const ties = intervals.filter((x) => x.span === largest);
   const pick = ties[rng.int(ties.length)]!;
-  return ids.wrap(pick.from + pick.span / 2n);
+  const band = pick.span / BAND_FRACTION;
+  // (band · u) / 2^64 for a uniform 64-bit u: a uniform offset into the band, exact in bigint.
+  const offset = (band * rng.bits(64)) >> 64n;
+  return ids.wrap(pick.from + pick.span / 2n - band / 2n + offset);
+}
+
+/**
+ * A balanced id no member holds: picks through `lookup` (a ring member's whole-lookup service)
+ * and looks the pick up; if its owner already has exactly that id, picks again.
+ */
+export async function freeBalancedId(ids: IdSpace, rng: Rng, lookup: (key: bigint) => Promise<RingSample & { readonly owner: NodeRef }>): Promise<bigint> {
+  for (let attempt = 1; ; attempt++) {
+    const id = await balancedId(ids, rng, lookup);
+    const { owner } = await lookup(id);
+    if (owner.id !== id) return id;
+    if (attempt === MAX_PICKS) throw new DhtError('ERR_LOOKUP_FAILED', `${MAX_PICKS} balanced picks in a row were already taken`);
+  }
 }
 
 /** Ring size over the mean interval seen. */
 function estimatedMembers(ids: IdSpace, intervals: readonly Interval[]): number {
   const total = intervals.reduce((sum, x) => sum + x.span, 0n);
   return Math.max(2, Number((ids.size * BigInt(intervals.length)) / total));
-}
-
-function splitAt(intervals: readonly Interval[], taken: readonly bigint[], ids: IdSpace): Interval[] {
-  let out = [...intervals];
-  for (const id of taken) {
-    out = out.flatMap((x) => {
-      const offset = ids.distance(x.from, id);
-      if (offset === 0n || offset >= x.span) return [x];
-      return [
-        { from: x.from, span: offset },
-        { from: id, span: x.span - offset },
-      ];
-    });
-  }
-  return out;
 }
 
 /** How evenly members split the ring: the largest and smallest share over the mean, and the Gini coefficient. */

@@ -1,8 +1,7 @@
 import { setMaxListeners } from 'node:events';
 import { DigitSpace } from '../id/digits.js';
 import { IdSpace } from '../id/id-space.js';
-import { uniqueNodes, type NodeRef } from '../id/node-ref.js';
-import { balancedId } from '../id/placement.js';
+import type { NodeRef } from '../id/node-ref.js';
 import { DhtError, isRetryable } from '../errors.js';
 import { Ring } from '../ring/ring.js';
 import { ReplicatedStore } from '../storage/replicated-store.js';
@@ -19,7 +18,7 @@ import { lookupHandler } from '../rpc/handlers/lookup.js';
 import { notifyHandler } from '../rpc/handlers/notify.js';
 import { pingHandler } from '../rpc/handlers/ping.js';
 import type { Handlers, NodeDescription } from '../rpc/messages.js';
-import { sleep, type Clock } from '../runtime/clock.js';
+import type { Clock } from '../runtime/clock.js';
 import type { Logger } from '../runtime/logger.js';
 import { repeat } from '../runtime/periodic.js';
 import type { Rng } from '../runtime/rng.js';
@@ -33,6 +32,8 @@ export interface NodeComponents {
   readonly clock: Clock;
   readonly rng: Rng;
   readonly logger: Logger;
+  /** Told once this node has left because another node joined with its id at the same instant: start it over as a new node. */
+  readonly onDisplaced?: (twin: NodeRef) => void;
 }
 
 export interface DhtNodeInit {
@@ -51,12 +52,7 @@ export interface DhtNodeInit {
   readonly replicationFactor: number;
   /** Period of the storage repair round. */
   readonly storageFixIntervalMs: number;
-  /** A joiner takes the midpoint of the largest interval it samples instead of keeping self.id. */
-  readonly balanceOnJoin: boolean;
 }
-
-/** Ids a balanced joiner tries before giving up, when others keep winning the same places. */
-const MAX_PLACEMENTS = 16;
 
 /** Something that holds data by key range and hands it over as ownership moves. */
 export interface RangeHolder {
@@ -70,6 +66,7 @@ export type NodeStatus = 'NOT_INITIALIZED' | 'DEBRUIJN_NOT_READY' | 'READY' | 'L
 
 /** The DHT part of a node: ring, router and their upkeep, behind the handlers peers call. */
 export class DhtNode {
+  readonly self: NodeRef;
   readonly ids: IdSpace;
   readonly ring: Ring;
   readonly router: Router;
@@ -81,12 +78,12 @@ export class DhtNode {
   private readonly clock: Clock;
   private readonly rng: Rng;
   private readonly logger: Logger;
+  private readonly onDisplaced: NodeComponents['onDisplaced'];
   private readonly init: DhtNodeInit;
   private readonly maxHops: number;
   /** Aborts timers and in-flight calls when the node stops. */
   private readonly shutdown = new AbortController();
   #joined = false;
-  #moving = false;
   #leaving = false;
   #figures: (() => unknown) | undefined;
 
@@ -94,22 +91,24 @@ export class DhtNode {
     // Every call in flight listens to the shutdown signal; hundreds at once are normal.
     setMaxListeners(0, this.shutdown.signal);
     this.init = init;
+    this.self = init.self;
     this.clock = components.clock;
     this.rng = components.rng;
     this.logger = components.logger;
+    this.onDisplaced = components.onDisplaced;
     this.ids = new IdSpace(init.idBits);
     this.maxHops = 2 * init.idBits + 16;
     this.peers = withLoopback(
       withDeadline(components.transport, this.clock, init.failureTimeoutMs),
-      init.self.addr,
+      this.self.addr,
       () => this.handlers,
     );
     this.ring = new Ring(
       {
-        self: init.self,
+        self: this.self,
         ids: this.ids,
         peers: this.peers,
-        onTwin: (twin) => this.moveAwayFrom(twin),
+        onTwin: (twin) => this.leaveForTwin(twin),
         onNewPredecessor: (previous, current) => {
           for (const holder of this.rangeHolders) {
             holder.onNewPredecessor(previous, current).catch((err: unknown) => {
@@ -125,12 +124,9 @@ export class DhtNode {
       init.protocol === 'chord'
         ? new ChordRouter(this.ring, this.ids)
         : new KoordeRouter(this.ring, this.ids, new DigitSpace(this.ids, init.degree));
-    const ring = this.ring;
     this.store = new ReplicatedStore(
       {
-        get self() {
-          return ring.self;
-        },
+        self: this.self,
         ids: this.ids,
         ring: this.ring,
         peers: this.peers,
@@ -163,11 +159,6 @@ export class DhtNode {
     };
   }
 
-  /** Where this node sits; a balanced joiner moves while joining. */
-  get self(): NodeRef {
-    return this.ring.self;
-  }
-
   /** Koorde's base k; null for Chord. */
   get degree(): number | null {
     return this.router.protocol === 'koorde' ? this.init.degree : null;
@@ -189,82 +180,17 @@ export class DhtNode {
     this.startMaintenance();
   }
 
-  /**
-   * Joins the ring `bootstrap` (a `host:port`) belongs to, then keeps the ring up to date. Two
-   * joiners may pick the same id at once: the successor adopts only one of them, and the other
-   * sees its twin there, so a balanced joiner picks again and a fixed id is refused.
-   */
+  /** Joins the ring `bootstrap` (a `host:port`) belongs to, then keeps the ring up to date. */
   async join(bootstrap: string, signal?: AbortSignal): Promise<void> {
-    await this.place(bootstrap, [], signal);
-    await this.fixPointers(signal);
-    this.startMaintenance();
-  }
-
-  /** Picks an id (balanced joiners) and joins with it, picking again while another node wins it. */
-  private async place(bootstrap: string, taken: bigint[], signal?: AbortSignal): Promise<void> {
-    const sample = (key: bigint) => this.peers.call(bootstrap, 'lookup', { key }, { signal });
-    for (let placement = 1; ; placement++) {
-      if (this.init.balanceOnJoin) this.ring.moveTo(await balancedId(this.ids, this.rng, sample, taken));
-      const answer = await sample(this.self.id);
-      const twin = sameId(answer.owner, this.self) ? answer.owner : await this.joinAndFindTwin(answer.successors, signal);
-      if (!twin) return;
-      taken.push(this.self.id);
-      await this.vacate(signal);
-      if (!this.init.balanceOnJoin || placement === MAX_PLACEMENTS) {
-        throw new DhtError('ERR_INVALID_ARGUMENT', `id ${this.ids.toHex(this.self.id)} is already taken by ${twin.addr}`);
-      }
-      this.logger.info({ id: this.ids.toHex(this.self.id), twin: twin.addr }, 'another joiner took the same id; picking again');
-      // Joiners that raced for one place would race again: give the ring a round to show the winner.
-      await sleep(this.clock, this.init.stabilizeIntervalMs * (0.5 + this.rng.next()), signal ?? this.signal);
+    const answer = await this.peers.call(bootstrap, 'lookup', { key: this.self.id }, { signal });
+    if (answer.owner.id === this.self.id && answer.owner.addr !== this.self.addr) {
+      throw new DhtError('ERR_INVALID_ARGUMENT', `id ${this.ids.toHex(this.self.id)} is already taken by ${answer.owner.addr}`);
     }
-  }
-
-  /**
-   * Two joiners that sampled the ring before either was visible can pick the same id and both
-   * join; the successor adopts one. The other learns it in a later round, and a balanced node
-   * leaves that place (nobody adopted it, so it holds nothing) and joins again elsewhere.
-   */
-  private moveAwayFrom(twin: NodeRef): void {
-    if (!this.init.balanceOnJoin) {
-      this.logger.error({ id: this.ids.toHex(this.self.id), twin: twin.addr }, 'another node has this fixed id; set distinct NODE_ID values');
-      return;
-    }
-    if (this.#moving) return;
-    this.#moving = true;
-    const vias = uniqueNodes([...this.ring.successors, twin, ...(this.ring.predecessor ? [this.ring.predecessor] : [])]);
-    const taken = [this.self.id];
-    this.logger.info({ id: this.ids.toHex(this.self.id), twin: twin.addr }, 'another node took the same id; moving');
-    const rejoin = async () => {
-      await this.vacate(this.signal);
-      for (const via of vias) {
-        try {
-          return await this.place(via.addr, taken, this.signal);
-        } catch (err) {
-          if (!isRetryable(err)) throw err;
-        }
-      }
-      throw new DhtError('ERR_LOOKUP_FAILED', 'no former neighbour answered');
-    };
-    rejoin()
-      .catch((err: unknown) => this.logger.warn({ err }, 'moving to a new id failed'))
-      .finally(() => (this.#moving = false));
-  }
-
-  /** Leaves this place as a departing node would, so neighbours drop the reference with this id, and stands alone outside any ring. */
-  private async vacate(signal?: AbortSignal): Promise<void> {
-    this.#joined = false;
-    for (const holder of this.rangeHolders) await holder.handOff().catch(() => {}); // anything it held is refetched or repaired
-    await this.ring.leave(signal);
-    this.ring.moveTo(this.self.id);
-  }
-
-  /** Joins before the first live successor and notifies it; a twin is a node with this id it adopted instead. */
-  private async joinAndFindTwin(successors: readonly NodeRef[], signal?: AbortSignal): Promise<NodeRef | undefined> {
-    await this.joinFirstLive(successors, signal);
+    await this.joinFirstLive(answer.successors, signal);
     this.#joined = true;
     await this.ring.stabilize(signal);
-    const { predecessor } = await this.peers.call(this.ring.successor.addr, 'getNeighbours', {}, { signal });
-    return predecessor && sameId(predecessor, this.self) ? predecessor : undefined;
+    await this.fixPointers(signal);
+    this.startMaintenance();
   }
 
   /** The owner may have died since the lookup; the next live node of its list then succeeds it. */
@@ -356,6 +282,19 @@ export class DhtNode {
     }
   }
 
+  /**
+   * Two joiners that saw the ring at the same instant may pick the same id; the successor takes
+   * only one of them. The one it did not take is the one that sees its twin there: it holds no
+   * range anyone routes to, so it leaves the normal way and its owner starts it over.
+   */
+  private leaveForTwin(twin: NodeRef): void {
+    if (this.#leaving) return;
+    this.logger.warn({ id: this.ids.toHex(this.self.id), twin: twin.addr }, 'another node joined with this id at the same instant; leaving');
+    this.leave()
+      .catch((err: unknown) => this.logger.warn({ err }, 'leaving after a twin join failed'))
+      .finally(() => this.onDisplaced?.(twin));
+  }
+
   /** Stops all upkeep and abandons in-flight calls, telling no one (a crash, or after leave). */
   stop(): void {
     this.shutdown.abort(new DhtError('ERR_ABORTED', `node ${this.self.addr} stopped`));
@@ -383,9 +322,4 @@ export class DhtNode {
       { maxHops: this.maxHops, signal: signal ?? this.signal },
     );
   }
-}
-
-/** The same id at another address: two nodes that would own the same keys. */
-function sameId(other: NodeRef, self: NodeRef): boolean {
-  return other.id === self.id && other.addr !== self.addr;
 }

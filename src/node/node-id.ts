@@ -3,7 +3,7 @@ import type { Settings } from '../config/settings.js';
 import type { IdSpace } from '../id/id-space.js';
 import { ordinalFromHostname, ordinalId } from '../id/placement.js';
 
-/** Where a node starts on the ring, and whether it moves to a sampled place when it joins. */
+/** Where a node sits on the ring, or whether it picks a sampled place before it joins. */
 export interface NodePlacement {
   readonly id: bigint;
   readonly balanceOnJoin: boolean;
@@ -11,8 +11,8 @@ export interface NodePlacement {
 
 /**
  * NODE_ID wins; else the id saved in STATE_FILE, so a restarted pod keeps its place and data;
- * else NODE_ID_STRATEGY. A balanced node starts at its hashed id, which the first node of a
- * ring keeps; joiners replace it with a sampled one.
+ * else NODE_ID_STRATEGY. A balanced node that creates a ring keeps its hashed id; one that
+ * joins picks a sampled id through a member first, and joins with that.
  */
 export function initialPlacement(settings: Settings, savedId: string | undefined, addr: string, hostname: string, ids: IdSpace): NodePlacement {
   if (settings.nodeId) return { id: ids.parseHex(settings.nodeId), balanceOnJoin: false };

@@ -13,16 +13,19 @@ import { createHttpServer } from '../http/http-server.js';
 import { listenHttp } from '../http/listen.js';
 import { dashboardFigures } from '../http/metrics.js';
 import { IdSpace } from '../id/id-space.js';
+import { freeBalancedId } from '../id/placement.js';
 import type { Settings } from '../config/settings.js';
 import { wallClock } from '../runtime/clock.js';
 import type { Logger } from '../runtime/logger.js';
-import { systemRng } from '../runtime/rng.js';
+import { systemRng, type Rng } from '../runtime/rng.js';
+import { withDeadline } from '../transport/deadline.js';
+import type { Transport } from '../transport/transport.js';
 import { withDelay } from '../transport/delay.js';
 import { createServer, dhtImplementation, listen, shutdown } from '../transport/grpc/grpc-server.js';
 import { GrpcTransport } from '../transport/grpc/grpc-transport.js';
 import { services } from '../transport/grpc/protos.js';
 import { advertisedHost, joinHostPort } from './address.js';
-import { bootstrap, dnsPeers, staticPeers } from './bootstrap.js';
+import { bootstrap, dnsPeers, staticPeers, type PeerSource } from './bootstrap.js';
 import { clientApiImplementation } from './client-api.js';
 import { DhtNode } from './dht-node.js';
 import { healthImplementation } from './health-service.js';
@@ -43,6 +46,8 @@ export interface NodeProcess {
   readonly addr: string;
   /** Resolves once the node is in a ring (created or joined). */
   readonly ready: Promise<'created' | 'joined'>;
+  /** Resolves if the node left because another joined with its id at the same instant (see DhtNode): restart it as a new node. */
+  readonly displaced: Promise<void>;
   /** SIGTERM: hand data to the successor, tell neighbours, save state, stop. */
   leave(): Promise<void>;
 }
@@ -57,17 +62,25 @@ export async function startNodeProcess(settings: Settings, logger: Logger): Prom
   const ids = new IdSpace(settings.idBits);
   const state = settings.stateFile ? await readState(settings.stateFile) : undefined;
   const placement = initialPlacement(settings, state?.id, addr, hostname(), ids);
-  const stopTracing = settings.tracingEnabled ? startTracing(settings.tracingEndpoint, { addr, id: ids.toHex(placement.id), protocol: settings.protocol }) : undefined;
   const transport = new GrpcTransport();
+  const dhtTransport = settings.hopDelayMs > 0 ? withDelay(transport, wallClock, settings.hopDelayMs) : transport;
+  const rng = systemRng();
+  const peers =
+    settings.bootstrapMode === 'dns'
+      ? dnsPeers(settings.bootstrapDnsName, settings.port, addr, settings.bootstrapDnsServer || undefined)
+      : staticPeers(settings.bootstrapPeers, addr);
+  // A balanced joiner's id is fixed before it joins: it finds the ring and picks through a member first.
+  const start = placement.balanceOnJoin
+    ? await pickBalancedId(dhtTransport, peers, { ids, rng, logger, failureTimeoutMs: settings.failureTimeoutMs, hashedId: placement.id })
+    : { id: placement.id, creates: false };
+  const id = start.id;
+  const stopTracing = settings.tracingEnabled ? startTracing(settings.tracingEndpoint, { addr, id: ids.toHex(id), protocol: settings.protocol }) : undefined;
+  let onDisplaced: () => void = () => {};
+  const displaced = new Promise<void>((resolve) => (onDisplaced = resolve));
   const dht = new DhtNode(
+    { transport: dhtTransport, clock: wallClock, rng, logger, onDisplaced: () => onDisplaced() },
     {
-      transport: settings.hopDelayMs > 0 ? withDelay(transport, wallClock, settings.hopDelayMs) : transport,
-      clock: wallClock,
-      rng: systemRng(),
-      logger,
-    },
-    {
-      self: { id: placement.id, addr },
+      self: { id, addr },
       idBits: settings.idBits,
       protocol: settings.protocol,
       degree: settings.degree,
@@ -77,7 +90,6 @@ export async function startNodeProcess(settings: Settings, logger: Logger): Prom
       failureTimeoutMs: settings.failureTimeoutMs,
       replicationFactor: settings.replicationFactor,
       storageFixIntervalMs: settings.storageFixIntervalMs,
-      balanceOnJoin: placement.balanceOnJoin,
     },
   );
   for (const item of state?.items ?? []) dht.store.items.merge(item);
@@ -99,19 +111,16 @@ export async function startNodeProcess(settings: Settings, logger: Logger): Prom
     logger,
   });
   await listenHttp(http, settings.httpPort, settings.bind);
-  logger.info({ addr, http: settings.httpPort, id: ids.toHex(placement.id), idStrategy: settings.idStrategy, protocol: settings.protocol, restoredItems: state?.items.length ?? 0 }, 'node listening');
+  logger.info({ addr, http: settings.httpPort, id: ids.toHex(id), idStrategy: settings.idStrategy, protocol: settings.protocol, restoredItems: state?.items.length ?? 0 }, 'node listening');
 
-  const peers =
-    settings.bootstrapMode === 'dns'
-      ? dnsPeers(settings.bootstrapDnsName, settings.port, addr, settings.bootstrapDnsServer || undefined)
-      : staticPeers(settings.bootstrapPeers, addr);
-  const ready = bootstrap(dht, peers, { clock: wallClock, rng: systemRng(), logger }, dht.signal);
+  const ready = start.creates ? Promise.resolve(dht.create()).then(() => 'created' as const) : bootstrap(dht, peers, { clock: wallClock, rng, logger }, dht.signal);
   ready.catch(() => {}); // awaited by the caller; this only keeps an early abort from being unhandled
 
   return {
     dht,
     addr,
     ready,
+    displaced,
     async leave() {
       if (dht.status !== 'NOT_INITIALIZED') await dht.leave();
       else dht.stop();
@@ -127,6 +136,33 @@ export async function startNodeProcess(settings: Settings, logger: Logger): Prom
       logger.info({ addr }, 'node stopped');
     },
   };
+}
+
+/**
+ * Finds the ring as bootstrap does and picks a free balanced id through the member that
+ * answered; the node that creates the ring keeps its hashed id.
+ */
+async function pickBalancedId(
+  transport: Transport,
+  peers: PeerSource,
+  options: { ids: IdSpace; rng: Rng; logger: Logger; failureTimeoutMs: number; hashedId: bigint },
+): Promise<{ id: bigint; creates: boolean }> {
+  const { ids, rng, logger } = options;
+  const members = withDeadline(transport, wallClock, options.failureTimeoutMs);
+  let id = options.hashedId;
+  const outcome = await bootstrap(
+    {
+      async join(via, signal) {
+        id = await freeBalancedId(ids, rng, (key) => members.call(via, 'lookup', { key }, { signal }));
+      },
+      create() {},
+    },
+    peers,
+    { clock: wallClock, rng, logger },
+    new AbortController().signal, // nothing to abort yet: SIGTERM before the node exists just ends the process
+  );
+  if (outcome === 'joined') logger.info({ id: ids.toHex(id) }, 'picked a balanced id');
+  return { id, creates: outcome === 'created' };
 }
 
 /** The web cache of one node: origin client, owner store, entry-side request flow, and its gRPC service. */

@@ -11,7 +11,7 @@ export interface RingComponents {
   readonly peers: Transport;
   /** Told when a closer predecessor takes over part of this node's range (a join before it). */
   onNewPredecessor?(previous: NodeRef | undefined, current: NodeRef): void;
-  /** Told when the successor, or its predecessor, has this node's id at another address: two joiners picked the same id. */
+  /** Told when the successor took another node with this node's id: two joiners picked the same id at once. */
   onTwin?(twin: NodeRef): void;
 }
 
@@ -26,12 +26,12 @@ export interface RingInit {
  * are speed.
  */
 export class Ring {
+  readonly self: NodeRef;
   private readonly ids: IdSpace;
   private readonly peers: Transport;
   private readonly size: number;
   private readonly onNewPredecessor: RingComponents['onNewPredecessor'];
   private readonly onTwin: RingComponents['onTwin'];
-  #self: NodeRef;
   #successors: readonly NodeRef[];
   #predecessor: NodeRef | undefined;
   /** Bumped on every change of the successor list, so a round that awaited answers can tell
@@ -39,28 +39,13 @@ export class Ring {
   #version = 0;
 
   constructor(components: RingComponents, init: RingInit) {
-    this.#self = components.self;
+    this.self = components.self;
     this.ids = components.ids;
     this.peers = components.peers;
     this.onNewPredecessor = components.onNewPredecessor;
     this.onTwin = components.onTwin;
     this.size = init.successorListSize;
     this.#successors = [this.self];
-  }
-
-  /** Where this node sits; it moves only before joining (see moveTo). */
-  get self(): NodeRef {
-    return this.#self;
-  }
-
-  /**
-   * Takes another id and forgets any neighbours: for a joiner that places itself by sampling
-   * the ring, or whose id another joiner won. Only safe while no member has adopted this node.
-   */
-  moveTo(id: bigint): void {
-    this.#self = { id, addr: this.#self.addr };
-    this.#predecessor = undefined;
-    this.setSuccessors([]);
   }
 
   /** Never empty: a node alone is its own successor. Never contains self otherwise. */
@@ -122,7 +107,7 @@ export class Ring {
         if (!isRetryable(err)) throw err;
         continue; // dead successor: the next entry of the list takes over
       }
-      const twin = [candidate, theirs.predecessor].find((n) => n && n.id === this.#self.id && n.addr !== this.#self.addr);
+      const twin = [candidate, theirs.predecessor].find((n) => n && n.id === this.self.id && n.addr !== this.self.addr);
       if (twin) return this.onTwin?.(twin); // (x, x) is the whole ring: no successor can be chosen against a twin
       let successor = candidate;
       const between = theirs.predecessor;

@@ -1,16 +1,17 @@
 import { IdSpace } from '../id/id-space.js';
 import { sameNode, type NodeRef } from '../id/node-ref.js';
-import { balancedId, ordinalId, type IdStrategy, type RingSample } from '../id/placement.js';
+import { balancedId, freeBalancedId, ordinalId, type IdStrategy, type RingSample } from '../id/placement.js';
 import { isRetryable } from '../errors.js';
 import { DhtNode, type DhtNodeInit } from '../node/dht-node.js';
 import { silentLogger } from '../runtime/logger.js';
+import { withDeadline } from '../transport/deadline.js';
 import { seededRng, type Rng } from '../runtime/rng.js';
 import { MemoryNetwork } from '../transport/memory/memory-network.js';
 import { Oracle } from './oracle.js';
 import { VirtualClock } from './virtual-clock.js';
 
 /** Every node's settings (as in production), and the simulated network's. */
-export interface SimulationInit extends Omit<DhtNodeInit, 'self' | 'balanceOnJoin'> {
+export interface SimulationInit extends Omit<DhtNodeInit, 'self'> {
   /** hash: random ids (as SHA-1 of addresses would be); balanced: joiners sample the ring; ordinal: the i-th node spawned takes ordinal i. */
   readonly idStrategy: IdStrategy;
   /** One-way latency of each link, fixed per link, drawn uniformly from this range. */
@@ -49,6 +50,7 @@ export class Simulation {
   private readonly live = new Map<string, DhtNode>();
   private readonly usedIds = new Set<bigint>();
   #spawned = 0;
+  #restarts = 0;
   #oracle: Oracle | undefined;
 
   constructor(init: Partial<SimulationInit> = {}) {
@@ -89,22 +91,27 @@ export class Simulation {
   }
 
   /**
-   * Creates a node and connects it to the network, without joining any ring. Without an `id`
-   * the strategy chooses: a balanced node moves to a sampled id when it joins.
+   * Creates a node and connects it to the network, without joining any ring. Without an `id`,
+   * an ordinal node takes its ordinal's place and any other a random id (a balanced joiner's id
+   * is picked before it is spawned, see join).
    */
-  spawn(id?: bigint): DhtNode {
-    const ordinal = this.#spawned++;
-    const start = id ?? (this.init.idStrategy === 'ordinal' ? ordinalId(ordinal, new IdSpace(this.init.idBits)) : this.randomId());
-    this.usedIds.add(start);
-    const addr = `sim-${ordinal}:4000`;
-    const node = new DhtNode(
-      { transport: this.network.transport(addr), clock: this.clock, rng: this.rng, logger: silentLogger },
-      this.nodeInit({ id: start, addr }, id === undefined && this.init.idStrategy === 'balanced'),
+  spawn(id?: bigint, ordinal = this.#spawned++): DhtNode {
+    const self = { id: id ?? (this.init.idStrategy === 'ordinal' ? ordinalId(ordinal, new IdSpace(this.init.idBits)) : this.randomId()), addr: simAddr(ordinal) };
+    const { addr } = self;
+    this.usedIds.add(self.id);
+    const node: DhtNode = new DhtNode(
+      { transport: this.network.transport(addr), clock: this.clock, rng: this.rng, logger: silentLogger, onDisplaced: () => this.startOver(node) },
+      this.nodeInit(self),
     );
     void this.network.listener(addr).listen(node.handlers);
     this.live.set(addr, node);
     this.#oracle = undefined;
     return node;
+  }
+
+  /** Nodes that left because a twin took their id, and joined again as new nodes. */
+  get restarts(): number {
+    return this.#restarts;
   }
 
   /** The first node: a ring of one. */
@@ -116,35 +123,53 @@ export class Simulation {
 
   /**
    * A new node joins through a random live member (or `via`). Like a real node's bootstrap, it
-   * tries another member when the join fails because the ring changed under it.
+   * tries another member when the join fails because the ring changed under it. Without an `id`
+   * a balanced node picks one through that member first, as a real node does.
    */
   async join(id?: bigint, via?: DhtNode): Promise<DhtNode> {
-    return this.clock.complete(this.joinRing(this.spawn(id), via));
+    return this.clock.complete(this.joinRing(id, via));
   }
 
-  /** `count` new nodes join at the same moment, each through a random member of the ring as it is. */
-  async joinAll(count: number): Promise<DhtNode[]> {
-    const nodes = Array.from({ length: count }, () => this.spawn());
-    return this.clock.complete(Promise.all(nodes.map((node) => this.joinRing(node))));
+  /** `count` new nodes join at the same moment, each through a random member of the ring as it is (`ids` forces their ids). */
+  async joinAll(count: number, ids: readonly bigint[] = []): Promise<DhtNode[]> {
+    return this.clock.complete(Promise.all(Array.from({ length: count }, (_, i) => this.joinRing(ids[i]))));
   }
 
-  private async joinRing(node: DhtNode, via?: DhtNode): Promise<DhtNode> {
+  private async joinRing(id: bigint | undefined, via?: DhtNode): Promise<DhtNode> {
+    const ordinal = this.#spawned++;
+    let node: DhtNode | undefined;
     for (let attempt = 1; ; attempt++) {
       const members = this.nodes.filter((n) => n !== node && n.status !== 'NOT_INITIALIZED');
       const bootstrap = via ?? members[this.rng.int(members.length)];
       if (!bootstrap) throw new Error('join needs a live ring member');
       try {
+        node ??= this.spawn(id ?? (await this.pickId(ordinal, bootstrap)), ordinal);
         await node.join(bootstrap.self.addr);
-        this.usedIds.add(node.self.id);
-        this.#oracle = undefined; // a balanced joiner moved
         return node;
       } catch (err) {
         if (attempt === 3 || !isRetryable(err)) {
-          this.crash(node);
+          if (node) this.crash(node);
           throw err;
         }
       }
     }
+  }
+
+  /** A balanced joiner's id, picked through `via` before the node exists; other strategies need no ring. */
+  private async pickId(ordinal: number, via: DhtNode): Promise<bigint | undefined> {
+    if (this.init.idStrategy !== 'balanced') return undefined;
+    const transport = withDeadline(this.network.transport(simAddr(ordinal)), this.clock, this.init.failureTimeoutMs);
+    return freeBalancedId(new IdSpace(this.init.idBits), this.rng, (key) => transport.call(via.self.addr, 'lookup', { key }));
+  }
+
+  /** A node that left for a twin is gone; a new node takes its turn, as a restarted process would. */
+  private startOver(node: DhtNode): void {
+    if (this.live.get(node.self.addr) !== node) return;
+    this.live.delete(node.self.addr);
+    this.#oracle = undefined;
+    void this.network.listener(node.self.addr).close();
+    this.#restarts++;
+    this.joinRing(undefined).catch(() => {}); // a failed rejoin is a lost node, as after a crash
   }
 
   /** The process dies: it stops and its address refuses connections. */
@@ -201,9 +226,9 @@ export class Simulation {
     return this.clock.runUntilTrue(() => ringViolations(this.nodes, this.oracle()).length === 0, limitMs, 500);
   }
 
-  private nodeInit(self: NodeRef, balanceOnJoin: boolean): DhtNodeInit {
+  private nodeInit(self: NodeRef): DhtNodeInit {
     const { latencyMs: _latency, lossRate: _loss, seed: _seed, idStrategy: _strategy, ...init } = this.init;
-    return { self, ...init, balanceOnJoin };
+    return { self, ...init };
   }
 }
 
@@ -257,6 +282,10 @@ export function ringViolations(nodes: readonly DhtNode[], oracle: Oracle): strin
     }
   }
   return problems;
+}
+
+function simAddr(ordinal: number): string {
+  return `sim-${ordinal}:4000`;
 }
 
 /** A stable number in [0, 1) per directed link, so each link keeps its latency. */
