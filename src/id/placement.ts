@@ -60,6 +60,42 @@ interface Interval {
  * interval: joiners that see the same ring at the same instant still pick different ids.
  */
 export async function balancedId(ids: IdSpace, rng: Rng, sample: (key: bigint) => Promise<RingSample>): Promise<bigint> {
+  return (await balancedPick(ids, rng, sample, [])).id;
+}
+
+/** What a balanced joiner asks of a ring member before it joins. */
+export interface PlacementView {
+  /** A whole lookup run by the member. */
+  lookup(key: bigint): Promise<RingSample & { readonly owner: NodeRef }>;
+  /** The node's own predecessor: fresher than the lookup's view, which waits for stabilization. */
+  predecessorOf(node: NodeRef): Promise<NodeRef | undefined>;
+}
+
+/**
+ * A balanced id checked against the ring: looks the pick up and asks its owner for its own
+ * predecessor. A node that holds the pick, or joined inside the chosen interval since the
+ * samples were taken, splits that interval, and the node picks again. A twin is refused;
+ * a view still stale after MAX_PICKS is kept (stabilization will show the rest).
+ */
+export async function freeBalancedId(ids: IdSpace, rng: Rng, view: PlacementView): Promise<bigint> {
+  const taken: bigint[] = [];
+  for (let attempt = 1; ; attempt++) {
+    const { id, interval } = await balancedPick(ids, rng, (key) => view.lookup(key), taken);
+    const { owner } = await view.lookup(id);
+    const before = owner.id === id ? owner : await view.predecessorOf(owner);
+    const end = ids.wrap(interval.from + interval.span);
+    const newer = [owner, before].find((n) => n && ids.inOpen(n.id, interval.from, end));
+    if (owner.id !== id && !newer) return id;
+    if (attempt === MAX_PICKS) {
+      if (owner.id === id) throw new DhtError('ERR_LOOKUP_FAILED', `${MAX_PICKS} balanced picks in a row were already taken`);
+      return id;
+    }
+    taken.push(owner.id === id ? id : newer!.id);
+  }
+}
+
+/** balancedId, also telling which interval it split; `taken` are ids in use that the samples may not show. */
+async function balancedPick(ids: IdSpace, rng: Rng, sample: (key: bigint) => Promise<RingSample>, taken: readonly bigint[]): Promise<{ id: bigint; interval: Interval }> {
   const seen = new Map<bigint, Interval>();
   for (let lookups = 0, wanted = 1; lookups < wanted; lookups++) {
     let answer: RingSample;
@@ -77,28 +113,31 @@ export async function balancedId(ids: IdSpace, rng: Rng, sample: (key: bigint) =
     if (run.length === 1) seen.set(answer.predecessor.id, { from: answer.predecessor.id, span: ids.size });
     wanted = Math.min(MAX_SAMPLES, Math.ceil(Math.log2(estimatedMembers(ids, [...seen.values()]))) + 1);
   }
-  const intervals = [...seen.values()];
+  const intervals = splitAt([...seen.values()], taken, ids);
   const largest = intervals.reduce((best, x) => (x.span > best ? x.span : best), 0n);
   if (largest < 2n) throw new RangeError('no interval of the ring is wide enough to split');
   const ties = intervals.filter((x) => x.span === largest);
-  const pick = ties[rng.int(ties.length)]!;
-  const band = pick.span / BAND_FRACTION;
+  const interval = ties[rng.int(ties.length)]!;
+  const band = interval.span / BAND_FRACTION;
   // (band · u) / 2^64 for a uniform 64-bit u: a uniform offset into the band, exact in bigint.
   const offset = (band * rng.bits(64)) >> 64n;
-  return ids.wrap(pick.from + pick.span / 2n - band / 2n + offset);
+  return { id: ids.wrap(interval.from + interval.span / 2n - band / 2n + offset), interval };
 }
 
-/**
- * A balanced id no member holds: picks through `lookup` (a ring member's whole-lookup service)
- * and looks the pick up; if its owner already has exactly that id, picks again.
- */
-export async function freeBalancedId(ids: IdSpace, rng: Rng, lookup: (key: bigint) => Promise<RingSample & { readonly owner: NodeRef }>): Promise<bigint> {
-  for (let attempt = 1; ; attempt++) {
-    const id = await balancedId(ids, rng, lookup);
-    const { owner } = await lookup(id);
-    if (owner.id !== id) return id;
-    if (attempt === MAX_PICKS) throw new DhtError('ERR_LOOKUP_FAILED', `${MAX_PICKS} balanced picks in a row were already taken`);
+/** Intervals cut at ids known to be taken. */
+function splitAt(intervals: readonly Interval[], taken: readonly bigint[], ids: IdSpace): Interval[] {
+  let out = [...intervals];
+  for (const id of taken) {
+    out = out.flatMap((x) => {
+      const offset = ids.distance(x.from, id);
+      if (offset === 0n || offset >= x.span) return [x];
+      return [
+        { from: x.from, span: offset },
+        { from: id, span: x.span - offset },
+      ];
+    });
   }
+  return out;
 }
 
 /** Ring size over the mean interval seen. */

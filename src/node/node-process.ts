@@ -153,7 +153,10 @@ async function pickBalancedId(
   const outcome = await bootstrap(
     {
       async join(via, signal) {
-        id = await freeBalancedId(ids, rng, (key) => members.call(via, 'lookup', { key }, { signal }));
+        id = await freeBalancedId(ids, rng, {
+          lookup: (key) => members.call(via, 'lookup', { key }, { signal }),
+          predecessorOf: async (node) => (await members.call(node.addr, 'getNeighbours', {}, { signal })).predecessor,
+        });
       },
       create() {},
     },

@@ -159,7 +159,10 @@ export class Simulation {
   private async pickId(ordinal: number, via: DhtNode): Promise<bigint | undefined> {
     if (this.init.idStrategy !== 'balanced') return undefined;
     const transport = withDeadline(this.network.transport(simAddr(ordinal)), this.clock, this.init.failureTimeoutMs);
-    return freeBalancedId(new IdSpace(this.init.idBits), this.rng, (key) => transport.call(via.self.addr, 'lookup', { key }));
+    return freeBalancedId(new IdSpace(this.init.idBits), this.rng, {
+      lookup: (key) => transport.call(via.self.addr, 'lookup', { key }),
+      predecessorOf: async (node) => (await transport.call(node.addr, 'getNeighbours', {})).predecessor,
+    });
   }
 
   /** A node that left for a twin is gone; a new node takes its turn, as a restarted process would. */

@@ -79,7 +79,7 @@ describe('placement - balanced ids', () => {
       // The samples show members 0 and 100 only; a node that joined meanwhile holds the first pick.
       return { owner: key === first ? ref(first) : members[0]!, predecessor: members[0]!, successors: [members[1]!, members[0]!] };
     };
-    const id = await freeBalancedId(ids, rng, lookup);
+    const id = await freeBalancedId(ids, rng, { lookup, predecessorOf: async () => members[0] });
     assert.notEqual(id, first);
     assert.ok(lookups > 2, 'the taken pick was looked up and a second one made');
   });
