@@ -18,7 +18,7 @@ const program = command(NAME, 'Runs the real node code on a simulated network: h
   .option('--lookups <n>', 'random lookups to measure on the stable ring', integer(0), 2000)
   .option('--seed <n>', 'seed of all randomness', integer(0, 2 ** 32 - 1), 1)
   .option('--build <how>', 'static: converged state computed directly; join: real joins + stabilization', oneOf(['static', 'join'] as const), 'static')
-  .option('--id-strategy <name>', 'hash (random ids), balanced (joiners split the largest sampled interval) or ordinal', oneOf(ID_STRATEGIES), SIMULATION_DEFAULTS.idStrategy)
+  .option('--id-strategy <name>', 'hash (random ids), balanced (joiners split the largest sampled interval) or ordinal', oneOf(ID_STRATEGIES), 'balanced')
   .option('--successors <r>', 'successor list length', integer(1, 64), SIMULATION_DEFAULTS.successorListSize)
   .option('--maintenance-window <duration>', 'virtual time over which upkeep traffic is counted (0 = skip)', duration, 20_000)
   .option('--latency <min-max>', 'one-way link latency range in ms, e.g. 5-50', '5-50')

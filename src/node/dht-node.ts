@@ -189,6 +189,7 @@ export class DhtNode {
     await this.joinFirstLive(answer.successors, signal);
     this.#joined = true;
     await this.ring.stabilize(signal);
+    if (this.#leaving) return; // that first round found a twin (see leaveForTwin)
     await this.fixPointers(signal);
     this.startMaintenance();
   }

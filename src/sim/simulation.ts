@@ -31,7 +31,7 @@ export const SIMULATION_DEFAULTS: SimulationInit = {
   failureTimeoutMs: 1000,
   replicationFactor: 3,
   storageFixIntervalMs: 20_000,
-  // Random ids until balanced joins hold the ring invariants under churn (koorde-sim --check); static rings may use any strategy.
+  // Random ids keep rings built by tests and benchmarks comparable with earlier runs; koorde-sim defaults to balanced.
   idStrategy: 'hash',
   latencyMs: { min: 5, max: 50 },
   lossRate: 0,
