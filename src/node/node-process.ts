@@ -150,6 +150,8 @@ async function pickBalancedId(
   const { ids, rng, logger } = options;
   const members = withDeadline(transport, wallClock, options.failureTimeoutMs);
   let id = options.hashedId;
+  // Nothing listens yet and the clock's timers do not hold the process: this one does, until the id is picked.
+  const keepAlive = setInterval(() => {}, 60_000);
   const outcome = await bootstrap(
     {
       async join(via, signal) {
@@ -163,7 +165,7 @@ async function pickBalancedId(
     peers,
     { clock: wallClock, rng, logger },
     new AbortController().signal, // nothing to abort yet: SIGTERM before the node exists just ends the process
-  );
+  ).finally(() => clearInterval(keepAlive));
   if (outcome === 'joined') logger.info({ id: ids.toHex(id) }, 'picked a balanced id');
   return { id, creates: outcome === 'created' };
 }
