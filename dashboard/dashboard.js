@@ -155,6 +155,7 @@ class Dashboard {
     setText('total-entries', String(t.cacheEntries));
     setText('total-share', formatPercent(t.share, 2));
     byId('total-share').setAttribute('data-value', String(t.share));
+    setText('total-balance', view.balance ? `${formatNumber(view.balance.max_share_over_mean, 2)}×` : '–');
     byId('xcache-table').querySelector('tbody')?.replaceChildren(
       ...answers.shares.map((s) => {
         const meter = html('meter', { min: '0', max: '1', value: String(s.share), 'aria-hidden': 'true' });

@@ -18,6 +18,7 @@ const HIT_VALUES = ['HIT-LOCAL', 'HIT-DHT', 'HIT-HOT'];
  * @typedef {{ id: string, addr: string, share: number, status: string, predecessor: string | null,
  *   successors: string[], pointers: string[], figures: Figures }} Member
  * @typedef {{ self: { id: string, addr: string }, protocol: string, degree: number | null, bits: number, size: number,
+ *   balance?: { max_share_over_mean: number, min_share_over_mean: number, gini: number },
  *   truncated: boolean, members: Member[] }} ClusterView
  * @typedef {{ id: string, addr: string }} NodeInfo
  * @typedef {{ from: NodeInfo, to: NodeInfo, kind: string, imaginary?: string, shifts: number, ms: number }} TraceHop

@@ -50,7 +50,7 @@ async function up(opts: UpOptions): Promise<void> {
     const problem = degreeProblem(opts.degree, bits);
     if (problem) usageError(NAME, `${problem} (use --bits)`);
   }
-  const env: Record<string, string> = { DHT_ID_BITS: String(bits), DHT_HOP_DELAY: `${opts.hopDelayMs}ms` };
+  const env: Record<string, string> = { DHT_ID_BITS: String(bits), DHT_HOP_DELAY: `${opts.hopDelayMs}ms`, NODE_ID_STRATEGY: process.env.NODE_ID_STRATEGY ?? 'balanced' };
   let origin: SyntheticOrigin | undefined;
   let originUrl = '';
   if (opts.origin) {
@@ -115,6 +115,7 @@ async function status(opts: { addr: string }): Promise<void> {
     protocol: string;
     size: number;
     truncated: boolean;
+    balance?: { max_share_over_mean: number };
     members: { id: string; addr: string; share: number; status: string; figures: { requests?: number; hit_rate?: number; cache_entries?: number } }[];
   };
   try {
@@ -137,7 +138,8 @@ async function status(opts: { addr: string }): Promise<void> {
   );
   process.stdout.write(
     [
-      `${view.protocol} ring of ${view.size} node${view.size === 1 ? '' : 's'}${view.truncated ? ' (truncated)' : ''}`,
+      `${view.protocol} ring of ${view.size} node${view.size === 1 ? '' : 's'}${view.truncated ? ' (truncated)' : ''}` +
+        (view.balance ? `; largest share ${view.balance.max_share_over_mean.toFixed(2)}× the mean` : ''),
       ['node'.padEnd(22), 'id'.padEnd(22), '  share', 'status'.padEnd(18), 'requests', 'hit rate', ' objects'].join('  '),
       ...rows,
       '',

@@ -37,7 +37,14 @@ if (!credentials.mutualTls) {
     'gRPC is plaintext: anyone who reaches NODE_PORT can act as a peer or client; set TLS_CA_FILE, TLS_CERT_FILE and TLS_KEY_FILE for mutual TLS',
   );
 }
-const node = await startNodeProcess(settings, logger, credentials);
+let node;
+try {
+  node = await startNodeProcess(settings, logger, credentials);
+} catch (err) {
+  if (!(err instanceof ConfigError)) throw err;
+  process.stderr.write(`${NAME}: ${err.message}\n`);
+  process.exit(2);
+}
 
 /** Exits once the log file (LOGGER_MODE=file) holds every line written so far. */
 const exit = async (code: number) => {
@@ -60,6 +67,11 @@ const stop = (signal: string) => {
 };
 process.on('SIGTERM', () => stop('SIGTERM'));
 process.on('SIGINT', () => stop('SIGINT'));
+// It already left the ring; its id (taken by another node) must not be saved, so a restart picks anew.
+void node.displaced.then(() => {
+  logger.fatal('another node joined with this id at the same instant; exiting so that a restart joins as a new node');
+  return exit(1);
+});
 
 try {
   await node.ready;

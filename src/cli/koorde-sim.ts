@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 import { writeFileSync } from 'node:fs';
 import { degreeProblem } from '../id/digits.js';
-import { MAX_ID_BITS } from '../id/id-space.js';
+import { IdSpace, MAX_ID_BITS } from '../id/id-space.js';
+import { balanceOf, ID_STRATEGIES, sharesOf, type IdStrategy } from '../id/placement.js';
 import { PROTOCOLS } from '../routing/router.js';
 import { runChurn, type ChurnReport } from '../sim/churn.js';
 import { measureLookups, measureMaintenance, stateEntries, type LookupReport, type MaintenanceReport } from '../sim/measure.js';
@@ -17,6 +18,7 @@ const program = command(NAME, 'Runs the real node code on a simulated network: h
   .option('--lookups <n>', 'random lookups to measure on the stable ring', integer(0), 2000)
   .option('--seed <n>', 'seed of all randomness', integer(0, 2 ** 32 - 1), 1)
   .option('--build <how>', 'static: converged state computed directly; join: real joins + stabilization', oneOf(['static', 'join'] as const), 'static')
+  .option('--id-strategy <name>', 'hash (random ids), balanced (joiners split the largest sampled interval) or ordinal', oneOf(ID_STRATEGIES), 'balanced')
   .option('--successors <r>', 'successor list length', integer(1, 64), SIMULATION_DEFAULTS.successorListSize)
   .option('--maintenance-window <duration>', 'virtual time over which upkeep traffic is counted (0 = skip)', duration, 20_000)
   .option('--latency <min-max>', 'one-way link latency range in ms, e.g. 5-50', '5-50')
@@ -40,6 +42,7 @@ const opts = program.opts<{
   lookups: number;
   seed: number;
   build: 'static' | 'join';
+  idStrategy: IdStrategy;
   successors: number;
   maintenanceWindow: number;
   latency: string;
@@ -68,6 +71,7 @@ const sim = new Simulation({
   latencyMs: { min: Number(latency[1]), max: Number(latency[2]) },
   lossRate: opts.loss,
   seed: opts.seed,
+  idStrategy: opts.idStrategy,
 });
 const started = performance.now();
 const maintain = opts.maintenanceWindow > 0 || opts.churn === true;
@@ -101,6 +105,8 @@ const report = {
   bits: opts.bits,
   seed: opts.seed,
   build: opts.build,
+  id_strategy: opts.idStrategy,
+  balance: balanceOf(sharesOf(sim.oracle().sorted.map((n) => n.id), new IdSpace(opts.bits))),
   lookups: stable.lookups,
   failures: stable.failures,
   wrong_owner: stable.wrong,
@@ -143,6 +149,7 @@ function printSummary(): void {
   const name = opts.protocol === 'koorde' ? `Koorde k=${opts.degree}` : 'Chord';
   const lines = [
     `${name}, ${opts.nodes} nodes (${opts.build}), ${opts.bits}-bit ids, seed ${opts.seed}`,
+    `balance      largest share ${f(report.balance.max_share_over_mean)}× the mean, smallest ${f(report.balance.min_share_over_mean)}×, Gini ${f(report.balance.gini)} (${opts.idStrategy} ids)`,
     `lookups      ${stable.lookups} run, ${stable.failures} failed, ${stable.wrong} wrong owner`,
     `hops         mean ${f(stable.hops.mean)}  p50 ${stable.hops.p50}  p99 ${stable.hops.p99}  max ${stable.hops.max}`,
     opts.protocol === 'koorde'

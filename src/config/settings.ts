@@ -1,6 +1,7 @@
 import { OriginPolicy } from '../cache/origin/address-policy.js';
 import { degreeProblem } from '../id/digits.js';
 import { MAX_ID_BITS } from '../id/id-space.js';
+import { ID_STRATEGIES, type IdStrategy } from '../id/placement.js';
 import { PROTOCOLS } from '../routing/router.js';
 import { tlsFilesProblem, type TlsFileNames, type TlsFiles } from '../transport/grpc/tls.js';
 import { MAX_MESSAGE_BYTES, OBJECT_ENVELOPE_BYTES } from '../transport/grpc/limits.js';
@@ -145,7 +146,8 @@ export const SETTINGS = {
   bootstrapDnsName: setting('BOOTSTRAP_DNS_NAME', 'dht.bootstrap.dnsName', '', text, 'headless service name to resolve'),
   bootstrapDnsServer: setting('BOOTSTRAP_DNS_SERVER', 'dht.bootstrap.dnsServer', '', text, 'DNS server (host:port) for BOOTSTRAP_DNS_NAME; empty = the system resolver'),
   hopDelayMs: setting('DHT_HOP_DELAY', 'dht.hopDelay', 0, duration(0), 'artificial delay added to every node-to-node call (lab use: makes hop counts visible locally)'),
-  nodeId: setting('NODE_ID', 'node.id', '', hexId, 'fixed hex id; empty = SHA-1 of the advertised address'),
+  nodeId: setting('NODE_ID', 'node.id', '', hexId, 'fixed hex id; empty = chosen by NODE_ID_STRATEGY'),
+  idStrategy: setting('NODE_ID_STRATEGY', 'dht.idStrategy', 'balanced' as IdStrategy, oneOf(ID_STRATEGIES), 'hash (SHA-1 of host:port), balanced (split the largest sampled interval), ordinal (bit-reversed StatefulSet ordinal)'),
   bind: setting('NODE_BIND', 'node.bind', '0.0.0.0', text, 'listen address of gRPC and HTTP'),
   host: setting('NODE_HOST', 'node.host', '', text, 'advertised host; empty = chosen by DHT_MODE'),
   port: setting('NODE_PORT', 'node.port', 4000, integer(1, 65535), 'gRPC port'),

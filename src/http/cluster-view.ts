@@ -1,5 +1,6 @@
 import { sameNode, type NodeRef } from '../id/node-ref.js';
 import { isRetryable } from '../errors.js';
+import { balanceOf, sharesOf, type Balance } from '../id/placement.js';
 import type { DhtNode } from '../node/dht-node.js';
 import type { NodeDescription } from '../rpc/messages.js';
 
@@ -31,6 +32,8 @@ export interface ClusterView {
   readonly size: number;
   /** True when the walk stopped at MAX_CLUSTER_MEMBERS before coming round. */
   readonly truncated: boolean;
+  /** How evenly the members found split the key space. */
+  readonly balance: Balance;
   readonly members: readonly ClusterMember[];
 }
 
@@ -70,6 +73,7 @@ export async function clusterView(dht: DhtNode, signal?: AbortSignal): Promise<C
   }
   const sorted = [...members].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
   const hex = (id: bigint) => '0x' + dht.ids.toHex(id);
+  const shares = sharesOf(sorted.map((m) => m.id), dht.ids);
   return {
     self: { id: hex(dht.self.id), addr: dht.self.addr },
     protocol: dht.router.protocol,
@@ -77,9 +81,9 @@ export async function clusterView(dht: DhtNode, signal?: AbortSignal): Promise<C
     bits: dht.ids.bits,
     size: sorted.length,
     truncated,
+    balance: balanceOf(shares),
     members: sorted.map((m, i) => {
-      const previous = sorted[(i - 1 + sorted.length) % sorted.length]!;
-      const share = sorted.length === 1 ? 1 : Number(dht.ids.distance(previous.id, m.id)) / Number(dht.ids.size);
+      const share = shares[i]!;
       const d = described.get(m.addr);
       return {
         id: hex(m.id),

@@ -5,7 +5,6 @@ import { sleep } from '../runtime/clock.js';
 import type { Logger } from '../runtime/logger.js';
 import type { Rng } from '../runtime/rng.js';
 import { joinHostPort } from './address.js';
-import type { DhtNode } from './dht-node.js';
 
 export interface Peer {
   /** Where to connect. */
@@ -23,6 +22,12 @@ export interface BootstrapComponents {
   readonly logger: Logger;
 }
 
+/** What enters a ring: a DhtNode, or a balanced joiner that first picks its id through a member. */
+export interface RingEntry {
+  join(via: string, signal: AbortSignal): Promise<void>;
+  create(): void;
+}
+
 const MAX_BACKOFF_MS = 5000;
 /** Rounds in a row the first peer must see no ring (with the same peer list) before it creates one. */
 const QUIET_ROUNDS = 2;
@@ -32,7 +37,7 @@ const QUIET_ROUNDS = 2;
  * creates a ring, and only after finding no ring twice with the same list; everyone else
  * retries with backoff. So when all pods start at once, one ring forms, not several.
  */
-export async function bootstrap(dht: DhtNode, peers: PeerSource, components: BootstrapComponents, signal: AbortSignal): Promise<'created' | 'joined'> {
+export async function bootstrap(entry: RingEntry, peers: PeerSource, components: BootstrapComponents, signal: AbortSignal): Promise<'created' | 'joined'> {
   const { clock, rng, logger } = components;
   let quiet = 0;
   let lastView = '';
@@ -42,8 +47,8 @@ export async function bootstrap(dht: DhtNode, peers: PeerSource, components: Boo
     let ringSeen = false;
     for (const peer of shuffle(others, rng)) {
       try {
-        await dht.join(peer.addr, signal);
-        logger.info({ via: peer.addr, attempt }, 'joined the ring');
+        await entry.join(peer.addr, signal);
+        logger.info({ via: peer.addr, attempt }, 'reached the ring');
         return 'joined';
       } catch (err) {
         if (!isRetryable(err) || signal.aborted) throw err;
@@ -58,7 +63,7 @@ export async function bootstrap(dht: DhtNode, peers: PeerSource, components: Boo
     if (first && !ringSeen) {
       quiet = view === lastView ? quiet + 1 : 1;
       if (quiet >= QUIET_ROUNDS || others.length === 0) {
-        dht.create();
+        entry.create();
         logger.info({ peers: list.length }, 'created a new ring');
         return 'created';
       }

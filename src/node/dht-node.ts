@@ -34,6 +34,8 @@ export interface NodeComponents {
   readonly clock: Clock;
   readonly rng: Rng;
   readonly logger: Logger;
+  /** Told once this node has left because another node joined with its id at the same instant: start it over as a new node. */
+  readonly onDisplaced?: (twin: NodeRef) => void;
 }
 
 export interface DhtNodeInit {
@@ -81,6 +83,7 @@ export class DhtNode {
   private readonly clock: Clock;
   private readonly rng: Rng;
   private readonly logger: Logger;
+  private readonly onDisplaced: NodeComponents['onDisplaced'];
   private readonly init: DhtNodeInit;
   private readonly maxHops: number;
   /** Aborts timers and in-flight calls when the node stops. */
@@ -97,6 +100,7 @@ export class DhtNode {
     this.clock = components.clock;
     this.rng = components.rng;
     this.logger = components.logger;
+    this.onDisplaced = components.onDisplaced;
     this.ids = new IdSpace(init.idBits);
     this.maxHops = 2 * init.idBits + 16;
     this.peers = withLoopback(
@@ -109,6 +113,7 @@ export class DhtNode {
         self: this.self,
         ids: this.ids,
         peers: this.peers,
+        onTwin: (twin) => this.leaveForTwin(twin),
         onNewPredecessor: (previous, current) => {
           for (const holder of this.rangeHolders) {
             holder.onNewPredecessor(previous, current).catch((err: unknown) => {
@@ -194,6 +199,7 @@ export class DhtNode {
     await this.joinFirstLive(answer.successors, signal);
     this.#joined = true;
     await this.ring.stabilize(signal);
+    if (this.#leaving) return; // that first round found a twin (see leaveForTwin)
     await this.fixPointers(signal);
     this.startMaintenance();
   }
@@ -293,6 +299,19 @@ export class DhtNode {
     } finally {
       this.stop();
     }
+  }
+
+  /**
+   * Two joiners that saw the ring at the same instant may pick the same id; the successor takes
+   * only one of them. The one it did not take is the one that sees its twin there: it holds no
+   * range anyone routes to, so it leaves the normal way and its owner starts it over.
+   */
+  private leaveForTwin(twin: NodeRef): void {
+    if (this.#leaving) return;
+    this.logger.warn({ id: this.ids.toHex(this.self.id), twin: twin.addr }, 'another node joined with this id at the same instant; leaving');
+    this.leave()
+      .catch((err: unknown) => this.logger.warn({ err }, 'leaving after a twin join failed'))
+      .finally(() => this.onDisplaced?.(twin));
   }
 
   /** Stops all upkeep and abandons in-flight calls, telling no one (a crash, or after leave). */

@@ -1,5 +1,6 @@
 import type * as grpc from '@grpc/grpc-js';
 import type { Server as HttpServer } from 'node:http';
+import { hostname } from 'node:os';
 import { CachePeers } from '../cache/cache-peers.js';
 import { cacheImplementation } from '../cache/cache-rpc-service.js';
 import { CacheService } from '../cache/cache-service.js';
@@ -14,22 +15,26 @@ import { createHttpServer } from '../http/http-server.js';
 import { listenHttp } from '../http/listen.js';
 import { dashboardFigures } from '../http/metrics.js';
 import { IdSpace } from '../id/id-space.js';
+import { freeBalancedId } from '../id/placement.js';
 import type { Settings } from '../config/settings.js';
 import { wallClock } from '../runtime/clock.js';
 import type { Logger } from '../runtime/logger.js';
 import { repeat } from '../runtime/periodic.js';
-import { systemRng } from '../runtime/rng.js';
+import { systemRng, type Rng } from '../runtime/rng.js';
+import { withDeadline } from '../transport/deadline.js';
+import type { Transport } from '../transport/transport.js';
 import { withDelay } from '../transport/delay.js';
 import { createServer, dhtImplementation, listen, shutdown } from '../transport/grpc/grpc-server.js';
 import { GrpcTransport } from '../transport/grpc/grpc-transport.js';
 import type { GrpcCredentials } from '../transport/grpc/tls.js';
 import { services } from '../transport/grpc/protos.js';
 import { advertisedHost, joinHostPort } from './address.js';
-import { bootstrap, dnsPeers, staticPeers } from './bootstrap.js';
+import { bootstrap, dnsPeers, staticPeers, type PeerSource } from './bootstrap.js';
 import { clientApiImplementation } from './client-api.js';
 import { containerMemoryLimit, memoryCeilingBytes } from './container-memory.js';
 import { DhtNode } from './dht-node.js';
 import { healthImplementation } from './health-service.js';
+import { initialPlacement } from './node-id.js';
 import { readState, writeState } from './state-file.js';
 import { startTracing } from './tracing.js';
 
@@ -48,6 +53,8 @@ export interface NodeProcess {
   readonly addr: string;
   /** Resolves once the node is in a ring (created or joined). */
   readonly ready: Promise<'created' | 'joined'>;
+  /** Resolves if the node left because another joined with its id at the same instant (see DhtNode): restart it as a new node. */
+  readonly displaced: Promise<void>;
   /** SIGTERM: hand data to the successor, tell neighbours, save state, stop. */
   leave(): Promise<void>;
 }
@@ -61,19 +68,28 @@ export async function startNodeProcess(settings: Settings, logger: Logger, crede
   const addr = joinHostPort(host, settings.port);
   const ids = new IdSpace(settings.idBits);
   const state = settings.stateFile ? await readState(settings.stateFile) : undefined;
-  // NODE_ID wins; else the saved id, so a pod rescheduled with a new IP keeps its ring position.
-  const id = settings.nodeId ? ids.parseHex(settings.nodeId) : state ? ids.parseHex(state.id) : ids.hash(addr);
+  const placement = initialPlacement(settings, state?.id, addr, hostname(), ids);
+  const transport = new GrpcTransport(ids, credentials);
+  const dhtTransport = settings.hopDelayMs > 0 ? withDelay(transport, wallClock, settings.hopDelayMs) : transport;
+  const rng = systemRng();
+  const route53 = settings.bootstrapMode === 'route53' ? await route53Registry(settings, addr, logger) : undefined;
+  const peers = route53
+    ? route53.peers
+    : settings.bootstrapMode === 'dns'
+      ? dnsPeers(settings.bootstrapDnsName, settings.port, addr, settings.bootstrapDnsServer || undefined)
+      : staticPeers(settings.bootstrapPeers, addr);
+  // A balanced joiner's id is fixed before it joins: it finds the ring and picks through a member first.
+  const start = placement.balanceOnJoin
+    ? await pickBalancedId(dhtTransport, peers, { ids, rng, logger, failureTimeoutMs: settings.failureTimeoutMs, hashedId: placement.id })
+    : { id: placement.id, creates: false };
+  const id = start.id;
   const stopTracing = settings.tracingEnabled
     ? startTracing({ exporter: settings.tracingExporter, endpoint: settings.tracingEndpoint }, { addr, id: ids.toHex(id), protocol: settings.protocol })
     : undefined;
-  const transport = new GrpcTransport(ids, credentials);
+  let onDisplaced: () => void = () => {};
+  const displaced = new Promise<void>((resolve) => (onDisplaced = resolve));
   const dht = new DhtNode(
-    {
-      transport: settings.hopDelayMs > 0 ? withDelay(transport, wallClock, settings.hopDelayMs) : transport,
-      clock: wallClock,
-      rng: systemRng(),
-      logger,
-    },
+    { transport: dhtTransport, clock: wallClock, rng, logger, onDisplaced: () => onDisplaced() },
     {
       self: { id, addr },
       idBits: settings.idBits,
@@ -119,21 +135,18 @@ export async function startNodeProcess(settings: Settings, logger: Logger, crede
     logger,
   });
   await listenHttp(http, settings.httpPort, settings.bind);
-  logger.info({ addr, http: settings.httpPort, id: ids.toHex(id), protocol: settings.protocol, restoredItems: state?.items.length ?? 0 }, 'node listening');
+  logger.info({ addr, http: settings.httpPort, id: ids.toHex(id), idStrategy: settings.idStrategy, protocol: settings.protocol, restoredItems: state?.items.length ?? 0 }, 'node listening');
 
-  const route53 = settings.bootstrapMode === 'route53' ? await registerInRoute53(settings, { id: ids.toHex(id), addr }, logger) : undefined;
-  const peers = route53
-    ? route53.peers
-    : settings.bootstrapMode === 'dns'
-      ? dnsPeers(settings.bootstrapDnsName, settings.port, addr, settings.bootstrapDnsServer || undefined)
-      : staticPeers(settings.bootstrapPeers, addr);
-  const ready = bootstrap(dht, peers, { clock: wallClock, rng: systemRng(), logger }, dht.signal);
+  // Registered only once it listens, under the id it joins with, so peers never find a node that cannot answer.
+  await route53?.register(ids.toHex(id));
+  const ready = start.creates ? Promise.resolve(dht.create()).then(() => 'created' as const) : bootstrap(dht, peers, { clock: wallClock, rng, logger }, dht.signal);
   ready.catch(() => {}); // awaited by the caller; this only keeps an early abort from being unhandled
 
   return {
     dht,
     addr,
     ready,
+    displaced,
     async leave() {
       if (dht.status !== 'NOT_INITIALIZED') await dht.leave();
       else dht.stop();
@@ -141,7 +154,7 @@ export async function startNodeProcess(settings: Settings, logger: Logger, crede
       await route53?.deregister().catch((err: unknown) => logger.warn({ err }, 'could not remove the Route 53 record'));
       route53?.close();
       if (settings.stateFile) {
-        await writeState(settings.stateFile, { format: 1, id: ids.toHex(id), addr, savedAt: new Date().toISOString(), items: dht.store.items.all() });
+        await writeState(settings.stateFile, { format: 1, id: ids.toHex(dht.self.id), addr, savedAt: new Date().toISOString(), items: dht.store.items.all() });
       }
       await shutdown(server, SHUTDOWN_GRACE_MS);
       await closeHttp(http);
@@ -152,6 +165,38 @@ export async function startNodeProcess(settings: Settings, logger: Logger, crede
       logger.info({ addr }, 'node stopped');
     },
   };
+}
+
+/**
+ * Finds the ring as bootstrap does and picks a free balanced id through the member that
+ * answered; the node that creates the ring keeps its hashed id.
+ */
+async function pickBalancedId(
+  transport: Transport,
+  peers: PeerSource,
+  options: { ids: IdSpace; rng: Rng; logger: Logger; failureTimeoutMs: number; hashedId: bigint },
+): Promise<{ id: bigint; creates: boolean }> {
+  const { ids, rng, logger } = options;
+  const members = withDeadline(transport, wallClock, options.failureTimeoutMs);
+  let id = options.hashedId;
+  // Nothing listens yet and the clock's timers do not hold the process: this one does, until the id is picked.
+  const keepAlive = setInterval(() => {}, 60_000);
+  const outcome = await bootstrap(
+    {
+      async join(via, signal) {
+        id = await freeBalancedId(ids, rng, {
+          lookup: (key) => members.call(via, 'lookup', { key }, { signal }),
+          predecessorOf: async (node) => (await members.call(node.addr, 'getNeighbours', {}, { signal })).predecessor,
+        });
+      },
+      create() {},
+    },
+    peers,
+    { clock: wallClock, rng, logger },
+    new AbortController().signal, // nothing to abort yet: SIGTERM before the node exists just ends the process
+  ).finally(() => clearInterval(keepAlive));
+  if (outcome === 'joined') logger.info({ id: ids.toHex(id) }, 'picked a balanced id');
+  return { id, creates: outcome === 'created' };
 }
 
 /** The web cache of one node: origin client, owner store, entry-side request flow, and its gRPC service. */
@@ -206,15 +251,13 @@ function memoryGuard(settings: Settings, store: ObjectStore, signal: AbortSignal
 }
 
 /** BOOTSTRAP_MODE=route53: the SDK is loaded only by nodes that use it. */
-async function registerInRoute53(settings: Settings, self: { id: string; addr: string }, logger: Logger) {
+async function route53Registry(settings: Settings, addr: string, logger: Logger) {
   const { Route53Registry } = await import('./route53-registry.js');
-  const registry = new Route53Registry(
+  return new Route53Registry(
     { zoneId: settings.route53ZoneId, suffix: settings.route53Suffix, ttlSeconds: settings.route53TtlSeconds, region: settings.route53Region, endpoint: settings.route53Endpoint },
-    self,
+    addr,
     logger,
   );
-  await registry.register();
-  return registry;
 }
 
 function closeHttp(server: HttpServer): Promise<void> {

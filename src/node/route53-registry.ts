@@ -27,34 +27,34 @@ const fqdn = (name: string) => `${name.replace(/\.$/, '')}.`;
  */
 export class Route53Registry {
   private readonly client: Route53Client;
-  private readonly record: ResourceRecordSet;
+  /** The SRV value `0 0 port host.` that names this node, whatever its id. */
+  private readonly value: string;
+  /** Set by register(): the record's name carries the node's id, which a balanced node picks after finding peers. */
+  private record: ResourceRecordSet | undefined;
 
   constructor(
     private readonly init: Route53Init,
-    self: { readonly id: string; readonly addr: string },
+    addr: string,
     private readonly logger: Logger,
   ) {
     this.client = new Route53Client({ region: init.region || 'us-east-1', ...(init.endpoint ? { endpoint: init.endpoint } : {}) });
-    const at = self.addr.lastIndexOf(':');
-    const host = self.addr.slice(0, at).replace(/^\[|\]$/g, '');
-    this.record = {
-      Name: fqdn(`${self.id}.${init.suffix}`),
-      Type: 'SRV',
-      TTL: init.ttlSeconds,
-      ResourceRecords: [{ Value: `0 0 ${self.addr.slice(at + 1)} ${fqdn(host)}` }],
-    };
+    const at = addr.lastIndexOf(':');
+    const host = addr.slice(0, at).replace(/^\[|\]$/g, '');
+    this.value = `0 0 ${addr.slice(at + 1)} ${fqdn(host)}`;
   }
 
   /** Creates or refreshes this node's record (UPSERT: a restarted pod takes its old name over). */
-  async register(signal?: AbortSignal): Promise<void> {
-    await this.change('UPSERT', signal);
+  async register(id: string, signal?: AbortSignal): Promise<void> {
+    this.record = { Name: fqdn(`${id}.${this.init.suffix}`), Type: 'SRV', TTL: this.init.ttlSeconds, ResourceRecords: [{ Value: this.value }] };
+    await this.change('UPSERT', this.record, signal);
     this.logger.info({ record: this.record.Name, zone: this.init.zoneId }, 'registered in Route 53');
   }
 
   /** Removes this node's record; a record already gone is not an error. */
   async deregister(signal?: AbortSignal): Promise<void> {
+    if (!this.record) return;
     try {
-      await this.change('DELETE', signal);
+      await this.change('DELETE', this.record, signal);
       this.logger.info({ record: this.record.Name }, 'removed from Route 53');
     } catch (err) {
       if ((err as { name?: string }).name !== 'InvalidChangeBatch') throw err;
@@ -63,7 +63,6 @@ export class Route53Registry {
 
   /** Every peer with a record under the suffix, sorted by address (so every node agrees who is first). */
   readonly peers: PeerSource = async () => {
-    const self = this.record.ResourceRecords![0]!.Value!;
     const found: Peer[] = [];
     let start: { name?: string; type?: RRType } = {};
     do {
@@ -72,7 +71,7 @@ export class Route53Registry {
         if (set.Type !== 'SRV' || !fqdn(set.Name ?? '').endsWith(`.${fqdn(this.init.suffix)}`)) continue;
         for (const { Value } of set.ResourceRecords ?? []) {
           const addr = srvTarget(Value ?? '');
-          if (addr) found.push({ addr, self: Value === self });
+          if (addr) found.push({ addr, self: Value === this.value });
         }
       }
       start = page.IsTruncated ? { name: page.NextRecordName, type: page.NextRecordType } : {};
@@ -84,9 +83,9 @@ export class Route53Registry {
     this.client.destroy();
   }
 
-  private async change(action: 'UPSERT' | 'DELETE', signal?: AbortSignal): Promise<void> {
+  private async change(action: 'UPSERT' | 'DELETE', record: ResourceRecordSet, signal?: AbortSignal): Promise<void> {
     await this.client.send(
-      new ChangeResourceRecordSetsCommand({ HostedZoneId: this.init.zoneId, ChangeBatch: { Changes: [{ Action: action, ResourceRecordSet: this.record }] } }),
+      new ChangeResourceRecordSetsCommand({ HostedZoneId: this.init.zoneId, ChangeBatch: { Changes: [{ Action: action, ResourceRecordSet: record }] } }),
       { abortSignal: signal },
     );
   }

@@ -11,6 +11,8 @@ export interface RingComponents {
   readonly peers: Transport;
   /** Told when a closer predecessor takes over part of this node's range (a join before it). */
   onNewPredecessor?(previous: NodeRef | undefined, current: NodeRef): void;
+  /** Told when the successor took another node with this node's id: two joiners picked the same id at once. */
+  onTwin?(twin: NodeRef): void;
 }
 
 export interface RingInit {
@@ -29,6 +31,7 @@ export class Ring {
   private readonly peers: Transport;
   private readonly size: number;
   private readonly onNewPredecessor: RingComponents['onNewPredecessor'];
+  private readonly onTwin: RingComponents['onTwin'];
   #successors: readonly NodeRef[];
   #predecessor: NodeRef | undefined;
   /** Bumped on every change of the successor list, so a round that awaited answers can tell
@@ -40,6 +43,7 @@ export class Ring {
     this.ids = components.ids;
     this.peers = components.peers;
     this.onNewPredecessor = components.onNewPredecessor;
+    this.onTwin = components.onTwin;
     this.size = init.successorListSize;
     this.#successors = [this.self];
   }
@@ -108,6 +112,8 @@ export class Ring {
         if (!isRetryable(err)) throw err;
         continue; // dead successor: the next entry of the list takes over
       }
+      const twin = [candidate, theirs.predecessor].find((n) => n && n.id === this.self.id && n.addr !== this.self.addr);
+      if (twin) return this.onTwin?.(twin); // (x, x) is the whole ring: no successor can be chosen against a twin
       let successor = candidate;
       const between = theirs.predecessor;
       if (between && this.ids.inOpen(between.id, this.self.id, candidate.id) && !sameNode(between, this.self)) {

@@ -1,7 +1,10 @@
+import { IdSpace } from '../id/id-space.js';
 import { sameNode, type NodeRef } from '../id/node-ref.js';
+import { balancedId, freeBalancedId, ordinalId, type IdStrategy, type RingSample } from '../id/placement.js';
 import { isRetryable } from '../errors.js';
 import { DhtNode, type DhtNodeInit } from '../node/dht-node.js';
 import { silentLogger } from '../runtime/logger.js';
+import { withDeadline } from '../transport/deadline.js';
 import { seededRng, type Rng } from '../runtime/rng.js';
 import { MemoryNetwork } from '../transport/memory/memory-network.js';
 import { Oracle } from './oracle.js';
@@ -9,6 +12,8 @@ import { VirtualClock } from './virtual-clock.js';
 
 /** Every node's settings (as in production), and the simulated network's. */
 export interface SimulationInit extends Omit<DhtNodeInit, 'self'> {
+  /** hash: random ids (as SHA-1 of addresses would be); balanced: joiners sample the ring; ordinal: the i-th node spawned takes ordinal i. */
+  readonly idStrategy: IdStrategy;
   /** One-way latency of each link, fixed per link, drawn uniformly from this range. */
   readonly latencyMs: { readonly min: number; readonly max: number };
   readonly lossRate: number;
@@ -26,6 +31,8 @@ export const SIMULATION_DEFAULTS: SimulationInit = {
   failureTimeoutMs: 1000,
   replicationFactor: 3,
   storageFixIntervalMs: 20_000,
+  // Random ids keep rings built by tests and benchmarks comparable with earlier runs; koorde-sim defaults to balanced.
+  idStrategy: 'hash',
   latencyMs: { min: 5, max: 50 },
   lossRate: 0,
   seed: 1,
@@ -43,6 +50,7 @@ export class Simulation {
   private readonly live = new Map<string, DhtNode>();
   private readonly usedIds = new Set<bigint>();
   #spawned = 0;
+  #restarts = 0;
   #oracle: Oracle | undefined;
 
   constructor(init: Partial<SimulationInit> = {}) {
@@ -82,18 +90,28 @@ export class Simulation {
     }
   }
 
-  /** Creates a node and connects it to the network, without joining any ring. */
-  spawn(id = this.randomId()): DhtNode {
-    this.usedIds.add(id);
-    const addr = `sim-${this.#spawned++}:4000`;
-    const node = new DhtNode(
-      { transport: this.network.transport(addr), clock: this.clock, rng: this.rng, logger: silentLogger },
-      this.nodeInit({ id, addr }),
+  /**
+   * Creates a node and connects it to the network, without joining any ring. Without an `id`,
+   * an ordinal node takes its ordinal's place and any other a random id (a balanced joiner's id
+   * is picked before it is spawned, see join).
+   */
+  spawn(id?: bigint, ordinal = this.#spawned++): DhtNode {
+    const self = { id: id ?? (this.init.idStrategy === 'ordinal' ? ordinalId(ordinal, new IdSpace(this.init.idBits)) : this.randomId()), addr: simAddr(ordinal) };
+    const { addr } = self;
+    this.usedIds.add(self.id);
+    const node: DhtNode = new DhtNode(
+      { transport: this.network.transport(addr), clock: this.clock, rng: this.rng, logger: silentLogger, onDisplaced: () => this.startOver(node) },
+      this.nodeInit(self),
     );
     void this.network.listener(addr).listen(node.handlers);
     this.live.set(addr, node);
     this.#oracle = undefined;
     return node;
+  }
+
+  /** Nodes that left because a twin took their id, and joined again as new nodes. */
+  get restarts(): number {
+    return this.#restarts;
   }
 
   /** The first node: a ring of one. */
@@ -105,24 +123,56 @@ export class Simulation {
 
   /**
    * A new node joins through a random live member (or `via`). Like a real node's bootstrap, it
-   * tries another member when the join fails because the ring changed under it.
+   * tries another member when the join fails because the ring changed under it. Without an `id`
+   * a balanced node picks one through that member first, as a real node does.
    */
   async join(id?: bigint, via?: DhtNode): Promise<DhtNode> {
-    const node = this.spawn(id);
+    return this.clock.complete(this.joinRing(id, via));
+  }
+
+  /** `count` new nodes join at the same moment, each through a random member of the ring as it is (`ids` forces their ids). */
+  async joinAll(count: number, ids: readonly bigint[] = []): Promise<DhtNode[]> {
+    return this.clock.complete(Promise.all(Array.from({ length: count }, (_, i) => this.joinRing(ids[i]))));
+  }
+
+  private async joinRing(id: bigint | undefined, via?: DhtNode): Promise<DhtNode> {
+    const ordinal = this.#spawned++;
+    let node: DhtNode | undefined;
     for (let attempt = 1; ; attempt++) {
       const members = this.nodes.filter((n) => n !== node && n.status !== 'NOT_INITIALIZED');
       const bootstrap = via ?? members[this.rng.int(members.length)];
       if (!bootstrap) throw new Error('join needs a live ring member');
       try {
-        await this.clock.complete(node.join(bootstrap.self.addr));
+        node ??= this.spawn(id ?? (await this.pickId(ordinal, bootstrap)), ordinal);
+        await node.join(bootstrap.self.addr);
         return node;
       } catch (err) {
         if (attempt === 3 || !isRetryable(err)) {
-          this.crash(node);
+          if (node) this.crash(node);
           throw err;
         }
       }
     }
+  }
+
+  /** A balanced joiner's id, picked through `via` before the node exists; other strategies need no ring. */
+  private async pickId(ordinal: number, via: DhtNode): Promise<bigint | undefined> {
+    if (this.init.idStrategy !== 'balanced') return undefined;
+    const transport = withDeadline(this.network.transport(simAddr(ordinal)), this.clock, this.init.failureTimeoutMs);
+    return freeBalancedId(new IdSpace(this.init.idBits), this.rng, {
+      lookup: (key) => transport.call(via.self.addr, 'lookup', { key }),
+      predecessorOf: async (node) => (await transport.call(node.addr, 'getNeighbours', {})).predecessor,
+    });
+  }
+
+  /** A node that left for a twin is gone; a new node takes its turn, as a restarted process would. */
+  private startOver(node: DhtNode): void {
+    if (this.live.get(node.self.addr) !== node) return;
+    this.live.delete(node.self.addr);
+    this.#oracle = undefined;
+    void this.network.listener(node.self.addr).close();
+    this.#restarts++;
+    this.joinRing(undefined).catch(() => {}); // a failed rejoin is a lost node, as after a crash
   }
 
   /** The process dies: it stops and its address refuses connections. */
@@ -147,7 +197,7 @@ export class Simulation {
    * `maintain` starts the periodic upkeep too (for traffic measurements and churn).
    */
   async buildStatic(members: number | readonly bigint[], options: { maintain?: boolean } = {}): Promise<void> {
-    const ids = typeof members === 'number' ? Array.from({ length: members }, () => this.randomId()) : members;
+    const ids = typeof members === 'number' ? await this.staticIds(members) : members;
     const nodes = ids.map((id) => this.spawn(id));
     const oracle = this.oracle();
     const source = oracle.pointerSource();
@@ -159,14 +209,64 @@ export class Simulation {
     }
   }
 
+  /**
+   * Ids of a ring grown one join at a time by the strategy, without the messages: a balanced
+   * joiner samples the ring built so far exactly as its lookups would show it.
+   */
+  private async staticIds(count: number): Promise<bigint[]> {
+    const space = new IdSpace(this.init.idBits);
+    if (this.init.idStrategy === 'ordinal') return Array.from({ length: count }, (_, i) => ordinalId(i, space));
+    if (this.init.idStrategy === 'hash' || count === 0) return Array.from({ length: count }, () => this.randomId());
+    const ring = new SortedRing(this.init.successorListSize);
+    ring.add(this.randomId());
+    while (ring.size < count) ring.add(await balancedId(space, this.rng, async (key) => ring.sample(key)));
+    for (const id of ring.ids) this.usedIds.add(id);
+    return ring.ids;
+  }
+
   /** Runs until every live node's successor list and predecessor match the oracle. */
   converge(limitMs: number): Promise<boolean> {
     return this.clock.runUntilTrue(() => ringViolations(this.nodes, this.oracle()).length === 0, limitMs, 500);
   }
 
   private nodeInit(self: NodeRef): DhtNodeInit {
-    const { latencyMs: _latency, lossRate: _loss, seed: _seed, ...init } = this.init;
+    const { latencyMs: _latency, lossRate: _loss, seed: _seed, idStrategy: _strategy, ...init } = this.init;
     return { self, ...init };
+  }
+}
+
+/** Bare ids in order, answering lookups as a converged ring would (for static construction). */
+class SortedRing {
+  readonly ids: bigint[] = [];
+
+  constructor(private readonly successorListSize: number) {}
+
+  get size(): number {
+    return this.ids.length;
+  }
+
+  add(id: bigint): void {
+    this.ids.splice(this.ownerIndex(id), 0, id);
+  }
+
+  sample(key: bigint): RingSample {
+    const n = this.ids.length;
+    const predecessor = (this.ownerIndex(key) - 1 + n) % n;
+    const ref = (i: number) => ({ id: this.ids[i % n]!, addr: '' });
+    const successors = Array.from({ length: Math.min(this.successorListSize, n - 1) }, (_, j) => ref(predecessor + 1 + j));
+    return { predecessor: ref(predecessor), successors };
+  }
+
+  /** Index of the first id ≥ key (may be n: the owner wraps to the first). */
+  private ownerIndex(key: bigint): number {
+    let lo = 0;
+    let hi = this.ids.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (this.ids[mid]! < key) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
   }
 }
 
@@ -185,6 +285,10 @@ export function ringViolations(nodes: readonly DhtNode[], oracle: Oracle): strin
     }
   }
   return problems;
+}
+
+function simAddr(ordinal: number): string {
+  return `sim-${ordinal}:4000`;
 }
 
 /** A stable number in [0, 1) per directed link, so each link keeps its latency. */

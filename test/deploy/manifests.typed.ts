@@ -54,6 +54,7 @@ export const typedManifests = {
         "BOOTSTRAP_DNS_NAME": "dht-headless",
         "BOOTSTRAP_DNS_SERVER": "",
         "NODE_ID": "",
+        "NODE_ID_STRATEGY": "ordinal",
         "NODE_BIND": "0.0.0.0",
         "NODE_PORT": "4000",
         "STATE_FILE": "/data/state.json",

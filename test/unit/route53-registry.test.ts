@@ -18,16 +18,16 @@ describe('route53 - SRV records of the ring in a hosted zone (SDK v3 against a l
     await fake.close();
   });
 
-  const registry = (id: string, addr: string) => new Route53Registry({ zoneId: 'ZFAKE', suffix: 'koorde.test', ttlSeconds: 30, region: '', endpoint }, { id, addr }, silentLogger);
+  const registry = (addr: string) => new Route53Registry({ zoneId: 'ZFAKE', suffix: 'koorde.test', ttlSeconds: 30, region: '', endpoint }, addr, silentLogger);
 
   it('registers signed SRV records, lists peers across pages skipping foreign and malformed records, and deregisters', async () => {
     fake.put({ name: 'www.koorde.test.', type: 'A', ttl: 60, values: ['127.0.0.9'] });
     fake.put({ name: 'x.other.test.', type: 'SRV', ttl: 60, values: ['0 0 4000 127.0.0.8.'] });
     fake.put({ name: 'bad.koorde.test.', type: 'SRV', ttl: 60, values: ['0 0 99999 127.0.0.7.', 'rm -rf /', '0 0 4000 evil"host.'] });
-    const a = registry('aa', '127.0.0.1:4001');
-    const b = registry('bb', '127.0.0.2:4002');
-    await a.register();
-    await b.register();
+    const a = registry('127.0.0.1:4001');
+    const b = registry('127.0.0.2:4002');
+    await a.register('aa');
+    await b.register('bb');
     assert.deepEqual(fake.records.get('aa.koorde.test. SRV'), { name: 'aa.koorde.test.', type: 'SRV', ttl: 30, values: ['0 0 4001 127.0.0.1.'] });
     assert.deepEqual(await a.peers(), [
       { addr: '127.0.0.1:4001', self: true },
