@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+import { whenParentGone } from '../cluster/parent-pipe.js';
 import { ConfigError, loadSettings } from '../config/load.js';
 import { SETTINGS } from '../config/settings.js';
 import { createLogger } from '../node/logging.js';
@@ -42,6 +43,12 @@ const stop = (signal: string) => {
 };
 process.on('SIGTERM', () => stop('SIGTERM'));
 process.on('SIGINT', () => stop('SIGINT'));
+// Started by koorde-cluster, which died without stopping us: the whole local cluster is going
+// away, so there is nobody to hand data to and no one left to read our logs.
+whenParentGone(process.env, () => {
+  logger.warn('parent process exited; exiting too');
+  process.exit(1);
+});
 
 try {
   await node.ready;

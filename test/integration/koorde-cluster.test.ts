@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { connect } from 'node:net';
 import { after, describe, it } from 'node:test';
 import { freeClusterBase } from '../../src/cluster/free-ports.js';
-import { freePorts, ProcessGroup, waitFor } from '../helpers/processes.js';
+import { descendantsOf, freePorts, isRunning, ProcessGroup, waitFor } from '../helpers/processes.js';
 
 function refuses(port: number): Promise<boolean> {
   return new Promise((resolve) => {
@@ -51,6 +51,24 @@ describe('koorde-cluster - a local cluster in one command', () => {
     assert.equal(await cluster.exited, 0);
     const ports = [lb!, origin!, ...Array.from({ length: nodes }, (_, i) => [base + i, base + 1000 + i]).flat()];
     assert.deepEqual((await Promise.all(ports.map(refuses))).every(Boolean), true, 'every node, the balancer and the origin are gone');
+  });
+
+  it('when koorde-cluster is SIGKILLed, every node it started exits too', async () => {
+    const nodes = 3;
+    const base = await freeClusterBase(nodes);
+    const [lb] = await freePorts(1);
+    const cluster = group.node('koorde-cluster', 'dist/cli/koorde-cluster.js', ['up', '--nodes', String(nodes), '--base-port', String(base), '--lb-port', String(lb)], {
+      STABILIZATION_INTERVAL: '250ms',
+    });
+    await waitFor('READY', async () => /^READY$/m.test(cluster.output()), 60_000);
+    const children = descendantsOf([cluster.child.pid!]);
+    assert.equal(children.length, nodes, 'one process per node');
+
+    cluster.child.kill('SIGKILL');
+    await cluster.exited;
+    await waitFor('every node to exit', async () => children.every((pid) => !isRunning(pid)), 10_000);
+    const ports = Array.from({ length: nodes }, (_, i) => base + 1000 + i);
+    assert.equal((await Promise.all(ports.map(refuses))).every(Boolean), true, 'no node still listens');
   });
 
   it('exits 2 with a one-line reason on bad arguments', async () => {
