@@ -98,8 +98,8 @@ try {
       env: {
         LOGGER_LEVEL: 'warn',
         CACHE_ORIGIN_ALLOWLIST: '127.0.0.1',
-        ...(profileDir ? { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${join(profileDir, `${nodes}-node`)}` } : {}),
       },
+      nodeArgs: profileDir ? ['--cpu-prof', `--cpu-prof-dir=${join(profileDir, `${nodes}-node`)}`] : [],
     });
     clusters.push(cluster);
     cluster.start();
