@@ -127,17 +127,28 @@ try {
   cells.push({ name: 'forwarded', label: 'two nodes, every hit owned by the other node', base: entry.http, pathsFile: pathsFile('forwarded', remote), entry: entry.http });
 
   const results = new Map<string, Run[]>(cells.map((c) => [c.name, []]));
+  /** Measured periods per cell on the monotonic clock CPU profiles use (µs), so a profile can leave out start-up and warm-up. */
+  const windows = new Map<string, [number, number][]>(cells.map((c) => [c.name, []]));
+  const micros = () => Number(process.hrtime.bigint() / 1000n);
   for (const cell of cells) await load(cell, 1); // warm-up: JIT, connections, caches
   for (let round = 1; round <= runs; round++) {
     for (const cell of cells) {
+      const from = micros();
       const run = await load(cell, seconds);
+      windows.get(cell.name)!.push([from, micros()]);
       results.get(cell.name)!.push(run);
       log(`hitpath  round ${round}  ${cell.name.padEnd(10)} ${run.rps.toFixed(0).padStart(7)} req/s  p50 ${run.p50_ms.toFixed(2)} ms  p99 ${run.p99_ms.toFixed(2)} ms${run.failed ? `  ${run.failed} FAILED` : ''}  ${JSON.stringify(run.x_cache)}`);
     }
   }
 
   if (profileDir) {
-    log(`hitpath: profiles are written as the nodes exit, under ${profileDir}`);
+    mkdirSync(profileDir, { recursive: true });
+    writeFileSync(join(profileDir, 'windows.json'), JSON.stringify(Object.fromEntries(windows)) + '\n');
+    log(`hitpath: profiles are written as the nodes exit, under ${profileDir}; summarise the measured period with`);
+    for (const [name, periods] of windows) {
+      const dir = join(profileDir, name === 'local' ? '1-node' : '2-node');
+      log(`  node --import tsx bench/profile-summary.ts --from ${periods[0]![0]} --to ${periods[periods.length - 1]![1]} ${dir}/<file>.cpuprofile`);
+    }
   } else {
     const bareMedian = spread(results.get('bare')!.map((r) => r.rps)).median;
     const rows = cells.map((cell) => {

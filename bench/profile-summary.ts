@@ -2,12 +2,15 @@
  * Summarises a V8 CPU profile (node --cpu-prof) of a node under load: the functions with the
  * most self time, and what share of the busy samples each part of the stack takes.
  *
- *   node --import tsx bench/profile-summary.ts <file.cpuprofile> [top=25]
+ *   node --import tsx bench/profile-summary.ts [--from µs --to µs] [--top 25] <file.cpuprofile>
  *
- * Shares are of non-idle samples. "self" counts samples whose top frame belongs to the part;
- * "incl." counts samples with any frame of it on the stack (grpc-js's time in node:http2 is grpc-js's).
+ * --from/--to keep only samples taken in that period of the monotonic clock (process.hrtime,
+ * µs), which `npm run bench:hitpath -- --profile DIR` prints for its measured load.
+ *
+ * Shares are of non-idle samples.
  */
 import { readFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
 
 interface ProfileNode {
   readonly id: number;
@@ -18,69 +21,96 @@ interface ProfileNode {
 interface CpuProfile {
   readonly nodes: readonly ProfileNode[];
   readonly samples: readonly number[];
+  readonly startTime: number;
+  /** µs since the previous sample (the first: since startTime). */
+  readonly timeDeltas: readonly number[];
 }
 
-/** Parts of the stack the data-plane rewrite cares about, by where a frame's code lives. */
-const PARTS: readonly { readonly name: string; readonly matches: (fn: string, url: string) => boolean }[] = [
-  { name: 'grpc-js (and proto-loader, protobufjs)', matches: (_, url) => /node_modules\/(@grpc|protobufjs|@protobufjs)\//.test(url) },
-  { name: 'OpenTelemetry', matches: (_, url) => url.includes('node_modules/@opentelemetry/') },
-  { name: 'http-cache-semantics', matches: (_, url) => url.includes('node_modules/http-cache-semantics/') },
-  { name: 'pino (logging)', matches: (_, url) => /node_modules\/(pino|sonic-boom|thread-stream)/.test(url) },
-  { name: 'prom-client', matches: (_, url) => url.includes('node_modules/prom-client/') },
-  { name: 'header building (node:_http_outgoing, project *header* functions)', matches: (fn, url) => url === 'node:_http_outgoing' || (/header/i.test(fn) && url.includes('/dist/')) },
-  { name: 'node:http server and parser (_http_server, _http_common, _http_incoming)', matches: (_, url) => /^node:_http_(server|common|incoming)$/.test(url) },
-  { name: 'node:http2', matches: (_, url) => url.startsWith('node:internal/http2') },
-  { name: 'project code (dist/)', matches: (_, url) => url.includes('/dist/') },
-  { name: 'garbage collector', matches: (fn) => fn === '(garbage collector)' },
+/**
+ * Where a sample's CPU goes: to the innermost frame on its stack that is JavaScript of a package
+ * or of the project, so Node internals and native code (a socket write, http2 framing) count for
+ * whoever called them; GC and unattributed native time count as themselves.
+ */
+const OWNERS: readonly { readonly name: string; readonly matches: (url: string) => boolean }[] = [
+  { name: 'grpc-js (with proto-loader, protobufjs)', matches: (url) => /node_modules\/(@grpc|protobufjs|@protobufjs)\//.test(url) },
+  { name: 'OpenTelemetry', matches: (url) => url.includes('node_modules/@opentelemetry/') },
+  { name: 'http-cache-semantics', matches: (url) => url.includes('node_modules/http-cache-semantics/') },
+  { name: 'lru-cache', matches: (url) => url.includes('node_modules/lru-cache/') },
+  { name: 'pino, prom-client', matches: (url) => /node_modules\/(pino|sonic-boom|thread-stream|prom-client)/.test(url) },
+  { name: 'project code (dist/)', matches: (url) => url.includes('/dist/') },
+  { name: 'other packages', matches: (url) => url.includes('node_modules/') },
 ];
 
-const [file, topArg] = process.argv.slice(2);
+/** Functions that build or check outgoing headers: Node's, http-cache-semantics' and the project's own. */
+const NODE_HEADER_FUNCTIONS = /^(_storeHeader|processHeader|setHeader|writeHead|_implicitHeader|checkInvalidHeaderChar|checkIsHttpToken|validateHeaderName|validateHeaderValue|responseHeaders|_copyWithoutHopByHopHeaders|mapToHeaders|processHeaders|toHeaderObject)$/;
+const buildsHeaders = (frame: ProfileNode) => NODE_HEADER_FUNCTIONS.test(frame.callFrame.functionName) || (frame.callFrame.url.includes('/dist/') && /header/i.test(frame.callFrame.functionName));
+
+function ownerOf(stack: readonly ProfileNode[]): string {
+  const top = stack[0]!.callFrame.functionName;
+  if (top === '(garbage collector)' || top === '(program)') return top;
+  for (const frame of stack) {
+    const url = frame.callFrame.url;
+    if (!url || url.startsWith('node:')) continue;
+    return OWNERS.find((o) => o.matches(url))?.name ?? 'other';
+  }
+  return 'Node internals (no package on the stack: timers, socket callbacks)';
+}
+
+const { values, positionals } = parseArgs({ allowPositionals: true, options: { from: { type: 'string' }, to: { type: 'string' }, top: { type: 'string' } } });
+const file = positionals[0];
 if (!file) {
-  process.stderr.write('usage: profile-summary <file.cpuprofile> [top]\n');
+  process.stderr.write('usage: profile-summary [--from µs --to µs] [--top n] <file.cpuprofile>\n');
   process.exit(2);
 }
+const from = Number(values.from ?? -Infinity);
+const to = Number(values.to ?? Infinity);
 const profile = JSON.parse(readFileSync(file, 'utf8')) as CpuProfile;
+let at = profile.startTime;
+const inPeriod = profile.samples.filter((_, i) => {
+  at += profile.timeDeltas[i]!;
+  return at >= from && at <= to;
+});
 const byId = new Map(profile.nodes.map((n) => [n.id, n]));
 const parentOf = new Map<number, number>();
 for (const n of profile.nodes) for (const child of n.children ?? []) parentOf.set(child, n.id);
 
 const isIdle = (n: ProfileNode) => n.callFrame.functionName === '(idle)';
-const busy = profile.samples.filter((id) => !isIdle(byId.get(id)!));
+const busy = inPeriod.filter((id) => !isIdle(byId.get(id)!));
 const where = (n: ProfileNode) => {
   const url = n.callFrame.url.replace(/^file:\/\/.*?\/(node_modules|dist)\//, '$1/');
   return url ? `${url}:${n.callFrame.lineNumber + 1}` : '';
 };
 
 const self = new Map<string, number>();
-const partSelf = new Map<string, number>();
-const partIncl = new Map<string, number>();
+const owners = new Map<string, number>();
+let headerSelf = 0;
+let headerIncl = 0;
 for (const id of busy) {
-  const top = byId.get(id)!;
+  const stack: ProfileNode[] = [];
+  for (let at: number | undefined = id; at !== undefined; at = parentOf.get(at)) stack.push(byId.get(at)!);
+  const top = stack[0]!;
   const key = `${top.callFrame.functionName || '(anonymous)'} ${where(top)}`;
   self.set(key, (self.get(key) ?? 0) + 1);
-  const topPart = PARTS.find((p) => p.matches(top.callFrame.functionName, top.callFrame.url));
-  if (topPart) partSelf.set(topPart.name, (partSelf.get(topPart.name) ?? 0) + 1);
-  const onStack = new Set<string>();
-  for (let at: number | undefined = id; at !== undefined; at = parentOf.get(at)) {
-    const frame = byId.get(at)!.callFrame;
-    for (const part of PARTS) if (part.matches(frame.functionName, frame.url)) onStack.add(part.name);
-  }
-  for (const name of onStack) partIncl.set(name, (partIncl.get(name) ?? 0) + 1);
+  const owner = ownerOf(stack);
+  owners.set(owner, (owners.get(owner) ?? 0) + 1);
+  if (buildsHeaders(top)) headerSelf++;
+  if (stack.some(buildsHeaders)) headerIncl++;
 }
 
 const pct = (n: number) => `${((100 * n) / busy.length).toFixed(1)} %`;
 const lines = [
-  `${file}: ${profile.samples.length} samples, ${busy.length} busy (${((100 * busy.length) / profile.samples.length).toFixed(1)} %)`,
+  `${file}: ${inPeriod.length} samples, ${busy.length} busy (${((100 * busy.length) / inPeriod.length).toFixed(1)} %)`,
   '',
-  '| part | self | incl. |',
-  '|---|---|---|',
-  ...PARTS.map((p) => `| ${p.name} | ${pct(partSelf.get(p.name) ?? 0)} | ${pct(partIncl.get(p.name) ?? 0)} |`),
+  '| CPU goes to (innermost package frame on the stack) | share of busy samples |',
+  '|---|---|',
+  ...[...owners.entries()].sort((a, b) => b[1] - a[1]).map(([name, n]) => `| ${name} | ${pct(n)} |`),
+  `| *header building (Node's and http-cache-semantics' header functions, the project's *header* functions; self / with callees)* | *${pct(headerSelf)} / ${pct(headerIncl)}* |`,
   '',
   '| function (file:line) | self |',
   '|---|---|',
   ...[...self.entries()]
     .sort((a, b) => b[1] - a[1])
-    .slice(0, Number(topArg ?? 25))
+    .slice(0, Number(values.top ?? 25))
     .map(([key, n]) => `| \`${key}\` | ${pct(n)} |`),
 ];
 process.stdout.write(lines.join('\n') + '\n');
