@@ -144,16 +144,21 @@ export function writeReport(dir: string): string {
       '',
       paced.length ? '![throughput](throughput.svg) ![p99 at a rate](throughput-p99.svg)' : '![throughput](throughput.svg)',
       '',
-      '| system | N | clients | req/s | p50 | p99 | errors |',
-      '|---|---|---|---|---|---|---|',
-      ...closed.map((r) => `| ${r.system} | ${r.nodes} | ${r.concurrency} | ${r.throughput_rps.toFixed(0)} | ${ms(r.latency_ms.p50)} | ${ms(r.latency_ms.p99)} | ${r.errors} |`),
+      'Each cell is the median of its runs (`runs`), with the lowest and highest throughput; the load generator, the balancer and the origin each run in a process of their own. Latency counts from each request\'s scheduled start. Open-loop rows show the pacing: starts more than 10 ms behind schedule, starts that waited for a free slot under the cap, and whether the offered rate was served (at least 95 %).',
+      '',
+      '| system | N | clients | req/s | min–max | p50 | p99 | errors | runs |',
+      '|---|---|---|---|---|---|---|---|---|',
+      ...closed.map((r) => `| ${r.system} | ${r.nodes} | ${r.concurrency} | ${r.throughput_rps.toFixed(0)} | ${spreadCell(r)} | ${ms(r.latency_ms.p50)} | ${ms(r.latency_ms.p99)} | ${r.errors} | ${r.runs ?? 1} |`),
       '',
     );
     if (paced.length) {
       lines.push(
-        '| system | N | offered req/s | served req/s | p50 | p99 | errors |',
-        '|---|---|---|---|---|---|---|',
-        ...paced.map((r) => `| ${r.system} | ${r.nodes} | ${r.rate} | ${r.throughput_rps.toFixed(0)} | ${ms(r.latency_ms.p50)} | ${ms(r.latency_ms.p99)} | ${r.errors} |`),
+        '| system | N | offered req/s | served req/s | min–max | p50 | p99 | errors | late starts | cap waits | rate served | runs |',
+        '|---|---|---|---|---|---|---|---|---|---|---|---|',
+        ...paced.map(
+          (r) =>
+            `| ${r.system} | ${r.nodes} | ${r.rate} | ${r.throughput_rps.toFixed(0)} | ${spreadCell(r)} | ${ms(r.latency_ms.p50)} | ${ms(r.latency_ms.p99)} | ${r.errors} | ${r.late_starts ?? '–'} | ${r.cap_waits ?? '–'} | ${r.rate_served === undefined ? '–' : r.rate_served ? 'yes' : '**no**'} | ${r.runs ?? 1} |`,
+        ),
         '',
       );
     }
@@ -219,4 +224,9 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const args = process.argv.slice(2);
   if (args[0] === '--eks') writeEksReport(args[1] ?? 'bench/results/eks');
   else writeReport(args[0] ?? 'bench/results');
+}
+
+/** Rows written before repeats existed have no spread. */
+function spreadCell(r: ThroughputRow): string {
+  return r.throughput_spread ? `${r.throughput_spread.min.toFixed(0)}–${r.throughput_spread.max.toFixed(0)}` : '–';
 }
