@@ -1,7 +1,7 @@
 /**
  * Turns benchmark results into SVG charts and a markdown report.
  *
- *   node --import tsx bench/report.ts [DIR]        local results (latency/churn/throughput/hops .json) → DIR/REPORT.md
+ *   node --import tsx bench/report.ts [DIR]        local results (latency/churn/throughput/hops/hitpath .json) → DIR/REPORT.md
  *   node --import tsx bench/report.ts --eks DIR    EKS runs (<protocol>-n<replicas>.json) → DIR/REPORT.md
  */
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -170,6 +170,22 @@ export function writeReport(dir: string): string {
     targets.push(['8 nodes behind the balancer: ≥ 3000 req/s of hits with p99 < 50 ms', best >= 3000, `${sustainedText}; saturation at ${peak.toFixed(0)} req/s`]);
   }
 
+  const hitpath = read<{ rows: { path: string; vs_bare: number }[] }>(dir, 'hitpath');
+  if (hitpath && existsSync(join(dir, 'hitpath.md'))) {
+    lines.push(
+      '## Hit path',
+      '',
+      'What a cached hit costs against bare node:http answering 1 KiB from memory in the same run (`npm run bench:hitpath`): wrk on CPU 0, the servers on CPU 1, 64 connections, median and spread of the runs. Where the CPU goes: [hitpath-profile.md](hitpath-profile.md).',
+      '',
+      '![hit path](hitpath.svg)',
+      '',
+      readFileSync(join(dir, 'hitpath.md'), 'utf8').trim(),
+      '',
+    );
+    const ratio = (path: string) => hitpath.rows.find((r) => r.path === path)?.vs_bare ?? 0;
+    targets.push(["One node's own hits ≥ 0.8 × bare node:http (floor 0.6)", ratio('local') >= 0.8, ratio('local').toFixed(2)]);
+    targets.push(['Forwarded hits (two nodes on one core) ≥ 0.4 × bare node:http (floor 0.3)', ratio('forwarded') >= 0.4, ratio('forwarded').toFixed(2)]);
+  }
   if (hops) {
     lines.push('## Lookup hops in the simulator', '', 'See [hops.md](hops.md) and ![hops](hops.svg).', '');
     for (const [name, ok] of Object.entries(hops.targets)) targets.push([`simulator: ${name.replace(/_/g, ' ')}`, ok, '']);
