@@ -166,7 +166,7 @@ try {
         runs: cellRuns,
       };
     });
-    const machine = { cpu: cpus()[0]?.model ?? 'unknown', cpus: cpus().length, node: process.version, load: HAS_WRK ? 'wrk 4.1.0 -t1' : 'bench/lib/http-load.ts', pinned: CAN_PIN, load_average_1m: Number(loadavg()[0]!.toFixed(1)) };
+    const machine = { cpu: cpus()[0]?.model ?? 'unknown', cpus: cpus().length, node: process.version, load: HAS_WRK ? 'wrk -t1' : 'bench/lib/http-load.ts', pinned: CAN_PIN, load_average_1m: Number(loadavg()[0]!.toFixed(1)) };
     const options = { runs, seconds, connections: CONNECTIONS, urls: URLS, object_bytes: OBJECT_BYTES, server_cpu: SERVER_CPU, load_cpu: LOAD_CPU };
     mkdirSync(out, { recursive: true });
     writeFileSync(join(out, 'hitpath.json'), JSON.stringify({ machine, options, rows }, null, 2) + '\n');

@@ -39,18 +39,7 @@ export function lineChart(chart: LineChart): string {
   const py = (y: number) => margin.top + plotH - (y / yMax) * plotH;
 
   const xTickValues = chart.logX ? [...new Set(all.map(([x]) => x))].sort((a, b) => a - b) : niceTicks(xMin, xMax);
-  const parts: string[] = [
-    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="system-ui, sans-serif" font-size="13">`,
-    `<title>${escape(chart.title)}</title>`,
-    `<rect width="${width}" height="${height}" fill="#ffffff"/>`,
-    `<text x="${margin.left}" y="28" font-size="16" font-weight="600">${escape(chart.title)}</text>`,
-  ];
-  for (const y of yTicks) {
-    parts.push(
-      `<line x1="${margin.left}" x2="${margin.left + plotW}" y1="${py(y)}" y2="${py(y)}" stroke="#e3e3e3"/>`,
-      `<text x="${margin.left - 8}" y="${py(y) + 4}" text-anchor="end">${formatNumber(y)}</text>`,
-    );
-  }
+  const parts = openChart(chart.title, width, height, margin.left, plotW, yTicks, py);
   for (const x of xTickValues) {
     parts.push(
       `<line x1="${px(x)}" x2="${px(x)}" y1="${margin.top + plotH}" y2="${margin.top + plotH + 5}" stroke="#333"/>`,
@@ -99,6 +88,23 @@ function markerSvg(kind: (typeof MARKERS)[number], x: number, y: number, colour:
   }
 }
 
+/** The SVG element's start, the title, and the horizontal grid with its y labels. */
+function openChart(title: string, width: number, height: number, left: number, plotW: number, yTicks: readonly number[], py: (y: number) => number): string[] {
+  const parts = [
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="system-ui, sans-serif" font-size="13">`,
+    `<title>${escape(title)}</title>`,
+    `<rect width="${width}" height="${height}" fill="#ffffff"/>`,
+    `<text x="${left}" y="28" font-size="16" font-weight="600">${escape(title)}</text>`,
+  ];
+  for (const y of yTicks) {
+    parts.push(
+      `<line x1="${left}" x2="${left + plotW}" y1="${py(y)}" y2="${py(y)}" stroke="#e3e3e3"/>`,
+      `<text x="${left - 8}" y="${py(y) + 4}" text-anchor="end">${formatNumber(y)}</text>`,
+    );
+  }
+  return parts;
+}
+
 /** About five round tick values covering [min, max]. */
 export function niceTicks(min: number, max: number): number[] {
   if (max <= min) return [min, min + 1];
@@ -140,18 +146,7 @@ export function barChart(chart: { readonly title: string; readonly yLabel: strin
   const yMax = yTicks[yTicks.length - 1]!;
   const py = (y: number) => margin.top + plotH - (y / yMax) * plotH;
   const slot = plotW / chart.bars.length;
-  const parts: string[] = [
-    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="system-ui, sans-serif" font-size="13">`,
-    `<title>${escape(chart.title)}</title>`,
-    `<rect width="${width}" height="${height}" fill="#ffffff"/>`,
-    `<text x="${margin.left}" y="28" font-size="16" font-weight="600">${escape(chart.title)}</text>`,
-  ];
-  for (const y of yTicks) {
-    parts.push(
-      `<line x1="${margin.left}" x2="${margin.left + plotW}" y1="${py(y)}" y2="${py(y)}" stroke="#e3e3e3"/>`,
-      `<text x="${margin.left - 8}" y="${py(y) + 4}" text-anchor="end">${formatNumber(y)}</text>`,
-    );
-  }
+  const parts = openChart(chart.title, width, height, margin.left, plotW, yTicks, py);
   chart.bars.forEach((bar, n) => {
     const x = margin.left + n * slot + slot * 0.2;
     const w = slot * 0.6;
