@@ -55,7 +55,6 @@ export class CacheClient {
     const target = this.init.route?.(urlId) ?? this.init.targets[index % this.init.targets.length]!;
     const url = requestUrl(target, objectUrl(this.init.urlTemplate, urlId), this.init.mode);
     const startedAt = performance.timeOrigin + performance.now();
-    const began = scheduledAt;
     try {
       const { statusCode, headers, body } = await request(url, { dispatcher: this.#agent, signal: AbortSignal.timeout(this.init.timeoutMs) });
       let bytes = 0;
@@ -65,7 +64,7 @@ export class CacheClient {
         urlId,
         target,
         startedAt,
-        latencyMs: performance.now() - began,
+        latencyMs: performance.now() - scheduledAt,
         status: statusCode,
         cacheStatus: header(headers['x-cache']),
         nodeId: header(headers['x-node-id']),
@@ -75,7 +74,7 @@ export class CacheClient {
         error: isSuccess(statusCode) ? undefined : httpErrorKind(statusCode),
       };
     } catch (err) {
-      return { urlId, target, startedAt, latencyMs: performance.now() - began, bytes: 0, error: transportErrorKind(err) };
+      return { urlId, target, startedAt, latencyMs: performance.now() - scheduledAt, bytes: 0, error: transportErrorKind(err) };
     }
   }
 

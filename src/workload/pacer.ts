@@ -37,9 +37,9 @@ export interface PaceReport {
  * started call has settled. `scheduledAt` (on `clock`) is when the request was due in open loop,
  * and when it started in closed loop: latency measured from it includes any time the request
  * waited behind the schedule, so a slow target cannot hide its queue by holding the generator
- * back (no coordinated omission). Open loop never slows down silently: a request held back by the concurrency cap
- * still starts as soon as a slot frees, and is counted in the report, so latency figures are
- * never quietly taken at a lower rate than asked for. `send` should not reject; if it does, the
+ * back (no coordinated omission). Open loop never slows down silently: a request held back by
+ * the concurrency cap still starts as soon as a slot frees, and is counted in the report, so
+ * latency figures are never quietly taken at a lower rate than asked for. `send` should not reject; if it does, the
  * first rejection is rethrown after everything in flight has settled.
  */
 export async function pace(clock: Clock, init: PaceInit, send: (index: number, scheduledAt: number) => Promise<void>): Promise<PaceReport> {
