@@ -1,7 +1,7 @@
 /**
  * Turns benchmark results into SVG charts and a markdown report.
  *
- *   node --import tsx bench/report.ts [DIR]        local results (latency/churn/throughput/hops .json) → DIR/REPORT.md
+ *   node --import tsx bench/report.ts [DIR]        local results (latency/churn/throughput/hops/hitpath .json) → DIR/REPORT.md
  *   node --import tsx bench/report.ts --eks DIR    EKS runs (<protocol>-n<replicas>.json) → DIR/REPORT.md
  */
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -144,16 +144,23 @@ export function writeReport(dir: string): string {
       '',
       paced.length ? '![throughput](throughput.svg) ![p99 at a rate](throughput-p99.svg)' : '![throughput](throughput.svg)',
       '',
-      '| system | N | clients | req/s | p50 | p99 | errors |',
-      '|---|---|---|---|---|---|---|',
-      ...closed.map((r) => `| ${r.system} | ${r.nodes} | ${r.concurrency} | ${r.throughput_rps.toFixed(0)} | ${ms(r.latency_ms.p50)} | ${ms(r.latency_ms.p99)} | ${r.errors} |`),
+      throughput.every((r) => r.runs !== undefined)
+        ? 'Each cell is the median of its runs (`runs`), with the lowest and highest throughput; the load generator, the balancer and the origin each run in a process of their own. Latency counts from each request\'s scheduled start. Open-loop rows show the pacing: starts more than 10 ms behind schedule, starts that waited for a free slot under the cap, and whether the offered rate was served (at least 95 %).'
+        : 'Rows without a spread predate repeated runs: each is one run, with the load generator, the balancer and the origin inside the benchmark\'s own process.',
+      '',
+      '| system | N | clients | req/s | min–max | p50 | p99 | errors | runs |',
+      '|---|---|---|---|---|---|---|---|---|',
+      ...closed.map((r) => `| ${r.system} | ${r.nodes} | ${r.concurrency} | ${r.throughput_rps.toFixed(0)} | ${spreadCell(r)} | ${ms(r.latency_ms.p50)} | ${ms(r.latency_ms.p99)} | ${r.errors} | ${r.runs ?? 1} |`),
       '',
     );
     if (paced.length) {
       lines.push(
-        '| system | N | offered req/s | served req/s | p50 | p99 | errors |',
-        '|---|---|---|---|---|---|---|',
-        ...paced.map((r) => `| ${r.system} | ${r.nodes} | ${r.rate} | ${r.throughput_rps.toFixed(0)} | ${ms(r.latency_ms.p50)} | ${ms(r.latency_ms.p99)} | ${r.errors} |`),
+        '| system | N | offered req/s | served req/s | min–max | p50 | p99 | errors | late starts | cap waits | rate served | runs |',
+        '|---|---|---|---|---|---|---|---|---|---|---|---|',
+        ...paced.map(
+          (r) =>
+            `| ${r.system} | ${r.nodes} | ${r.rate} | ${r.throughput_rps.toFixed(0)} | ${spreadCell(r)} | ${ms(r.latency_ms.p50)} | ${ms(r.latency_ms.p99)} | ${r.errors} | ${r.late_starts ?? '–'} | ${r.cap_waits ?? '–'} | ${r.rate_served === undefined ? '–' : r.rate_served ? 'yes' : '**no**'} | ${r.runs ?? 1} |`,
+        ),
         '',
       );
     }
@@ -165,6 +172,22 @@ export function writeReport(dir: string): string {
     targets.push(['8 nodes behind the balancer: ≥ 3000 req/s of hits with p99 < 50 ms', best >= 3000, `${sustainedText}; saturation at ${peak.toFixed(0)} req/s`]);
   }
 
+  const hitpath = read<{ rows: { path: string; vs_bare: number }[] }>(dir, 'hitpath');
+  if (hitpath && existsSync(join(dir, 'hitpath.md'))) {
+    lines.push(
+      '## Hit path',
+      '',
+      'What a cached hit costs against bare node:http answering 1 KiB from memory in the same run (`npm run bench:hitpath`): wrk on CPU 0, the servers on CPU 1, 64 connections, median and spread of the runs. Where the CPU goes: [hitpath-profile.md](hitpath-profile.md).',
+      '',
+      '![hit path](hitpath.svg)',
+      '',
+      readFileSync(join(dir, 'hitpath.md'), 'utf8').trim(),
+      '',
+    );
+    const ratio = (path: string) => hitpath.rows.find((r) => r.path === path)?.vs_bare ?? 0;
+    targets.push(["One node's own hits ≥ 0.8 × bare node:http (floor 0.6)", ratio('local') >= 0.8, ratio('local').toFixed(2)]);
+    targets.push(['Forwarded hits (two nodes on one core) ≥ 0.4 × bare node:http (floor 0.3)', ratio('forwarded') >= 0.4, ratio('forwarded').toFixed(2)]);
+  }
   if (hops) {
     lines.push('## Lookup hops in the simulator', '', 'See [hops.md](hops.md) and ![hops](hops.svg).', '');
     for (const [name, ok] of Object.entries(hops.targets)) targets.push([`simulator: ${name.replace(/_/g, ' ')}`, ok, '']);
@@ -219,4 +242,9 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const args = process.argv.slice(2);
   if (args[0] === '--eks') writeEksReport(args[1] ?? 'bench/results/eks');
   else writeReport(args[0] ?? 'bench/results');
+}
+
+/** Rows written before repeats existed have no spread. */
+function spreadCell(r: ThroughputRow): string {
+  return r.throughput_spread ? `${r.throughput_spread.min.toFixed(0)}–${r.throughput_spread.max.toFixed(0)}` : '–';
 }

@@ -1,5 +1,9 @@
-import { runWorkload } from '../../src/workload/run.js';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { WorkloadSummary } from '../../src/workload/summary.js';
 import { withCluster } from '../lib/bench-cluster.js';
+import { spawnBenchChild, spread } from '../lib/child.js';
 import { BENCH_ID_BITS } from '../lib/configs.js';
 
 export interface ThroughputOptions {
@@ -10,6 +14,8 @@ export interface ThroughputOptions {
   readonly rates: readonly number[];
   readonly durationMs: number;
   readonly urls: number;
+  /** Runs per cell; rows report their median and spread. */
+  readonly repeats: number;
   /** Upkeep periods of the clusters: production for measurements, fast for quick test runs. */
   readonly upkeep?: 'production' | 'fast';
 }
@@ -21,11 +27,26 @@ export interface ThroughputRow {
   readonly concurrency: number;
   /** Offered rate of an open-loop row; absent in closed loop. */
   readonly rate?: number;
+  /** Median over the runs of the cell, as are the latencies. */
   readonly throughput_rps: number;
+  /** Lowest and highest throughput of the runs. */
+  readonly throughput_spread?: { min: number; max: number };
+  /** Summed over the runs. */
   readonly errors: number;
   readonly latency_ms: { p50: number; p99: number };
   readonly hit_rate: number;
+  /** Pacing, summed over the runs (open loop; 0 in closed loop): starts behind schedule, starts that waited for a slot. */
+  readonly late_starts?: number;
+  readonly cap_waits?: number;
+  /** The largest start lag of any run, ms. */
+  readonly max_start_lag_ms?: number;
+  /** Open loop: false when the median run served less than 95 % of the offered rate. */
+  readonly rate_served?: boolean;
+  readonly runs?: number;
 }
+
+/** An open-loop cell counts as served at this share of its offered rate. */
+export const SERVED_SHARE = 0.95;
 
 /** Enough in flight for any offered rate here to be limited by the cluster, not by the cap. */
 const PACED_CAP = 2000;
@@ -43,14 +64,34 @@ export async function throughputExperiment(options: ThroughputOptions, log: (lin
   ]) {
     for (const nodes of options.sizes) {
       await withCluster({ nodes, protocol: system.protocol, degree: system.degree, balancer: true, env: { DHT_ID_BITS: String(BENCH_ID_BITS) }, upkeep: options.upkeep }, async ({ balancer, origin }) => {
-        const workload = { targets: [balancer!], urls: options.urls, zipf: 1.2, seed: 5, urlTemplate: `${origin}/obj/{i}`, durationMs: options.durationMs, timeoutMs: 30_000 };
-        await runWorkload({ ...workload, durationMs: undefined, requests: 4 * options.urls, concurrency: 64 }); // warm
+        const common = ['--target', balancer!, '--urls', String(options.urls), '--zipf', '1.2', '--seed', '5', '--url-template', `${origin}/obj/{i}`, '--timeout', '30s'];
+        await workload([...common, '--requests', String(4 * options.urls), '--concurrency', '64']); // warm
         const measure = async (concurrency: number, rate?: number) => {
-          const s = await runWorkload({ ...workload, concurrency, rate });
-          const row = { system: system.name, nodes, concurrency, rate, throughput_rps: s.ok_rps, errors: s.errors, latency_ms: { p50: s.latency_ms.p50, p99: s.latency_ms.p99 }, hit_rate: s.hit_rate };
+          const load = ['--duration', `${options.durationMs}ms`, '--concurrency', String(concurrency), ...(rate === undefined ? [] : ['--rate', String(rate)])];
+          const runs: WorkloadSummary[] = [];
+          for (let i = 0; i < options.repeats; i++) runs.push(await workload([...common, ...load]));
+          const served = spread(runs.map((r) => r.ok_rps));
+          const sum = (pick: (r: WorkloadSummary) => number) => runs.reduce((total, r) => total + pick(r), 0);
+          const row: ThroughputRow = {
+            system: system.name,
+            nodes,
+            concurrency,
+            rate,
+            throughput_rps: served.median,
+            throughput_spread: { min: served.min, max: served.max },
+            errors: sum((r) => r.errors),
+            latency_ms: { p50: spread(runs.map((r) => r.latency_ms.p50)).median, p99: spread(runs.map((r) => r.latency_ms.p99)).median },
+            hit_rate: spread(runs.map((r) => r.hit_rate)).median,
+            late_starts: sum((r) => r.late_starts),
+            cap_waits: sum((r) => r.cap_waits),
+            max_start_lag_ms: Math.max(...runs.map((r) => r.max_start_lag_ms)),
+            rate_served: rate === undefined ? undefined : served.median >= SERVED_SHARE * rate,
+            runs: runs.length,
+          };
           rows.push(row);
-          const load = rate === undefined ? `c=${String(concurrency).padStart(4)}` : `${String(rate).padStart(4)}/s`;
-          log(`through  ${system.name.padEnd(12)} N=${String(nodes).padStart(2)} ${load}: ${row.throughput_rps.toFixed(0)} req/s, p50 ${row.latency_ms.p50.toFixed(1)} ms, p99 ${row.latency_ms.p99.toFixed(1)} ms, ${row.errors} errors`);
+          const load_ = rate === undefined ? `c=${String(concurrency).padStart(4)}` : `${String(rate).padStart(4)}/s`;
+          const pacing = rate === undefined ? '' : `, ${row.late_starts} late starts, ${row.cap_waits} cap waits${row.rate_served ? '' : ', RATE NOT SERVED'}`;
+          log(`through  ${system.name.padEnd(12)} N=${String(nodes).padStart(2)} ${load_}: ${row.throughput_rps.toFixed(0)} req/s (${served.min.toFixed(0)}–${served.max.toFixed(0)}), p50 ${row.latency_ms.p50.toFixed(1)} ms, p99 ${row.latency_ms.p99.toFixed(1)} ms, ${row.errors} errors${pacing}`);
           return row;
         };
         for (const concurrency of options.concurrency) await measure(concurrency);
@@ -62,4 +103,13 @@ export async function throughputExperiment(options: ThroughputOptions, log: (lin
     }
   }
   return rows;
+}
+
+/** One cache-workload run in a process of its own, so generating load does not share the benchmark's event loop. */
+async function workload(args: readonly string[]): Promise<WorkloadSummary> {
+  const file = join(mkdtempSync(join(tmpdir(), 'throughput-')), 'summary.json');
+  const run = spawnBenchChild(process.execPath, ['dist/cli/cache-workload.js', ...args, '--json', file]);
+  const output = await run.done;
+  if (run.child.exitCode !== 0) throw new Error(`cache-workload ${args.join(' ')} failed: ${output}`);
+  return JSON.parse(readFileSync(file, 'utf8')) as WorkloadSummary;
 }

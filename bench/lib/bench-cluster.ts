@@ -1,8 +1,7 @@
 import { freeClusterBase } from '../../src/cluster/free-ports.js';
-import { LoadBalancer } from '../../src/cluster/load-balancer.js';
 import { LocalCluster, type LocalClusterInit } from '../../src/cluster/local-cluster.js';
 import { SETTINGS } from '../../src/config/settings.js';
-import { SyntheticOrigin } from '../../src/synthetic/origin-server.js';
+import { spawnBenchChild, type BenchChild } from './child.js';
 
 export interface BenchCluster {
   readonly cluster: LocalCluster;
@@ -25,10 +24,14 @@ export interface BenchClusterInit extends Omit<LocalClusterInit, 'basePort'> {
 const FAST_POINTER_FIX_MS = 500;
 const FAST_UPKEEP = { STABILIZATION_INTERVAL: '250ms', FINGER_FIX_INTERVAL: `${FAST_POINTER_FIX_MS}ms`, DEBRUIJN_FIX_INTERVAL: `${FAST_POINTER_FIX_MS}ms` };
 
-/** Starts a local origin and a cluster in front of it, runs `body`, and always tears both down. */
+/**
+ * Starts a local origin and a cluster in front of it, runs `body`, and always tears both down.
+ * The origin and the balancer run as processes of their own, apart from the nodes and from the
+ * benchmark's event loop.
+ */
 export async function withCluster<T>(init: BenchClusterInit, body: (c: BenchCluster) => Promise<T>): Promise<T> {
-  const origin = new SyntheticOrigin({ port: 0, latencyMs: init.originLatencyMs ?? 0 });
-  const originUrl = await origin.listen();
+  const origin = spawnBenchChild(process.execPath, ['dist/cli/koorde-origin.js', '--port', '0', '--latency-ms', String(init.originLatencyMs ?? 0)]);
+  const originUrl = (await origin.waitFor(/listening on (\S+)/))[1]!;
   const cluster = new LocalCluster({
     ...init,
     basePort: await freeClusterBase(init.nodes + 4),
@@ -37,7 +40,7 @@ export async function withCluster<T>(init: BenchClusterInit, body: (c: BenchClus
     env: { LOGGER_LEVEL: 'warn', CACHE_ORIGIN_ALLOWLIST: '127.0.0.1', ...(init.upkeep === 'fast' ? FAST_UPKEEP : {}), ...init.env },
   });
   const targets = Array.from({ length: init.nodes }, (_, i) => `http://127.0.0.1:${cluster.init.basePort + 1000 + i}`);
-  let balancer: LoadBalancer | undefined;
+  let balancer: BenchChild | undefined;
   try {
     cluster.start();
     await cluster.waitReady(60_000 + 4000 * init.nodes);
@@ -49,16 +52,17 @@ export async function withCluster<T>(init: BenchClusterInit, body: (c: BenchClus
     await routingSettled(targets[0]!, 1.1 * pointerFixMs);
     let balancerUrl: string | undefined;
     if (init.balancer) {
-      balancer = new LoadBalancer(targets);
       const port = cluster.init.basePort + init.nodes + 2; // inside the checked free range
-      await balancer.listen(port); // its first health check runs now, with every node ready
+      // Its first health check runs as it starts, with every node ready.
+      balancer = spawnBenchChild(process.execPath, ['--import', 'tsx', 'bench/lib/balancer-process.ts', String(port), ...targets]);
+      await balancer.waitFor(/^listening$/m);
       balancerUrl = `http://127.0.0.1:${port}`;
     }
     return await body({ cluster, targets, origin: originUrl, balancer: balancerUrl });
   } finally {
-    await balancer?.close();
+    await balancer?.stop();
     await cluster.stop();
-    await origin.close();
+    await origin.stop();
   }
 }
 

@@ -39,18 +39,7 @@ export function lineChart(chart: LineChart): string {
   const py = (y: number) => margin.top + plotH - (y / yMax) * plotH;
 
   const xTickValues = chart.logX ? [...new Set(all.map(([x]) => x))].sort((a, b) => a - b) : niceTicks(xMin, xMax);
-  const parts: string[] = [
-    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="system-ui, sans-serif" font-size="13">`,
-    `<title>${escape(chart.title)}</title>`,
-    `<rect width="${width}" height="${height}" fill="#ffffff"/>`,
-    `<text x="${margin.left}" y="28" font-size="16" font-weight="600">${escape(chart.title)}</text>`,
-  ];
-  for (const y of yTicks) {
-    parts.push(
-      `<line x1="${margin.left}" x2="${margin.left + plotW}" y1="${py(y)}" y2="${py(y)}" stroke="#e3e3e3"/>`,
-      `<text x="${margin.left - 8}" y="${py(y) + 4}" text-anchor="end">${formatNumber(y)}</text>`,
-    );
-  }
+  const parts = openChart(chart.title, width, height, margin.left, plotW, yTicks, py);
   for (const x of xTickValues) {
     parts.push(
       `<line x1="${px(x)}" x2="${px(x)}" y1="${margin.top + plotH}" y2="${margin.top + plotH + 5}" stroke="#333"/>`,
@@ -99,6 +88,23 @@ function markerSvg(kind: (typeof MARKERS)[number], x: number, y: number, colour:
   }
 }
 
+/** The SVG element's start, the title, and the horizontal grid with its y labels. */
+function openChart(title: string, width: number, height: number, left: number, plotW: number, yTicks: readonly number[], py: (y: number) => number): string[] {
+  const parts = [
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="system-ui, sans-serif" font-size="13">`,
+    `<title>${escape(title)}</title>`,
+    `<rect width="${width}" height="${height}" fill="#ffffff"/>`,
+    `<text x="${left}" y="28" font-size="16" font-weight="600">${escape(title)}</text>`,
+  ];
+  for (const y of yTicks) {
+    parts.push(
+      `<line x1="${left}" x2="${left + plotW}" y1="${py(y)}" y2="${py(y)}" stroke="#e3e3e3"/>`,
+      `<text x="${left - 8}" y="${py(y) + 4}" text-anchor="end">${formatNumber(y)}</text>`,
+    );
+  }
+  return parts;
+}
+
 /** About five round tick values covering [min, max]. */
 export function niceTicks(min: number, max: number): number[] {
   if (max <= min) return [min, min + 1];
@@ -116,4 +122,52 @@ function formatNumber(n: number): string {
 
 function escape(text: string): string {
   return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+}
+
+export interface Bar {
+  readonly label: string;
+  readonly value: number;
+  /** Spread of the runs behind `value`, drawn as a whisker. */
+  readonly low?: number;
+  readonly high?: number;
+  /** Printed above the bar, e.g. a ratio. */
+  readonly note?: string;
+}
+
+/** A bar chart with whiskers for the spread of repeated runs. */
+export function barChart(chart: { readonly title: string; readonly yLabel: string; readonly bars: readonly Bar[]; readonly width?: number; readonly height?: number }): string {
+  const width = chart.width ?? 760;
+  const height = chart.height ?? 460;
+  const margin = { left: 80, right: 24, top: 48, bottom: 90 };
+  const plotW = width - margin.left - margin.right;
+  const plotH = height - margin.top - margin.bottom;
+  if (chart.bars.length === 0) throw new RangeError(`chart "${chart.title}" has no bars`);
+  const yTicks = niceTicks(0, Math.max(...chart.bars.map((b) => b.high ?? b.value)));
+  const yMax = yTicks[yTicks.length - 1]!;
+  const py = (y: number) => margin.top + plotH - (y / yMax) * plotH;
+  const slot = plotW / chart.bars.length;
+  const parts = openChart(chart.title, width, height, margin.left, plotW, yTicks, py);
+  chart.bars.forEach((bar, n) => {
+    const x = margin.left + n * slot + slot * 0.2;
+    const w = slot * 0.6;
+    const cx = x + w / 2;
+    parts.push(`<rect x="${x}" y="${py(bar.value)}" width="${w}" height="${margin.top + plotH - py(bar.value)}" fill="${COLOURS[n % COLOURS.length]}"><title>${escape(`${bar.label}: ${formatNumber(bar.value)}`)}</title></rect>`);
+    if (bar.low !== undefined && bar.high !== undefined) {
+      parts.push(
+        `<line x1="${cx}" x2="${cx}" y1="${py(bar.low)}" y2="${py(bar.high)}" stroke="#222" stroke-width="1.5"/>`,
+        `<line x1="${cx - 6}" x2="${cx + 6}" y1="${py(bar.low)}" y2="${py(bar.low)}" stroke="#222" stroke-width="1.5"/>`,
+        `<line x1="${cx - 6}" x2="${cx + 6}" y1="${py(bar.high)}" y2="${py(bar.high)}" stroke="#222" stroke-width="1.5"/>`,
+      );
+    }
+    const top = py(bar.high ?? bar.value);
+    parts.push(`<text x="${cx}" y="${top - 8}" text-anchor="middle">${escape(bar.note ?? formatNumber(bar.value))}</text>`);
+    bar.label.split('\n').forEach((line, i) => parts.push(`<text x="${cx}" y="${margin.top + plotH + 20 + 16 * i}" text-anchor="middle">${escape(line)}</text>`));
+  });
+  parts.push(
+    `<line x1="${margin.left}" x2="${margin.left + plotW}" y1="${margin.top + plotH}" y2="${margin.top + plotH}" stroke="#333"/>`,
+    `<line x1="${margin.left}" x2="${margin.left}" y1="${margin.top}" y2="${margin.top + plotH}" stroke="#333"/>`,
+    `<text transform="translate(20 ${margin.top + plotH / 2}) rotate(-90)" text-anchor="middle">${escape(chart.yLabel)}</text>`,
+    '</svg>',
+  );
+  return parts.join('\n') + '\n';
 }

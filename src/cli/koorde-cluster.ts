@@ -94,7 +94,7 @@ async function up(opts: UpOptions): Promise<void> {
   process.stdout.write(
     [
       '',
-      `load balancer  ${lb}  (round robin over healthy nodes)`,
+      `load balancer  ${lb}  (TCP, round robin per connection over healthy nodes)`,
       ...cluster.nodes.map((n) => `node ${String(n.index).padEnd(3)}       ${n.http}  gRPC ${n.grpc}`),
       ...(origin ? [`origin         ${originUrl}  (allow-listed)`] : []),
       '',

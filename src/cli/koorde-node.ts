@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+import { whenParentGone } from '../cluster/parent-pipe.js';
 import { ConfigError, loadSettings } from '../config/load.js';
 import { SETTINGS, TLS_SETTING_NAMES, tlsFiles } from '../config/settings.js';
 import { closeLogFile, openLogFile, unappliedLogFileSettings } from '../node/log-file.js';
@@ -71,6 +72,12 @@ process.on('SIGINT', () => stop('SIGINT'));
 void node.displaced.then(() => {
   logger.fatal('another node joined with this id at the same instant; exiting so that a restart joins as a new node');
   return exit(1);
+});
+// Started by koorde-cluster, which died without stopping us: the whole local cluster is going
+// away, so there is nobody to hand data to and no one left to read our logs.
+whenParentGone(process.env, () => {
+  logger.warn('parent process exited; exiting too');
+  process.exit(1);
 });
 
 try {

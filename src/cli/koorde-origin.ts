@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+import { whenParentGone } from '../cluster/parent-pipe.js';
 import { MAX_SYNTHETIC_SIZE, SyntheticOrigin } from '../synthetic/origin-server.js';
 import { command, integer } from './options.js';
 
@@ -53,3 +54,5 @@ for (const signal of ['SIGTERM', 'SIGINT'] as const) {
     void origin.close().then(() => process.exit(0));
   });
 }
+// Started by a benchmark that died without stopping us.
+whenParentGone(process.env, () => process.exit(1));

@@ -1,43 +1,68 @@
-import { Agent, createServer, request, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { listenHttp } from '../http/listen.js';
+import { Agent, request } from 'node:http';
+import { connect, createServer, type Server, type Socket } from 'node:net';
 
 /** How often backends are health-checked, like an NLB target group's interval. */
 const HEALTH_INTERVAL_MS = 1000;
 const HEALTH_TIMEOUT_MS = 800;
 
+/**
+ * What a client gets when no node is healthy: a whole HTTP answer, so curl and the workload
+ * generator show the reason instead of a bare closed connection. The balancer sends it after the
+ * client's first bytes and closes the connection.
+ */
+const NO_BACKEND_BODY = '{"error":"no_backend","message":"no healthy node behind the load balancer"}\n';
+export const NO_BACKEND_RESPONSE = [
+  'HTTP/1.1 503 Service Unavailable',
+  'content-type: application/json',
+  `content-length: ${Buffer.byteLength(NO_BACKEND_BODY)}`,
+  'connection: close',
+  '',
+  NO_BACKEND_BODY,
+].join('\r\n');
+
 interface Backend {
-  readonly url: URL;
+  readonly host: string;
+  readonly port: number;
   healthy: boolean;
 }
 
 /**
- * A round-robin HTTP load balancer for a local cluster: it skips backends whose /health is not
- * 200 (as the AWS NLB does with its health checks) and retries an idempotent request on the
- * next backend when one refuses the connection.
+ * A round-robin TCP (layer 4) load balancer for a local cluster, as the AWS NLB is: each client
+ * connection goes whole to one healthy node and bytes are relayed untouched, so the balancer costs
+ * a socket pair per connection and no HTTP parsing per request. Backends whose GET /health is not
+ * 200 leave the rotation until it is 200 again. A connection a node refuses or resets before the
+ * balancer relayed any byte to it goes to the next node, so a node that died between two health
+ * checks costs only the requests that were in flight on it.
  */
 export class LoadBalancer {
   readonly server: Server;
   private readonly backends: Backend[];
-  private readonly agent = new Agent({ keepAlive: true, maxSockets: 256 });
   /** Health checks on their own connections: queued behind busy traffic they would time out and take healthy nodes out. */
   private readonly probeAgent = new Agent({ keepAlive: true, maxSockets: 1 });
+  private readonly clients = new Set<Socket>();
   private next = 0;
   private timer: NodeJS.Timeout | undefined;
 
   constructor(backends: readonly string[]) {
-    this.backends = backends.map((b) => ({ url: new URL(b), healthy: false }));
-    this.server = createServer((req, res) => this.forward(req, res, 0));
-    this.server.keepAliveTimeout = 65_000;
+    this.backends = backends.map(backendOf);
+    this.server = createServer((client) => this.accept(client));
   }
 
   async listen(port: number, host = '127.0.0.1'): Promise<void> {
     await this.refresh();
     this.timer = setInterval(() => void this.refresh(), HEALTH_INTERVAL_MS);
-    await listenHttp(this.server, port, host);
+    await new Promise<void>((resolve, reject) => {
+      this.server.once('error', reject);
+      // A deep accept queue: a benchmark opening hundreds of connections at once must not see refusals.
+      this.server.listen({ port, host, backlog: 4096 }, () => {
+        this.server.off('error', reject);
+        resolve();
+      });
+    });
   }
 
   add(backend: string): void {
-    this.backends.push({ url: new URL(backend), healthy: false });
+    this.backends.push(backendOf(backend));
   }
 
   healthyCount(): number {
@@ -46,12 +71,14 @@ export class LoadBalancer {
 
   async close(): Promise<void> {
     clearInterval(this.timer);
-    this.agent.destroy();
     this.probeAgent.destroy();
-    await new Promise<void>((resolve) => {
-      this.server.close(() => resolve());
-      this.server.closeAllConnections();
-    });
+    for (const client of this.clients) client.destroy();
+    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+  }
+
+  /** Health-checks every backend now (also done every second). */
+  async refresh(): Promise<void> {
+    await Promise.all(this.backends.map(async (b) => (b.healthy = await this.check(b))));
   }
 
   private pick(): Backend | undefined {
@@ -62,41 +89,75 @@ export class LoadBalancer {
     return undefined;
   }
 
-  private forward(req: IncomingMessage, res: ServerResponse, attempt: number): void {
-    const backend = this.pick();
-    if (!backend) {
-      res.writeHead(503, { 'content-type': 'application/json' }).end('{"error":"no_backend","message":"no healthy node behind the load balancer"}\n');
-      return;
-    }
-    const upstream = request(
-      { host: backend.url.hostname, port: backend.url.port, method: req.method, path: req.url, headers: req.headers, agent: this.agent },
-      (answer) => {
-        res.writeHead(answer.statusCode ?? 502, answer.headers);
-        answer.pipe(res);
-      },
-    );
-    upstream.on('error', (err: NodeJS.ErrnoException) => {
-      const idempotent = req.method === 'GET' || req.method === 'HEAD';
-      if (err.code === 'ECONNREFUSED' && idempotent && !res.headersSent && attempt < this.backends.length) {
-        backend.healthy = false; // it died between two health checks
-        this.forward(req, res, attempt + 1);
-      } else if (!res.headersSent) {
-        res.writeHead(502, { 'content-type': 'application/json' }).end(`{"error":"bad_gateway","message":${JSON.stringify(err.message)}}\n`);
-      } else {
-        res.destroy(err);
-      }
-    });
-    req.pipe(upstream);
+  private accept(client: Socket): void {
+    this.clients.add(client);
+    client.setNoDelay(true);
+    client.on('close', () => this.clients.delete(client));
+    client.on('error', () => client.destroy());
+    // Bytes the client sent before a node took the connection; replayed on the next node when one fails.
+    const pending: Buffer[] = [];
+    const hold = (chunk: Buffer) => void pending.push(chunk);
+    client.on('data', hold);
+    client.pause(); // resumed once a node is connected (or to read the request a 503 answers)
+    this.relay(client, pending, hold, 0);
   }
 
-  /** Health-checks every backend now (also done every second). */
-  async refresh(): Promise<void> {
-    await Promise.all(this.backends.map(async (b) => (b.healthy = await this.check(b))));
+  private relay(client: Socket, pending: Buffer[], hold: (chunk: Buffer) => void, attempt: number): void {
+    if (client.destroyed) return;
+    const backend = attempt < this.backends.length ? this.pick() : undefined;
+    if (!backend) {
+      this.refuse(client, pending, hold);
+      return;
+    }
+    const upstream = connect({ host: backend.host, port: backend.port, noDelay: true });
+    let relayed = false; // a byte went to the node: from then on the connection is the node's
+    upstream.once('connect', () => {
+      client.off('data', hold);
+      if (pending.length) {
+        relayed = true;
+        upstream.write(Buffer.concat(pending.splice(0)));
+      }
+      client.on('data', () => void (relayed = true));
+      client.pipe(upstream);
+      upstream.pipe(client);
+      client.resume();
+    });
+    upstream.on('error', (err: NodeJS.ErrnoException) => {
+      const failedBeforeUse = !relayed && (err.code === 'ECONNREFUSED' || err.code === 'ECONNRESET');
+      if (failedBeforeUse) {
+        backend.healthy = false; // it died between two health checks; the next good check brings it back
+        client.unpipe(upstream);
+        client.pause();
+        client.removeAllListeners('data');
+        client.on('data', hold);
+        upstream.unpipe(client);
+        this.relay(client, pending, hold, attempt + 1);
+      } else {
+        client.destroy();
+      }
+    });
+    // The node closed its side (e.g. a keep-alive timeout): pipe() ends the client's side with it.
+    upstream.on('close', () => {
+      if (relayed) client.destroy();
+    });
+    client.once('close', () => upstream.destroy());
+  }
+
+  /** No node can take the connection: answer the client's first request with a 503 and close. */
+  private refuse(client: Socket, pending: Buffer[], hold: (chunk: Buffer) => void): void {
+    const answer = () => client.end(NO_BACKEND_RESPONSE);
+    if (pending.length) {
+      answer();
+      return;
+    }
+    client.off('data', hold);
+    client.once('data', answer);
+    client.resume();
   }
 
   private check(backend: Backend): Promise<boolean> {
     return new Promise((resolve) => {
-      const probe = request({ host: backend.url.hostname, port: backend.url.port, path: '/health', timeout: HEALTH_TIMEOUT_MS, agent: this.probeAgent }, (answer) => {
+      const probe = request({ host: backend.host, port: backend.port, path: '/health', timeout: HEALTH_TIMEOUT_MS, agent: this.probeAgent }, (answer) => {
         answer.resume();
         resolve(answer.statusCode === 200);
       });
@@ -105,4 +166,9 @@ export class LoadBalancer {
       probe.end();
     });
   }
+}
+
+function backendOf(base: string): Backend {
+  const url = new URL(base);
+  return { host: url.hostname, port: Number(url.port), healthy: false };
 }

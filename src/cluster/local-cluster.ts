@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Protocol } from '../routing/router.js';
+import { PARENT_PIPE_ENV, PARENT_PIPE_FD, PARENT_PIPE_STDIO } from './parent-pipe.js';
 
 /**
  * The built koorde-node, also when this module runs from src/ under tsx (benchmarks): nodes
@@ -20,6 +21,8 @@ export interface LocalClusterInit {
   readonly host?: string;
   /** Settings for every node (on top of this process's environment, which nodes inherit). */
   readonly env?: Readonly<Record<string, string>>;
+  /** Options for the node runtime of every node, e.g. `--cpu-prof` (Node refuses it in NODE_OPTIONS). */
+  readonly nodeArgs?: readonly string[];
   /** Where node logs go; a fresh temporary folder when absent. */
   readonly logDir?: string;
 }
@@ -120,13 +123,14 @@ export class LocalCluster {
       ...this.init.env,
       DHT_PROTOCOL: this.init.protocol,
       DEBRUIJN_DEGREE: String(this.init.degree),
+      [PARENT_PIPE_ENV]: String(PARENT_PIPE_FD),
       NODE_BIND: this.host,
       NODE_PORT: String(grpcPort),
       CACHE_HTTP_PORT: String(grpcPort + 1000),
       // Everyone knows every node started so far; the first one creates the ring.
       BOOTSTRAP_PEERS: index < this.init.nodes ? Array.from({ length: this.init.nodes }, (_, i) => `${this.host}:${this.init.basePort + i}`).join(',') : peers.join(','),
     };
-    const child = spawn(process.execPath, [NODE_SCRIPT], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [...(this.init.nodeArgs ?? []), NODE_SCRIPT], { env, stdio: [...PARENT_PIPE_STDIO] });
     const log = createWriteStream(join(this.logDir, `node-${index}.log`));
     child.stdout!.pipe(log);
     child.stderr!.pipe(log);

@@ -9,7 +9,10 @@ export interface Sample {
   readonly target: string;
   /** When the request started, ms since the Unix epoch. */
   readonly startedAt: number;
-  /** Until the whole body was read (or the failure), ms. */
+  /**
+   * From when the request was scheduled to start (open loop: its due time, even when it started
+   * late) until the whole body was read (or the failure), ms.
+   */
   readonly latencyMs: number;
   /** HTTP status; undefined when no answer came. */
   readonly status?: number;
@@ -44,12 +47,14 @@ export class CacheClient {
     this.#agent = new Agent({ connections: init.connections, connect: { timeout: init.timeoutMs } });
   }
 
-  /** Never rejects: failures become samples with an `error` kind. */
-  async fetch(index: number, urlId: number): Promise<Sample> {
+  /**
+   * Never rejects: failures become samples with an `error` kind. `scheduledAt` (performance.now()
+   * time) is when the request was due; latency counts from it.
+   */
+  async fetch(index: number, urlId: number, scheduledAt = performance.now()): Promise<Sample> {
     const target = this.init.route?.(urlId) ?? this.init.targets[index % this.init.targets.length]!;
     const url = requestUrl(target, objectUrl(this.init.urlTemplate, urlId), this.init.mode);
     const startedAt = performance.timeOrigin + performance.now();
-    const began = performance.now();
     try {
       const { statusCode, headers, body } = await request(url, { dispatcher: this.#agent, signal: AbortSignal.timeout(this.init.timeoutMs) });
       let bytes = 0;
@@ -59,7 +64,7 @@ export class CacheClient {
         urlId,
         target,
         startedAt,
-        latencyMs: performance.now() - began,
+        latencyMs: performance.now() - scheduledAt,
         status: statusCode,
         cacheStatus: header(headers['x-cache']),
         nodeId: header(headers['x-node-id']),
@@ -69,7 +74,7 @@ export class CacheClient {
         error: isSuccess(statusCode) ? undefined : httpErrorKind(statusCode),
       };
     } catch (err) {
-      return { urlId, target, startedAt, latencyMs: performance.now() - began, bytes: 0, error: transportErrorKind(err) };
+      return { urlId, target, startedAt, latencyMs: performance.now() - scheduledAt, bytes: 0, error: transportErrorKind(err) };
     }
   }
 

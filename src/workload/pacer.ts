@@ -33,13 +33,16 @@ export interface PaceReport {
 }
 
 /**
- * Calls `send(i)` for i = 0, 1, … on the schedule of `init` and resolves once every started call
- * has settled. Open loop never slows down silently: a request held back by the concurrency cap
- * still starts as soon as a slot frees, and is counted in the report, so latency figures are
- * never quietly taken at a lower rate than asked for. `send` should not reject; if it does, the
+ * Calls `send(i, scheduledAt)` for i = 0, 1, … on the schedule of `init` and resolves once every
+ * started call has settled. `scheduledAt` (on `clock`) is when the request was due in open loop,
+ * and when it started in closed loop: latency measured from it includes any time the request
+ * waited behind the schedule, so a slow target cannot hide its queue by holding the generator
+ * back (no coordinated omission). Open loop never slows down silently: a request held back by
+ * the concurrency cap still starts as soon as a slot frees, and is counted in the report, so
+ * latency figures are never quietly taken at a lower rate than asked for. `send` should not reject; if it does, the
  * first rejection is rethrown after everything in flight has settled.
  */
-export async function pace(clock: Clock, init: PaceInit, send: (index: number) => Promise<void>): Promise<PaceReport> {
+export async function pace(clock: Clock, init: PaceInit, send: (index: number, scheduledAt: number) => Promise<void>): Promise<PaceReport> {
   const { rate, concurrency, count, durationMs, signal } = init;
   if (count === undefined && durationMs === undefined && signal === undefined) {
     throw new RangeError('pace() needs a count, a duration or a signal to end');
@@ -75,7 +78,7 @@ export async function pace(clock: Clock, init: PaceInit, send: (index: number) =
       maxLagMs = Math.max(maxLagMs, lag);
       if (lag > LATE_TOLERANCE_MS) lateStarts++;
     }
-    const call: Promise<void> = send(index)
+    const call: Promise<void> = send(index, due ?? clock.now())
       .catch((error: unknown) => void (failure ??= { error }))
       .finally(() => {
         running.delete(call);

@@ -122,16 +122,16 @@ export async function runWorkload(init: WorkloadInit): Promise<WorkloadSummary> 
   const schedule: PaceInit = { rate: o.rate, concurrency: o.concurrency, signal: o.signal };
   try {
     if (o.warmup > 0) {
-      await pace(realClock, { ...schedule, count: o.warmup }, async (index) => {
-        const sample = await client.fetch(index, zipf.sample(rng));
+      await pace(realClock, { ...schedule, count: o.warmup }, async (index, scheduledAt) => {
+        const sample = await client.fetch(index, zipf.sample(rng), scheduledAt);
         o.onSample?.(sample, false);
       });
     }
     const requests = o.durationMs === undefined ? o.requests : undefined;
     const start = realClock.now();
     o.progress?.start({ total: requests, durationMs: o.durationMs });
-    const pacing = await pace(realClock, { ...schedule, count: requests, durationMs: o.durationMs }, async (index) => {
-      const sample = await client.fetch(index, zipf.sample(rng));
+    const pacing = await pace(realClock, { ...schedule, count: requests, durationMs: o.durationMs }, async (index, scheduledAt) => {
+      const sample = await client.fetch(index, zipf.sample(rng), scheduledAt);
       recorder.record(sample);
       csv?.write(sample);
       o.onSample?.(sample, true);

@@ -23,7 +23,7 @@ function killTrees(children: readonly ChildProcess[]): void {
 }
 
 /** Descendants of some processes, from the parent ids in /proc/<pid>/stat (read once). */
-function descendantsOf(roots: readonly number[]): number[] {
+export function descendantsOf(roots: readonly number[]): number[] {
   const children = new Map<number, number[]>();
   for (const entry of readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
@@ -117,5 +117,15 @@ export async function waitFor<T>(what: string, probe: () => Promise<T | undefine
     }
     if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`, { cause: lastError });
     await new Promise((resolve) => setTimeout(resolve, intervalMs));
+  }
+}
+
+/** Whether a process still runs (a zombie waiting to be reaped does not). */
+export function isRunning(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2)[0] !== 'Z';
+  } catch {
+    return false;
   }
 }

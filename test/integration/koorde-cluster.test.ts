@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
+import { get } from 'node:http';
 import { connect } from 'node:net';
 import { after, describe, it } from 'node:test';
 import { freeClusterBase } from '../../src/cluster/free-ports.js';
-import { freePorts, ProcessGroup, waitFor } from '../helpers/processes.js';
+import { descendantsOf, freePorts, isRunning, ProcessGroup, waitFor } from '../helpers/processes.js';
 
 function refuses(port: number): Promise<boolean> {
   return new Promise((resolve) => {
@@ -12,6 +13,16 @@ function refuses(port: number): Promise<boolean> {
       resolve(false);
     });
     socket.once('error', () => resolve(true));
+  });
+}
+
+/** The headers of a GET on a connection of its own: the balancer picks a node per connection. */
+function headersOnNewConnection(url: string): Promise<Record<string, string | string[] | undefined>> {
+  return new Promise((resolve, reject) => {
+    get(url, { agent: false }, (res) => {
+      res.resume();
+      res.on('end', () => resolve(res.headers));
+    }).on('error', reject);
   });
 }
 
@@ -35,10 +46,9 @@ describe('koorde-cluster - a local cluster in one command', () => {
     await first.text();
     const seen = new Set<string>();
     for (let i = 0; i < nodes; i++) {
-      const again = await fetch(url);
-      await again.text();
-      assert.match(again.headers.get('x-cache')!, /^HIT-/);
-      seen.add(again.headers.get('x-entry-node')!);
+      const again = await headersOnNewConnection(url);
+      assert.match(String(again['x-cache']), /^HIT-/);
+      seen.add(String(again['x-entry-node']));
     }
     assert.equal(seen.size, nodes, 'round robin reached every node');
 
@@ -60,6 +70,24 @@ describe('koorde-cluster - a local cluster in one command', () => {
     assert.equal(await cluster.exited, 0);
     const ports = [lb!, origin!, ...Array.from({ length: nodes }, (_, i) => [base + i, base + 1000 + i]).flat()];
     assert.deepEqual((await Promise.all(ports.map(refuses))).every(Boolean), true, 'every node, the balancer and the origin are gone');
+  });
+
+  it('when koorde-cluster is SIGKILLed, every node it started exits too', async () => {
+    const nodes = 3;
+    const base = await freeClusterBase(nodes);
+    const [lb] = await freePorts(1);
+    const cluster = group.node('koorde-cluster', 'dist/cli/koorde-cluster.js', ['up', '--nodes', String(nodes), '--base-port', String(base), '--lb-port', String(lb)], {
+      STABILIZATION_INTERVAL: '250ms',
+    });
+    await waitFor('READY', async () => /^READY$/m.test(cluster.output()), 60_000);
+    const children = descendantsOf([cluster.child.pid!]);
+    assert.equal(children.length, nodes, 'one process per node');
+
+    cluster.child.kill('SIGKILL');
+    await cluster.exited;
+    await waitFor('every node to exit', async () => children.every((pid) => !isRunning(pid)), 10_000);
+    const ports = Array.from({ length: nodes }, (_, i) => base + 1000 + i);
+    assert.equal((await Promise.all(ports.map(refuses))).every(Boolean), true, 'no node still listens');
   });
 
   it('exits 2 with a one-line reason on bad arguments', async () => {

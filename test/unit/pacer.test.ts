@@ -49,6 +49,31 @@ describe('workload - pacer', () => {
     assert.equal(report.maxLagMs, LATE_TOLERANCE_MS + 5);
   });
 
+  it('open loop: hands each request its due time, so latency from it counts the wait behind the cap', async () => {
+    const clock = new VirtualClock();
+    const latencies: number[] = [];
+    await clock.complete(
+      pace(clock, { rate: 100, concurrency: 1, count: 5 }, async (_index, scheduledAt) => {
+        await sleep(clock, 50);
+        latencies.push(clock.now() - scheduledAt);
+      }),
+    );
+    // One 50 ms slot serves 20 req/s: request i is due at 10·i ms and answered at 50·(i+1) ms.
+    assert.deepEqual(latencies, [50, 90, 130, 170, 210]);
+  });
+
+  it('closed loop: a request is scheduled when it starts', async () => {
+    const clock = new VirtualClock();
+    const scheduled: number[] = [];
+    await clock.complete(
+      pace(clock, { concurrency: 2, count: 6 }, async (_index, scheduledAt) => {
+        scheduled.push(scheduledAt);
+        await sleep(clock, 10);
+      }),
+    );
+    assert.deepEqual(scheduled, [0, 0, 10, 10, 20, 20]);
+  });
+
   it('closed loop: keeps exactly `concurrency` requests in flight until the duration ends', async () => {
     const { report, maxInFlight, end } = await paced({ concurrency: 4, durationMs: 1000 }, () => 10);
     assert.equal(maxInFlight, 4);
