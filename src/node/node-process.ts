@@ -68,7 +68,9 @@ export async function startNodeProcess(settings: Settings, logger: Logger, crede
   const addr = joinHostPort(host, settings.port);
   const ids = new IdSpace(settings.idBits);
   const state = settings.stateFile ? await readState(settings.stateFile) : undefined;
-  const placement = initialPlacement(settings, state?.id, addr, hostname(), ids);
+  // A pod's HOSTNAME is its name (dht-node-3), as is the kernel's hostname there; only the variable
+  // can differ per process when pods are rehearsed on one machine.
+  const placement = initialPlacement(settings, state?.id, addr, process.env.HOSTNAME || hostname(), ids);
   const transport = new GrpcTransport(ids, credentials);
   const dhtTransport = settings.hopDelayMs > 0 ? withDelay(transport, wallClock, settings.hopDelayMs) : transport;
   const rng = systemRng();

@@ -118,8 +118,9 @@ for (const overlay of OVERLAYS) {
 
     it('sets every setting the loader knows, and nothing else', () => {
       const known = new Set(SETTING_ENV_VARS);
-      // The runtime's own variables: the heap ceiling derived from the container's memory limit.
-      const runtime = new Set(['HEAP_LIMIT_MIB', 'NODE_OPTIONS']);
+      // The runtime's own variables: the pod's name (read by NODE_ID_STRATEGY=ordinal) and the heap
+      // ceiling derived from the container's memory limit.
+      const runtime = new Set(['HOSTNAME', 'HEAP_LIMIT_MIB', 'NODE_OPTIONS']);
       const unknown = Object.keys(env).filter((k) => !known.has(k) && !runtime.has(k));
       assert.deepEqual(unknown, [], 'env vars the node would ignore');
       const missing = SETTING_ENV_VARS.filter((k) => !(k in env));

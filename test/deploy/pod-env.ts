@@ -38,7 +38,8 @@ export function podIdentity(overlay: Overlay, ordinal: number, podIP: string): P
   const { container } = nodeContainer(docs);
   const name = `${SPEC_NAMES.statefulSet}-${ordinal}`;
   const namespace = SPEC_NAMES.namespaces[overlay];
-  const env: Record<string, string> = {};
+  // The container runtime sets HOSTNAME to the pod's name before the manifest's own variables.
+  const env: Record<string, string> = { HOSTNAME: name };
   for (const source of container.envFrom ?? []) {
     if (!source.configMapRef?.name || source.prefix) throw new Error('pod-env.ts understands envFrom configMapRef without prefix only');
     const cm = find<IConfigMap>(docs, 'ConfigMap', source.configMapRef.name);
