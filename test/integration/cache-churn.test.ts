@@ -24,6 +24,8 @@ describe('web cache - churn costs almost no hit rate', () => {
       urlTemplate: `${cluster.origin}/obj/{i}`,
       onSample: (sample) => urls.add(`${cluster.origin}/obj/${sample.urlId}`),
     });
+    // Hit rate is over successful responses only: an error must fail the test, not vanish from it.
+    assert.equal(summary.errors, 0, `errors by kind: ${JSON.stringify(summary.errors_by_kind)}`);
     return { hitRate: summary.hit_rate, urls };
   };
 
@@ -61,7 +63,11 @@ describe('web cache - churn costs almost no hit rate', () => {
 
   it("a graceful leave hands the node's objects to its successor: no origin request after it", async () => {
     const url = (i: number) => `${cluster.origin}/obj/leave-${i}`;
-    for (let i = 0; i < 40; i++) await fetch(`${cluster.nodes[i % cluster.nodes.length]!.http}/cache?url=${encodeURIComponent(url(i))}`).then((r) => r.text());
+    for (let i = 0; i < 40; i++) {
+      const res = await fetch(`${cluster.nodes[i % cluster.nodes.length]!.http}/cache?url=${encodeURIComponent(url(i))}`);
+      await res.text();
+      assert.equal(res.status, 200, url(i));
+    }
     const stats = async () => ((await (await fetch(`${cluster.origin}/stats`)).json()) as { total: number }).total;
     const before = await stats();
     const leaver = cluster.nodes[0]!;
@@ -72,6 +78,7 @@ describe('web cache - churn costs almost no hit rate', () => {
     for (let i = 0; i < 40; i++) {
       const res = await fetch(`${cluster.nodes[i % cluster.nodes.length]!.http}/cache?url=${encodeURIComponent(url(i))}`);
       await res.text();
+      assert.equal(res.status, 200, url(i));
       assert.match(res.headers.get('x-cache')!, /^HIT-/, url(i));
     }
     assert.equal(await stats(), before, 'every object was still in the ring');

@@ -3,21 +3,11 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { DhtClient } from '../../src/client/dht-client.js';
-import { NODE_SCRIPT, startNodes, waitForStableRing } from '../helpers/node-cluster.js';
+import { NODE_SCRIPT, startNodes, waitForStableRing, withClient } from '../helpers/node-cluster.js';
 import { ProcessGroup, waitFor } from '../helpers/processes.js';
 
 const R = 3;
 const ring = { protocol: 'koorde' as const, degree: 2, idBits: 66, successors: 8 };
-
-async function withClient<T>(addr: string, use: (c: DhtClient) => Promise<T>): Promise<T> {
-  const client = new DhtClient(addr, 5000);
-  try {
-    return await use(client);
-  } finally {
-    client.close();
-  }
-}
 
 /** What a read of `key` returns through `addr`: the value, or `not found`. */
 async function read(addr: string, key: string): Promise<string> {

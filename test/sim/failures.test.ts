@@ -4,7 +4,7 @@ import type { DhtNode } from '../../src/node/dht-node.js';
 import type { Protocol } from '../../src/routing/router.js';
 import { ringViolations, type Simulation } from '../../src/sim/simulation.js';
 import { isRetryable } from '../../src/errors.js';
-import { createRing, randomKeys, wrongOwners } from '../helpers/ring.js';
+import { createRing, randomKeys, unreadable, wrongOwners } from '../helpers/ring.js';
 
 const PROTOCOLS: { protocol: Protocol; degree: number }[] = [
   { protocol: 'koorde', degree: 4 },
@@ -31,23 +31,6 @@ async function putThrough(sim: Simulation, via: readonly DhtNode[], prefix: stri
   return acked;
 }
 
-/** Acknowledged keys that a few nodes cannot read back with their value. */
-async function lost(sim: Simulation, acked: Map<string, string>): Promise<string[]> {
-  const bad: string[] = [];
-  const readers = sim.nodes.slice(0, 3);
-  await sim.clock.complete(
-    Promise.all(
-      readers.flatMap((node) =>
-        [...acked].map(async ([key, value]) => {
-          const got = await node.store.get(key).catch((err: Error & { code?: string }) => err.code ?? err.message);
-          if (got !== value) bad.push(`${key} via ${node.self.addr}: ${got}`);
-        }),
-      ),
-    ),
-  );
-  return bad;
-}
-
 for (const { protocol, degree } of PROTOCOLS) {
   describe(`failures - ${protocol} - partitions, loss and concurrent joins (simulated)`, () => {
     it('a 64-node ring split in two halves that both run, then healed, is one ring again and keeps every acknowledged put', async () => {
@@ -66,7 +49,7 @@ for (const { protocol, degree } of PROTOCOLS) {
         const converged = await sim.converge(300_000);
         assert.ok(converged, `seed ${seed}: not one ring after healing: ${ringViolations(sim.nodes, sim.oracle()).slice(0, 3).join('; ')}`);
         await sim.clock.advance(3 * BASE.storageFixIntervalMs);
-        assert.deepEqual(await lost(sim, new Map([...before, ...during])), [], `seed ${seed}`);
+        assert.deepEqual(await unreadable(sim, new Map([...before, ...during]), sim.nodes.slice(0, 3)), [], `seed ${seed}`);
       }
     });
 
