@@ -43,8 +43,11 @@ for (const { protocol, degree } of PROTOCOLS) {
         sim.network.partition(a.map((n) => n.addr), b.map((n) => n.addr));
         await sim.clock.advance(30_000);
         const nodesOf = (side: typeof a) => side.map((n) => sim.node(n.addr)!);
-        const during = new Map([...(await putThrough(sim, nodesOf(a), 'side-a', 50)), ...(await putThrough(sim, nodesOf(b), 'side-b', 50))]);
+        const [ackedA, ackedB] = [await putThrough(sim, nodesOf(a), 'side-a', 50), await putThrough(sim, nodesOf(b), 'side-b', 50)];
+        assert.ok(ackedA.size > 0 && ackedB.size > 0, `seed ${seed}: both halves acknowledged puts while split (${ackedA.size}, ${ackedB.size})`);
         await sim.clock.advance(30_000);
+        assert.ok(ringViolations(sim.nodes, sim.oracle()).length > 0, `seed ${seed}: the halves never split apart`);
+        const during = new Map([...ackedA, ...ackedB]);
         sim.network.heal();
         const converged = await sim.converge(300_000);
         assert.ok(converged, `seed ${seed}: not one ring after healing: ${ringViolations(sim.nodes, sim.oracle()).slice(0, 3).join('; ')}`);
