@@ -3,7 +3,7 @@ import { describe, it } from 'node:test';
 import { runWorkload } from '../../src/workload/run.js';
 import { NODE_SCRIPT, waitForStableRing, type TestNode } from '../helpers/node-cluster.js';
 import { freePorts, waitFor } from '../helpers/processes.js';
-import { ownerOf, webClusterForSuite } from '../helpers/web.js';
+import { ownerFinder, webClusterForSuite } from '../helpers/web.js';
 
 const RING = { protocol: 'koorde' as const, degree: 4, idBits: 64, successors: 8 };
 const REQUESTS = 600;
@@ -37,7 +37,8 @@ describe('web cache - churn costs almost no hit rate', () => {
     const view = (await (await fetch(`${cluster.nodes[0]!.http}/cluster`)).json()) as { members: { addr: string; share: number }[] };
     const typical = view.members.reduce((a, b) => (Math.abs(b.share - 0.2) < Math.abs(a.share - 0.2) ? b : a));
     const victim = cluster.nodes.find((n) => n.addr === typical.addr)!;
-    const lost = (await Promise.all([...steady.urls].map((u) => ownerOf(cluster.nodes, u, RING.idBits)))).filter((owner) => owner === victim.addr).length;
+    const ownerOf = await ownerFinder(cluster.nodes, RING.idBits);
+    const lost = [...steady.urls].filter((u) => ownerOf(u) === victim.addr).length;
 
     victim.proc.child.kill('SIGKILL');
     await victim.proc.exited;
