@@ -2,7 +2,7 @@ import { IdSpace } from '../../src/id/id-space.js';
 import { runWorkload } from '../../src/workload/run.js';
 import { withCluster } from '../lib/bench-cluster.js';
 import { BENCH_ID_BITS, DHT_CONFIGS } from '../lib/configs.js';
-import { simulatedHops, type RequestedLookup } from '../lib/sim-prediction.js';
+import { predictedHops, type PredictedHops, type RequestedLookup } from '../lib/sim-prediction.js';
 
 export interface LatencyOptions {
   readonly sizes: readonly number[];
@@ -33,6 +33,13 @@ export interface LatencyRow {
   readonly lookup_hops_mean: number | null;
   /** koorde-sim's mean for the same ids, entry nodes and keys (route cache off only). */
   readonly sim_lookup_hops_mean: number | null;
+  /** The independent hop oracle's mean for the same lookups (route cache off only). */
+  readonly oracle_lookup_hops_mean: number | null;
+  /**
+   * Share of lookups whose hops equal the oracle's, one by one (route cache off only): an
+   * independent check. Real vs koorde-sim is only a convergence check (same routing code).
+   */
+  readonly oracle_agreement: { readonly real: number; readonly sim: number } | null;
   readonly hit_rate: number;
 }
 
@@ -59,7 +66,7 @@ export async function latencyScaling(options: LatencyOptions, log: (line: string
           await runWorkload({ ...workload, requests: Math.min(options.requests, 4 * options.urls) }); // warm, closed loop: fetch, store, fill route caches
           const entryOf = new Map(cluster.nodes.map((n) => [n.http, n.grpc]));
           const lookups: RequestedLookup[] = [];
-          let lookupHops = 0;
+          const realHops: number[] = [];
           const space = new IdSpace(BENCH_ID_BITS);
           const summary = await runWorkload({
             ...workload,
@@ -69,14 +76,14 @@ export async function latencyScaling(options: LatencyOptions, log: (line: string
             onSample: (s, measured) => {
               if (!measured || s.hops === undefined || !s.status || s.status >= 400) return;
               const entry = entryOf.get(s.target)!;
-              lookupHops += s.hops - (s.responsibleNode === entry ? 0 : 1);
+              realHops.push(s.hops - (s.responsibleNode === entry ? 0 : 1));
               lookups.push({ entry, key: space.hash(new URL(`${origin}/obj/${s.urlId}`).href) });
             },
           });
-          let sim: number | null = null;
+          let predicted: PredictedHops | undefined;
           if (!variant.routeCache) {
             const view = (await (await fetch(`${targets[0]}/cluster`)).json()) as { members: { id: string; addr: string }[] };
-            sim = await simulatedHops(config, BENCH_ID_BITS, view.members.map((m) => ({ id: BigInt(m.id), addr: m.addr })), lookups);
+            predicted = await predictedHops(config, BENCH_ID_BITS, view.members.map((m) => ({ id: BigInt(m.id), addr: m.addr })), lookups);
           }
           return {
             config: config.name,
@@ -90,8 +97,10 @@ export async function latencyScaling(options: LatencyOptions, log: (line: string
             throughput_rps: summary.throughput_rps,
             latency_ms: { p50: summary.latency_ms.p50, p95: summary.latency_ms.p95, p99: summary.latency_ms.p99, mean: summary.latency_ms.mean },
             hops_mean: summary.hops_mean ?? 0,
-            lookup_hops_mean: variant.routeCache ? null : lookupHops / Math.max(1, lookups.length),
-            sim_lookup_hops_mean: sim,
+            lookup_hops_mean: variant.routeCache ? null : mean(realHops),
+            sim_lookup_hops_mean: predicted ? mean(predicted.sim) : null,
+            oracle_lookup_hops_mean: predicted ? mean(predicted.oracle) : null,
+            oracle_agreement: predicted ? { real: agreement(realHops, predicted.oracle), sim: agreement(predicted.sim, predicted.oracle) } : null,
             hit_rate: summary.hit_rate,
           };
         });
@@ -99,11 +108,27 @@ export async function latencyScaling(options: LatencyOptions, log: (line: string
         log(
           `latency  ${row.config.padEnd(12)} N=${String(nodes).padStart(2)} delay ${variant.hopDelayMs} ms route cache ${variant.routeCache ? 'on ' : 'off'}: ` +
             `p50 ${row.latency_ms.p50.toFixed(2)} ms, p99 ${row.latency_ms.p99.toFixed(2)} ms, hops ${row.hops_mean.toFixed(2)}` +
-            (row.lookup_hops_mean === null ? '' : ` (lookup ${row.lookup_hops_mean.toFixed(2)}, sim ${row.sim_lookup_hops_mean!.toFixed(2)})`) +
+            (row.lookup_hops_mean === null
+              ? ''
+              : ` (lookup ${row.lookup_hops_mean.toFixed(2)}, sim ${row.sim_lookup_hops_mean!.toFixed(2)}, oracle ${row.oracle_lookup_hops_mean!.toFixed(2)}; ` +
+                `equal to the oracle: real ${pct(row.oracle_agreement!.real)}, sim ${pct(row.oracle_agreement!.sim)})`) +
             `, ${row.throughput_rps.toFixed(0)} req/s`,
         );
       }
     }
   }
   return rows;
+}
+
+function mean(values: readonly number[]): number {
+  return values.reduce((a, b) => a + b, 0) / Math.max(1, values.length);
+}
+
+/** Share of positions where two per-lookup hop lists agree. */
+function agreement(measured: readonly number[], oracle: readonly number[]): number {
+  return measured.filter((h, j) => h === oracle[j]).length / Math.max(1, measured.length);
+}
+
+function pct(share: number): string {
+  return `${(100 * share).toFixed(1)} %`;
 }

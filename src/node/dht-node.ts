@@ -231,10 +231,11 @@ export class DhtNode {
     }
   }
 
-  /** One stabilization round: successor list, notify, predecessor check. */
+  /** One stabilization round: successor list, notify, predecessor check, one lost node checked again. */
   async stabilize(signal = this.signal): Promise<void> {
     await this.ring.stabilize(signal);
     await this.ring.checkPredecessor(signal);
+    await this.ring.reunite(signal);
   }
 
   /** One refresh of the long-range pointers. */

@@ -1,7 +1,7 @@
 import type { IdSpace } from '../id/id-space.js';
 import { sameNode, uniqueNodes, type NodeRef } from '../id/node-ref.js';
 import { isRetryable } from '../errors.js';
-import type { Neighbours } from '../rpc/messages.js';
+import type { LookupAnswer, Neighbours } from '../rpc/messages.js';
 import type { Transport } from '../transport/transport.js';
 
 export interface RingComponents {
@@ -14,6 +14,12 @@ export interface RingComponents {
   /** Told when the successor took another node with this node's id: two joiners picked the same id at once. */
   onTwin?(twin: NodeRef): void;
 }
+
+/**
+ * Failed checks after which a node that stopped answering is given up. Checks take turns with
+ * the other lost nodes, one per round, so a split of at least 32 rounds can still heal.
+ */
+const LOST_NODE_CHECKS = 32;
 
 export interface RingInit {
   /** Length r of the successor list: the ring survives r − 1 adjacent failures. */
@@ -37,6 +43,12 @@ export class Ring {
   /** Bumped on every change of the successor list, so a round that awaited answers can tell
    * whether its view is stale (a leave may have arrived meanwhile). */
   #version = 0;
+  /**
+   * Neighbours that stopped answering, at most r, checked again one per round. After a network
+   * split each side closes its own ring and forgets the other; a lost node that answers again
+   * is how the two rings find each other.
+   */
+  #lost: { node: NodeRef; checks: number }[] = [];
 
   constructor(components: RingComponents, init: RingInit) {
     this.self = components.self;
@@ -107,9 +119,10 @@ export class Ring {
     for (const candidate of this.#successors) {
       let theirs: Neighbours;
       try {
-        theirs = await this.peers.call(candidate.addr, 'getNeighbours', {}, { signal });
+        theirs = await this.askTwice(candidate, signal);
       } catch (err) {
         if (!isRetryable(err)) throw err;
+        this.rememberLost(candidate);
         continue; // dead successor: the next entry of the list takes over
       }
       const twin = [candidate, theirs.predecessor].find((n) => n && n.id === this.self.id && n.addr !== this.self.addr);
@@ -147,7 +160,10 @@ export class Ring {
     const current = this.#predecessor;
     if (sameNode(current, candidate)) return;
     const closer = !current || sameNode(current, this.self) || this.ids.inOpen(candidate.id, current.id, this.self.id);
-    if (!closer && (await this.isAlive(current!, signal))) return;
+    if (!closer) {
+      if (await this.isAlive(current!, signal)) return;
+      this.rememberLost(current!);
+    }
     if (!(await this.isAlive(candidate, signal))) return;
     // Another notify or a leave may have changed the predecessor while the pings were out.
     if (this.#predecessor !== current) return;
@@ -159,8 +175,43 @@ export class Ring {
   async checkPredecessor(signal?: AbortSignal): Promise<void> {
     const current = this.#predecessor;
     if (current && !(await this.isAlive(current, signal)) && this.#predecessor === current) {
+      this.rememberLost(current);
       this.#predecessor = undefined;
     }
+  }
+
+  /**
+   * Checks one lost node. If it answers, it looks this node's id up in its own ring; an owner
+   * closer than this node's successor means the two rings were split apart. It is adopted as
+   * successor exactly as stabilize adopts a closer node (after it answered), and notified, so
+   * its ring's predecessor of this node adopts this node in turn: both rings zip together.
+   */
+  async reunite(signal?: AbortSignal): Promise<void> {
+    const lost = this.#lost.shift();
+    if (!lost) return;
+    let answer: LookupAnswer;
+    try {
+      answer = await this.peers.call(lost.node.addr, 'lookup', { key: this.self.id }, { signal });
+    } catch (err) {
+      if (!isRetryable(err)) throw err;
+      if (++lost.checks < LOST_NODE_CHECKS) this.#lost.push(lost);
+      return;
+    }
+    const version = this.#version;
+    const candidate = answer.owner;
+    if (sameNode(candidate, this.self) || !this.ids.inOpen(candidate.id, this.self.id, this.successor.id)) return;
+    let theirs: Neighbours;
+    try {
+      theirs = await this.peers.call(candidate.addr, 'getNeighbours', {}, { signal });
+    } catch (err) {
+      if (!isRetryable(err)) throw err;
+      return;
+    }
+    if (this.#version !== version) return; // the ring changed meanwhile; a later check retries
+    this.setSuccessors([candidate, ...theirs.successors]);
+    await this.peers.call(candidate.addr, 'notify', { node: this.self }, { signal }).catch((err: unknown) => {
+      if (!isRetryable(err)) throw err; // the next stabilize notifies it
+    });
   }
 
   /** A neighbour leaves: close the gap with what it handed over. */
@@ -188,6 +239,22 @@ export class Ring {
     );
     this.setSuccessors([this.self]);
     this.#predecessor = undefined;
+  }
+
+  /** A successor is given up only after two failed calls in a row: one lost message is not a death. */
+  private async askTwice(node: NodeRef, signal?: AbortSignal): Promise<Neighbours> {
+    try {
+      return await this.peers.call(node.addr, 'getNeighbours', {}, { signal });
+    } catch (err) {
+      if (!isRetryable(err)) throw err;
+      return await this.peers.call(node.addr, 'getNeighbours', {}, { signal });
+    }
+  }
+
+  private rememberLost(node: NodeRef): void {
+    if (sameNode(node, this.self) || this.#lost.some((l) => sameNode(l.node, node))) return;
+    this.#lost.push({ node, checks: 0 });
+    if (this.#lost.length > this.size) this.#lost.shift();
   }
 
   private async isAlive(node: NodeRef, signal?: AbortSignal): Promise<boolean> {

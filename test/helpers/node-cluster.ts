@@ -55,6 +55,16 @@ export async function startNodes(group: ProcessGroup, count: number, options: Cl
   });
 }
 
+/** Runs `use` with a client of the node at `addr`, closed afterwards. */
+export async function withClient<T>(addr: string, use: (c: DhtClient) => Promise<T>): Promise<T> {
+  const client = new DhtClient(addr, 5000);
+  try {
+    return await use(client);
+  } finally {
+    client.close();
+  }
+}
+
 export async function routingTable(addr: string, credentials = GrpcCredentials.PLAINTEXT): Promise<RoutingTable> {
   const client = new DhtClient(addr, 2000, credentials);
   try {

@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { freeClusterBase } from '../../src/cluster/free-ports.js';
 
 /** Every child any test started, so that even a failing or interrupted run leaves none behind. */
 const everyChild = new Set<ChildProcess>();
@@ -86,22 +86,15 @@ export class ProcessGroup {
   }
 }
 
-/** Ports the OS says are free right now (bound to 127.0.0.1, then released). */
+/**
+ * `count` consecutive ports free on 127.0.0.1 right now, for child processes to bind. They come
+ * from below the kernel's ephemeral range (the benchmark's allocator): a port the OS hands out
+ * with listen(0) and that is then released can be taken again at once as the local port of an
+ * outgoing connection of a node that started earlier, and the later node fails to bind.
+ */
 export async function freePorts(count: number): Promise<number[]> {
-  const servers = await Promise.all(
-    Array.from(
-      { length: count },
-      () =>
-        new Promise<ReturnType<typeof createServer>>((resolve, reject) => {
-          const server = createServer();
-          server.once('error', reject);
-          server.listen(0, '127.0.0.1', () => resolve(server));
-        }),
-    ),
-  );
-  const ports = servers.map((s) => (s.address() as { port: number }).port);
-  await Promise.all(servers.map((s) => new Promise((resolve) => s.close(resolve))));
-  return ports;
+  const base = await freeClusterBase(count);
+  return Array.from({ length: count }, (_, i) => base + i);
 }
 
 /** Polls `probe` until it returns a value (not undefined/false); fails after `timeoutMs` naming `what`. */

@@ -46,3 +46,19 @@ export async function wrongOwners(sim: Simulation, keys: readonly bigint[], from
 export function randomKeys(sim: Simulation, count: number): bigint[] {
   return Array.from({ length: count }, () => sim.rng.bits(sim.init.idBits));
 }
+
+/** Keys that read back wrong through `via` (every live node when omitted). */
+export async function unreadable(sim: Simulation, written: Map<string, string>, via = sim.nodes): Promise<string[]> {
+  const bad: string[] = [];
+  await sim.clock.complete(
+    Promise.all(
+      via.flatMap((node) =>
+        [...written].map(async ([key, value]) => {
+          const got = await node.store.get(key).catch((err: Error & { code?: string }) => err.code ?? err.message);
+          if (got !== value) bad.push(`${key} via ${node.self.addr}: ${got}`);
+        }),
+      ),
+    ),
+  );
+  return bad;
+}

@@ -41,9 +41,17 @@ async function request(url: string, init: RequestInit): Promise<Fetched> {
 
 /** The node the oracle says owns a URL: the successor of its key among the live nodes' ids. */
 export async function ownerOf(nodes: readonly TestNode[], url: string, idBits = 66): Promise<string> {
-  const key = new IdSpace(idBits).hash(new URL(url).href);
+  return (await ownerFinder(nodes, idBits))(url);
+}
+
+/** Owners of many URLs from one reading of the ring (one call per node, not per URL). */
+export async function ownerFinder(nodes: readonly TestNode[], idBits = 66): Promise<(url: string) => string> {
+  const space = new IdSpace(idBits);
   const ring = [...(await nodeIds(nodes))].sort((a, b) => (a[1] < b[1] ? -1 : 1));
-  return (ring.find(([, id]) => id >= key) ?? ring[0]!)[0];
+  return (url) => {
+    const key = space.hash(new URL(url).href);
+    return (ring.find(([, id]) => id >= key) ?? ring[0]!)[0];
+  };
 }
 
 /** How often the origin was asked for a path (with its query), from its /stats endpoint. */

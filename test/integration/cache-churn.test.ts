@@ -3,7 +3,7 @@ import { describe, it } from 'node:test';
 import { runWorkload } from '../../src/workload/run.js';
 import { NODE_SCRIPT, waitForStableRing, type TestNode } from '../helpers/node-cluster.js';
 import { freePorts, waitFor } from '../helpers/processes.js';
-import { ownerOf, webClusterForSuite } from '../helpers/web.js';
+import { ownerFinder, webClusterForSuite } from '../helpers/web.js';
 
 const RING = { protocol: 'koorde' as const, degree: 4, idBits: 64, successors: 8 };
 const REQUESTS = 600;
@@ -24,6 +24,8 @@ describe('web cache - churn costs almost no hit rate', () => {
       urlTemplate: `${cluster.origin}/obj/{i}`,
       onSample: (sample) => urls.add(`${cluster.origin}/obj/${sample.urlId}`),
     });
+    // Hit rate is over successful responses only: an error must fail the test, not vanish from it.
+    assert.equal(summary.errors, 0, `errors by kind: ${JSON.stringify(summary.errors_by_kind)}`);
     return { hitRate: summary.hit_rate, urls };
   };
 
@@ -35,7 +37,8 @@ describe('web cache - churn costs almost no hit rate', () => {
     const view = (await (await fetch(`${cluster.nodes[0]!.http}/cluster`)).json()) as { members: { addr: string; share: number }[] };
     const typical = view.members.reduce((a, b) => (Math.abs(b.share - 0.2) < Math.abs(a.share - 0.2) ? b : a));
     const victim = cluster.nodes.find((n) => n.addr === typical.addr)!;
-    const lost = (await Promise.all([...steady.urls].map((u) => ownerOf(cluster.nodes, u, RING.idBits)))).filter((owner) => owner === victim.addr).length;
+    const ownerOf = await ownerFinder(cluster.nodes, RING.idBits);
+    const lost = [...steady.urls].filter((u) => ownerOf(u) === victim.addr).length;
 
     victim.proc.child.kill('SIGKILL');
     await victim.proc.exited;
@@ -61,7 +64,11 @@ describe('web cache - churn costs almost no hit rate', () => {
 
   it("a graceful leave hands the node's objects to its successor: no origin request after it", async () => {
     const url = (i: number) => `${cluster.origin}/obj/leave-${i}`;
-    for (let i = 0; i < 40; i++) await fetch(`${cluster.nodes[i % cluster.nodes.length]!.http}/cache?url=${encodeURIComponent(url(i))}`).then((r) => r.text());
+    for (let i = 0; i < 40; i++) {
+      const res = await fetch(`${cluster.nodes[i % cluster.nodes.length]!.http}/cache?url=${encodeURIComponent(url(i))}`);
+      await res.text();
+      assert.equal(res.status, 200, url(i));
+    }
     const stats = async () => ((await (await fetch(`${cluster.origin}/stats`)).json()) as { total: number }).total;
     const before = await stats();
     const leaver = cluster.nodes[0]!;
@@ -72,6 +79,7 @@ describe('web cache - churn costs almost no hit rate', () => {
     for (let i = 0; i < 40; i++) {
       const res = await fetch(`${cluster.nodes[i % cluster.nodes.length]!.http}/cache?url=${encodeURIComponent(url(i))}`);
       await res.text();
+      assert.equal(res.status, 200, url(i));
       assert.match(res.headers.get('x-cache')!, /^HIT-/, url(i));
     }
     assert.equal(await stats(), before, 'every object was still in the ring');

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { DhtNode } from '../../src/node/dht-node.js';
 import type { Simulation } from '../../src/sim/simulation.js';
-import { createRing } from '../helpers/ring.js';
+import { createRing, unreadable } from '../helpers/ring.js';
 
 const R = 3;
 const options = { protocol: 'koorde' as const, degree: 4, idBits: 64, replicationFactor: R, storageFixIntervalMs: 3000, maintain: true };
@@ -22,22 +22,6 @@ async function putAll(sim: Simulation, count: number): Promise<Map<string, strin
     ),
   );
   return written;
-}
-
-/** Keys that read back wrong through `via` (every live node when omitted). */
-async function unreadable(sim: Simulation, written: Map<string, string>, via = sim.nodes): Promise<string[]> {
-  const bad: string[] = [];
-  await sim.clock.complete(
-    Promise.all(
-      via.flatMap((node) =>
-        [...written].map(async ([key, value]) => {
-          const got = await node.store.get(key).catch((err: Error & { code?: string }) => err.code ?? err.message);
-          if (got !== value) bad.push(`${key} via ${node.self.addr}: ${got}`);
-        }),
-      ),
-    ),
-  );
-  return bad;
 }
 
 /** How many live nodes hold each key (tombstones count as copies of a delete). */
@@ -76,7 +60,7 @@ describe('storage - replicated key-value store (simulated ring)', () => {
     sim.crash(sim.node(ring[2]!.addr)!);
     sim.crash(sim.node(ring[9]!.addr)!);
     assert.deepEqual(await unreadable(sim, written, sim.nodes.slice(0, 4)), []);
-    await sim.converge(30_000);
+    assert.ok(await sim.converge(30_000), 'the ring converged after the crashes');
     await sim.clock.advance(3 * options.storageFixIntervalMs);
     assert.deepEqual(await unreadable(sim, written), []);
     const wrong = [...copies(sim, written.keys())].filter(([, n]) => n !== R);
@@ -94,10 +78,15 @@ describe('storage - replicated key-value store (simulated ring)', () => {
     const successor = sim.oracle().ownerOf(sim.nodes[0]!.ids.hash(owned[0]!));
     for (const key of owned) assert.ok(sim.node(successor.addr)!.store.items.get(key), `${key} handed to the new owner`);
 
-    const joiner = await sim.join();
-    await sim.converge(30_000);
+    // The joiner takes the middle of the widest interval, so it certainly takes some keys over.
+    const sorted = sim.oracle().sorted;
+    const ids = sim.nodes[0]!.ids;
+    const widest = sorted.map((n, i) => ({ from: n.id, span: ids.distance(n.id, sorted[(i + 1) % sorted.length]!.id) })).reduce((a, b) => (b.span > a.span ? b : a));
+    const joiner = await sim.join(ids.wrap(widest.from + widest.span / 2n));
+    assert.ok(await sim.converge(30_000), 'the ring converged after the join');
     await sim.clock.advance(2 * options.storageFixIntervalMs);
     const mine = [...written.keys()].filter((k) => sim.oracle().ownerOf(joiner.ids.hash(k)).addr === joiner.self.addr);
+    assert.ok(mine.length > 0, 'the joiner owns some keys');
     for (const key of mine) assert.equal(joiner.store.items.get(key)?.value, written.get(key), `${key} moved to the joiner`);
     const wrong = [...copies(sim, written.keys())].filter(([, n]) => n !== R);
     assert.deepEqual(wrong, [], 'replicas that left the replica set dropped their copies');

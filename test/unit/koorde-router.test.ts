@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
+import { HopOracle } from '../../bench/lib/hop-oracle.js';
 import { DigitSpace } from '../../src/id/digits.js';
 import { IdSpace } from '../../src/id/id-space.js';
 import type { NodeRef } from '../../src/id/node-ref.js';
@@ -81,6 +82,8 @@ describe('routing - koorde - good start', () => {
         [77n, 190n, 'debruijn', 200n],
       ],
     );
+    // The independent oracle (no project routing code) agrees, with successor lists of 8.
+    assert.equal(new HopOracle({ bits: 8, ids: sim.nodes.map((n) => n.self.id), successorListSize: sim.init.successorListSize }).koordeHops(40n, 200n, 2), 2);
   });
 });
 
