@@ -309,7 +309,7 @@ class Dashboard {
 }
 
 /**
- * The node's JSON error message (SPEC §4: `{ error, message }`), else the status line.
+ * The node's JSON error message (docs/api.md: `{ error, message }`), else the status line.
  * @param {Response} res
  */
 async function errorMessage(res) {

@@ -4,7 +4,7 @@
  * the ring, what the tracer input means, rates from successive /cluster polls, and totals.
  */
 
-/** X-Cache values in the order SPEC §4 lists them. */
+/** X-Cache values in the order docs/api.md lists them. */
 export const X_CACHE_VALUES = ['HIT-LOCAL', 'HIT-DHT', 'HIT-HOT', 'MISS-ORIGIN', 'MISS-DHT', 'REVALIDATED'];
 /** The X-Cache values that were served from a cache without asking the origin. */
 const HIT_VALUES = ['HIT-LOCAL', 'HIT-DHT', 'HIT-HOT'];

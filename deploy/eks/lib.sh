@@ -1,5 +1,5 @@
 # shellcheck shell=bash
-# Shared by the deploy/eks scripts: argument helpers, the --dry-run runner and the SPEC §6 names.
+# Shared by the deploy/eks scripts: argument helpers, the --dry-run runner and the docs/api.md names.
 # Every command that touches a cluster or AWS goes through run / run_sh / capture, so --dry-run
 # prints exactly what would run (on stdout, copy-pasteable) and runs none of it.
 
@@ -112,7 +112,7 @@ namespace_for() {
   printf '%s-dht' "$1"
 }
 
-# The region: AWS_REGION, else the AWS CLI's configured region, else us-west-2 (SPEC §6).
+# The region: AWS_REGION, else the AWS CLI's configured region, else us-west-2 (docs/api.md).
 aws_region() {
   local region="${AWS_REGION:-${AWS_DEFAULT_REGION:-}}"
   if [[ -z $region ]] && ((!DRY_RUN)) && command -v aws >/dev/null 2>&1; then

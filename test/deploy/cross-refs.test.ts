@@ -11,7 +11,7 @@ import { dirname } from 'node:path';
 import { loadSettings } from '../../src/config/load.js';
 import { SETTING_ENV_VARS, tlsFiles } from '../../src/config/settings.js';
 import type { K8sDoc } from './kustomize.js';
-import { fileDocs, find, OVERLAYS, quantity, renderOverlay, SPEC_NAMES } from './manifests.js';
+import { fileDocs, find, OVERLAYS, quantity, renderOverlay, API_NAMES } from './manifests.js';
 import { nodeContainer, podIdentity } from './pod-env.js';
 
 /** IPv4 CIDR → [first, last] address as numbers. */
@@ -43,40 +43,40 @@ function podTemplates(docs: readonly K8sDoc[]) {
 for (const overlay of OVERLAYS) {
   describe(`deploy - cross-references - ${overlay}`, () => {
     const docs = renderOverlay(overlay);
-    const ns = SPEC_NAMES.namespaces[overlay];
+    const ns = API_NAMES.namespaces[overlay];
     const { pod, container } = nodeContainer(docs);
     const sts = find<{ spec: { selector: { matchLabels: Record<string, string> }; serviceName: string; template: { metadata: { labels: Record<string, string> } } } }>(
       docs,
       'StatefulSet',
-      SPEC_NAMES.statefulSet,
+      API_NAMES.statefulSet,
     );
     const podLabels = sts.spec.template.metadata.labels;
     const env = podIdentity(overlay, 0, '10.0.0.10').env;
 
-    it('uses the names of SPEC §6', () => {
+    it('uses the names of docs/api.md', () => {
       assert.ok(find(docs, 'Namespace', ns));
       for (const d of docs) if (d.kind !== 'Namespace' && d.kind !== 'StorageClass') assert.equal(d.metadata.namespace, ns, `${d.kind}/${d.metadata.name}`);
       for (const [kind, name] of [
-        ['ConfigMap', SPEC_NAMES.configMap],
-        ['ServiceAccount', SPEC_NAMES.serviceAccount],
-        ['Service', SPEC_NAMES.headlessService],
-        ['Service', SPEC_NAMES.httpService],
-        ['PodDisruptionBudget', SPEC_NAMES.statefulSet],
-        ['NetworkPolicy', SPEC_NAMES.statefulSet],
+        ['ConfigMap', API_NAMES.configMap],
+        ['ServiceAccount', API_NAMES.serviceAccount],
+        ['Service', API_NAMES.headlessService],
+        ['Service', API_NAMES.httpService],
+        ['PodDisruptionBudget', API_NAMES.statefulSet],
+        ['NetworkPolicy', API_NAMES.statefulSet],
       ] as const) {
         assert.ok(find(docs, kind, name));
       }
-      assert.equal(container.name, SPEC_NAMES.container);
-      assert.equal(pod.serviceAccountName, SPEC_NAMES.serviceAccount);
+      assert.equal(container.name, API_NAMES.container);
+      assert.equal(pod.serviceAccountName, API_NAMES.serviceAccount);
       assert.deepEqual(
         container.ports?.map((p) => [p.name, p.containerPort]),
         [
-          ['grpc', SPEC_NAMES.ports.grpc],
-          ['http', SPEC_NAMES.ports.http],
+          ['grpc', API_NAMES.ports.grpc],
+          ['http', API_NAMES.ports.http],
         ],
       );
-      assert.ok(matches(SPEC_NAMES.podLabel, podLabels));
-      assert.equal(sts.spec.serviceName, SPEC_NAMES.headlessService);
+      assert.ok(matches(API_NAMES.podLabel, podLabels));
+      assert.equal(sts.spec.serviceName, API_NAMES.headlessService);
     });
 
     it('selectors match the pod labels they are meant for', () => {
@@ -85,12 +85,12 @@ for (const overlay of OVERLAYS) {
         const selected = podTemplates(docs).filter((t) => matches(svc.spec?.selector, t.labels));
         assert.equal(selected.length, 1, `Service ${svc.metadata.name} selects exactly one workload`);
       }
-      const pdb = find<IPodDisruptionBudget>(docs, 'PodDisruptionBudget', SPEC_NAMES.statefulSet);
+      const pdb = find<IPodDisruptionBudget>(docs, 'PodDisruptionBudget', API_NAMES.statefulSet);
       assert.ok(matches(pdb.spec?.selector?.matchLabels, podLabels), 'PDB');
-      const np = find<INetworkPolicy>(docs, 'NetworkPolicy', SPEC_NAMES.statefulSet);
+      const np = find<INetworkPolicy>(docs, 'NetworkPolicy', API_NAMES.statefulSet);
       assert.ok(matches(np.spec?.podSelector.matchLabels, podLabels), 'NetworkPolicy');
-      const hpa = find<IHorizontalPodAutoscaler>(OPTIONAL_HPA(), 'HorizontalPodAutoscaler', SPEC_NAMES.statefulSet);
-      assert.deepEqual(hpa.spec?.scaleTargetRef, { apiVersion: 'apps/v1', kind: 'StatefulSet', name: SPEC_NAMES.statefulSet });
+      const hpa = find<IHorizontalPodAutoscaler>(OPTIONAL_HPA(), 'HorizontalPodAutoscaler', API_NAMES.statefulSet);
+      assert.deepEqual(hpa.spec?.scaleTargetRef, { apiVersion: 'apps/v1', kind: 'StatefulSet', name: API_NAMES.statefulSet });
     });
 
     it('Service ports lead to container ports', () => {
@@ -104,14 +104,14 @@ for (const overlay of OVERLAYS) {
           assert.equal(p.protocol ?? 'TCP', found.protocol ?? 'TCP');
         }
       }
-      const http = find<IService>(docs, 'Service', SPEC_NAMES.httpService);
+      const http = find<IService>(docs, 'Service', API_NAMES.httpService);
       assert.equal(http.spec?.type, 'LoadBalancer');
       assert.deepEqual(
         http.spec?.ports?.map((p) => [p.port, p.targetPort]),
-        [[SPEC_NAMES.ports.loadBalancer, 'http']],
+        [[API_NAMES.ports.loadBalancer, 'http']],
       );
       assert.equal(http.metadata?.annotations?.['service.beta.kubernetes.io/aws-load-balancer-healthcheck-path'], '/health');
-      const headless = find<IService>(docs, 'Service', SPEC_NAMES.headlessService);
+      const headless = find<IService>(docs, 'Service', API_NAMES.headlessService);
       assert.equal(headless.spec?.clusterIP, 'None');
       assert.equal(headless.spec?.publishNotReadyAddresses, true, 'joining pods must find each other before any is ready');
     });
@@ -135,11 +135,11 @@ for (const overlay of OVERLAYS) {
         assert.equal(s.protocol, overlay);
         assert.equal(s.bootstrapMode, 'dns');
         assert.equal(s.bootstrapDnsName, headlessFqdn);
-        assert.equal(headlessFqdn, `${SPEC_NAMES.headlessService}.${ns}.svc.cluster.local`);
+        assert.equal(headlessFqdn, `${API_NAMES.headlessService}.${ns}.svc.cluster.local`);
         assert.equal(fqdn, `dht-node-${ordinal}.dht-headless.${ns}.svc.cluster.local`);
         assert.equal(s.host, `10.0.0.${10 + ordinal}`, 'NODE_HOST is the pod IP');
-        assert.equal(s.port, SPEC_NAMES.ports.grpc);
-        assert.equal(s.httpPort, SPEC_NAMES.ports.http);
+        assert.equal(s.port, API_NAMES.ports.grpc);
+        assert.equal(s.httpPort, API_NAMES.ports.http);
         assert.ok(s.stateFile.startsWith('/data/'), 'STATE_FILE on the volume');
       }
       assert.deepEqual(
@@ -185,7 +185,7 @@ for (const overlay of OVERLAYS) {
       assert.ok(mount, `a volume is mounted at ${dir}`);
       assert.equal(mount.readOnly, true);
       const volume = pod.volumes?.find((v) => v.name === mount.name);
-      assert.equal(volume?.secret?.secretName, SPEC_NAMES.tlsSecret);
+      assert.equal(volume?.secret?.secretName, API_NAMES.tlsSecret);
       assert.equal((volume?.secret?.defaultMode ?? 0o644) & 0o007, 0, 'the key is not world-readable');
       assert.ok(!docs.some((d) => d.kind === 'Secret'), 'no key material in the manifests: deploy-eks.sh creates the Secret');
     });
@@ -195,7 +195,7 @@ for (const overlay of OVERLAYS) {
       const request = quantity(container.resources?.requests?.memory);
       const cache = Number(env.CACHE_CAPACITY_MB) * 2 ** 20;
       assert.ok(cache <= limit / 2, 'the cache budget leaves room for the runtime under the memory limit');
-      const hpa = find<IHorizontalPodAutoscaler>(OPTIONAL_HPA(), 'HorizontalPodAutoscaler', SPEC_NAMES.statefulSet);
+      const hpa = find<IHorizontalPodAutoscaler>(OPTIONAL_HPA(), 'HorizontalPodAutoscaler', API_NAMES.statefulSet);
       const memoryTarget = hpa.spec?.metrics?.find((m) => m.resource?.name === 'memory')?.resource?.target.averageUtilization;
       assert.ok(memoryTarget && cache + 128 * 2 ** 20 < (request * memoryTarget) / 100, 'a full cache alone does not trigger scale-up');
       assert.ok(hpa.spec?.metrics?.some((m) => m.resource?.name === 'cpu'));
@@ -203,22 +203,22 @@ for (const overlay of OVERLAYS) {
       const grace = pod.terminationGracePeriodSeconds ?? 30;
       assert.ok(down?.policies?.every((p) => p.type === 'Pods' && p.value === 1 && p.periodSeconds >= grace), 'scale down one pod per hand-off');
       assert.ok((hpa.spec?.minReplicas ?? 1) > Number(env.REPLICATION_FACTOR), 'more nodes than copies');
-      const pdb = find<IPodDisruptionBudget>(docs, 'PodDisruptionBudget', SPEC_NAMES.statefulSet);
+      const pdb = find<IPodDisruptionBudget>(docs, 'PodDisruptionBudget', API_NAMES.statefulSet);
       assert.ok(Number(pdb.spec?.maxUnavailable) < Number(env.REPLICATION_FACTOR), 'a drain never takes every copy of a key');
     });
 
     it('the NetworkPolicy keeps gRPC among nodes and egress off the metadata service and private ranges', () => {
-      const np = find<INetworkPolicy>(docs, 'NetworkPolicy', SPEC_NAMES.statefulSet);
+      const np = find<INetworkPolicy>(docs, 'NetworkPolicy', API_NAMES.statefulSet);
       assert.deepEqual(np.spec?.policyTypes, ['Ingress', 'Egress']);
       for (const rule of np.spec?.ingress ?? []) {
-        if (!rule.ports?.some((p) => p.port === SPEC_NAMES.ports.grpc)) continue;
+        if (!rule.ports?.some((p) => p.port === API_NAMES.ports.grpc)) continue;
         assert.ok(rule.from?.length && rule.from.every((f) => f.podSelector && !f.ipBlock && !f.namespaceSelector), 'gRPC only from pods of this namespace');
         assert.ok(rule.from.some((f) => matches(f.podSelector?.matchLabels, podLabels)));
       }
-      assert.ok(np.spec?.ingress?.some((r) => !r.from && r.ports?.some((p) => p.port === SPEC_NAMES.ports.http)), '8080 open');
+      assert.ok(np.spec?.ingress?.some((r) => !r.from && r.ports?.some((p) => p.port === API_NAMES.ports.http)), '8080 open');
       const egress = np.spec?.egress ?? [];
       assert.ok(egress.some((r) => r.ports?.some((p) => p.port === 53 && p.protocol === 'UDP')), 'DNS');
-      assert.ok(egress.some((r) => r.ports?.some((p) => p.port === SPEC_NAMES.ports.grpc) && r.to?.some((t) => matches(t.podSelector?.matchLabels, podLabels))), 'peers');
+      assert.ok(egress.some((r) => r.ports?.some((p) => p.port === API_NAMES.ports.grpc) && r.to?.some((t) => matches(t.podSelector?.matchLabels, podLabels))), 'peers');
       const blocked = ['169.254.169.254', '10.0.0.1', '10.100.0.10', '172.16.0.1', '192.168.1.1', '127.0.0.1', '100.64.0.1'];
       for (const rule of egress) {
         for (const peer of rule.to ?? []) {
@@ -247,7 +247,7 @@ describe('deploy - cross-references - optional objects and the workload Job', ()
     const services = (docs.filter((d) => d.kind === 'Service') as (K8sDoc & IService)[]).filter((s) => matches(sm!.spec.selector.matchLabels, s.metadata.labels));
     assert.deepEqual(
       services.map((s) => s.metadata.name),
-      [SPEC_NAMES.headlessService],
+      [API_NAMES.headlessService],
     );
     assert.ok(matches(services[0]!.spec?.selector, podLabels));
     const endpoint = sm!.spec.endpoints?.[0];
@@ -256,7 +256,7 @@ describe('deploy - cross-references - optional objects and the workload Job', ()
   });
 
   it('the optional HPA has the original guide limits (5-50 pods, CPU 70 %, memory 80 %), and no overlay scales the StatefulSet itself', () => {
-    const hpa = find<IHorizontalPodAutoscaler>(OPTIONAL_HPA(), 'HorizontalPodAutoscaler', SPEC_NAMES.statefulSet);
+    const hpa = find<IHorizontalPodAutoscaler>(OPTIONAL_HPA(), 'HorizontalPodAutoscaler', API_NAMES.statefulSet);
     assert.equal(hpa.spec?.minReplicas, 5);
     assert.equal(hpa.spec?.maxReplicas, 50);
     const target = (name: string) => hpa.spec?.metrics?.find((m) => m.resource?.name === name)?.resource?.target.averageUtilization;
@@ -264,7 +264,7 @@ describe('deploy - cross-references - optional objects and the workload Job', ()
     for (const overlay of OVERLAYS) {
       const docs = renderOverlay(overlay);
       assert.equal(docs.filter((d) => d.kind === 'HorizontalPodAutoscaler').length, 0, `${overlay}: the HPA is opt-in`);
-      assert.equal((find<{ spec: { replicas?: number } }>(docs, 'StatefulSet', SPEC_NAMES.statefulSet)).spec.replicas, undefined, 're-applying never resets a scale');
+      assert.equal((find<{ spec: { replicas?: number } }>(docs, 'StatefulSet', API_NAMES.statefulSet)).spec.replicas, undefined, 're-applying never resets a scale');
     }
   });
 
@@ -277,20 +277,20 @@ describe('deploy - cross-references - optional objects and the workload Job', ()
   });
 
   it('the optional gRPC Service and ALB Ingress point at dht-node', () => {
-    const grpc = find<IService>(fileDocs('deploy/eks/optional/grpc-lb.yaml'), 'Service', SPEC_NAMES.grpcService);
+    const grpc = find<IService>(fileDocs('deploy/eks/optional/grpc-lb.yaml'), 'Service', API_NAMES.grpcService);
     assert.ok(matches(grpc.spec?.selector, podLabels));
     assert.deepEqual(
       grpc.spec?.ports?.map((p) => [p.port, p.targetPort]),
-      [[SPEC_NAMES.ports.grpc, 'grpc']],
+      [[API_NAMES.ports.grpc, 'grpc']],
     );
     const ingress = fileDocs('deploy/eks/optional/alb-ingress.yaml')[0] as K8sDoc & { spec: { rules: { http: { paths: { backend: { service: { name: string } } }[] } }[] } };
-    assert.equal(ingress.spec.rules[0]!.http.paths[0]!.backend.service.name, SPEC_NAMES.httpService);
+    assert.equal(ingress.spec.rules[0]!.http.paths[0]!.backend.service.name, API_NAMES.httpService);
   });
 
   it('the workload Job targets dht-cache-http and the in-cluster origin', () => {
     const job = fileDocs('deploy/eks/workload-job.yaml')[0] as K8sDoc & IJob;
     const env = Object.fromEntries((job.spec?.template.spec?.containers[0]!.env ?? []).map((e) => [e.name, e.value]));
-    assert.equal(env.WORKLOAD_TARGET, `http://${SPEC_NAMES.httpService}`);
+    assert.equal(env.WORKLOAD_TARGET, `http://${API_NAMES.httpService}`);
     const originUrl = new URL(env.WORKLOAD_URL_TEMPLATE!.replace('{i}', '1'));
     const origin = find<IService>(docs, 'Service', originUrl.hostname);
     assert.equal(origin.spec?.ports?.[0]?.port, Number(originUrl.port));
@@ -306,7 +306,7 @@ describe('deploy - cross-references - optional objects and the workload Job', ()
       'LimitRange',
       'dht-defaults',
     );
-    const hpa = find<IHorizontalPodAutoscaler>(OPTIONAL_HPA(), 'HorizontalPodAutoscaler', SPEC_NAMES.statefulSet);
+    const hpa = find<IHorizontalPodAutoscaler>(OPTIONAL_HPA(), 'HorizontalPodAutoscaler', API_NAMES.statefulSet);
     const node = nodeContainer(docs).container.resources!;
     const origin = podTemplates(docs).find((t) => t.owner === 'Deployment/dht-origin')!.containers[0]!.resources!;
     const job = (fileDocs('deploy/eks/workload-job.yaml')[0] as K8sDoc & IJob).spec!.template.spec!.containers[0]!.resources!;

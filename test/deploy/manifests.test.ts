@@ -66,7 +66,7 @@ describe('deploy - manifests', () => {
     assert.match(messages[0]!, /'imagePullPolicey' does not exist in type 'IContainer'/);
   });
 
-  it('cluster-config.yaml: the SPEC cluster, IMDSv2 with hop limit 1, enforced NetworkPolicies, EBS volumes', () => {
+  it('cluster-config.yaml: the fixed cluster name, IMDSv2 with hop limit 1, enforced NetworkPolicies, EBS volumes', () => {
     const config = parse(readFileSync(join(EKS_DIR, 'cluster-config.yaml'), 'utf8')) as {
       kind: string;
       metadata: { name: string; region: string };

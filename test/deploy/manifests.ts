@@ -27,8 +27,8 @@ export const EKS_DIR = join(REPO_ROOT, 'deploy', 'eks');
 export const OVERLAYS = ['koorde', 'chord'] as const;
 export type Overlay = (typeof OVERLAYS)[number];
 
-/** The names SPEC §6 fixes. */
-export const SPEC_NAMES = {
+/** The names docs/api.md fixes. */
+export const API_NAMES = {
   namespaces: { koorde: 'koorde-dht', chord: 'chord-dht' } satisfies Record<Overlay, string>,
   statefulSet: 'dht-node',
   container: 'dht-node',

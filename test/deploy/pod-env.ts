@@ -7,7 +7,7 @@
 import type { IConfigMap } from 'kubernetes-models/v1/ConfigMap';
 import type { IContainer } from 'kubernetes-models/v1/Container';
 import type { IPodSpec } from 'kubernetes-models/v1/PodSpec';
-import { find, type Overlay, quantity, renderOverlay, SPEC_NAMES } from './manifests.js';
+import { find, type Overlay, quantity, renderOverlay, API_NAMES } from './manifests.js';
 
 export interface PodIdentity {
   /** dht-node-<i> */
@@ -22,10 +22,10 @@ export interface PodIdentity {
 
 /** The dht-node container of the rendered StatefulSet, with its pod spec. */
 export function nodeContainer(docs = renderOverlay('koorde')): { pod: IPodSpec; container: IContainer } {
-  const sts = find<{ spec: { template: { spec: IPodSpec } } }>(docs, 'StatefulSet', SPEC_NAMES.statefulSet);
+  const sts = find<{ spec: { template: { spec: IPodSpec } } }>(docs, 'StatefulSet', API_NAMES.statefulSet);
   const pod = sts.spec.template.spec;
-  const container = pod.containers.find((c) => c.name === SPEC_NAMES.container);
-  if (!container) throw new Error(`StatefulSet ${SPEC_NAMES.statefulSet} has no container ${SPEC_NAMES.container}`);
+  const container = pod.containers.find((c) => c.name === API_NAMES.container);
+  if (!container) throw new Error(`StatefulSet ${API_NAMES.statefulSet} has no container ${API_NAMES.container}`);
   return { pod, container };
 }
 
@@ -36,8 +36,8 @@ export function nodeContainer(docs = renderOverlay('koorde')): { pod: IPodSpec; 
 export function podIdentity(overlay: Overlay, ordinal: number, podIP: string): PodIdentity {
   const docs = renderOverlay(overlay);
   const { container } = nodeContainer(docs);
-  const name = `${SPEC_NAMES.statefulSet}-${ordinal}`;
-  const namespace = SPEC_NAMES.namespaces[overlay];
+  const name = `${API_NAMES.statefulSet}-${ordinal}`;
+  const namespace = API_NAMES.namespaces[overlay];
   // The container runtime sets HOSTNAME to the pod's name before the manifest's own variables.
   const env: Record<string, string> = { HOSTNAME: name };
   for (const source of container.envFrom ?? []) {
@@ -54,7 +54,7 @@ export function podIdentity(overlay: Overlay, ordinal: number, podIP: string): P
     else if (resource) env[e.name] = resourceValue(container, resource.resource, resource.divisor);
     else throw new Error(`pod-env.ts cannot compute env ${e.name}`);
   }
-  const headlessFqdn = `${SPEC_NAMES.headlessService}.${namespace}.svc.cluster.local`;
+  const headlessFqdn = `${API_NAMES.headlessService}.${namespace}.svc.cluster.local`;
   return { name, namespace, fqdn: `${name}.${headlessFqdn}`, headlessFqdn, env };
 }
 

@@ -4,7 +4,7 @@ import { mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { find, OVERLAYS, renderOverlay, REPO_ROOT, SPEC_NAMES } from './manifests.js';
+import { find, OVERLAYS, renderOverlay, REPO_ROOT, API_NAMES } from './manifests.js';
 
 const GUIDE = readFileSync(join(REPO_ROOT, 'deploy/eks/README.md'), 'utf8');
 
@@ -38,7 +38,7 @@ describe('deploy - the EKS guide', () => {
 
   it('says the optional HPA and kubectl scale exclude each other, with the seed guide commands', () => {
     const commands = guideCommands();
-    for (const ns of Object.values(SPEC_NAMES.namespaces)) assert.ok(commands.includes(`kubectl scale statefulset dht-node --replicas=20 -n ${ns}`));
+    for (const ns of Object.values(API_NAMES.namespaces)) assert.ok(commands.includes(`kubectl scale statefulset dht-node --replicas=20 -n ${ns}`));
     assert.match(GUIDE, /It and `kubectl scale` \(or `REPLICAS`\) exclude each other/);
     assert.ok(commands.some((c) => /kubectl -n koorde-dht exec dht-node-\$i -- cat \/data\/state\.json/.test(c)), 'the backup command');
   });
@@ -59,8 +59,8 @@ describe('deploy - the EKS guide', () => {
     for (const command of renders) {
       const overlay = /overlays\/(\w+)$/.exec(command)![1] as (typeof OVERLAYS)[number];
       const docs = renderOverlay(overlay);
-      assert.ok(find(docs, 'StatefulSet', SPEC_NAMES.statefulSet), command);
-      assert.equal(find<{ data: Record<string, string> }>(docs, 'ConfigMap', SPEC_NAMES.configMap).data.CACHE_DEMO_ORIGIN, 'http://dht-origin:9000', 'the overlay advertises its origin');
+      assert.ok(find(docs, 'StatefulSet', API_NAMES.statefulSet), command);
+      assert.equal(find<{ data: Record<string, string> }>(docs, 'ConfigMap', API_NAMES.configMap).data.CACHE_DEMO_ORIGIN, 'http://dht-origin:9000', 'the overlay advertises its origin');
     }
   });
 });

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { stringify } from 'yaml';
 import type { IJob } from 'kubernetes-models/batch/v1/Job';
-import { fileDocs, find, OVERLAYS, renderOverlay, REPO_ROOT, SPEC_NAMES } from './manifests.js';
+import { fileDocs, find, OVERLAYS, renderOverlay, REPO_ROOT, API_NAMES } from './manifests.js';
 import { nodeContainer, podEnv } from './pod-env.js';
 
 const EKS = 'deploy/eks';
@@ -69,7 +69,7 @@ describe('deploy - scripts', () => {
   it('deploy-eks.sh --dry-run koorde prints the kubectl/aws commands, needing neither', () => {
     const r = script(`${EKS}/deploy-eks.sh`, ['--dry-run', 'koorde']);
     assert.equal(r.status, 0, r.stderr);
-    const ns = SPEC_NAMES.namespaces.koorde;
+    const ns = API_NAMES.namespaces.koorde;
     const image = `${ACCOUNT_IMAGE}/koorde-node:test`;
     for (const expected of [
       'aws eks update-kubeconfig --name koorde-cache --region us-west-2',
@@ -93,17 +93,17 @@ describe('deploy - scripts', () => {
 
   it('deploy-eks.sh --dry-run shows the TLS Secret (no key material) and where the pods mount it, before the pods start', () => {
     for (const overlay of OVERLAYS) {
-      const ns = SPEC_NAMES.namespaces[overlay];
+      const ns = API_NAMES.namespaces[overlay];
       const r = script(`${EKS}/deploy-eks.sh`, ['--dry-run', overlay], { TLS_DIR: '/secure/tls' });
       assert.equal(r.status, 0, r.stderr);
       const dir = `/secure/tls/${ns}`;
       const make = r.lines.indexOf(`deploy/eks/tls-certs.sh ${dir} ${ns}`);
-      const secret = r.lines.findIndex((l) => l.includes(`create secret generic ${SPEC_NAMES.tlsSecret}`));
+      const secret = r.lines.findIndex((l) => l.includes(`create secret generic ${API_NAMES.tlsSecret}`));
       const pods = r.lines.findIndex((l) => l.startsWith(`kubectl kustomize deploy/eks/overlays/${overlay}`));
       assert.ok(make >= 0 && make < secret && secret < pods, r.stdout);
       assert.equal(
         r.lines[secret],
-        `if ! kubectl -n ${ns} get secret ${SPEC_NAMES.tlsSecret} >/dev/null 2>&1; then kubectl -n ${ns} create secret generic ${SPEC_NAMES.tlsSecret} --from-file=ca.crt=${dir}/ca.crt --from-file=tls.crt=${dir}/tls.crt --from-file=tls.key=${dir}/tls.key; fi`,
+        `if ! kubectl -n ${ns} get secret ${API_NAMES.tlsSecret} >/dev/null 2>&1; then kubectl -n ${ns} create secret generic ${API_NAMES.tlsSecret} --from-file=ca.crt=${dir}/ca.crt --from-file=tls.crt=${dir}/tls.crt --from-file=tls.key=${dir}/tls.key; fi`,
       );
       assert.ok(r.lines.indexOf(`kubectl apply -f deploy/eks/overlays/${overlay}/namespace.yaml`) < secret, 'the namespace exists before its Secret');
       assert.ok(!r.lines[secret]!.includes('ca.key'), 'the CA key stays off the cluster');
@@ -113,7 +113,7 @@ describe('deploy - scripts', () => {
       const mountPath = /mounts dht-tls read-only at (\S+);/.exec(r.stderr)?.[1];
       const { container, pod } = nodeContainer(renderOverlay(overlay));
       const mount = container.volumeMounts?.find((m) => m.mountPath === mountPath);
-      assert.equal(pod.volumes?.find((v) => v.name === mount?.name)?.secret?.secretName, SPEC_NAMES.tlsSecret);
+      assert.equal(pod.volumes?.find((v) => v.name === mount?.name)?.secret?.secretName, API_NAMES.tlsSecret);
       for (const [setting, key] of [['TLS_CA_FILE', 'ca.crt'], ['TLS_CERT_FILE', 'tls.crt'], ['TLS_KEY_FILE', 'tls.key']]) {
         assert.equal(env[setting], `${mountPath}/${key}`);
         assert.match(r.stderr, new RegExp(`${setting}=${mountPath}/${key.replace('.', '\\.')}`));
@@ -140,7 +140,7 @@ describe('deploy - scripts', () => {
   it('deploy-eks.sh honours REPLICAS and refuses a bad one', () => {
     const r = script(`${EKS}/deploy-eks.sh`, ['--dry-run', 'chord'], { REPLICAS: '20' });
     assert.equal(r.status, 0, r.stderr);
-    assert.ok(r.lines.includes(`kubectl -n ${SPEC_NAMES.namespaces.chord} scale statefulset/dht-node --replicas=20`), r.stdout);
+    assert.ok(r.lines.includes(`kubectl -n ${API_NAMES.namespaces.chord} scale statefulset/dht-node --replicas=20`), r.stdout);
     assert.match(r.stderr, /^==> replicas: 20$/m);
     const bad = script(`${EKS}/deploy-eks.sh`, ['--dry-run', 'chord'], { REPLICAS: 'many' });
     assert.equal(bad.status, 2);
@@ -167,7 +167,7 @@ describe('deploy - scripts', () => {
     const job = find<IJob>(fileDocs(`${EKS}/workload-job.yaml`), 'Job', 'cache-workload');
     const container = job.spec!.template.spec!.containers[0]!.name;
     for (const protocol of OVERLAYS) {
-      const ns = SPEC_NAMES.namespaces[protocol];
+      const ns = API_NAMES.namespaces[protocol];
       for (const n of [4, 8]) {
         const out = `bench/results/eks/${protocol}-n${n}`;
         for (const expected of [

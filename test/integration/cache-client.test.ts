@@ -16,7 +16,7 @@ const METRICS = {
 
 const json = (res: ServerResponse, status: number, body: unknown) => res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
 
-/** Mimics the SPEC §4 answers of a node: enough to check what cache-client prints. */
+/** Mimics the docs/api.md answers of a node: enough to check what cache-client prints. */
 function fakeNode(ready: boolean, seenUrls: string[]) {
   return startHttpServer((req, res) => {
     const url = new URL(req.url!, 'http://node');
@@ -104,7 +104,7 @@ describe('integration - cache-client through a pipe', () => {
     assert.match(out, /^error: invalid input — unknown command "frobnicate" \(try help\)$/m);
   });
 
-  it('help lists the commands of SPEC §2', async () => {
+  it('help lists the commands of docs/api.md', async () => {
     const proc = group.node('cache-client-help', CLIENT, ['--addr', ready.url]);
     proc.child.stdin!.end('help\nexit\nmetrics\n');
     assert.equal(await proc.exited, 0);

@@ -206,7 +206,7 @@ describe('integration - cache-workload command', () => {
     await fake.close();
   });
 
-  it('runs, prints the summary, and writes the SPEC §2 JSON and the CSV', async () => {
+  it('runs, prints the summary, and writes the docs/api.md JSON and the CSV', async () => {
     const [json, csv] = [join(dir, 'summary.json'), join(dir, 'results.csv')];
     const proc = group.node('workload', CLI, ['--target', fake.url, '--urls', '30', '--requests', '120', '--rate', '400', '--concurrency', '8', '--url-template', TEMPLATE, '--json', json, '--output', csv, '--warmup', '10']);
     assert.equal(await proc.exited, 0, proc.output());

@@ -68,7 +68,7 @@ describe('integration - clients of a 3-node ring', () => {
     assert.match(client.output(), /^error: unreachable — could not reach 127\.0\.0\.1:1 \(connection refused\)/m);
   });
 
-  it("answers a client built only from SPEC §5's field list (wire compatibility)", async () => {
+  it("answers a client built only from docs/api.md's field list (wire compatibility)", async () => {
     const definition = protoLoader.loadSync('test/fixtures/original-client.proto', { keepCase: true, defaults: true });
     const api = (grpc.loadPackageDefinition(definition) as any).client.v1.ClientAPI as grpc.ServiceClientConstructor;
     const client = new api(nodes[1]!.addr, grpc.credentials.createInsecure()) as any;

@@ -56,7 +56,7 @@ describe('web cache - a 5-node ring in front of a local origin', () => {
     assert.equal(post.status, 405);
   });
 
-  it('reports /metrics in JSON (SPEC §4 fields, consistent with the requests) and Prometheus text', async () => {
+  it('reports /metrics in JSON (docs/api.md fields, consistent with the requests) and Prometheus text', async () => {
     const before = (await (await fetch(`${cluster.nodes[2]!.http}/metrics`)).json()) as any;
     const url = `${cluster.origin}/obj/metrics-probe`;
     await viaCache(cluster.nodes[2]!, url);

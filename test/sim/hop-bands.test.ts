@@ -3,14 +3,14 @@ import { describe, it } from 'node:test';
 import { measureLookups } from '../../src/sim/measure.js';
 import { createRing } from '../helpers/ring.js';
 
-// DESIGN.md §2: mean hops of a stable 1024-node ring, measured with successor lists of
+// docs/algorithms.md: mean hops of a stable 1024-node ring, measured with successor lists of
 // ⌈log2 N⌉ = 10 entries (the corrections Koorde needs for large k depend on that length).
 const N = 1024;
 const KOORDE_BANDS = { 2: 11.5, 8: 4.9, 16: 4.3 } as const;
 
 describe('routing - hop counts of a 1024-node static ring', () => {
   for (const [degree, band] of Object.entries(KOORDE_BANDS)) {
-    it(`koorde k=${degree} is within 15% of the DESIGN.md band (${band})`, async () => {
+    it(`koorde k=${degree} is within 15% of the hop band (docs/algorithms.md) (${band})`, async () => {
       const sim = await createRing(N, { protocol: 'koorde', degree: Number(degree), idBits: 96, successorListSize: 10, seed: 11 });
       const { hops, failures } = await measureLookups(sim, 2000);
       assert.equal(failures, 0);

@@ -10,7 +10,7 @@ import { configProblems } from '../helpers/config.js';
 const problems = configProblems;
 
 describe('config - settings', () => {
-  it('has the defaults of SPEC §3', () => {
+  it('has the defaults of docs/api.md', () => {
     const s = loadSettings({});
     assert.equal(s.protocol, 'koorde');
     assert.equal(s.idBits, 66);

@@ -65,7 +65,7 @@ describe('routing - koorde - good start', () => {
     );
   });
 
-  it('follows the worked example of DESIGN.md: key 200 from node 40 reaches owner 230 in 2 hops', async () => {
+  it('follows the worked example of docs/algorithms.md: key 200 from node 40 reaches owner 230 in 2 hops', async () => {
     const sim = new Simulation({ idBits: 8, degree: 2, protocol: 'koorde' });
     await sim.buildStatic([12n, 40n, 77n, 130n, 190n, 230n]);
     const at = (id: bigint) => sim.nodes.find((n) => n.self.id === id)!;

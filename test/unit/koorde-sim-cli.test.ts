@@ -17,7 +17,7 @@ async function sim(...args: string[]): Promise<{ code: number; stdout: string; s
 }
 
 describe('cli - koorde-sim', () => {
-  it('prints the SPEC §2 JSON report', async () => {
+  it('prints the docs/api.md JSON report', async () => {
     const { code, stdout } = await sim('--protocol', 'koorde', '--degree', '4', '--nodes', '128', '--lookups', '300', '--bits', '64', '--seed', '3', '--json');
     assert.equal(code, 0);
     const report = JSON.parse(stdout);
