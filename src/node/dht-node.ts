@@ -115,6 +115,8 @@ export class DhtNode {
         peers: this.peers,
         onTwin: (twin) => this.leaveForTwin(twin),
         onNewPredecessor: (previous, current) => {
+          // Learn the replicated span now, so the first replica writes after a join need no walk.
+          void this.responsibility.refresh().catch(() => {});
           for (const holder of this.rangeHolders) {
             holder.onNewPredecessor(previous, current).catch((err: unknown) => {
               // Repair rounds (or a refetch, for cached objects) make up for a failed push.
@@ -130,7 +132,7 @@ export class DhtNode {
         ? new ChordRouter(this.ring, this.ids)
         : new KoordeRouter(this.ring, this.ids, new DigitSpace(this.ids, init.degree));
     this.responsibility = new Responsibility(
-      { self: this.self, ids: this.ids, ring: this.ring, clock: this.clock, lookup: (key, signal) => this.route(key, signal) },
+      { self: this.self, ids: this.ids, ring: this.ring, clock: this.clock, lookup: (key, signal) => this.route(key, signal), signal: this.signal },
       init.replicationFactor,
     );
     this.store = new ReplicatedStore(
@@ -142,7 +144,7 @@ export class DhtNode {
         clock: this.clock,
         logger: this.logger,
         lookup: (key, signal) => this.lookup(key, { signal }),
-        covers: (id, signal) => this.covers(id, signal),
+        covers: (id) => this.covers(id),
       },
       init,
     );
@@ -260,8 +262,8 @@ export class DhtNode {
    * Whether this node owns the key id or is one of its replicas (the first REPLICATION_FACTOR
    * nodes from its owner on): what peers may hand it, stored pairs and cached objects alike.
    */
-  covers(id: bigint, signal: AbortSignal = this.signal): Promise<boolean> {
-    return this.responsibility.covers(id, signal);
+  covers(id: bigint): Promise<boolean> {
+    return this.responsibility.covers(id);
   }
 
   /** Round trip of a ping to `node`, in ms. */
@@ -329,7 +331,7 @@ export class DhtNode {
   }
 
   private async repairStorage(signal: AbortSignal): Promise<void> {
-    await this.responsibility.refresh(signal).catch((err: unknown) => {
+    await this.responsibility.refresh().catch((err: unknown) => {
       if (!isRetryable(err)) throw err; // the ring is in flux: keys are checked one range at a time meanwhile
     });
     await this.store.repair(signal);

@@ -234,7 +234,7 @@ function webCache(settings: Settings, dht: DhtNode, logger: Logger, credentials:
   const rpc = cacheImplementation({
     owner,
     owns: (url) => service.owns(url),
-    covers: (url, signal) => dht.covers(dht.ids.hash(url), signal),
+    covers: (url) => dht.covers(dht.ids.hash(url)),
     accept: (variants) => service.accept(variants),
   });
   return { origin, owner, peers, service, rpc, guard };

@@ -22,7 +22,7 @@ export interface ReplicatedStoreComponents {
   readonly logger: Logger;
   lookup(key: bigint, signal?: AbortSignal): Promise<LookupResult>;
   /** Whether this node owns or replicates the key id: peers hand it only such keys. */
-  covers(id: bigint, signal?: AbortSignal): Promise<boolean>;
+  covers(id: bigint): Promise<boolean>;
 }
 
 export interface ReplicatedStoreInit {
@@ -151,7 +151,7 @@ export class ReplicatedStore {
 
   private readonly primaryWrite: Handler<'storePut'> = async ({ key, value, deleted }, { signal }) => {
     checkPair(key, value, this.limits);
-    if (!(await this.c.covers(this.c.ids.hash(key), signal))) {
+    if (!(await this.c.covers(this.c.ids.hash(key)))) {
       throw new DhtError('ERR_NOT_OWNER', `"${key.slice(0, 64)}" is neither owned nor replicated by ${this.c.self.addr}`);
     }
     const version = Math.max(this.c.clock.now(), (this.items.get(key)?.version ?? 0) + 1);
@@ -173,11 +173,11 @@ export class ReplicatedStore {
    * replicates. Refusing a foreign key (ERR_NOT_OWNER, retryable) keeps it with the sender,
    * which tries again once the ring has settled.
    */
-  private readonly acceptItems: Handler<'storeItems'> = async ({ items }, { signal }) => {
+  private readonly acceptItems: Handler<'storeItems'> = async ({ items }) => {
     checkItems(items, this.c.clock.now(), this.limits);
     let refused = 0;
     for (const item of items) {
-      if (await this.c.covers(this.items.keyId(item.key), signal)) this.items.merge(item);
+      if (await this.c.covers(this.items.keyId(item.key))) this.items.merge(item);
       else refused++;
     }
     if (refused) throw new DhtError('ERR_NOT_OWNER', `${refused} of ${items.length} items are for keys ${this.c.self.addr} neither owns nor replicates`);

@@ -5,14 +5,11 @@ import type { LookupResult } from '../routing/lookup.js';
 import type { Clock } from '../runtime/clock.js';
 
 /**
- * How long a looked-up range is trusted. Ranges this node replicates change only with
- * membership, and accepting a range it replicated a moment ago does no harm (repair moves such
- * pairs on); a refusal is remembered only briefly, so a new replica takes writes soon.
+ * Shortest time between two walks of the predecessors for a key outside the span as last
+ * learned: enough for a burst of writes to share one walk, short enough that a new replica
+ * takes writes within a second of learning it is one.
  */
-const COVERED_MEMORY_MS = 30_000;
-const REFUSED_MEMORY_MS = 2_000;
-/** Ranges remembered at once; a node replicates r − 1 ranges, the rest are strangers' keys. */
-const MAX_RANGES = 64;
+const MIN_RELEARN_MS = 1_000;
 
 export interface ResponsibilityComponents {
   readonly self: NodeRef;
@@ -21,66 +18,59 @@ export interface ResponsibilityComponents {
   readonly clock: Clock;
   /** A lookup that is not counted as a client lookup. */
   lookup(key: bigint, signal?: AbortSignal): Promise<LookupResult>;
-}
-
-interface KnownRange {
-  readonly from: bigint;
-  readonly to: bigint;
-  readonly covered: boolean;
-  readonly until: number;
+  /** Aborted when the node stops: a walk outlives the request that started it. */
+  readonly signal: AbortSignal;
 }
 
 /**
  * Whether this node is one of the r nodes responsible for a key (its owner or a replica), so
- * that peers can hand it data only for such keys. Its own range it knows; for the rest it asks
- * the ring once per range and remembers the answer briefly, so a message full of strangers' keys
- * costs a few lookups, not one per key.
+ * that peers can hand it data only for such keys. It owns (predecessor, self]; it replicates the
+ * ranges of its r − 1 predecessors, which a walk back through the ring (r − 1 lookups) finds. The
+ * walk runs in every storage repair round and, one at a time and at most once a second, when a
+ * key falls outside the span as last learned — so a burst of writes costs one walk, not a lookup
+ * per key, and a flood of strangers' keys costs at most one walk a second.
  */
 export class Responsibility {
-  private ranges: KnownRange[] = [];
-  /** Start of the span (start, self] this node replicates, found by refresh(); undefined until then. */
+  /** Start of the span (start, self] this node replicates; undefined until a walk finished. */
   #replicatedFrom: bigint | undefined;
+  #learnedAt = -Infinity;
+  #walking: Promise<void> | undefined;
 
   constructor(
     private readonly c: ResponsibilityComponents,
     private readonly replicationFactor: number,
   ) {}
 
-  async covers(id: bigint, signal?: AbortSignal): Promise<boolean> {
-    if (this.c.ring.owns(id)) return true;
-    if (this.#replicatedFrom !== undefined && this.c.ids.inHalfOpen(id, this.#replicatedFrom, this.c.self.id)) return true;
-    const now = this.c.clock.now();
-    this.ranges = this.ranges.filter((r) => r.until > now);
-    const known = this.ranges.find((r) => this.c.ids.inHalfOpen(id, r.from, r.to));
-    if (known) return known.covered;
-    const answer = await this.c.lookup(id, signal);
-    const replicas = answer.successors.slice(0, this.replicationFactor);
-    // In a ring of at most r nodes this node's own list comes round to it: it replicates its successor's keys too.
-    const wrapped = sameNode(answer.predecessor, this.c.self) && this.c.ring.wrapsRound && replicas.length < this.replicationFactor;
-    const covered = wrapped || replicas.some((n) => sameNode(n, this.c.self));
-    if (this.ranges.length === MAX_RANGES) this.ranges.shift();
-    this.ranges.push({ from: answer.predecessor.id, to: answer.owner.id, covered, until: now + (covered ? COVERED_MEMORY_MS : REFUSED_MEMORY_MS) });
-    return covered;
+  async covers(id: bigint): Promise<boolean> {
+    if (this.inSpan(id)) return true;
+    if (this.c.clock.now() - this.#learnedAt >= MIN_RELEARN_MS) await this.refresh().catch(() => {}); // a failed walk leaves the span as it was
+    return this.inSpan(id);
   }
 
-  /**
-   * Walks back r − 1 predecessors with lookups (each lookup of a node's id ends at the node
-   * before it), so that replica writes for the ranges of those predecessors are accepted without
-   * a lookup each. Run by the storage repair round; a ring that changed meanwhile falls back to
-   * the per-range lookups above.
-   */
-  async refresh(signal?: AbortSignal): Promise<void> {
+  /** Walks back r − 1 predecessors (a lookup of a node's id ends at the node before it); one walk at a time. */
+  refresh(): Promise<void> {
+    this.#walking ??= this.walk().finally(() => (this.#walking = undefined));
+    return this.#walking;
+  }
+
+  private inSpan(id: bigint): boolean {
+    if (this.c.ring.owns(id)) return true;
+    return this.#replicatedFrom !== undefined && this.c.ids.inHalfOpen(id, this.#replicatedFrom, this.c.self.id);
+  }
+
+  private async walk(): Promise<void> {
     const predecessor = this.c.ring.predecessor;
     if (!predecessor || this.c.ring.alone) return;
     let start: NodeRef = predecessor;
     for (let k = 1; k < this.replicationFactor; k++) {
-      const before: NodeRef = (await this.c.lookup(start.id, signal)).predecessor;
+      const before: NodeRef = (await this.c.lookup(start.id, this.c.signal)).predecessor;
       if (sameNode(before, this.c.self)) {
-        this.#replicatedFrom = this.c.self.id; // a ring of at most r nodes: every key
-        return;
+        start = this.c.self; // a ring of at most r nodes: (self, self] is every key
+        break;
       }
       start = before;
     }
     this.#replicatedFrom = start.id;
+    this.#learnedAt = this.c.clock.now();
   }
 }
