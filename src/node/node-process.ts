@@ -1,7 +1,5 @@
 import type * as grpc from '@grpc/grpc-js';
 import type { Server as HttpServer } from 'node:http';
-import { CachePeers } from '../cache/cache-peers.js';
-import { cacheImplementation } from '../cache/cache-rpc-service.js';
 import { CacheService } from '../cache/cache-service.js';
 import { HotKeys } from '../cache/hot-keys.js';
 import { ObjectStore } from '../cache/object-store.js';
@@ -9,6 +7,7 @@ import { OriginPolicy } from '../cache/origin/address-policy.js';
 import { FetchLimiter } from '../cache/origin/fetch-limiter.js';
 import { OriginClient } from '../cache/origin/origin-client.js';
 import { OwnerCache } from '../cache/owner-cache.js';
+import { CacheOwnerEndpoint } from '../cache/owner-endpoint.js';
 import { createHttpServer } from '../http/http-server.js';
 import { listenHttp } from '../http/listen.js';
 import { dashboardFigures } from '../http/metrics.js';
@@ -18,6 +17,8 @@ import { wallClock } from '../runtime/clock.js';
 import type { Logger } from '../runtime/logger.js';
 import { systemRng } from '../runtime/rng.js';
 import { withDelay } from '../transport/delay.js';
+import { cacheControlImplementation } from '../transport/grpc/cache-control-service.js';
+import { GrpcCachePeers } from '../transport/grpc/grpc-cache-peers.js';
 import { createServer, dhtImplementation, listen, shutdown } from '../transport/grpc/grpc-server.js';
 import { GrpcTransport } from '../transport/grpc/grpc-transport.js';
 import type { GrpcCredentials } from '../transport/grpc/tls.js';
@@ -26,6 +27,7 @@ import { advertisedHost, joinHostPort } from './address.js';
 import { bootstrap, dnsPeers, staticPeers } from './bootstrap.js';
 import { clientApiImplementation } from './client-api.js';
 import { DhtNode } from './dht-node.js';
+import { dhtOwnerLocator } from './dht-owner-locator.js';
 import { healthImplementation } from './health-service.js';
 import { readState, writeState } from './state-file.js';
 import { startTracing } from './tracing.js';
@@ -159,18 +161,18 @@ function webCache(settings: Settings, dht: DhtNode, logger: Logger, credentials:
     { defaultTtlSeconds: settings.defaultTtlSeconds, storeSetCookie: settings.storeSetCookie },
     dht.signal,
   );
-  const peers = new CachePeers(settings.failureTimeoutMs * 10, FORWARD_HEAD_TIMEOUT_MS, settings.hopDelayMs, credentials);
+  const peers = new GrpcCachePeers(credentials, wallClock, {
+    callTimeoutMs: settings.failureTimeoutMs * 10,
+    headTimeoutMs: FORWARD_HEAD_TIMEOUT_MS,
+    hopDelayMs: settings.hopDelayMs,
+  });
+  const locator = dhtOwnerLocator(dht);
   const service = new CacheService(
-    { dht, owner, peers, clock: wallClock, logger },
+    { locator, owner, peers, clock: wallClock, logger },
     { routeCache: settings.routeCache, hotCopyBytes: settings.capacityMB * MIB * HOT_COPY_SHARE },
   );
   dht.addRangeHolder({ onNewPredecessor: (previous, joined) => service.onNewPredecessor(previous, joined), handOff: () => service.handOff() });
-  const rpc = cacheImplementation({
-    owner,
-    owns: (url) => service.owns(url),
-    covers: (url, signal) => dht.covers(dht.ids.hash(url), signal),
-    accept: (variants) => service.accept(variants),
-  });
+  const rpc = cacheControlImplementation(new CacheOwnerEndpoint(owner, locator));
   return { origin, owner, peers, service, rpc };
 }
 
