@@ -1,5 +1,6 @@
 import type * as grpc from '@grpc/grpc-js';
 import type { Server as HttpServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { CacheService } from '../cache/cache-service.js';
 import { HotKeys } from '../cache/hot-keys.js';
 import { ObjectStore } from '../cache/object-store.js';
@@ -18,11 +19,13 @@ import type { Logger } from '../runtime/logger.js';
 import { systemRng } from '../runtime/rng.js';
 import { withDelay } from '../transport/delay.js';
 import { cacheControlImplementation } from '../transport/grpc/cache-control-service.js';
-import { GrpcCachePeers } from '../transport/grpc/grpc-cache-peers.js';
+import { CacheControlClient } from '../transport/grpc/cache-control-client.js';
 import { createServer, dhtImplementation, listen, shutdown } from '../transport/grpc/grpc-server.js';
 import { GrpcTransport } from '../transport/grpc/grpc-transport.js';
 import type { GrpcCredentials } from '../transport/grpc/tls.js';
 import { services } from '../transport/grpc/protos.js';
+import { HttpCachePeers } from '../transport/http-peer/http-cache-peers.js';
+import { createPeerServer } from '../transport/http-peer/peer-server.js';
 import { advertisedHost, joinHostPort } from './address.js';
 import { bootstrap, dnsPeers, staticPeers } from './bootstrap.js';
 import { clientApiImplementation } from './client-api.js';
@@ -38,6 +41,8 @@ const SHUTDOWN_GRACE_MS = 2000;
 const FORWARD_HEAD_TIMEOUT_MS = 60_000;
 /** Share of the cache budget an entry node may spend on copies of other owners' hot objects. */
 const HOT_COPY_SHARE = 1 / 16;
+/** Keep-alive connections an entry holds to each owner's peer port. */
+const PEER_CONNECTIONS = 16;
 const MIB = 1024 * 1024;
 
 export interface NodeProcess {
@@ -95,7 +100,12 @@ export async function startNodeProcess(settings: Settings, logger: Logger, crede
   server.addService(services().client.service, clientApiImplementation(dht));
   server.addService(services().health.service, healthImplementation(() => dht.status === 'READY'));
   const cache = settings.cacheEnabled ? webCache(settings, dht, logger, credentials) : undefined;
-  if (cache) server.addService(services().cache.service, cache.rpc);
+  if (cache) {
+    // The peer data channel listens first, so the port the control plane announces is its own.
+    await listenHttp(cache.peerServer, settings.peerPort, settings.bind);
+    const peerPort = (cache.peerServer.address() as AddressInfo).port;
+    server.addService(services().cache.service, cacheControlImplementation(cache.endpoint, () => peerPort));
+  }
   await listen(server, settings.bind, settings.port, credentials);
   const metrics = { dht, cache: cache && { service: cache.service, owner: cache.owner, capacityBytes: settings.capacityMB * MIB } };
   dht.setFigures(() => dashboardFigures(metrics, settings.httpPort));
@@ -130,6 +140,7 @@ export async function startNodeProcess(settings: Settings, logger: Logger, crede
       }
       await shutdown(server, SHUTDOWN_GRACE_MS);
       await closeHttp(http);
+      if (cache) await closeHttp(cache.peerServer);
       transport.close();
       cache?.peers.close();
       await cache?.origin.close();
@@ -139,7 +150,7 @@ export async function startNodeProcess(settings: Settings, logger: Logger, crede
   };
 }
 
-/** The web cache of one node: origin client, owner store, entry-side request flow, and its gRPC service. */
+/** The web cache of one node: origin client, owner store, entry-side request flow, and the owner's endpoint with its peer server. */
 function webCache(settings: Settings, dht: DhtNode, logger: Logger, credentials: GrpcCredentials) {
   const origin = new OriginClient({
     policy: new OriginPolicy(settings.originAllowlist),
@@ -161,10 +172,11 @@ function webCache(settings: Settings, dht: DhtNode, logger: Logger, credentials:
     { defaultTtlSeconds: settings.defaultTtlSeconds, storeSetCookie: settings.storeSetCookie },
     dht.signal,
   );
-  const peers = new GrpcCachePeers(credentials, wallClock, {
-    callTimeoutMs: settings.failureTimeoutMs * 10,
+  const peers = new HttpCachePeers(new CacheControlClient(credentials, wallClock, settings.failureTimeoutMs * 10), credentials, wallClock, {
     headTimeoutMs: FORWARD_HEAD_TIMEOUT_MS,
     hopDelayMs: settings.hopDelayMs,
+    maxBodyBytes: settings.maxObjectMB * MIB,
+    connectionsPerPeer: PEER_CONNECTIONS,
   });
   const locator = dhtOwnerLocator(dht);
   const service = new CacheService(
@@ -172,8 +184,9 @@ function webCache(settings: Settings, dht: DhtNode, logger: Logger, credentials:
     { routeCache: settings.routeCache, hotCopyBytes: settings.capacityMB * MIB * HOT_COPY_SHARE },
   );
   dht.addRangeHolder({ onNewPredecessor: (previous, joined) => service.onNewPredecessor(previous, joined), handOff: () => service.handOff() });
-  const rpc = cacheControlImplementation(new CacheOwnerEndpoint(owner, locator));
-  return { origin, owner, peers, service, rpc };
+  const endpoint = new CacheOwnerEndpoint(owner, locator);
+  const peerServer = createPeerServer(endpoint, credentials, logger);
+  return { origin, owner, peers, service, endpoint, peerServer };
 }
 
 function closeHttp(server: HttpServer): Promise<void> {
