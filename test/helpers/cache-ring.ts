@@ -4,7 +4,7 @@ import { HotKeys } from '../../src/cache/hot-keys.js';
 import { MemoryCachePeers } from '../../src/cache/memory-cache-peers.js';
 import { ObjectStore } from '../../src/cache/object-store.js';
 import { OwnerCache, type CacheRequest, type OriginFetcher } from '../../src/cache/owner-cache.js';
-import { CacheOwnerEndpoint } from '../../src/cache/owner-endpoint.js';
+import { CacheOwnerEndpoint, type OwnerEndpoint } from '../../src/cache/owner-endpoint.js';
 import type { OwnerLocator, OwnerRoute } from '../../src/cache/owner-locator.js';
 import { IdSpace } from '../../src/id/id-space.js';
 import type { NodeRef } from '../../src/id/node-ref.js';
@@ -17,7 +17,10 @@ export class CountingOrigin implements OriginFetcher {
 
   async fetch(req: { url: URL }) {
     this.fetches.set(req.url.href, (this.fetches.get(req.url.href) ?? 0) + 1);
-    return { status: 200, headers: { 'cache-control': 'max-age=60', 'content-type': 'text/plain' }, body: Buffer.from(`body of ${req.url.href}`), url: req.url.href };
+    // ?size=N asks for a body of N bytes.
+    const size = Number(req.url.searchParams.get('size') ?? 0);
+    const body = size > 0 ? Buffer.alloc(size, `${req.url.href}|`) : Buffer.from(`body of ${req.url.href}`);
+    return { status: 200, headers: { 'cache-control': 'max-age=60', 'content-type': 'text/plain' }, body, url: req.url.href };
   }
 
   count(url: string): number {
@@ -29,6 +32,7 @@ export interface RingNode {
   readonly ref: NodeRef;
   readonly owner: OwnerCache;
   readonly service: CacheService;
+  readonly endpoint: OwnerEndpoint;
 }
 
 /**
@@ -49,8 +53,8 @@ export class CacheRing {
   constructor(private readonly init: { readonly hotspotThreshold?: number; readonly peers?: (memory: MemoryCachePeers) => CachePeers } = {}) {}
 
   /** A node with this id joins: it is in the ring (and reachable) from now on. */
-  join(id: bigint): RingNode {
-    const ref = { id, addr: `node-${id}:4000` };
+  join(id: bigint, addr = `node-${id}:4000`): RingNode {
+    const ref = { id, addr };
     const locator = this.locator(ref);
     const owner = new OwnerCache(
       new ObjectStore(1 << 20, this.ids),
@@ -61,10 +65,10 @@ export class CacheRing {
     );
     const peers = this.init.peers?.(this.peers) ?? this.peers;
     const service = new CacheService({ locator, owner, peers, clock: this.clock, logger: silentLogger }, { routeCache: true, hotCopyBytes: 1 << 20 });
-    const node = { ref, owner, service };
+    const node = { ref, owner, service, endpoint: new CacheOwnerEndpoint(owner, locator) };
     this.members = [...this.members, ref].sort((a, b) => (a.id < b.id ? -1 : 1));
     this.nodes.set(ref.addr, node);
-    this.peers.add(ref.addr, new CacheOwnerEndpoint(owner, locator));
+    this.peers.add(ref.addr, node.endpoint);
     return node;
   }
 
@@ -89,8 +93,8 @@ export class CacheRing {
     return this.members.find((m) => m.id >= key) ?? this.members[0]!;
   }
 
-  request(node: RingNode, url: string, headers: Record<string, string> = {}): Promise<Seen> {
-    const req: CacheRequest = { url, method: 'GET', headers };
+  request(node: RingNode, url: string, headers: Record<string, string> = {}, method: 'GET' | 'HEAD' = 'GET'): Promise<Seen> {
+    const req: CacheRequest = { url, method, headers };
     return node.service.handle(req).then(seen);
   }
 

@@ -6,7 +6,6 @@ import type { CacheRequest } from '../../cache/owner-cache.js';
 import { DhtError, ERROR_CODES, type ErrorCode } from '../../errors.js';
 import { sleep, type Clock } from '../../runtime/clock.js';
 import { traceHeaders } from '../../runtime/telemetry.js';
-import type { CacheControlClient } from '../grpc/cache-control-client.js';
 import { PeerChannels } from '../grpc/peer-channels.js';
 import { httpsClientOptions, type GrpcCredentials } from '../grpc/tls.js';
 import { FETCH_PATH, MAX_ERROR_BYTES, MAX_HEAD_BYTES, parseHead } from './peer-wire.js';
@@ -20,6 +19,15 @@ export interface HttpCachePeersInit {
   readonly maxBodyBytes: number;
   /** Keep-alive connections per owner. */
   readonly connectionsPerPeer: number;
+}
+
+/** What the data channel needs of the control plane (the gRPC CacheControlClient in a node). */
+export interface PeerControl {
+  store(addr: string, variants: readonly Variant[]): Promise<void>;
+  invalidate(addr: string, url: string): Promise<void>;
+  /** The port of the peer's data channel, on the host of its ring address. */
+  peerPort(addr: string, signal?: AbortSignal): Promise<number>;
+  close(): void;
 }
 
 /** A pool to one owner, closed when the owner is forgotten or idle. */
@@ -43,7 +51,7 @@ export class HttpCachePeers implements CachePeers {
   private readonly learning = new Map<string, Promise<PeerPool>>();
 
   constructor(
-    private readonly control: CacheControlClient,
+    private readonly control: PeerControl,
     private readonly credentials: GrpcCredentials,
     private readonly clock: Clock,
     private readonly init: HttpCachePeersInit,
