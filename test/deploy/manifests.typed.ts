@@ -59,6 +59,7 @@ export const typedManifests = {
         "STATE_FILE": "/data/state.json",
         "CACHE_ENABLED": "true",
         "CACHE_HTTP_PORT": "8080",
+        "CACHE_PEER_PORT": "4001",
         "CACHE_CAPACITY_MB": "256",
         "CACHE_MAX_OBJECT_MB": "16",
         "CACHE_DEFAULT_TTL": "3600",
@@ -201,6 +202,23 @@ export const typedManifests = {
             ]
           },
           {
+            "from": [
+              {
+                "podSelector": {
+                  "matchLabels": {
+                    "app": "dht-node"
+                  }
+                }
+              }
+            ],
+            "ports": [
+              {
+                "port": 4001,
+                "protocol": "TCP"
+              }
+            ]
+          },
+          {
             "ports": [
               {
                 "port": 8080,
@@ -249,6 +267,10 @@ export const typedManifests = {
             "ports": [
               {
                 "port": 4000,
+                "protocol": "TCP"
+              },
+              {
+                "port": 4001,
                 "protocol": "TCP"
               }
             ]
@@ -654,6 +676,11 @@ export const typedManifests = {
                   {
                     "name": "http",
                     "containerPort": 8080,
+                    "protocol": "TCP"
+                  },
+                  {
+                    "name": "peer",
+                    "containerPort": 4001,
                     "protocol": "TCP"
                   }
                 ],
