@@ -73,8 +73,8 @@ export class RequestStats {
 /**
  * The request flow of the web cache. The entry node finds the URL's owner (its hot copies,
  * then its route cache, then a DHT lookup), serves locally if it owns the URL, or forwards the
- * request through its CachePeers and streams the owner's answer back. Objects follow ownership as nodes
- * join and leave.
+ * request through its CachePeers and streams the owner's answer back. Objects follow
+ * ownership as nodes join and leave.
  */
 export class CacheService {
   readonly hotCopies: HotCopies;

@@ -4,7 +4,7 @@ import type { Variant } from '../../cache/object-store.js';
 import { DhtError } from '../../errors.js';
 import type { Clock } from '../../runtime/clock.js';
 import { fromServiceError } from './errors.js';
-import { PeerChannels } from './peer-channels.js';
+import { DEFAULT_PEER_CHANNELS, PeerChannels } from './peer-channels.js';
 import { services } from './protos.js';
 import type { GrpcCredentials } from './tls.js';
 
@@ -27,7 +27,7 @@ export class CacheControlClient {
     /** Deadline of each call. */
     private readonly callTimeoutMs: number,
   ) {
-    this.stubs = new PeerChannels<Stub>({ idleMs: 5 * 60_000, maxChannels: 1024, clock });
+    this.stubs = new PeerChannels<Stub>({ ...DEFAULT_PEER_CHANNELS, clock });
   }
 
   /** Hands objects to their new owner. */
@@ -42,8 +42,8 @@ export class CacheControlClient {
   }
 
   /** The port of the peer's data channel, on the host of its ring address. */
-  async peerPort(addr: string, signal?: AbortSignal): Promise<number> {
-    const { port } = await this.unary<{ port: number }>(addr, 'PeerPort', {}, signal);
+  async peerPort(addr: string): Promise<number> {
+    const { port } = await this.unary<{ port: number }>(addr, 'PeerPort', {});
     if (!Number.isInteger(port) || port < 1 || port > 65535) throw new DhtError('ERR_INTERNAL', `PeerPort to ${addr}: ${port} is not a TCP port`);
     return port;
   }
@@ -53,15 +53,11 @@ export class CacheControlClient {
     this.stubs.clear();
   }
 
-  private unary<T = unknown>(addr: string, method: string, request: object, signal?: AbortSignal): Promise<T> {
+  private unary<T = unknown>(addr: string, method: string, request: object): Promise<T> {
     return new Promise((resolve, reject) => {
-      const onAbort = () => call.cancel();
-      const call = this.stub(addr)[method]!(request, { deadline: new Date(this.clock.now() + this.callTimeoutMs) }, (err: grpc.ServiceError | null, reply: T) => {
-        signal?.removeEventListener('abort', onAbort);
-        if (err) reject(signal?.aborted ? signal.reason : fromServiceError(err, `${method} to ${addr}`));
-        else resolve(reply);
-      }) as grpc.ClientUnaryCall;
-      signal?.addEventListener('abort', onAbort, { once: true });
+      this.stub(addr)[method]!(request, { deadline: new Date(this.clock.now() + this.callTimeoutMs) }, (err: grpc.ServiceError | null, reply: T) =>
+        err ? reject(fromServiceError(err, `${method} to ${addr}`)) : resolve(reply),
+      );
     });
   }
 

@@ -6,7 +6,7 @@ import type { CacheRequest } from '../../cache/owner-cache.js';
 import { DhtError, ERROR_CODES, type ErrorCode } from '../../errors.js';
 import { sleep, type Clock } from '../../runtime/clock.js';
 import { traceHeaders } from '../../runtime/telemetry.js';
-import { PeerChannels } from '../grpc/peer-channels.js';
+import { DEFAULT_PEER_CHANNELS, PeerChannels } from '../grpc/peer-channels.js';
 import { httpsClientOptions, type GrpcCredentials } from '../grpc/tls.js';
 import { FETCH_PATH, MAX_ERROR_BYTES, MAX_HEAD_BYTES, parseHead } from './peer-wire.js';
 
@@ -26,7 +26,7 @@ export interface PeerControl {
   store(addr: string, variants: readonly Variant[]): Promise<void>;
   invalidate(addr: string, url: string): Promise<void>;
   /** The port of the peer's data channel, on the host of its ring address. */
-  peerPort(addr: string, signal?: AbortSignal): Promise<number>;
+  peerPort(addr: string): Promise<number>;
   close(): void;
 }
 
@@ -56,13 +56,13 @@ export class HttpCachePeers implements CachePeers {
     private readonly clock: Clock,
     private readonly init: HttpCachePeersInit,
   ) {
-    this.pools = new PeerChannels<PeerPool>({ idleMs: 5 * 60_000, maxChannels: 1024, clock });
+    this.pools = new PeerChannels<PeerPool>({ ...DEFAULT_PEER_CHANNELS, clock });
   }
 
   async fetch(addr: string, req: CacheRequest, options: ForwardOptions): Promise<ForwardedResponse> {
     const { signal } = options;
     if (this.init.hopDelayMs > 0) await sleep(this.clock, this.init.hopDelayMs, signal);
-    const peer = await this.pool(addr, signal);
+    const peer = await this.pool(addr);
     const context = `fetch of ${req.url.slice(0, 200)} from ${addr}`;
     const body = JSON.stringify({ url: req.url, method: req.method, headers: headersToWire(req.headers), from_route_cache: options.fromRouteCache });
     let answer;
@@ -76,9 +76,10 @@ export class HttpCachePeers implements CachePeers {
       });
     } catch (err) {
       if (signal?.aborted) throw signal.reason;
-      // The owner's port may have moved (a restart): learn it again next time.
-      this.forget(addr, peer);
-      throw transportFailure(err, context);
+      const failure = transportFailure(err, context);
+      // Refused or reset: the owner may have restarted on another port; learn it again next time.
+      if (failure.code === 'ERR_UNREACHABLE') this.forget(addr, peer);
+      throw failure;
     }
     if (answer.statusCode !== 200) throw await remoteError(answer.statusCode, answer.body, context);
     return readFrame(answer.body, this.init.maxBodyBytes, context);
@@ -98,12 +99,14 @@ export class HttpCachePeers implements CachePeers {
     this.control.close();
   }
 
-  private pool(addr: string, signal: AbortSignal | undefined): Promise<PeerPool> {
+  /** The owner's pool; its port is asked for once, by whichever request meets it first. */
+  private pool(addr: string): Promise<PeerPool> {
     const open = this.pools.get(addr);
     if (open) return Promise.resolve(open);
     let pending = this.learning.get(addr);
     if (!pending) {
-      pending = this.control.peerPort(addr, signal).then((port) => {
+      // Not cancelled with one client's request: others may wait for the same answer (it has a deadline).
+      pending = this.control.peerPort(addr).then((port) => {
         const peer = new PeerPool(this.connect(addr, port));
         this.pools.set(addr, peer);
         return peer;
