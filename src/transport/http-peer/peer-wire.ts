@@ -38,6 +38,18 @@ function isObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
+/** `text` as a JSON object, or ERR_INVALID_ARGUMENT saying what `what` should have been. */
+function jsonObject(text: string, what: string): Record<string, unknown> {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch {
+    invalid(`${what} is not JSON`);
+  }
+  if (!isObject(raw)) invalid(`${what} must be a JSON object`);
+  return raw;
+}
+
 function checkedHeaders(raw: unknown, field: string, max: number): WireHeader[] {
   if (raw === undefined) return [];
   if (!Array.isArray(raw) || raw.length > max) invalid(`${field}: expected a list of at most ${max} headers`);
@@ -52,13 +64,7 @@ function checkedHeaders(raw: unknown, field: string, max: number): WireHeader[] 
 
 /** The owner's side: a forwarded request from its JSON, or ERR_INVALID_ARGUMENT naming the field. */
 export function parseFetchRequest(text: string): { req: CacheRequest; fromRouteCache: boolean } {
-  let raw: unknown;
-  try {
-    raw = JSON.parse(text);
-  } catch {
-    invalid('the request body is not JSON');
-  }
-  if (!isObject(raw)) invalid('the request body must be a JSON object');
+  const raw = jsonObject(text, 'the request body');
   if (raw.method !== 'GET' && raw.method !== 'HEAD') invalid('method: expected GET or HEAD');
   if (raw.from_route_cache !== undefined && typeof raw.from_route_cache !== 'boolean') invalid('from_route_cache: expected true or false');
   const wire: WireFetchRequest = {
@@ -72,13 +78,7 @@ export function parseFetchRequest(text: string): { req: CacheRequest; fromRouteC
 
 /** The entry's side: the owner's response head, every field checked before it reaches a client. */
 export function parseHead(text: string): ResponseHead {
-  let raw: unknown;
-  try {
-    raw = JSON.parse(text);
-  } catch {
-    invalid('the response head is not JSON');
-  }
-  if (!isObject(raw)) invalid('the response head must be a JSON object');
+  const raw = jsonObject(text, 'the response head');
   const { status, outcome, stored, origin_status: originStatus, hot, fresh_for_ms: freshForMs } = raw;
   if (!Number.isInteger(status) || (status as number) < 100 || (status as number) > 599) invalid('head.status: expected an HTTP status');
   if (typeof outcome !== 'string' || !OUTCOMES.has(outcome)) invalid('head.outcome: expected HIT, MISS, REVALIDATED or STALE');
