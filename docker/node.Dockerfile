@@ -34,7 +34,7 @@ RUN node -p "Object.entries(require('/app/package.json').bin).map(([n, f]) => n 
  && koorde-node --help >/dev/null
 # The node user of the base image, by number so that Kubernetes can verify runAsNonRoot.
 USER 1000:1000
-EXPOSE 4000 8080
+EXPOSE 4000 4001 8080
 # The node leaves the ring gracefully on SIGTERM: hands its keys to its successor, then exits 0.
 STOPSIGNAL SIGTERM
 HEALTHCHECK --interval=10s --timeout=3s --start-period=30s --retries=3 \

@@ -20,3 +20,21 @@ export function canonicalUrl(raw: string | undefined): URL {
   url.hash = '';
   return url;
 }
+
+/** Longer than any URL browsers and CDNs pass on. */
+export const MAX_PEER_URL_LENGTH = 16 * 1024;
+
+/**
+ * A URL a peer sent as a cache key: absolute http(s), of bounded length. `field` names it in
+ * the error, so the peer learns which part of its message was refused.
+ */
+export function checkedPeerUrl(raw: unknown, field: string): string {
+  if (typeof raw !== 'string' || raw.length > MAX_PEER_URL_LENGTH) {
+    throw new DhtError('ERR_INVALID_ARGUMENT', `${field}: expected a URL of at most ${MAX_PEER_URL_LENGTH} characters`);
+  }
+  const protocol = URL.canParse(raw) ? new URL(raw).protocol : undefined;
+  if (protocol !== 'http:' && protocol !== 'https:') {
+    throw new DhtError('ERR_INVALID_ARGUMENT', `${field}: expected an absolute http(s) URL, got ${JSON.stringify(raw.slice(0, 64))}`);
+  }
+  return raw;
+}

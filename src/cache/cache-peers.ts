@@ -1,116 +1,32 @@
-import * as grpc from '@grpc/grpc-js';
-import { DhtError } from '../errors.js';
-import { sleep, wallClock } from '../runtime/clock.js';
-import { traceHeaders } from '../runtime/telemetry.js';
-import { fromServiceError } from '../transport/grpc/errors.js';
-import { PeerChannels } from '../transport/grpc/peer-channels.js';
-import { services } from '../transport/grpc/protos.js';
-import type { GrpcCredentials } from '../transport/grpc/tls.js';
-import { batchByBytes, headersToWire, headFromWire, variantToWire, wireVariantBytes, type ResponseHead, type WireHead } from './cache-wire.js';
+import type { ResponseHead } from './cache-wire.js';
 import type { Variant } from './object-store.js';
 import type { CacheRequest } from './owner-cache.js';
 
 export interface ForwardedResponse {
   readonly head: ResponseHead;
-  /** The body as the owner streams it. */
+  /** The body as the owner sends it. */
   readonly chunks: AsyncIterable<Buffer>;
 }
 
-type Stub = grpc.Client & Record<string, (...args: unknown[]) => unknown>;
+export interface ForwardOptions {
+  /** The entry chose this owner from its route cache: the owner must confirm it owns the key. */
+  readonly fromRouteCache: boolean;
+  /** Aborts when the entry's client has gone. */
+  readonly signal?: AbortSignal;
+}
 
 /**
- * Bytes per StoreObjects call during a hand-off: well under the gRPC message limit, so a batch
- * always fits; a larger object goes alone (CACHE_MAX_OBJECT_MB is checked against that limit).
+ * The calls an entry node makes to other owners (groupcache's ProtoGetter), whatever carries
+ * them: the network in a node, a map of endpoints in tests and simulations. A failure that
+ * the peer caused (it is gone, slow, or answered an error) is a DhtError; anything else is a
+ * local bug and must not be retried as if the peer had died.
  */
-const HANDOFF_BATCH_BYTES = 16 * 1024 * 1024;
-
-/** The calls an entry node makes to an owner, over dht.v1.Cache. */
-export class CachePeers {
-  /** Closed once idle, so stubs of owners that left do not pile up. */
-  private readonly stubs = new PeerChannels<Stub>();
-
-  constructor(
-    /** Deadline of the small calls (hand-offs, invalidations). */
-    private readonly callTimeoutMs: number,
-    /** How long an owner may take to send a response head: its origin fetch included. */
-    private readonly headTimeoutMs: number,
-    /** DHT_HOP_DELAY: the lab delay every node-to-node call gets, forwards included. */
-    private readonly hopDelayMs: number,
-    private readonly credentials: GrpcCredentials,
-  ) {}
-
-  /** Forwards a request; resolves once the owner sent the response head. */
-  async fetch(addr: string, req: CacheRequest, fromRouteCache: boolean, signal?: AbortSignal): Promise<ForwardedResponse> {
-    if (this.hopDelayMs > 0) await sleep(wallClock, this.hopDelayMs, signal);
-    const metadata = new grpc.Metadata();
-    for (const [name, value] of Object.entries(traceHeaders())) metadata.set(name, value);
-    const call = this.stub(addr).Fetch!(
-      { url: req.url, method: req.method, headers: headersToWire(req.headers), from_route_cache: fromRouteCache },
-      metadata,
-    ) as grpc.ClientReadableStream<{ head?: WireHead; chunk?: Buffer }>;
-    const onAbort = () => call.cancel();
-    signal?.addEventListener('abort', onAbort, { once: true });
-    const iterator = call[Symbol.asyncIterator]();
-    const context = `fetch of ${req.url} from ${addr}`;
-    // The head comes once the owner has the object (from its store or its origin).
-    const timer = setTimeout(() => call.cancel(), this.headTimeoutMs);
-    return iterator.next().then(
-      (first) => {
-        clearTimeout(timer);
-        if (first.done || !first.value.head) throw new DhtError('ERR_INTERNAL', `${context}: the owner sent no response head`);
-        const chunks = (async function* () {
-          try {
-            for (;;) {
-              const next = await iterator.next();
-              if (next.done) return;
-              if (next.value.chunk) yield Buffer.from(next.value.chunk);
-            }
-          } catch (err) {
-            throw fromServiceError(err as grpc.ServiceError, context);
-          } finally {
-            signal?.removeEventListener('abort', onAbort);
-          }
-        })();
-        return { head: headFromWire(first.value.head), chunks };
-      },
-      (err: grpc.ServiceError) => {
-        clearTimeout(timer);
-        signal?.removeEventListener('abort', onAbort);
-        throw signal?.aborted ? signal.reason : fromServiceError(err, context);
-      },
-    );
-  }
-
+export interface CachePeers {
+  /** Forwards a request to its owner; resolves once the owner sent the response head. */
+  fetch(addr: string, req: CacheRequest, options: ForwardOptions): Promise<ForwardedResponse>;
   /** Hands objects to their new owner. */
-  async store(addr: string, variants: readonly Variant[]): Promise<void> {
-    for (const batch of batchByBytes(variants.map(variantToWire), wireVariantBytes, HANDOFF_BATCH_BYTES)) {
-      await this.unary(addr, 'StoreObjects', { variants: batch });
-    }
-  }
-
-  async invalidate(addr: string, url: string): Promise<void> {
-    await this.unary(addr, 'Invalidate', { url });
-  }
-
-  close(): void {
-    for (const stub of this.stubs.values()) stub.close();
-    this.stubs.clear();
-  }
-
-  private unary(addr: string, method: string, request: object): Promise<void> {
-    return new Promise((resolve, reject) => {
-      this.stub(addr)[method]!(request, { deadline: new Date(Date.now() + this.callTimeoutMs) }, (err: grpc.ServiceError | null) =>
-        err ? reject(fromServiceError(err, `${method} to ${addr}`)) : resolve(),
-      );
-    });
-  }
-
-  private stub(addr: string): Stub {
-    let stub = this.stubs.get(addr);
-    if (!stub) {
-      stub = this.credentials.client(services().cache, addr) as Stub;
-      this.stubs.set(addr, stub);
-    }
-    return stub;
-  }
+  store(addr: string, variants: readonly Variant[]): Promise<void>;
+  /** Tells an owner to forget a URL. */
+  invalidate(addr: string, url: string): Promise<void>;
+  close(): void;
 }

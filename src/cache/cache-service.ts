@@ -1,14 +1,13 @@
 import { sameNode, type NodeRef } from '../id/node-ref.js';
 import { DhtError, errorCode, isRetryable } from '../errors.js';
-import type { DhtNode } from '../node/dht-node.js';
 import type { Clock } from '../runtime/clock.js';
 import { LogHistogram } from '../runtime/histogram.js';
 import type { Logger } from '../runtime/logger.js';
 import type { CachePeers } from './cache-peers.js';
 import type { ResponseHead } from './cache-wire.js';
 import { HotCopies } from './hot-copies.js';
-import type { Variant } from './object-store.js';
 import type { CacheRequest, OwnerCache } from './owner-cache.js';
+import type { OwnerLocator } from './owner-locator.js';
 import { RouteCache, type Route } from './route-cache.js';
 import type { Hop } from '../routing/lookup.js';
 import { inSpan, recordHops, SpanKind } from '../runtime/telemetry.js';
@@ -23,7 +22,7 @@ export interface ServedResponse {
 }
 
 export interface CacheServiceComponents {
-  readonly dht: DhtNode;
+  readonly locator: OwnerLocator;
   readonly owner: OwnerCache;
   readonly peers: CachePeers;
   readonly clock: Clock;
@@ -74,8 +73,8 @@ export class RequestStats {
 /**
  * The request flow of the web cache. The entry node finds the URL's owner (its hot copies,
  * then its route cache, then a DHT lookup), serves locally if it owns the URL, or forwards the
- * request over gRPC and streams the owner's answer back. Objects follow ownership as nodes
- * join and leave.
+ * request through its CachePeers and streams the owner's answer back. Objects follow
+ * ownership as nodes join and leave.
  */
 export class CacheService {
   readonly hotCopies: HotCopies;
@@ -86,7 +85,7 @@ export class CacheService {
   constructor(components: CacheServiceComponents, init: CacheServiceInit) {
     this.c = components;
     this.hotCopies = new HotCopies(init.hotCopyBytes, components.clock);
-    if (init.routeCache) this.routes = new RouteCache(components.dht.ids, components.clock);
+    if (init.routeCache) this.routes = new RouteCache(components.locator.ids, components.clock);
   }
 
   /** `signal` aborts when the client has gone: what was started only for it is cancelled. */
@@ -112,23 +111,19 @@ export class CacheService {
 
   /** Forgets a URL wherever it lives (after an unsafe method succeeded at the origin). */
   async invalidate(url: string): Promise<void> {
-    const { owner } = await this.c.dht.lookup(this.c.dht.ids.hash(url));
-    if (sameNode(owner, this.c.dht.self)) this.c.owner.invalidate(url);
+    const { owner } = await this.c.locator.locate(this.c.locator.keyOf(url));
+    if (sameNode(owner, this.c.locator.self)) this.c.owner.invalidate(url);
     else await this.c.peers.invalidate(owner.addr, url);
   }
 
   /** Whether the URL's key is in this node's range right now. */
-  owns(url: string): boolean {
-    return this.c.dht.ring.owns(this.c.dht.ids.hash(url));
-  }
-
-  accept(variants: readonly Variant[]): void {
-    for (const variant of variants) this.c.owner.store.put(variant);
+  private owns(url: string): boolean {
+    return this.c.locator.owns(this.c.locator.keyOf(url));
   }
 
   /** A node joined just before this one: it owns (previous, joined] now, objects included. */
   async onNewPredecessor(previous: NodeRef | undefined, joined: NodeRef): Promise<void> {
-    if (!previous || !this.c.dht.ids.inOpen(joined.id, previous.id, this.c.dht.self.id)) return;
+    if (!previous || !this.c.locator.ids.inOpen(joined.id, previous.id, this.c.locator.self.id)) return;
     const moving = this.c.owner.store.inRange(previous.id, joined.id);
     if (moving.length === 0) return;
     await this.c.peers.store(joined.addr, moving.flat());
@@ -138,17 +133,18 @@ export class CacheService {
 
   /** Leaving gracefully: the successor owns everything this node owned. */
   async handOff(): Promise<void> {
-    const { ring } = this.c.dht;
+    const successor = this.c.locator.successor();
     const everything = this.c.owner.store.all();
-    if (ring.alone || everything.length === 0) return;
-    await this.c.peers.store(ring.successor.addr, everything.flat());
-    this.c.logger.info({ to: ring.successor.addr, objects: everything.length }, 'handed cached objects to the successor');
+    if (!successor || everything.length === 0) return;
+    await this.c.peers.store(successor.addr, everything.flat());
+    this.c.logger.info({ to: successor.addr, objects: everything.length }, 'handed cached objects to the successor');
   }
 
   private async route(req: CacheRequest, started: number, signal: AbortSignal | undefined): Promise<ServedResponse> {
-    const { dht } = this.c;
-    if (dht.status !== 'READY' && dht.status !== 'DEBRUIJN_NOT_READY') {
-      throw new DhtError('ERR_NOT_READY', `this node is ${dht.status.toLowerCase().replace(/_/g, ' ')}`);
+    const { locator } = this.c;
+    const status = locator.status();
+    if (status !== 'READY' && status !== 'DEBRUIJN_NOT_READY') {
+      throw new DhtError('ERR_NOT_READY', `this node is ${status.toLowerCase().replace(/_/g, ' ')}`);
     }
     const copy = this.hotCopies.get(req.url, req.headers);
     if (copy) {
@@ -156,31 +152,32 @@ export class CacheService {
       const head = { ...copy.head, headers: { ...copy.head.headers, age: String(Math.floor(age)) } };
       return this.answer(head, req.method === 'HEAD' ? Buffer.alloc(0) : copy.body, 'HIT-HOT', copy.owner.addr, 0, started);
     }
-    const key = dht.ids.hash(req.url);
+    const key = locator.keyOf(req.url);
     let located = await this.locate(key, false);
     let lookupHops = located.lookupHops;
     let failure: unknown;
     for (let attempt = 1; ; attempt++) {
       // The owner, then the node that takes its range over if it just died.
       for (const target of located.route.successors.slice(0, 2)) {
-        if (sameNode(target, dht.self)) {
+        if (sameNode(target, locator.self)) {
           // A cached route to this node is checked like any other: the range may have moved to a joiner.
           if (located.fromRouteCache && !this.owns(req.url)) {
             this.routes?.forget(target);
             break;
           }
           const local = await this.c.owner.serve(req, signal);
-          return this.answer(local, local.body, ownerXCache(local), dht.self.addr, lookupHops, started);
+          return this.answer(local, local.body, ownerXCache(local), locator.self.addr, lookupHops, started);
         }
         try {
-          const forwarded = await this.c.peers.fetch(target.addr, req, located.fromRouteCache, signal);
+          const forwarded = await this.c.peers.fetch(target.addr, req, { fromRouteCache: located.fromRouteCache, signal });
           const { head } = forwarded;
           const xCache = head.outcome === 'MISS' ? 'MISS-DHT' : head.outcome === 'REVALIDATED' ? 'REVALIDATED' : 'HIT-DHT';
           const body = head.hot ? this.keepHotCopy(req, head, forwarded.chunks, target) : forwarded.chunks;
           // X-Cache-Origin: what the owner did, as the original system reported on forwarded answers.
           return this.answer(head, body, xCache, target.addr, lookupHops + 1, started, ownerXCache(head));
         } catch (err) {
-          if (!isRetryable(err)) throw err;
+          // Only a peer's failure sends the request elsewhere; a local bug is not the peer's fault.
+          if (!(err instanceof DhtError) || !isRetryable(err)) throw err;
           failure = err;
           this.routes?.forget(target);
           if (errorCode(err) === 'ERR_NOT_OWNER') break; // the range moved: look it up afresh
@@ -199,11 +196,11 @@ export class CacheService {
    * to the owner. Its hop count is the X-Hops such a request reports.
    */
   async trace(target: { readonly url?: string; readonly key: bigint }): Promise<Trace> {
-    const { dht } = this.c;
-    const hex = (id: bigint) => '0x' + dht.ids.toHex(id);
+    const { locator } = this.c;
+    const hex = (id: bigint) => '0x' + locator.ids.toHex(id);
     const node = (n: NodeRef) => ({ id: hex(n.id), addr: n.addr });
     const copy = target.url ? this.hotCopies.get(target.url, {}) : undefined;
-    if (copy) return { key: hex(target.key), url: target.url, traced_by: node(dht.self), owner: node(copy.owner), via: 'hot-copy', hops: 0, path: [] };
+    if (copy) return { key: hex(target.key), url: target.url, traced_by: node(locator.self), owner: node(copy.owner), via: 'hot-copy', hops: 0, path: [] };
     const located = await this.locate(target.key, false);
     const path: TraceHop[] = located.path.map((h) => ({
       from: node(h.from),
@@ -214,15 +211,15 @@ export class CacheService {
       ms: h.ms,
     }));
     const owner = located.route.owner;
-    if (!sameNode(owner, dht.self)) path.push({ from: node(dht.self), to: node(owner), kind: 'forward', shifts: 0, ms: await dht.ping(owner) });
-    return { key: hex(target.key), url: target.url, traced_by: node(dht.self), owner: node(owner), via: located.fromRouteCache ? 'route-cache' : 'lookup', hops: path.length, path };
+    if (!sameNode(owner, locator.self)) path.push({ from: node(locator.self), to: node(owner), kind: 'forward', shifts: 0, ms: await locator.ping(owner) });
+    return { key: hex(target.key), url: target.url, traced_by: node(locator.self), owner: node(owner), via: located.fromRouteCache ? 'route-cache' : 'lookup', hops: path.length, path };
   }
 
   /** The key's owner: from the route cache unless `fresh`, else by a DHT lookup (remembered). */
   private async locate(key: bigint, fresh: boolean): Promise<{ route: Route; lookupHops: number; fromRouteCache: boolean; path: readonly Hop[] }> {
     const cached = fresh ? undefined : this.routes?.find(key);
     if (cached) return { route: cached, lookupHops: 0, fromRouteCache: true, path: [] };
-    const found = await this.c.dht.lookup(key);
+    const found = await this.c.locator.locate(key);
     recordHops(found.path);
     const route = { from: found.predecessor.id, owner: found.owner, successors: found.successors };
     this.routes?.remember(route);
@@ -249,9 +246,9 @@ export class CacheService {
     Object.assign(headers, {
       'x-cache': xCache,
       'cache-status': cacheStatus(head, xCache),
-      'x-node-id': '0x' + this.c.dht.ids.toHex(this.c.dht.self.id),
+      'x-node-id': '0x' + this.c.locator.ids.toHex(this.c.locator.self.id),
       'x-responsible-node': owner,
-      'x-entry-node': this.c.dht.self.addr,
+      'x-entry-node': this.c.locator.self.addr,
       'x-hops': String(hops),
       'x-latency-ms': latency.toFixed(2),
     });

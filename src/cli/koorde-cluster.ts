@@ -17,7 +17,7 @@ program
   .option('--protocol <name>', 'koorde or chord', oneOf(PROTOCOLS), 'koorde')
   .option('--degree <k>', 'Koorde base k (power of two)', integer(2, 256), 8)
   .option('--bits <b>', `identifier bits (env DHT_ID_BITS; default 66, or 96 when the degree needs it)`, integer(8, MAX_ID_BITS))
-  .option('--base-port <port>', 'gRPC ports from here; HTTP ports from here + 1000', integer(1, 64_000), 4000)
+  .option('--base-port <port>', 'gRPC ports from here; HTTP ports from here + 1000; peer data channel ports from here + 2000', integer(1, 63_000), 4000)
   .option('--lb-port <port>', 'load balancer port on 127.0.0.1', integer(1, 65_535), 8080)
   .option('--origin', 'also start a local origin (koorde-origin) on --origin-port and allow-list it')
   .option('--origin-port <port>', 'port of the local origin', integer(1, 65_535), 9000)

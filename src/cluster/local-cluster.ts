@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Protocol } from '../routing/router.js';
+import { CLUSTER_PORT_OFFSETS } from './free-ports.js';
 import { PARENT_PIPE_ENV, PARENT_PIPE_FD, PARENT_PIPE_STDIO } from './parent-pipe.js';
 
 /**
@@ -16,7 +17,7 @@ export interface LocalClusterInit {
   readonly nodes: number;
   readonly protocol: Protocol;
   readonly degree: number;
-  /** gRPC ports are base, base+1, …; HTTP ports base+1000, base+1001, … */
+  /** gRPC ports are base, base+1, …; HTTP ports base+1000, …; peer data channel ports base+2000, … */
   readonly basePort: number;
   readonly host?: string;
   /** Settings for every node (on top of this process's environment, which nodes inherit). */
@@ -115,7 +116,7 @@ export class LocalCluster {
   private spawnNode(index: number): ClusterNode {
     const grpcPort = this.init.basePort + index;
     const grpc = `${this.host}:${grpcPort}`;
-    const http = `http://${this.host}:${grpcPort + 1000}`;
+    const http = `http://${this.host}:${grpcPort + CLUSTER_PORT_OFFSETS.http}`;
     const peers = [...this.nodes.map((n) => n.grpc), grpc];
     const env = {
       ...process.env,
@@ -126,7 +127,8 @@ export class LocalCluster {
       [PARENT_PIPE_ENV]: String(PARENT_PIPE_FD),
       NODE_BIND: this.host,
       NODE_PORT: String(grpcPort),
-      CACHE_HTTP_PORT: String(grpcPort + 1000),
+      CACHE_HTTP_PORT: String(grpcPort + CLUSTER_PORT_OFFSETS.http),
+      CACHE_PEER_PORT: String(grpcPort + CLUSTER_PORT_OFFSETS.peer),
       // Everyone knows every node started so far; the first one creates the ring.
       BOOTSTRAP_PEERS: index < this.init.nodes ? Array.from({ length: this.init.nodes }, (_, i) => `${this.host}:${this.init.basePort + i}`).join(',') : peers.join(','),
     };

@@ -154,6 +154,7 @@ export const SETTINGS = {
   stateFile: setting('STATE_FILE', 'node.stateFile', '', text, 'state snapshot written on shutdown, read at start'),
   cacheEnabled: setting('CACHE_ENABLED', 'cache.enabled', true, boolean, 'serve the HTTP cache API'),
   httpPort: setting('CACHE_HTTP_PORT', 'cache.httpPort', 8080, integer(1, 65535), 'HTTP API port'),
+  peerPort: setting('CACHE_PEER_PORT', 'cache.peerPort', 4001, integer(0, 65535), 'peer data channel port: forwarded requests between nodes (0 = any free port)'),
   capacityMB: setting('CACHE_CAPACITY_MB', 'cache.capacityMB', 1024, decimal(0, 1_048_576), 'cache byte budget, MiB'),
   memoryLimitMB: setting(
     'CACHE_MEMORY_LIMIT_MB',
@@ -247,5 +248,8 @@ export function crossCheck(s: Settings): string[] {
   const tlsProblem = tlsFilesProblem(tlsFiles(s), TLS_SETTING_NAMES);
   if (tlsProblem) problems.push(tlsProblem);
   if (s.cacheEnabled && s.httpPort === s.port) problems.push(`CACHE_HTTP_PORT=${s.httpPort} equals NODE_PORT: gRPC and HTTP need their own ports`);
+  if (s.cacheEnabled && (s.peerPort === s.port || s.peerPort === s.httpPort)) {
+    problems.push(`CACHE_PEER_PORT=${s.peerPort} equals ${s.peerPort === s.port ? 'NODE_PORT' : 'CACHE_HTTP_PORT'}: the peer data channel needs its own port, never the public HTTP one`);
+  }
   return problems;
 }

@@ -1,8 +1,7 @@
 import type * as grpc from '@grpc/grpc-js';
 import type { Server as HttpServer } from 'node:http';
 import { hostname } from 'node:os';
-import { CachePeers } from '../cache/cache-peers.js';
-import { cacheImplementation } from '../cache/cache-rpc-service.js';
+import type { AddressInfo } from 'node:net';
 import { CacheService } from '../cache/cache-service.js';
 import { HotKeys } from '../cache/hot-keys.js';
 import { MemoryGuard } from '../cache/memory-guard.js';
@@ -11,6 +10,7 @@ import { OriginPolicy } from '../cache/origin/address-policy.js';
 import { FetchLimiter } from '../cache/origin/fetch-limiter.js';
 import { OriginClient } from '../cache/origin/origin-client.js';
 import { OwnerCache } from '../cache/owner-cache.js';
+import { CacheOwnerEndpoint } from '../cache/owner-endpoint.js';
 import { createHttpServer } from '../http/http-server.js';
 import { listenHttp } from '../http/listen.js';
 import { dashboardFigures } from '../http/metrics.js';
@@ -24,15 +24,20 @@ import { systemRng, type Rng } from '../runtime/rng.js';
 import { withDeadline } from '../transport/deadline.js';
 import type { Transport } from '../transport/transport.js';
 import { withDelay } from '../transport/delay.js';
+import { cacheControlImplementation } from '../transport/grpc/cache-control-service.js';
+import { CacheControlClient } from '../transport/grpc/cache-control-client.js';
 import { createServer, dhtImplementation, listen, shutdown } from '../transport/grpc/grpc-server.js';
 import { GrpcTransport } from '../transport/grpc/grpc-transport.js';
 import type { GrpcCredentials } from '../transport/grpc/tls.js';
 import { services } from '../transport/grpc/protos.js';
+import { HttpCachePeers } from '../transport/http-peer/http-cache-peers.js';
+import { createPeerServer } from '../transport/http-peer/peer-server.js';
 import { advertisedHost, joinHostPort } from './address.js';
 import { bootstrap, dnsPeers, staticPeers, type PeerSource } from './bootstrap.js';
 import { clientApiImplementation } from './client-api.js';
 import { containerMemoryLimit, memoryCeilingBytes } from './container-memory.js';
 import { DhtNode } from './dht-node.js';
+import { dhtOwnerLocator } from './dht-owner-locator.js';
 import { healthImplementation } from './health-service.js';
 import { initialPlacement } from './node-id.js';
 import { readState, writeState } from './state-file.js';
@@ -46,6 +51,8 @@ const FORWARD_HEAD_TIMEOUT_MS = 60_000;
 const HOT_COPY_SHARE = 1 / 16;
 /** How often the memory guard reads resident memory besides after stores. */
 const MEMORY_CHECK_INTERVAL_MS = 1000;
+/** Keep-alive connections an entry holds to each owner's peer port. */
+const PEER_CONNECTIONS = 16;
 const MIB = 1024 * 1024;
 
 export interface NodeProcess {
@@ -118,7 +125,12 @@ export async function startNodeProcess(settings: Settings, logger: Logger, crede
   server.addService(services().client.service, clientApiImplementation(dht));
   server.addService(services().health.service, healthImplementation(() => dht.status === 'READY'));
   const cache = settings.cacheEnabled ? webCache(settings, dht, logger, credentials) : undefined;
-  if (cache) server.addService(services().cache.service, cache.rpc);
+  if (cache) {
+    // The peer data channel listens first, so the port the control plane announces is its own.
+    await listenHttp(cache.peerServer, settings.peerPort, settings.bind);
+    const peerPort = (cache.peerServer.address() as AddressInfo).port;
+    server.addService(services().cache.service, cacheControlImplementation(cache.endpoint, () => peerPort));
+  }
   await listen(server, settings.bind, settings.port, credentials);
   const metrics = {
     dht,
@@ -160,6 +172,7 @@ export async function startNodeProcess(settings: Settings, logger: Logger, crede
       }
       await shutdown(server, SHUTDOWN_GRACE_MS);
       await closeHttp(http);
+      if (cache) await closeHttp(cache.peerServer);
       transport.close();
       cache?.peers.close();
       await cache?.origin.close();
@@ -201,7 +214,7 @@ async function pickBalancedId(
   return { id, creates: outcome === 'created' };
 }
 
-/** The web cache of one node: origin client, owner store, entry-side request flow, and its gRPC service. */
+/** The web cache of one node: origin client, owner store, entry-side request flow, and the owner's endpoint with its peer server. */
 function webCache(settings: Settings, dht: DhtNode, logger: Logger, credentials: GrpcCredentials) {
   const origin = new OriginClient({
     policy: new OriginPolicy(settings.originAllowlist),
@@ -225,19 +238,21 @@ function webCache(settings: Settings, dht: DhtNode, logger: Logger, credentials:
     { defaultTtlSeconds: settings.defaultTtlSeconds, storeSetCookie: settings.storeSetCookie },
     dht.signal,
   );
-  const peers = new CachePeers(settings.failureTimeoutMs * 10, FORWARD_HEAD_TIMEOUT_MS, settings.hopDelayMs, credentials);
+  const peers = new HttpCachePeers(new CacheControlClient(credentials, wallClock, settings.failureTimeoutMs * 10), credentials, wallClock, {
+    headTimeoutMs: FORWARD_HEAD_TIMEOUT_MS,
+    hopDelayMs: settings.hopDelayMs,
+    maxBodyBytes: settings.maxObjectMB * MIB,
+    connectionsPerPeer: PEER_CONNECTIONS,
+  });
+  const locator = dhtOwnerLocator(dht);
   const service = new CacheService(
-    { dht, owner, peers, clock: wallClock, logger },
+    { locator, owner, peers, clock: wallClock, logger },
     { routeCache: settings.routeCache, hotCopyBytes: settings.capacityMB * MIB * HOT_COPY_SHARE },
   );
   dht.addRangeHolder({ onNewPredecessor: (previous, joined) => service.onNewPredecessor(previous, joined), handOff: () => service.handOff() });
-  const rpc = cacheImplementation({
-    owner,
-    owns: (url) => service.owns(url),
-    covers: (url) => dht.covers(dht.ids.hash(url)),
-    accept: (variants) => service.accept(variants),
-  });
-  return { origin, owner, peers, service, rpc, guard };
+  const endpoint = new CacheOwnerEndpoint(owner, locator);
+  const peerServer = createPeerServer(endpoint, credentials, logger);
+  return { origin, owner, peers, service, endpoint, peerServer, guard };
 }
 
 /** Evicts cached objects when resident memory nears the ceiling (CACHE_MEMORY_LIMIT_MB or the container's). */

@@ -73,6 +73,7 @@ for (const overlay of OVERLAYS) {
         [
           ['grpc', API_NAMES.ports.grpc],
           ['http', API_NAMES.ports.http],
+          ['peer', API_NAMES.ports.peer],
         ],
       );
       assert.ok(matches(API_NAMES.podLabel, podLabels));
@@ -216,6 +217,12 @@ for (const overlay of OVERLAYS) {
         assert.ok(rule.from.some((f) => matches(f.podSelector?.matchLabels, podLabels)));
       }
       assert.ok(np.spec?.ingress?.some((r) => !r.from && r.ports?.some((p) => p.port === API_NAMES.ports.http)), '8080 open');
+      const peerRules = np.spec?.ingress?.filter((r) => r.ports?.some((p) => p.port === API_NAMES.ports.peer)) ?? [];
+      assert.ok(peerRules.length > 0, 'the peer data channel is admitted');
+      for (const rule of peerRules) {
+        assert.ok(rule.from?.length && rule.from.every((f) => !f.ipBlock && !f.namespaceSelector && matches(f.podSelector?.matchLabels, podLabels)), 'the peer port only from dht-node pods');
+      }
+      assert.ok(np.spec?.egress?.some((r) => r.ports?.some((p) => p.port === API_NAMES.ports.peer) && r.to?.some((t) => matches(t.podSelector?.matchLabels, podLabels))), 'forwards to peers');
       const egress = np.spec?.egress ?? [];
       assert.ok(egress.some((r) => r.ports?.some((p) => p.port === 53 && p.protocol === 'UDP')), 'DNS');
       assert.ok(egress.some((r) => r.ports?.some((p) => p.port === API_NAMES.ports.grpc) && r.to?.some((t) => matches(t.podSelector?.matchLabels, podLabels))), 'peers');

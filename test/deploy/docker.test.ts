@@ -84,7 +84,7 @@ describe('deploy - docker', () => {
     const froms = all.filter((i) => i.keyword === 'FROM').map((i) => i.args);
     assert.deepEqual(froms, ['node:${NODE_VERSION}-bookworm-slim AS build', 'node:${NODE_VERSION}-bookworm-slim']);
     const exposed = all.filter((i) => i.keyword === 'EXPOSE').flatMap((i) => i.args.split(/\s+/));
-    assert.deepEqual(exposed.sort(), ['4000', '8080']);
+    assert.deepEqual(exposed.sort(), ['4000', '4001', '8080']);
     assert.match(read('docker/entrypoint.sh'), /exec koorde-node "\$@"/, 'koorde-node is the default command');
   });
 

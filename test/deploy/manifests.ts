@@ -40,7 +40,7 @@ export const API_NAMES = {
   serviceAccount: 'dht-node',
   /** The cluster's TLS CA and node certificate (made by deploy-eks.sh, not in the manifests). */
   tlsSecret: 'dht-tls',
-  ports: { grpc: 4000, http: 8080, loadBalancer: 80 },
+  ports: { grpc: 4000, http: 8080, loadBalancer: 80, peer: 4001 },
 } as const;
 
 type Validatable = new (data: never) => { validate(): void };

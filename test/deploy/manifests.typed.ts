@@ -60,6 +60,7 @@ export const typedManifests = {
         "STATE_FILE": "/data/state.json",
         "CACHE_ENABLED": "true",
         "CACHE_HTTP_PORT": "8080",
+        "CACHE_PEER_PORT": "4001",
         "CACHE_CAPACITY_MB": "256",
         "CACHE_MEMORY_LIMIT_MB": "auto",
         "CACHE_MAX_OBJECT_MB": "16",
@@ -147,6 +148,23 @@ export const typedManifests = {
             ]
           },
           {
+            "from": [
+              {
+                "podSelector": {
+                  "matchLabels": {
+                    "app": "dht-node"
+                  }
+                }
+              }
+            ],
+            "ports": [
+              {
+                "port": 4001,
+                "protocol": "TCP"
+              }
+            ]
+          },
+          {
             "ports": [
               {
                 "port": 8080,
@@ -195,6 +213,10 @@ export const typedManifests = {
             "ports": [
               {
                 "port": 4000,
+                "protocol": "TCP"
+              },
+              {
+                "port": 4001,
                 "protocol": "TCP"
               }
             ]
@@ -600,6 +622,11 @@ export const typedManifests = {
                   {
                     "name": "http",
                     "containerPort": 8080,
+                    "protocol": "TCP"
+                  },
+                  {
+                    "name": "peer",
+                    "containerPort": 4001,
                     "protocol": "TCP"
                   }
                 ],

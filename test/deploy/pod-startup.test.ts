@@ -21,7 +21,7 @@ describe('deploy - a rehearsal of the StatefulSet start-up on loopback', { skip:
       [pods[0]!.headlessFqdn]: ips,
       ...Object.fromEntries(pods.map((p, i) => [p.fqdn, [ips[i]!]])),
     });
-    const [grpcPort, httpPort] = await freePorts(2);
+    const [grpcPort, httpPort, peerPort] = await freePorts(3);
     const stateDir = mkdtempSync(join(tmpdir(), 'koorde-pods-'));
     // What deploy-eks.sh puts into the Secret; pods dial each other by IP, which no SAN lists.
     const tls = makeRingCertificates(pods[0]!.namespace);
@@ -34,6 +34,7 @@ describe('deploy - a rehearsal of the StatefulSet start-up on loopback', { skip:
         NODE_BIND: ips[i]!,
         NODE_PORT: String(grpcPort),
         CACHE_HTTP_PORT: String(httpPort),
+        CACHE_PEER_PORT: String(peerPort),
         STATE_FILE: join(stateDir, `${pod.name}.json`),
         // The Secret's files, at this machine's paths instead of the pod's mount.
         ...tls.nodeEnv,

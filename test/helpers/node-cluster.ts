@@ -47,6 +47,7 @@ export async function startNodes(group: ProcessGroup, count: number, options: Cl
       DHT_ID_BITS: String(options.idBits ?? 66),
       NODE_PORT: String(ports[i]),
       CACHE_HTTP_PORT: String(ports[count + i]),
+      CACHE_PEER_PORT: '0',
       BOOTSTRAP_PEERS: addrs.join(','),
       ...options.env,
       ...options.envFor?.(i),

@@ -20,6 +20,7 @@ describe('integration - DNS bootstrap against a real DNS server on loopback', ()
         NODE_BIND: ip,
         NODE_PORT: String(grpcPort),
         CACHE_HTTP_PORT: String(httpPort),
+        CACHE_PEER_PORT: '0',
         BOOTSTRAP_MODE: 'dns',
         BOOTSTRAP_DNS_NAME: NAME,
         BOOTSTRAP_DNS_SERVER: dns,

@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import * as grpc from '@grpc/grpc-js';
 import { DhtClient } from '../../src/client/dht-client.js';
@@ -31,11 +33,18 @@ describe('integration - mutual TLS between nodes and clients', { skip: !hasOpens
   let ring: RingCertificates;
   let other: RingCertificates;
   let nodes: TestNode[] = [];
-  after(() => group.stopAll());
+  let origin: Server;
+  after(async () => {
+    await group.stopAll();
+    origin?.closeAllConnections();
+    origin?.close();
+  });
   before(async () => {
     ring = makeRingCertificates('tls-ring');
     other = makeRingCertificates('other-ring');
-    nodes = await startNodes(group, 2, { protocol: 'koorde', degree: 2, env: ring.nodeEnv });
+    origin = createServer((req, res) => res.writeHead(200, { 'cache-control': 'max-age=60' }).end(`object ${req.url}`));
+    await new Promise<void>((resolve) => origin.listen(0, '127.0.0.1', resolve));
+    nodes = await startNodes(group, 2, { protocol: 'koorde', degree: 2, env: { ...ring.nodeEnv, CACHE_ORIGIN_ALLOWLIST: '127.0.0.1' } });
     await waitForStableRing(nodes, { protocol: 'koorde', degree: 2, idBits: 66, successors: 8 }, 60_000, ring.clientCredentials);
   });
 
@@ -52,6 +61,21 @@ describe('integration - mutual TLS between nodes and clients', { skip: !hasOpens
       client.close();
     }
     for (const node of nodes) assert.doesNotMatch(node.proc.output(), /gRPC is plaintext/);
+  });
+
+  it('forwards cache requests to their owner over the TLS peer data channel', async () => {
+    await waitFor('both nodes READY', async () => (await Promise.all(nodes.map((n) => fetch(`${n.http}/health`)))).every((r) => r.status === 200));
+    const url = `http://127.0.0.1:${(origin.address() as AddressInfo).port}/tls-object`;
+    const answers = await Promise.all(
+      nodes.map(async (node) => {
+        const res = await fetch(`${node.http}/cache?url=${encodeURIComponent(url)}`);
+        return { status: res.status, body: await res.text(), xCache: res.headers.get('x-cache'), owner: res.headers.get('x-responsible-node'), entry: node.addr };
+      }),
+    );
+    for (const a of answers) assert.deepEqual([a.status, a.body], [200, 'object /tls-object']);
+    const forwarded = answers.find((a) => a.owner !== a.entry);
+    assert.ok(forwarded, 'one of the two nodes is not the owner and forwarded');
+    assert.match(forwarded.xCache!, /^(MISS|HIT)-DHT$/);
   });
 
   it('refuses a plaintext client', async () => {

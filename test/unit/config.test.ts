@@ -22,6 +22,7 @@ describe('config - settings', () => {
     assert.equal(s.storageFixIntervalMs, 20_000);
     assert.equal(s.port, 4000);
     assert.equal(s.httpPort, 8080);
+    assert.equal(s.peerPort, 4001);
     assert.equal(s.capacityMB, 1024);
     assert.equal(s.defaultTtlSeconds, 3600);
     assert.equal(s.hotspotDecay, 0.65);
@@ -59,6 +60,9 @@ describe('config - settings', () => {
     assert.deepEqual(problems({ DEBRUIJN_DEGREE: '16', DHT_PROTOCOL: 'chord' }), []);
     assert.match(problems({ REPLICATION_FACTOR: '5', SUCCESSOR_LIST_SIZE: '2' }).join(), /at most SUCCESSOR_LIST_SIZE \+ 1 = 3/);
     assert.match(problems({ BOOTSTRAP_MODE: 'dns' }).join(), /BOOTSTRAP_DNS_NAME is empty/);
+    assert.match(problems({ CACHE_PEER_PORT: '8080' }).join(), /CACHE_PEER_PORT=8080 equals CACHE_HTTP_PORT: the peer data channel needs its own port/);
+    assert.match(problems({ CACHE_PEER_PORT: '4000' }).join(), /CACHE_PEER_PORT=4000 equals NODE_PORT/);
+    assert.match(problems({ CACHE_PEER_PORT: '65536' }).join(), /CACHE_PEER_PORT="65536": expected an integer from 0 to 65535/);
   });
 
   it('rejects unknown YAML keys instead of ignoring a typo', () => {

@@ -47,6 +47,12 @@ export class PeerChannels<T extends { close(): void }> {
     this.open.set(addr, { channel, usedAt: this.init.clock.now() });
   }
 
+  /** Closes and forgets the channel to `addr` (its peer failed), if there is one. */
+  delete(addr: string): void {
+    this.open.get(addr)?.channel.close();
+    this.open.delete(addr);
+  }
+
   *values(): IterableIterator<T> {
     for (const entry of this.open.values()) yield entry.channel;
   }

@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { createSecureContext, type SecureContextOptions } from 'node:tls';
+import { createSecureContext, type ConnectionOptions, type SecureContextOptions, type TlsOptions } from 'node:tls';
 import * as grpc from '@grpc/grpc-js';
 import { CHANNEL_OPTIONS } from './protos.js';
 
@@ -86,6 +86,19 @@ const acceptAnyNameSignedByTheCa = (): undefined => undefined;
  * forbids (Node warns about it). No node selects a certificate by name.
  */
 const SERVER_NAME = 'koorde-node';
+
+/**
+ * The same rules for a channel that is not gRPC (the peer data channel over HTTPS). The client
+ * presents the node certificate and accepts any server certificate that chains to the CA.
+ */
+export function httpsClientOptions(m: TlsMaterial): ConnectionOptions {
+  return { ca: m.ca, cert: m.cert, key: m.key, servername: SERVER_NAME, checkServerIdentity: acceptAnyNameSignedByTheCa, rejectUnauthorized: true };
+}
+
+/** The server refuses, in the handshake, a client without a certificate signed by the CA. */
+export function httpsServerOptions(m: TlsMaterial): TlsOptions {
+  return { ca: m.ca, cert: m.cert, key: m.key, requestCert: true, rejectUnauthorized: true };
+}
 
 /**
  * The one place that turns TLS material (or its absence) into gRPC credentials: the node's

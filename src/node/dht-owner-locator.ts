@@ -1,0 +1,20 @@
+import type { OwnerLocator } from '../cache/owner-locator.js';
+import type { DhtNode } from './dht-node.js';
+
+/** The DHT as the cache sees it: the node's own ring for ownership, its lookups for others' keys. */
+export function dhtOwnerLocator(dht: DhtNode): OwnerLocator {
+  return {
+    self: dht.self,
+    ids: dht.ids,
+    status: () => dht.status,
+    keyOf: (url) => dht.ids.hash(url),
+    owns: (key) => dht.ring.owns(key),
+    covers: (key) => dht.covers(key),
+    async locate(key, options) {
+      const found = await dht.lookup(key, { signal: options?.signal });
+      return { owner: found.owner, predecessor: found.predecessor, successors: found.successors, hops: found.hops, path: found.path };
+    },
+    successor: () => (dht.ring.alone ? undefined : dht.ring.successor),
+    ping: (node, signal) => dht.ping(node, signal),
+  };
+}
