@@ -1,8 +1,13 @@
 import type { IdSpace } from '../id/id-space.js';
 import { sameNode, uniqueNodes, type NodeRef } from '../id/node-ref.js';
 import { isRetryable } from '../errors.js';
-import type { Neighbours } from '../rpc/messages.js';
 import type { Transport } from '../transport/transport.js';
+
+/** A node's place on the ring as it tells its neighbours. */
+export interface Neighbours {
+  readonly predecessor?: NodeRef;
+  readonly successors: readonly NodeRef[];
+}
 
 export interface RingComponents {
   readonly self: NodeRef;

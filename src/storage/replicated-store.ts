@@ -2,12 +2,13 @@ import type { IdSpace } from '../id/id-space.js';
 import { sameNode, type NodeRef } from '../id/node-ref.js';
 import { DhtError, isRetryable } from '../errors.js';
 import type { Ring } from '../ring/ring.js';
-import type { LookupResult } from '../routing/lookup.js';
+import type { LookupAnswer } from '../routing/lookup.js';
 import type { Handler, Handlers } from '../rpc/messages.js';
 import type { Clock } from '../runtime/clock.js';
 import type { Logger } from '../runtime/logger.js';
+import type { StoredItem } from '../stored-item.js';
 import type { Transport } from '../transport/transport.js';
-import { ItemStore, newer, type StoredItem } from './item-store.js';
+import { ItemStore, newer } from './item-store.js';
 import { batches, checkCount, checkItem, checkItems, checkPair, DEFAULT_KV_LIMITS, type KvLimits } from './kv-limits.js';
 
 /** How long a delete is remembered, so a replica that was away cannot bring the value back. */
@@ -20,7 +21,7 @@ export interface ReplicatedStoreComponents {
   readonly peers: Transport;
   readonly clock: Clock;
   readonly logger: Logger;
-  lookup(key: bigint, signal?: AbortSignal): Promise<LookupResult>;
+  lookup(key: bigint, signal?: AbortSignal): Promise<LookupAnswer>;
   /** Whether this node owns or replicates the key id: peers hand it only such keys. */
   covers(id: bigint, signal?: AbortSignal): Promise<boolean>;
 }

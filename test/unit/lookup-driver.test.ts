@@ -4,7 +4,7 @@ import { IdSpace } from '../../src/id/id-space.js';
 import type { NodeRef } from '../../src/id/node-ref.js';
 import { DhtError } from '../../src/errors.js';
 import { lookup, type LookupDeps } from '../../src/routing/lookup.js';
-import type { RouteStep } from '../../src/rpc/messages.js';
+import type { RouteStep } from '../../src/routing/route-step.js';
 
 const node = (name: string, id: number): NodeRef => ({ id: BigInt(id), addr: name });
 const [a, b, c, d, owner] = [node('a', 1), node('b', 2), node('c', 3), node('d', 4), node('owner', 5)];
