@@ -104,7 +104,7 @@ export function createHttpServer(deps: HttpServerDeps): Server {
     sendJson(res, status === 'READY' ? 200 : 503, {
       healthy: status === 'READY',
       status,
-      node_id: '0x' + dht.ids.toHex(dht.self.id),
+      node_id: dht.ids.toPrefixedHex(dht.self.id),
       details: {
         addr: dht.self.addr,
         protocol: dht.router.protocol,
@@ -213,7 +213,7 @@ function cacheRequest(req: IncomingMessage, target: URL, withCredentials: boolea
 
 /** This node's routing state, for people and scripts. */
 export function debugState(dht: DhtNode) {
-  const ref = (n: { id: bigint; addr: string }) => ({ id: '0x' + dht.ids.toHex(n.id), addr: n.addr });
+  const ref = (n: { id: bigint; addr: string }) => ({ id: dht.ids.toPrefixedHex(n.id), addr: n.addr });
   return {
     self: ref(dht.self),
     status: dht.status,

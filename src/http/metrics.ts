@@ -36,7 +36,7 @@ export function metricsJson({ dht, cache, memoryUsage }: MetricsSources) {
   const requestCount = requests ? Object.values(requests.byXCache).reduce((a, b) => a + b, 0) : 0;
   const memory = memoryUsage?.();
   return {
-    node: { id: '0x' + dht.ids.toHex(dht.self.id), addr: dht.self.addr, protocol: router.protocol, status: dht.status },
+    node: { id: dht.ids.toPrefixedHex(dht.self.id), addr: dht.self.addr, protocol: router.protocol, status: dht.status },
     cache: {
       hits: (counts?.hits ?? 0) + (counts?.staleServed ?? 0),
       misses: counts?.misses ?? 0,

@@ -25,7 +25,7 @@ export function referenceHealthDetails(dht: DhtNode) {
  * (DHT_ID_BITS rounded up to bytes) plus its address text, self included.
  */
 export function referenceDebugFields(dht: DhtNode) {
-  const ref = (n: { id: bigint; addr: string }) => ({ id: '0x' + dht.ids.toHex(n.id), addr: n.addr });
+  const ref = (n: { id: bigint; addr: string }) => ({ id: dht.ids.toPrefixedHex(n.id), addr: n.addr });
   const pointers = dht.router.pointers();
   const entries = [dht.self, ...(dht.ring.predecessor ? [dht.ring.predecessor] : []), ...dht.ring.successors, ...pointers];
   const idBytes = Math.ceil(dht.ids.bits / 8);

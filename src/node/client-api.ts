@@ -16,7 +16,7 @@ interface NodeInfo {
  * key-value store, this node's store and routing table, and lookups.
  */
 export function clientApiImplementation(node: DhtNode): grpc.UntypedServiceImplementation {
-  const info = (n: NodeRef): NodeInfo => ({ id: '0x' + node.ids.toHex(n.id), addr: n.addr });
+  const info = (n: NodeRef): NodeInfo => ({ id: node.ids.toPrefixedHex(n.id), addr: n.addr });
   const key = (raw: unknown): string => {
     if (typeof raw !== 'string' || raw === '') throw new DhtError('ERR_INVALID_ARGUMENT', 'the key must be a non-empty string');
     return raw;
@@ -35,7 +35,7 @@ export function clientApiImplementation(node: DhtNode): grpc.UntypedServiceImple
     GetStore: (call: grpc.ServerWritableStream<unknown, unknown>) => {
       try {
         for (const item of node.store.items.all()) {
-          if (!item.deleted) call.write({ item: { key: item.key, value: item.value }, id: '0x' + node.ids.toHex(node.store.items.keyId(item.key)) });
+          if (!item.deleted) call.write({ item: { key: item.key, value: item.value }, id: node.ids.toPrefixedHex(node.store.items.keyId(item.key)) });
         }
         call.end();
       } catch (err) {

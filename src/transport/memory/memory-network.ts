@@ -1,5 +1,6 @@
 import { DhtError } from '../../errors.js';
 import type { DhtMethod, Handlers } from '../../rpc/messages.js';
+import { abortable } from '../../runtime/abort.js';
 import type { Clock } from '../../runtime/clock.js';
 import type { Rng } from '../../runtime/rng.js';
 import type { Listener, Transport } from '../transport.js';
@@ -72,27 +73,17 @@ export class MemoryNetwork {
     signal?: AbortSignal,
   ): Promise<never> {
     this.sent.set(method, (this.sent.get(method) ?? 0) + 1);
-    return new Promise((resolve, reject) => {
-      if (signal?.aborted) return reject(signal.reason);
-      let settled = false;
-      const onAbort = () => settle(() => reject(signal?.reason));
-      const settle = (finish: () => void) => {
-        if (settled) return;
-        settled = true;
-        signal?.removeEventListener('abort', onAbort);
-        finish();
-      };
-      signal?.addEventListener('abort', onAbort, { once: true });
+    return abortable<never>(signal, (resolve, reject) => {
       if (this.dropped(from, to)) return;
       const delay = this.init.latencyMs(from, to);
       this.clock.setTimeout(() => {
         const handlers = this.endpoints.get(to);
         if (!handlers) {
-          settle(() => reject(new DhtError('ERR_UNREACHABLE', `${to} refused the connection`)));
+          reject(new DhtError('ERR_UNREACHABLE', `${to} refused the connection`));
           return;
         }
         const reply = (finish: () => void) => {
-          if (!this.dropped(to, from)) this.clock.setTimeout(() => settle(finish), this.init.latencyMs(to, from));
+          if (!this.dropped(to, from)) this.clock.setTimeout(finish, this.init.latencyMs(to, from));
         };
         const handler = handlers[method] as (req: unknown, ctx: { signal: AbortSignal }) => Promise<never>;
         handler(req, { signal: signal ?? new AbortController().signal }).then(
