@@ -88,7 +88,7 @@ export class MemoryNetwork {
         const handler = handlers[method] as (req: unknown, ctx: { signal: AbortSignal }) => Promise<never>;
         handler(req, { signal: signal ?? new AbortController().signal }).then(
           (res) => reply(() => resolve(res)),
-          (err: unknown) => reply(() => reject(err)),
+          (err: unknown) => reply(() => reject(asRemoteError(err, `${method} to ${to}`))),
         );
       }, delay);
     });
@@ -98,4 +98,10 @@ export class MemoryNetwork {
     if ((this.sides.get(from) ?? 0) !== (this.sides.get(to) ?? 0)) return true;
     return this.init.lossRate > 0 && this.rng.next() < this.init.lossRate;
   }
+}
+
+/** As the wire does it: whatever a handler throws reaches the caller as a DhtError, a foreign exception as ERR_INTERNAL. */
+function asRemoteError(err: unknown, context: string): DhtError {
+  if (err instanceof DhtError) return err;
+  return new DhtError('ERR_INTERNAL', `${context}: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
 }
