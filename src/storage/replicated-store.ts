@@ -155,7 +155,9 @@ export class ReplicatedStore {
     if (!(await this.c.covers(this.c.ids.hash(key), signal))) {
       throw new DhtError('ERR_NOT_OWNER', `"${key.slice(0, 64)}" is neither owned nor replicated by ${this.c.self.addr}`);
     }
-    const version = Math.max(this.c.clock.now(), (this.items.get(key)?.version ?? 0) + 1);
+    // Whole ms: the wire carries versions as integers, so a fraction kept here would make this
+    // copy look newer than its replicas' for ever.
+    const version = Math.max(Math.floor(this.c.clock.now()), (this.items.get(key)?.version ?? 0) + 1);
     const item: StoredItem = { key, value, version, deleted };
     this.items.merge(item);
     const replicas = this.replicasOfOwnRange();
