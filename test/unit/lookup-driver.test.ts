@@ -36,7 +36,7 @@ describe('routing - lookup driver', () => {
     assert.deepEqual(result.path.map((h) => `${h.from.addr}>${h.to.addr}`), ['a>b', 'b>c']);
   });
 
-  it('answers from the origin itself with no hops when it knows the owner', async () => {
+  it('answers from the source itself with no hops when it knows the owner', async () => {
     const result = await lookup(1n, network({ a: done }), { maxHops: 10 });
     assert.equal(result.hops, 0);
     assert.equal(result.predecessor.addr, 'a');
