@@ -5,6 +5,7 @@ import { unary } from '../transport/grpc/grpc-server.js';
 import { toServiceError } from '../transport/grpc/errors.js';
 import { LOOKUP_HOPS_TRAILER } from '../transport/grpc/protos.js';
 import type { DhtNode } from './dht-node.js';
+import { nodeSnapshot } from './node-snapshot.js';
 
 interface NodeInfo {
   id: string;
@@ -42,12 +43,10 @@ export function clientApiImplementation(node: DhtNode): grpc.UntypedServiceImple
         call.destroy(Object.assign(new Error(String(err)), toServiceError(err)));
       }
     },
-    GetRoutingTable: unary(async () => ({
-      self: info(node.self),
-      predecessor: node.ring.predecessor ? info(node.ring.predecessor) : null,
-      successors: node.ring.successors.map(info),
-      de_bruijn_list: node.router.pointers().map(info),
-    })),
+    GetRoutingTable: unary(async () => {
+      const { self, predecessor, successors, pointers } = nodeSnapshot(node);
+      return { self, predecessor: predecessor ?? null, successors, de_bruijn_list: pointers };
+    }),
     Lookup: unary(async (req: { id: string }, signal, trailer) => {
       let id: bigint;
       try {
