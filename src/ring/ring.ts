@@ -2,12 +2,7 @@ import type { IdSpace } from '../id/id-space.js';
 import { sameNode, uniqueNodes, type NodeRef } from '../id/node-ref.js';
 import { isRetryable } from '../errors.js';
 import type { Transport } from '../transport/transport.js';
-
-/** A node's place on the ring as it tells its neighbours. */
-export interface Neighbours {
-  readonly predecessor?: NodeRef;
-  readonly successors: readonly NodeRef[];
-}
+import type { Neighbours } from './neighbours.js';
 
 export interface RingComponents {
   readonly self: NodeRef;

@@ -1,5 +1,5 @@
 import type { NodeRef } from '../id/node-ref.js';
-import type { Neighbours } from '../ring/ring.js';
+import type { Neighbours } from '../ring/neighbours.js';
 import type { LookupAnswer } from '../routing/lookup.js';
 import type { KoordeCarry, RouteStep } from '../routing/route-step.js';
 import type { DigestEntry, StoredItem } from '../stored-item.js';
