@@ -64,8 +64,11 @@ const RETRYABLE = new Set<ErrorCode>([
 
 /**
  * Failures of peers or of a ring in flux, after which another peer or a later round may
- * succeed — as opposed to bad input or shutdown, which no retry mends.
+ * succeed — as opposed to bad input or shutdown, which no retry mends. Only a DhtError
+ * qualifies: a peer's error arrives as one (ERR_INTERNAL when the peer failed inside), and so
+ * does a transport failure; an exception of this node's own code (a TypeError, a RangeError)
+ * is a bug here, which the next candidate would only meet again.
  */
 export function isRetryable(err: unknown): boolean {
-  return RETRYABLE.has(errorCode(err));
+  return err instanceof DhtError && RETRYABLE.has(err.code);
 }

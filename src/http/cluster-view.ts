@@ -72,7 +72,7 @@ export async function clusterView(dht: DhtNode, signal?: AbortSignal): Promise<C
     batch.forEach((m, j) => described.set(m.addr, answers[j]));
   }
   const sorted = [...members].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
-  const hex = (id: bigint) => '0x' + dht.ids.toHex(id);
+  const hex = (id: bigint) => dht.ids.toPrefixedHex(id);
   const shares = sharesOf(sorted.map((m) => m.id), dht.ids);
   return {
     self: { id: hex(dht.self.id), addr: dht.self.addr },

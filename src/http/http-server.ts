@@ -5,6 +5,7 @@ import type { CacheService } from '../cache/cache-service.js';
 import type { CacheRequest } from '../cache/owner-cache.js';
 import { DhtError } from '../errors.js';
 import type { DhtNode } from '../node/dht-node.js';
+import { nodeSnapshot } from '../node/node-snapshot.js';
 import type { Clock } from '../runtime/clock.js';
 import type { Logger } from '../runtime/logger.js';
 import { sharedFor } from '../runtime/memo.js';
@@ -99,22 +100,21 @@ export function createHttpServer(deps: HttpServerDeps): Server {
   }
 
   function health(res: ServerResponse): void {
-    const { dht } = deps;
-    const status = dht.status;
-    sendJson(res, status === 'READY' ? 200 : 503, {
-      healthy: status === 'READY',
-      status,
-      node_id: '0x' + dht.ids.toHex(dht.self.id),
+    const node = nodeSnapshot(deps.dht);
+    sendJson(res, node.status === 'READY' ? 200 : 503, {
+      healthy: node.status === 'READY',
+      status: node.status,
+      node_id: node.self.id,
       details: {
-        addr: dht.self.addr,
-        protocol: dht.router.protocol,
-        predecessor: dht.ring.predecessor?.addr ?? null,
-        successors: dht.ring.successors.length,
-        long_pointers: dht.router.pointers().length,
+        addr: node.self.addr,
+        protocol: node.protocol,
+        predecessor: node.predecessor?.addr ?? null,
+        successors: node.counts.successors,
+        long_pointers: node.counts.pointers,
         cache_enabled: deps.cache !== undefined,
         gateway_origin: deps.gateway?.origin.href ?? null,
         demo_origin: deps.demoOrigin || null,
-        ...referenceHealthDetails(dht),
+        ...referenceHealthDetails(node),
       },
     });
   }
@@ -213,15 +213,15 @@ function cacheRequest(req: IncomingMessage, target: URL, withCredentials: boolea
 
 /** This node's routing state, for people and scripts. */
 export function debugState(dht: DhtNode) {
-  const ref = (n: { id: bigint; addr: string }) => ({ id: '0x' + dht.ids.toHex(n.id), addr: n.addr });
+  const node = nodeSnapshot(dht);
   return {
-    self: ref(dht.self),
-    status: dht.status,
-    protocol: dht.router.protocol,
-    predecessor: dht.ring.predecessor ? ref(dht.ring.predecessor) : null,
-    successors: dht.ring.successors.map(ref),
-    [dht.router.protocol === 'koorde' ? 'de_bruijn' : 'fingers']: dht.router.pointers().map(ref),
-    store_items: dht.store.items.size,
-    ...referenceDebugFields(dht),
+    self: node.self,
+    status: node.status,
+    protocol: node.protocol,
+    predecessor: node.predecessor ?? null,
+    successors: node.successors,
+    [node.protocol === 'koorde' ? 'de_bruijn' : 'fingers']: node.pointers,
+    store_items: node.counts.storeItems,
+    ...referenceDebugFields(node, dht.ids.bits),
   };
 }

@@ -3,8 +3,7 @@ import type { CacheService } from '../cache/cache-service.js';
 import type { MemoryGuard } from '../cache/memory-guard.js';
 import type { OwnerCache } from '../cache/owner-cache.js';
 import type { DhtNode } from '../node/dht-node.js';
-import { ChordRouter } from '../routing/chord.js';
-import { KoordeRouter } from '../routing/koorde.js';
+import { nodeSnapshot } from '../node/node-snapshot.js';
 
 export interface MetricsSources {
   readonly dht: DhtNode;
@@ -25,7 +24,8 @@ const HOT_URLS_SHOWN = 20;
 
 /** /metrics as JSON (SPEC §4 fields, and more). */
 export function metricsJson({ dht, cache, memoryUsage }: MetricsSources) {
-  const { stats, router, ring } = dht;
+  const { stats } = dht;
+  const node = nodeSnapshot(dht);
   const owner = cache?.owner;
   const counts = owner?.counts;
   const served = counts ? counts.hits + counts.staleServed + counts.revalidated + counts.misses : 0;
@@ -36,7 +36,7 @@ export function metricsJson({ dht, cache, memoryUsage }: MetricsSources) {
   const requestCount = requests ? Object.values(requests.byXCache).reduce((a, b) => a + b, 0) : 0;
   const memory = memoryUsage?.();
   return {
-    node: { id: '0x' + dht.ids.toHex(dht.self.id), addr: dht.self.addr, protocol: router.protocol, status: dht.status },
+    node: { id: node.self.id, addr: node.self.addr, protocol: node.protocol, status: node.status },
     cache: {
       hits: (counts?.hits ?? 0) + (counts?.staleServed ?? 0),
       misses: counts?.misses ?? 0,
@@ -73,12 +73,12 @@ export function metricsJson({ dht, cache, memoryUsage }: MetricsSources) {
     hotspots: { count: hot.length, urls: hotUrlsShown(hot) },
 
     routing: {
-      successor_count: ring.successors.length,
-      debruijn_count: router instanceof KoordeRouter ? router.pointers().length : 0,
-      finger_count: router instanceof ChordRouter ? router.pointers().length : 0,
-      has_predecessor: ring.predecessor !== undefined,
+      successor_count: node.counts.successors,
+      debruijn_count: node.protocol === 'koorde' ? node.counts.pointers : 0,
+      finger_count: node.protocol === 'chord' ? node.counts.pointers : 0,
+      has_predecessor: node.predecessor !== undefined,
       stats: {
-        protocol: router.protocol,
+        protocol: node.protocol,
         de_bruijn_success: stats.byKind.debruijn,
         de_bruijn_failures: stats.fallbacks,
         successor_fallbacks: stats.byKind.successor,

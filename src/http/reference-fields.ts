@@ -1,4 +1,4 @@
-import type { DhtNode } from '../node/dht-node.js';
+import type { NodeJson, NodeSnapshot } from '../node/node-snapshot.js';
 
 /**
  * Fields of the original KoordeDHT-Web-Cache's /health and /debug that scripts and dashboards
@@ -6,16 +6,16 @@ import type { DhtNode } from '../node/dht-node.js';
  */
 
 /** /health `details`: readiness of the successor list and of the de Bruijn list, in the reference's names. */
-export function referenceHealthDetails(dht: DhtNode) {
-  const koorde = dht.router.protocol === 'koorde';
-  const deBruijnCount = koorde ? dht.router.pointers().length : 0;
+export function referenceHealthDetails(node: NodeSnapshot<NodeJson>) {
+  const koorde = node.protocol === 'koorde';
+  const deBruijnCount = koorde ? node.counts.pointers : 0;
   return {
-    successor_ready: dht.ring.successors.length > 0,
-    successor_count: dht.ring.successors.length,
+    successor_ready: node.counts.successors > 0,
+    successor_count: node.counts.successors,
     // Chord keeps no de Bruijn list: never waiting for one.
     de_bruijn_ready: !koorde || deBruijnCount >= 1,
     de_bruijn_count: deBruijnCount,
-    required_de_bruijn: dht.degree ?? 0,
+    required_de_bruijn: node.degree ?? 0,
   };
 }
 
@@ -24,13 +24,11 @@ export function referenceHealthDetails(dht: DhtNode) {
  * `routing_table_bytes`: what the routing state holds, each entry counted as its id
  * (DHT_ID_BITS rounded up to bytes) plus its address text, self included.
  */
-export function referenceDebugFields(dht: DhtNode) {
-  const ref = (n: { id: bigint; addr: string }) => ({ id: '0x' + dht.ids.toHex(n.id), addr: n.addr });
-  const pointers = dht.router.pointers();
-  const entries = [dht.self, ...(dht.ring.predecessor ? [dht.ring.predecessor] : []), ...dht.ring.successors, ...pointers];
-  const idBytes = Math.ceil(dht.ids.bits / 8);
+export function referenceDebugFields(node: NodeSnapshot<NodeJson>, idBits: number) {
+  const entries = [node.self, ...(node.predecessor ? [node.predecessor] : []), ...node.successors, ...node.pointers];
+  const idBytes = Math.ceil(idBits / 8);
   return {
-    de_bruijn_list: dht.router.protocol === 'koorde' ? pointers.map(ref) : [],
+    de_bruijn_list: node.protocol === 'koorde' ? node.pointers : [],
     routing_table_bytes: entries.reduce((total, n) => total + idBytes + Buffer.byteLength(n.addr), 0),
   };
 }

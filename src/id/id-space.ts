@@ -59,6 +59,11 @@ export class IdSpace {
     return id.toString(16).padStart(this.hexDigits, '0');
   }
 
+  /** `0x` and the fixed-width hex: how ids appear in JSON answers and the client API. */
+  toPrefixedHex(id: bigint): string {
+    return '0x' + this.toHex(id);
+  }
+
   /** Parses hex with or without `0x`; rejects values that do not fit the ring. */
   parseHex(text: string): bigint {
     const digits = text.trim().replace(/^0x/i, '');

@@ -5,6 +5,7 @@ import { unary } from '../transport/grpc/grpc-server.js';
 import { toServiceError } from '../transport/grpc/errors.js';
 import { LOOKUP_HOPS_TRAILER } from '../transport/grpc/protos.js';
 import type { DhtNode } from './dht-node.js';
+import { nodeSnapshot } from './node-snapshot.js';
 
 interface NodeInfo {
   id: string;
@@ -16,7 +17,7 @@ interface NodeInfo {
  * key-value store, this node's store and routing table, and lookups.
  */
 export function clientApiImplementation(node: DhtNode): grpc.UntypedServiceImplementation {
-  const info = (n: NodeRef): NodeInfo => ({ id: '0x' + node.ids.toHex(n.id), addr: n.addr });
+  const info = (n: NodeRef): NodeInfo => ({ id: node.ids.toPrefixedHex(n.id), addr: n.addr });
   const key = (raw: unknown): string => {
     if (typeof raw !== 'string' || raw === '') throw new DhtError('ERR_INVALID_ARGUMENT', 'the key must be a non-empty string');
     return raw;
@@ -35,19 +36,17 @@ export function clientApiImplementation(node: DhtNode): grpc.UntypedServiceImple
     GetStore: (call: grpc.ServerWritableStream<unknown, unknown>) => {
       try {
         for (const item of node.store.items.all()) {
-          if (!item.deleted) call.write({ item: { key: item.key, value: item.value }, id: '0x' + node.ids.toHex(node.store.items.keyId(item.key)) });
+          if (!item.deleted) call.write({ item: { key: item.key, value: item.value }, id: node.ids.toPrefixedHex(node.store.items.keyId(item.key)) });
         }
         call.end();
       } catch (err) {
         call.destroy(Object.assign(new Error(String(err)), toServiceError(err)));
       }
     },
-    GetRoutingTable: unary(async () => ({
-      self: info(node.self),
-      predecessor: node.ring.predecessor ? info(node.ring.predecessor) : null,
-      successors: node.ring.successors.map(info),
-      de_bruijn_list: node.router.pointers().map(info),
-    })),
+    GetRoutingTable: unary(async () => {
+      const { self, predecessor, successors, pointers } = nodeSnapshot(node);
+      return { self, predecessor: predecessor ?? null, successors, de_bruijn_list: pointers };
+    }),
     Lookup: unary(async (req: { id: string }, signal, trailer) => {
       let id: bigint;
       try {

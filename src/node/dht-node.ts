@@ -27,6 +27,7 @@ import type { Rng } from '../runtime/rng.js';
 import { withDeadline } from '../transport/deadline.js';
 import { withLoopback } from '../transport/loopback.js';
 import type { Transport } from '../transport/transport.js';
+import { nodeSnapshot } from './node-snapshot.js';
 
 /** The environment a node runs in: production passes gRPC and the wall clock, the simulator its own. */
 export interface NodeComponents {
@@ -155,14 +156,10 @@ export class DhtNode {
     this.handlers = {
       ...this.store.handlers,
       ping: pingHandler(),
-      describe: describeHandler(() => ({
-        status: this.status,
-        protocol: this.router.protocol,
-        predecessor: this.ring.predecessor,
-        successors: this.ring.successors,
-        pointers: this.router.pointers(),
-        figures: JSON.stringify(this.#figures?.() ?? {}),
-      })),
+      describe: describeHandler(() => {
+        const { status, protocol, predecessor, successors, pointers } = nodeSnapshot(this, (n) => n);
+        return { status, protocol, predecessor, successors, pointers, figures: JSON.stringify(this.#figures?.() ?? {}) };
+      }),
       getNeighbours: getNeighboursHandler(this.ring),
       notify: notifyHandler(this.ring),
       findNext: findNextHandler(this.router),

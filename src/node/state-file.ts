@@ -1,6 +1,6 @@
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import type { StoredItem } from '../storage/item-store.js';
+import type { StoredItem } from '../stored-item.js';
 
 /** What a node keeps across restarts: its ring position and the pairs it held. */
 export interface NodeState {

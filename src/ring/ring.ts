@@ -1,8 +1,8 @@
 import type { IdSpace } from '../id/id-space.js';
 import { sameNode, uniqueNodes, type NodeRef } from '../id/node-ref.js';
 import { isRetryable } from '../errors.js';
-import type { LookupAnswer, Neighbours } from '../rpc/messages.js';
 import type { Transport } from '../transport/transport.js';
+import type { Neighbours } from './neighbours.js';
 
 export interface RingComponents {
   readonly self: NodeRef;
@@ -189,14 +189,12 @@ export class Ring {
   async reunite(signal?: AbortSignal): Promise<void> {
     const lost = this.#lost.shift();
     if (!lost) return;
-    let answer: LookupAnswer;
-    try {
-      answer = await this.peers.call(lost.node.addr, 'lookup', { key: this.self.id }, { signal });
-    } catch (err) {
+    const answer = await this.peers.call(lost.node.addr, 'lookup', { key: this.self.id }, { signal }).catch((err: unknown) => {
       if (!isRetryable(err)) throw err;
       if (++lost.checks < LOST_NODE_CHECKS) this.#lost.push(lost);
-      return;
-    }
+      return undefined;
+    });
+    if (!answer) return;
     const version = this.#version;
     const candidate = answer.owner;
     if (sameNode(candidate, this.self) || !this.ids.inOpen(candidate.id, this.self.id, this.successor.id)) return;

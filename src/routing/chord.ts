@@ -2,8 +2,8 @@ import type { IdSpace } from '../id/id-space.js';
 import { sameNode, uniqueNodes, type NodeRef } from '../id/node-ref.js';
 import { isRetryable } from '../errors.js';
 import type { Ring } from '../ring/ring.js';
-import type { RouteStep } from '../rpc/messages.js';
 import { closestPreceding } from './closest.js';
+import type { RouteStep } from './route-step.js';
 import type { PointerSource, Router } from './router.js';
 
 /**

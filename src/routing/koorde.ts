@@ -3,8 +3,8 @@ import type { IdSpace } from '../id/id-space.js';
 import { sameNode, uniqueNodes, type NodeRef } from '../id/node-ref.js';
 import { DhtError, isRetryable } from '../errors.js';
 import type { Ring } from '../ring/ring.js';
-import type { KoordeCarry, RouteStep } from '../rpc/messages.js';
 import { closestPreceding } from './closest.js';
+import type { KoordeCarry, RouteStep } from './route-step.js';
 import type { PointerSource, Router } from './router.js';
 
 /**
@@ -53,7 +53,7 @@ export class KoordeRouter implements Router {
     const self = ring.self.id;
     if (ring.successorOwns(key)) return { done: true, successors: ring.successors };
     if (!carry && this.#deBruijn.length === 0) {
-      // An origin without de Bruijn pointers yet (just joined): a neighbour that has them starts
+      // A source without de Bruijn pointers yet (just joined): a neighbour that has them starts
       // afresh. A carried lookup is never restarted — that could send it back where it came from.
       const candidates = closestPreceding(ids, self, key, ring.successors);
       return { done: false, hop: 'successor', candidates, shifts: 0, successors: ring.successors };

@@ -1,6 +1,6 @@
-import type { HopKind } from '../rpc/messages.js';
 import { LogHistogram } from '../runtime/histogram.js';
 import type { LookupResult } from './lookup.js';
+import type { HopKind } from './route-step.js';
 
 /** Running totals over the lookups a node started, for /metrics and the simulator. */
 export class LookupStats {

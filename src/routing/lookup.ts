@@ -1,7 +1,7 @@
 import type { IdSpace } from '../id/id-space.js';
 import type { NodeRef } from '../id/node-ref.js';
 import { DhtError, isRetryable } from '../errors.js';
-import type { HopKind, KoordeCarry, RouteStep } from '../rpc/messages.js';
+import type { HopKind, KoordeCarry, RouteStep } from './route-step.js';
 
 /** One move of a lookup from node to node, as a trace shows it. */
 export interface Hop {
@@ -18,8 +18,8 @@ export interface Hop {
   readonly ms: number;
 }
 
-export interface LookupResult {
-  readonly key: bigint;
+/** What a finished lookup tells its caller, whichever node ran it. */
+export interface LookupAnswer {
   readonly owner: NodeRef;
   /** Where the lookup ended: the key's predecessor, which knew the owner. */
   readonly predecessor: NodeRef;
@@ -27,6 +27,11 @@ export interface LookupResult {
   readonly successors: readonly NodeRef[];
   /** Moves from node to node until the predecessor was reached. */
   readonly hops: number;
+}
+
+/** A lookup this node ran itself: the answer, and how it was reached. */
+export interface LookupResult extends LookupAnswer {
+  readonly key: bigint;
   readonly hopsByKind: Readonly<Record<HopKind, number>>;
   /** Candidates tried that did not answer (dead or unreachable pointers). */
   readonly fallbacks: number;

@@ -1,5 +1,7 @@
 import type { NodeRef } from '../id/node-ref.js';
-import type { KoordeCarry, LookupAnswer, Neighbours, RouteStep } from '../rpc/messages.js';
+import type { Neighbours } from '../ring/neighbours.js';
+import type { LookupAnswer } from './lookup.js';
+import type { KoordeCarry, RouteStep } from './route-step.js';
 
 export const PROTOCOLS = ['koorde', 'chord'] as const;
 export type Protocol = (typeof PROTOCOLS)[number];

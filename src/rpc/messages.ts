@@ -1,48 +1,8 @@
 import type { NodeRef } from '../id/node-ref.js';
-import type { DigestEntry, StoredItem } from '../storage/item-store.js';
-
-/** How a lookup moved from one node to the next. */
-export type HopKind = 'finger' | 'successor' | 'debruijn' | 'correction';
-
-/** Koorde's lookup state that travels with each hop: the imaginary node and the digits left. */
-export interface KoordeCarry {
-  readonly i: bigint;
-  /** The key's digits not yet shifted into i, top-aligned. */
-  readonly kshift: bigint;
-}
-
-/** One routing decision taken by one node. */
-export type RouteStep =
-  | {
-      readonly done: true;
-      /** The deciding node's successor list: the key's owner first, then its replicas. */
-      readonly successors: readonly NodeRef[];
-    }
-  | {
-      readonly done: false;
-      readonly hop: HopKind;
-      /** Next hops, best first; the rest are fallbacks if the best is dead. */
-      readonly candidates: readonly NodeRef[];
-      /** Koorde state to hand to the next node; absent = the next node starts afresh. */
-      readonly carry?: KoordeCarry;
-      /** De Bruijn digit shifts this node took locally before forwarding. */
-      readonly shifts: number;
-      /** The imaginary node after those shifts (Koorde only), for tracing. */
-      readonly imaginary?: bigint;
-      /** The deciding node's successor list: if every candidate is dead and the key falls
-       * within this list, the deciding node is in effect the key's predecessor. */
-      readonly successors: readonly NodeRef[];
-    };
-
-/** What a finished lookup tells its caller. */
-export interface LookupAnswer {
-  readonly owner: NodeRef;
-  /** The node at which the lookup ended: the key's predecessor, which knew the owner. */
-  readonly predecessor: NodeRef;
-  /** The predecessor's successor list, owner first. */
-  readonly successors: readonly NodeRef[];
-  readonly hops: number;
-}
+import type { Neighbours } from '../ring/neighbours.js';
+import type { LookupAnswer } from '../routing/lookup.js';
+import type { KoordeCarry, RouteStep } from '../routing/route-step.js';
+import type { DigestEntry, StoredItem } from '../stored-item.js';
 
 /** What a node says about itself, for /cluster and the dashboard. */
 export interface NodeDescription {
@@ -54,11 +14,6 @@ export interface NodeDescription {
   readonly pointers: readonly NodeRef[];
   /** Figures of the layers above the DHT (cache, HTTP port), as JSON; empty in the simulator. */
   readonly figures: string;
-}
-
-export interface Neighbours {
-  readonly predecessor?: NodeRef;
-  readonly successors: readonly NodeRef[];
 }
 
 /**

@@ -1,3 +1,5 @@
+import { abortable } from './abort.js';
+
 /** A pending callback that can be called off. */
 export interface Timer {
   cancel(): void;
@@ -26,16 +28,8 @@ export const wallClock: Clock = {
 
 /** Resolves after `ms` on `clock`, or rejects with the signal's reason when it aborts first. */
 export function sleep(clock: Clock, ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted) return reject(signal.reason);
-    const onAbort = () => {
-      timer.cancel();
-      reject(signal?.reason);
-    };
-    const timer = clock.setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    signal?.addEventListener('abort', onAbort, { once: true });
+  return abortable(signal, (resolve) => {
+    const timer = clock.setTimeout(() => resolve(), ms);
+    return () => timer.cancel();
   });
 }

@@ -1,3 +1,4 @@
+import { whenAborted } from './abort.js';
 import type { Clock, Timer } from './clock.js';
 import type { Rng } from './rng.js';
 
@@ -22,6 +23,6 @@ export function repeat(
   const run = () => {
     task().catch((err: unknown) => signal.aborted || onError(err)).finally(schedule);
   };
-  signal.addEventListener('abort', () => timer?.cancel(), { once: true });
+  whenAborted(signal, () => timer?.cancel()); // for the node's lifetime: never removed
   schedule();
 }

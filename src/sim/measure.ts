@@ -1,6 +1,6 @@
 import type { DhtNode } from '../node/dht-node.js';
-import type { HopKind } from '../rpc/messages.js';
 import { LookupStats } from '../routing/lookup-stats.js';
+import type { HopKind } from '../routing/route-step.js';
 import type { Simulation } from './simulation.js';
 
 export interface LookupReport {

@@ -1,5 +1,5 @@
 import type { NodeRef } from '../id/node-ref.js';
-import type { LookupAnswer } from '../rpc/messages.js';
+import type { LookupAnswer } from '../routing/lookup.js';
 import type { PointerSource } from '../routing/router.js';
 
 /**

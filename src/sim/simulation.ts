@@ -59,6 +59,7 @@ export class Simulation {
     const { min, max } = this.init.latencyMs;
     const seed = this.init.seed;
     this.network = new MemoryNetwork(this.clock, this.rng, {
+      ids: new IdSpace(this.init.idBits),
       latencyMs: (from, to) => min + (max - min) * linkHash(from, to, seed),
       lossRate: this.init.lossRate,
     });

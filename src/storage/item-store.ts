@@ -1,18 +1,5 @@
 import type { IdSpace } from '../id/id-space.js';
-
-/** One key-value pair as replicas exchange it. A delete is a tombstone, so it wins over older puts. */
-export interface StoredItem {
-  readonly key: string;
-  readonly value: string;
-  /** Last writer wins: higher versions replace lower ones (ties broken by value, so every replica agrees). */
-  readonly version: number;
-  readonly deleted: boolean;
-}
-
-export interface DigestEntry {
-  readonly key: string;
-  readonly version: number;
-}
+import type { StoredItem } from '../stored-item.js';
 
 /** True if `a` should replace `b`. */
 export function newer(a: StoredItem, b: StoredItem | undefined): boolean {

@@ -1,5 +1,5 @@
 import { DhtError } from '../errors.js';
-import type { StoredItem } from './item-store.js';
+import type { StoredItem } from '../stored-item.js';
 
 /** What a node accepts into its key-value store, from clients and from peers alike. */
 export interface KvLimits {

@@ -2,12 +2,13 @@ import type { IdSpace } from '../id/id-space.js';
 import { sameNode, type NodeRef } from '../id/node-ref.js';
 import { DhtError, isRetryable } from '../errors.js';
 import type { Ring } from '../ring/ring.js';
-import type { LookupResult } from '../routing/lookup.js';
+import type { LookupAnswer } from '../routing/lookup.js';
 import type { Handler, Handlers } from '../rpc/messages.js';
 import type { Clock } from '../runtime/clock.js';
 import type { Logger } from '../runtime/logger.js';
+import type { StoredItem } from '../stored-item.js';
 import type { Transport } from '../transport/transport.js';
-import { ItemStore, newer, type StoredItem } from './item-store.js';
+import { ItemStore, newer } from './item-store.js';
 import { batches, checkCount, checkItem, checkItems, checkPair, DEFAULT_KV_LIMITS, type KvLimits } from './kv-limits.js';
 
 /** How long a delete is remembered, so a replica that was away cannot bring the value back. */
@@ -20,7 +21,7 @@ export interface ReplicatedStoreComponents {
   readonly peers: Transport;
   readonly clock: Clock;
   readonly logger: Logger;
-  lookup(key: bigint, signal?: AbortSignal): Promise<LookupResult>;
+  lookup(key: bigint, signal?: AbortSignal): Promise<LookupAnswer>;
   /** Whether this node owns or replicates the key id: peers hand it only such keys. */
   covers(id: bigint): Promise<boolean>;
 }
@@ -154,7 +155,9 @@ export class ReplicatedStore {
     if (!(await this.c.covers(this.c.ids.hash(key)))) {
       throw new DhtError('ERR_NOT_OWNER', `"${key.slice(0, 64)}" is neither owned nor replicated by ${this.c.self.addr}`);
     }
-    const version = Math.max(this.c.clock.now(), (this.items.get(key)?.version ?? 0) + 1);
+    // Whole ms: the wire carries versions as integers, so a fraction kept here would make this
+    // copy look newer than its replicas' for ever.
+    const version = Math.max(Math.floor(this.c.clock.now()), (this.items.get(key)?.version ?? 0) + 1);
     const item: StoredItem = { key, value, version, deleted };
     this.items.merge(item);
     const replicas = this.replicasOfOwnRange();

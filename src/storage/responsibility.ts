@@ -1,7 +1,7 @@
 import type { IdSpace } from '../id/id-space.js';
 import { sameNode, type NodeRef } from '../id/node-ref.js';
 import type { Ring } from '../ring/ring.js';
-import type { LookupResult } from '../routing/lookup.js';
+import type { LookupAnswer } from '../routing/lookup.js';
 import type { Clock } from '../runtime/clock.js';
 
 /**
@@ -17,7 +17,7 @@ export interface ResponsibilityComponents {
   readonly ring: Ring;
   readonly clock: Clock;
   /** A lookup that is not counted as a client lookup. */
-  lookup(key: bigint, signal?: AbortSignal): Promise<LookupResult>;
+  lookup(key: bigint, signal?: AbortSignal): Promise<LookupAnswer>;
   /** Aborted when the node stops: a walk outlives the request that started it. */
   readonly signal: AbortSignal;
 }

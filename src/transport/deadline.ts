@@ -1,4 +1,5 @@
 import { DhtError } from '../errors.js';
+import { whenAborted } from '../runtime/abort.js';
 import type { Clock } from '../runtime/clock.js';
 import type { CallOptions, Transport } from './transport.js';
 
@@ -14,8 +15,7 @@ export function withDeadline(inner: Transport, clock: Clock, timeoutMs: number):
       const controller = new AbortController();
       const caller = options.signal;
       if (caller?.aborted) throw caller.reason;
-      const onCallerAbort = () => controller.abort(caller?.reason);
-      caller?.addEventListener('abort', onCallerAbort, { once: true });
+      const stopForwarding = whenAborted(caller, (reason) => controller.abort(reason));
       const timer = clock.setTimeout(
         () => controller.abort(new DhtError('ERR_TIMEOUT', `${method} to ${to} got no answer within ${timeoutMs} ms`)),
         timeoutMs,
@@ -24,7 +24,7 @@ export function withDeadline(inner: Transport, clock: Clock, timeoutMs: number):
         return await inner.call(to, method, req, { signal: controller.signal });
       } finally {
         timer.cancel();
-        caller?.removeEventListener('abort', onCallerAbort);
+        stopForwarding();
       }
     },
   };

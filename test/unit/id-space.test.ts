@@ -93,6 +93,8 @@ describe('id - hashing and text', () => {
         assert.equal(hex.length, Math.ceil(ids.bits / 4));
         assert.equal(ids.parseHex(hex), x);
         assert.equal(ids.parseHex('0x' + hex), x);
+        assert.equal(ids.toPrefixedHex(x), '0x' + hex);
+        assert.equal(ids.parseHex(ids.toPrefixedHex(x)), x);
       }),
     );
   });

@@ -2,9 +2,9 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { IdSpace } from '../../src/id/id-space.js';
 import type { NodeRef } from '../../src/id/node-ref.js';
-import { DhtError } from '../../src/errors.js';
+import { DhtError, errorCode } from '../../src/errors.js';
 import { lookup, type LookupDeps } from '../../src/routing/lookup.js';
-import type { RouteStep } from '../../src/rpc/messages.js';
+import type { RouteStep } from '../../src/routing/route-step.js';
 
 const node = (name: string, id: number): NodeRef => ({ id: BigInt(id), addr: name });
 const [a, b, c, d, owner] = [node('a', 1), node('b', 2), node('c', 3), node('d', 4), node('owner', 5)];
@@ -36,7 +36,7 @@ describe('routing - lookup driver', () => {
     assert.deepEqual(result.path.map((h) => `${h.from.addr}>${h.to.addr}`), ['a>b', 'b>c']);
   });
 
-  it('answers from the origin itself with no hops when it knows the owner', async () => {
+  it('answers from the source itself with no hops when it knows the owner', async () => {
     const result = await lookup(1n, network({ a: done }), { maxHops: 10 });
     assert.equal(result.hops, 0);
     assert.equal(result.predecessor.addr, 'a');
@@ -75,6 +75,37 @@ describe('routing - lookup driver', () => {
   it('stops a routing loop at the hop budget', async () => {
     const steps = { a: forward(b), b: forward(c), c: forward(b) };
     await assert.rejects(lookup(1n, network(steps), { maxHops: 7 }), { code: 'ERR_HOP_BUDGET' });
+  });
+
+  it('fails with ERR_INTERNAL at once when its own router throws, instead of trying the next candidate', async () => {
+    const calls: string[] = [];
+    const bug = new TypeError("Cannot read properties of undefined (reading 'id')");
+    const deps: LookupDeps = {
+      ...network({ a: forward(b, c), c: done }, calls),
+      remoteStep: async (to) => {
+        calls.push(to.addr);
+        throw bug; // a bug of this node, not a sign that b died: c would only meet it again
+      },
+    };
+    await assert.rejects(lookup(1n, deps, { maxHops: 10 }), (err) => err === bug && errorCode(err) === 'ERR_INTERNAL');
+    assert.deepEqual(calls, ['b']);
+  });
+
+  it("tries the next candidate when a peer answers with its own ERR_INTERNAL: that failure is the peer's", async () => {
+    const calls: string[] = [];
+    const base = network({ a: forward(b, c), c: done }, calls);
+    const deps: LookupDeps = {
+      ...base,
+      remoteStep: async (to, key, carry, signal) => {
+        if (to.addr !== 'b') return base.remoteStep(to, key, carry, signal);
+        calls.push(to.addr);
+        throw new DhtError('ERR_INTERNAL', 'findNext to b: the peer failed inside');
+      },
+    };
+    const result = await lookup(1n, deps, { maxHops: 10 });
+    assert.deepEqual(calls, ['b', 'c']);
+    assert.equal(result.owner.addr, 'owner');
+    assert.equal(result.fallbacks, 1);
   });
 
   it('stops at once when the caller aborts, without trying fallbacks', async () => {

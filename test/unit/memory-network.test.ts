@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { IdSpace } from '../../src/id/id-space.js';
 import type { Handlers } from '../../src/rpc/messages.js';
 import { seededRng } from '../../src/runtime/rng.js';
 import { VirtualClock } from '../../src/sim/virtual-clock.js';
@@ -8,7 +9,7 @@ import { MemoryNetwork } from '../../src/transport/memory/memory-network.js';
 
 function setup(lossRate = 0) {
   const clock = new VirtualClock();
-  const network = new MemoryNetwork(clock, seededRng(1), { latencyMs: () => 10, lossRate });
+  const network = new MemoryNetwork(clock, seededRng(1), { ids: new IdSpace(16), latencyMs: () => 10, lossRate });
   const handlers = { ping: async () => ({}) } as unknown as Handlers;
   void network.listener('b').listen(handlers);
   const transport = withDeadline(network.transport('a'), clock, 1000);

@@ -45,3 +45,15 @@ describe('ring - notify - candidates must answer', () => {
     assert.deepEqual(ring.predecessor, pred);
   });
 });
+
+describe('ring - a local bug is not a dead peer', () => {
+  it('stabilize fails with the bug and keeps its successors instead of passing over them as dead', async () => {
+    const bug = new TypeError("Cannot read properties of undefined (reading 'successors')");
+    const peers: Transport = { call: () => Promise.reject(bug) };
+    const ring = new Ring({ self, ids: new IdSpace(8), peers }, { successorListSize: 4 });
+    const successors = [{ id: 200n, addr: 'succ:1' }, { id: 220n, addr: 'next:1' }];
+    ring.install(pred, successors);
+    await assert.rejects(ring.stabilize(), (err) => err === bug);
+    assert.deepEqual(ring.successors, successors);
+  });
+});

@@ -1,5 +1,6 @@
 import type { NodeRef } from '../../id/node-ref.js';
-import type { DhtMethod, DhtRequest, DhtResponse, HopKind, KoordeCarry } from '../../rpc/messages.js';
+import type { HopKind, KoordeCarry } from '../../routing/route-step.js';
+import type { DhtMethod, DhtRequest, DhtResponse } from '../../rpc/messages.js';
 import type { IdSpace } from '../../id/id-space.js';
 import { WireFields } from './wire-fields.js';
 

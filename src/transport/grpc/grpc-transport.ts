@@ -2,6 +2,7 @@ import * as grpc from '@grpc/grpc-js';
 import type { DhtMethod, DhtRequest, DhtResponse } from '../../rpc/messages.js';
 import type { CallOptions, Transport } from '../transport.js';
 import { DhtError } from '../../errors.js';
+import { abortable } from '../../runtime/abort.js';
 import type { IdSpace } from '../../id/id-space.js';
 import { dhtCodecs, type DhtCodecs, type Wire } from './codec.js';
 import { fromServiceError } from './errors.js';
@@ -35,15 +36,10 @@ export class GrpcTransport implements Transport {
 
   call<M extends DhtMethod>(to: string, method: M, req: DhtRequest<M>, options: CallOptions = {}): Promise<DhtResponse<M>> {
     const codec = this.codecs[method];
-    const { signal } = options;
-    return new Promise((resolve, reject) => {
-      if (signal?.aborted) return reject(signal.reason);
+    return abortable(options.signal, (resolve, reject) => {
       const client = this.client(to) as unknown as Record<string, UnaryMethod>;
-      const onAbort = () => call.cancel();
       const call = client[codec.rpc]!.call(client, codec.encodeRequest(req), (err, response) => {
-        signal?.removeEventListener('abort', onAbort);
-        if (signal?.aborted) reject(signal.reason);
-        else if (err) reject(fromServiceError(err, `${method} to ${to}`));
+        if (err) reject(fromServiceError(err, `${method} to ${to}`));
         else {
           try {
             resolve(codec.decodeResponse(response));
@@ -53,7 +49,7 @@ export class GrpcTransport implements Transport {
           }
         }
       });
-      signal?.addEventListener('abort', onAbort, { once: true });
+      return () => call.cancel();
     });
   }
 

@@ -1,8 +1,8 @@
 import { DhtError } from '../../errors.js';
 import type { IdSpace } from '../../id/id-space.js';
 import type { NodeRef } from '../../id/node-ref.js';
-import type { KoordeCarry } from '../../rpc/messages.js';
-import type { DigestEntry, StoredItem } from '../../storage/item-store.js';
+import type { KoordeCarry } from '../../routing/route-step.js';
+import type { DigestEntry, StoredItem } from '../../stored-item.js';
 
 /** host:port with a DNS name of at most 253 characters, or a bracketed IPv6 address. */
 export const MAX_ADDR_LENGTH = 260;

@@ -1,10 +1,15 @@
 import { DhtError } from '../../errors.js';
-import type { DhtMethod, Handlers } from '../../rpc/messages.js';
+import type { IdSpace } from '../../id/id-space.js';
+import type { DhtMethod, DhtRequest, Handlers } from '../../rpc/messages.js';
+import { abortable } from '../../runtime/abort.js';
 import type { Clock } from '../../runtime/clock.js';
 import type { Rng } from '../../runtime/rng.js';
+import { dhtCodecs, type DhtCodecs, type MethodCodec } from '../grpc/codec.js';
 import type { Listener, Transport } from '../transport.js';
 
 export interface MemoryNetworkInit {
+  /** The ring every request is checked against, as a gRPC server checks what it receives. */
+  readonly ids: IdSpace;
   /** One-way delay of a message from `from` to `to`, in ms. */
   readonly latencyMs: (from: string, to: string) => number;
   /** Probability that any one message (request or response) is dropped. */
@@ -15,7 +20,8 @@ export interface MemoryNetworkInit {
  * An in-process network for the simulator: the same handlers a gRPC server would call, with
  * per-link latency on a virtual clock, message loss, crashed nodes and partitions. A crashed
  * node refuses connections (like a dead process on a live host); a lost message or a
- * partition gives silence, which only the caller's deadline ends.
+ * partition gives silence, which only the caller's deadline ends. Each request is checked as
+ * the wire's codec checks it, so a malformed one gets ERR_INVALID_ARGUMENT here too.
  */
 export class MemoryNetwork {
   private readonly endpoints = new Map<string, Handlers>();
@@ -23,12 +29,15 @@ export class MemoryNetwork {
   private readonly sides = new Map<string, number>();
   /** Messages sent, by method, since the last reset. */
   readonly sent = new Map<DhtMethod, number>();
+  private readonly codecs: DhtCodecs;
 
   constructor(
     private readonly clock: Clock,
     private readonly rng: Rng,
     private readonly init: MemoryNetworkInit,
-  ) {}
+  ) {
+    this.codecs = dhtCodecs(init.ids);
+  }
 
   listener(addr: string): Listener {
     return {
@@ -68,43 +77,51 @@ export class MemoryNetwork {
     from: string,
     to: string,
     method: M,
-    req: unknown,
+    req: DhtRequest<M>,
     signal?: AbortSignal,
   ): Promise<never> {
     this.sent.set(method, (this.sent.get(method) ?? 0) + 1);
-    return new Promise((resolve, reject) => {
-      if (signal?.aborted) return reject(signal.reason);
-      let settled = false;
-      const onAbort = () => settle(() => reject(signal?.reason));
-      const settle = (finish: () => void) => {
-        if (settled) return;
-        settled = true;
-        signal?.removeEventListener('abort', onAbort);
-        finish();
-      };
-      signal?.addEventListener('abort', onAbort, { once: true });
+    return abortable<never>(signal, (resolve, reject) => {
       if (this.dropped(from, to)) return;
       const delay = this.init.latencyMs(from, to);
       this.clock.setTimeout(() => {
         const handlers = this.endpoints.get(to);
         if (!handlers) {
-          settle(() => reject(new DhtError('ERR_UNREACHABLE', `${to} refused the connection`)));
+          reject(new DhtError('ERR_UNREACHABLE', `${to} refused the connection`));
           return;
         }
         const reply = (finish: () => void) => {
-          if (!this.dropped(to, from)) this.clock.setTimeout(() => settle(finish), this.init.latencyMs(to, from));
+          if (!this.dropped(to, from)) this.clock.setTimeout(finish, this.init.latencyMs(to, from));
         };
         const handler = handlers[method] as (req: unknown, ctx: { signal: AbortSignal }) => Promise<never>;
-        handler(req, { signal: signal ?? new AbortController().signal }).then(
+        let answer: Promise<never>;
+        try {
+          answer = handler(this.received(method, req), { signal: signal ?? new AbortController().signal });
+        } catch (err) {
+          answer = Promise.reject(err);
+        }
+        answer.then(
           (res) => reply(() => resolve(res)),
-          (err: unknown) => reply(() => reject(err)),
+          (err: unknown) => reply(() => reject(asRemoteError(err, `${method} to ${to}`))),
         );
       }, delay);
     });
+  }
+
+  /** The request as a server would decode it from the wire; throws ERR_INVALID_ARGUMENT for a malformed one. */
+  private received<M extends DhtMethod>(method: M, req: DhtRequest<M>): DhtRequest<M> {
+    const codec = this.codecs[method] as unknown as MethodCodec<M>;
+    return codec.decodeRequest(codec.encodeRequest(req));
   }
 
   private dropped(from: string, to: string): boolean {
     if ((this.sides.get(from) ?? 0) !== (this.sides.get(to) ?? 0)) return true;
     return this.init.lossRate > 0 && this.rng.next() < this.init.lossRate;
   }
+}
+
+/** As the wire does it: whatever a handler throws reaches the caller as a DhtError, a foreign exception as ERR_INTERNAL. */
+function asRemoteError(err: unknown, context: string): DhtError {
+  if (err instanceof DhtError) return err;
+  return new DhtError('ERR_INTERNAL', `${context}: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
 }
