@@ -62,8 +62,8 @@ export async function churnExperiment(options: ChurnOptions, log: (line: string)
     { name: 'rendezvous', routing: rendezvous },
   ];
   const systems = [
-    ...dhts.map((d) => ({ name: d.name, run: (variant: ChurnVariant, seed: number) => dhtRun(d, variant, options, seed) })),
-    ...clients.map((c) => ({ name: c.name, run: (variant: ChurnVariant, seed: number) => clientRun(c.routing, variant, options, seed) })),
+    ...dhts.map((d) => ({ name: d.name, run: (variant: ChurnVariant, repeat: number) => dhtRun(d, variant, options, repeat) })),
+    ...clients.map((c) => ({ name: c.name, run: (variant: ChurnVariant, repeat: number) => clientRun(c.routing, variant, options, repeat) })),
   ];
   const rows: ChurnRow[] = [];
   for (const system of systems) {
