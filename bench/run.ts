@@ -14,6 +14,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { DHT_CONFIGS } from './lib/configs.js';
+import { onMachine } from './lib/machine.js';
 import { churnExperiment } from './experiments/churn.js';
 import { latencyScaling, type LatencyRow } from './experiments/latency.js';
 import { throughputExperiment } from './experiments/throughput.js';
@@ -61,8 +62,9 @@ if (only.includes('latency')) {
   save('latency', { options: { ...options, configs: undefined, sizes: [...new Set(rows.map((r) => r.nodes))] }, rows });
 }
 if (only.includes('churn')) {
-  const options = quick ? { urls: 50, requestsPerPhase: 60, rate: 100, upkeep: 'fast' as const } : { urls: 200, requestsPerPhase: 300, rate: 50 };
-  save('churn', { options, rows: await churnExperiment(options, log) });
+  const options = quick ? { urls: 50, requestsPerPhase: 60, rate: 100, repeats: 1, upkeep: 'fast' as const } : { urls: 200, requestsPerPhase: 300, rate: 50, repeats: 3 };
+  const { machine, result: rows } = await onMachine(() => churnExperiment(options, log));
+  save('churn', { options, machine, rows });
 }
 if (only.includes('throughput')) {
   const options = quick

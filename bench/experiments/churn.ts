@@ -3,6 +3,7 @@ import { freeClusterBase } from '../../src/cluster/free-ports.js';
 import { LocalCluster } from '../../src/cluster/local-cluster.js';
 import { SyntheticOrigin } from '../../src/synthetic/origin-server.js';
 import { runWorkload } from '../../src/workload/run.js';
+import { isHit } from '../../src/workload/summary.js';
 import { withCluster } from '../lib/bench-cluster.js';
 import { BENCH_ID_BITS } from '../lib/configs.js';
 
@@ -10,120 +11,182 @@ export interface ChurnOptions {
   readonly urls: number;
   readonly requestsPerPhase: number;
   readonly rate: number;
+  /** Runs of every system and variant; the report gives the median and the spread. */
+  readonly repeats: number;
   /** Upkeep periods of the clusters: production for measurements, fast for quick test runs. */
   readonly upkeep?: 'production' | 'fast';
 }
 
+/** How member 1 goes away before phase 2: not at all, SIGTERM (hand-off), SIGKILL (none). */
+export const CHURN_VARIANTS = ['none', 'leave', 'crash'] as const;
+export type ChurnVariant = (typeof CHURN_VARIANTS)[number];
+
+/** One phase of one run: every request counts, an error is neither a hit nor dropped. */
+export interface PhaseResult {
+  readonly requests: number;
+  readonly hits: number;
+  readonly errors: number;
+  readonly errors_by_kind: Readonly<Record<string, number>>;
+}
+
 export interface ChurnRow {
   readonly system: string;
-  /** Hit rate of phase 1 (4 nodes), 2 (one left), 3 (one joined), with and without the membership changes. */
-  readonly churn: readonly number[];
-  readonly no_churn: readonly number[];
-  /** Over all three phases. */
-  readonly churn_total: number;
-  readonly no_churn_total: number;
+  /** Per variant, per run, the three phases (4 members; one gone; the same one back). */
+  readonly runs: Readonly<Record<ChurnVariant, readonly (readonly PhaseResult[])[]>>;
 }
 
 const PHASES = 3;
+const MEMBERS = 4;
+/** The member that goes away and comes back. */
+const CHURNED = 1;
+
+/** Picks a cache for a URL among the live slots (a slot is a position the client keeps). */
+type ClientRouting = (url: string, live: readonly number[]) => number;
 
 /**
- * The original system's churn experiment, done honestly: 4 → 3 → 4 nodes (a scale-down, so the
- * leaving node gets SIGTERM as Kubernetes sends it, then a new node), a paced Zipf(1.2)
- * workload per phase; Koorde k=4, Chord, and a simple-hash baseline: independent caches picked
- * by hash(url) mod n, which remaps most URLs whenever n changes.
+ * 4 → 3 → 4 members under a paced Zipf(1.2) workload per phase. Member 1 goes away before
+ * phase 2 (SIGTERM as a Kubernetes scale-down sends it, or SIGKILL as a crash does) and comes
+ * back before phase 3 in its old place: the DHT node on its old address (so its old id), the
+ * plain cache in its old slot. Systems: Koorde k=4 and Chord, with round robin over the live
+ * nodes; and two client-side baselines over independent plain caches, `hash mod n` and
+ * rendezvous hashing (consistent: only the gone cache's URLs move). The load generator is
+ * told of a membership change at once, as an ideal failure detector would tell a client.
  */
 export async function churnExperiment(options: ChurnOptions, log: (line: string) => void): Promise<ChurnRow[]> {
-  const rows: ChurnRow[] = [];
-  for (const system of [
+  const dhts = [
     { name: 'Koorde k=4', protocol: 'koorde' as const, degree: 4 },
     { name: 'Chord', protocol: 'chord' as const, degree: 2 },
-  ]) {
-    const run = (churn: boolean) =>
-      withCluster({ nodes: 4, protocol: system.protocol, degree: system.degree, env: { DHT_ID_BITS: String(BENCH_ID_BITS) }, upkeep: options.upkeep }, async ({ cluster, origin }) => {
-        const rates: number[] = [];
-        for (let phase = 1; phase <= PHASES; phase++) {
-          if (churn && phase === 2) await cluster.stopNode(cluster.nodes[1]!, 'SIGTERM');
-          if (churn && phase === 3) {
-            cluster.addNode();
-            await cluster.waitReady(60_000);
-          }
-          const live = cluster.nodes.filter((n) => n.child.exitCode === null && n.child.signalCode === null).map((n) => n.http);
-          rates.push(await phaseHitRate(live, origin, options, phase, 'round-robin'));
-        }
-        return rates;
-      });
-    rows.push(row(system.name, await run(true), await run(false)));
-    log(`churn    ${system.name.padEnd(12)} ${describe(rows[rows.length - 1]!)}`);
+  ];
+  const clients: { name: string; routing: ClientRouting }[] = [
+    { name: 'hash mod n', routing: modN },
+    { name: 'rendezvous', routing: rendezvous },
+  ];
+  const systems = [
+    ...dhts.map((d) => ({ name: d.name, run: (variant: ChurnVariant, repeat: number) => dhtRun(d, variant, options, repeat) })),
+    ...clients.map((c) => ({ name: c.name, run: (variant: ChurnVariant, repeat: number) => clientRun(c.routing, variant, options, repeat) })),
+  ];
+  const rows: ChurnRow[] = [];
+  for (const system of systems) {
+    const runs = { none: [], leave: [], crash: [] } as Record<ChurnVariant, PhaseResult[][]>;
+    for (let repeat = 0; repeat < options.repeats; repeat++) {
+      for (const variant of CHURN_VARIANTS) {
+        const phases = await system.run(variant, repeat);
+        runs[variant].push(phases);
+        log(`churn    ${system.name.padEnd(12)} ${variant.padEnd(6)} run ${repeat + 1}: ${describe(phases)}`);
+      }
+    }
+    rows.push({ system: system.name, runs });
   }
-  rows.push(row('simple hash', await simpleHash(options, true), await simpleHash(options, false)));
-  log(`churn    ${'simple hash'.padEnd(12)} ${describe(rows[rows.length - 1]!)}`);
   return rows;
 }
 
-/** Independent one-node caches; the client sends each URL to cache number hash(url) mod n. */
-async function simpleHash(options: ChurnOptions, churn: boolean): Promise<number[]> {
+async function dhtRun(system: { protocol: 'koorde' | 'chord'; degree: number }, variant: ChurnVariant, options: ChurnOptions, repeat: number): Promise<PhaseResult[]> {
+  const init = { nodes: MEMBERS, protocol: system.protocol, degree: system.degree, env: { DHT_ID_BITS: String(BENCH_ID_BITS) }, upkeep: options.upkeep };
+  return withCluster(init, async ({ cluster, origin }) => {
+    const results: PhaseResult[] = [];
+    for (let phase = 1; phase <= PHASES; phase++) {
+      const churned = cluster.nodes[CHURNED]!;
+      if (variant !== 'none' && phase === 2) await cluster.stopNode(churned, variant === 'leave' ? 'SIGTERM' : 'SIGKILL');
+      if (variant !== 'none' && phase === 3) {
+        cluster.restartNode(churned);
+        await cluster.waitReady(60_000);
+      }
+      const live = cluster.nodes.filter((n) => n.child.exitCode === null && n.child.signalCode === null).map((n) => n.http);
+      results.push(await runPhase(options, origin, { targets: live }, seedOf(repeat, phase)));
+    }
+    return results;
+  });
+}
+
+/** Independent one-node caches in slots 0–3; the client picks the slot of each URL. */
+async function clientRun(routing: ClientRouting, variant: ChurnVariant, options: ChurnOptions, repeat: number): Promise<PhaseResult[]> {
   const origin = new SyntheticOrigin({ port: 0 });
   const originUrl = await origin.listen();
-  const caches: LocalCluster[] = [];
-  const start = async () => {
+  const slots: (LocalCluster | undefined)[] = [];
+  const start = async (slot: number) => {
     const cache = new LocalCluster({ nodes: 1, protocol: 'chord', degree: 2, basePort: await freeClusterBase(1), env: { LOGGER_LEVEL: 'warn', CACHE_ORIGIN_ALLOWLIST: '127.0.0.1' } });
+    slots[slot] = cache;
     cache.start();
     await cache.waitReady(30_000);
-    caches.push(cache);
   };
   try {
-    for (let i = 0; i < 4; i++) await start();
-    const rates: number[] = [];
+    for (let slot = 0; slot < MEMBERS; slot++) await start(slot);
+    const results: PhaseResult[] = [];
     for (let phase = 1; phase <= PHASES; phase++) {
-      if (churn && phase === 2) await caches.splice(1, 1)[0]!.stop();
-      if (churn && phase === 3) await start();
-      rates.push(await phaseHitRate(caches.map((c) => c.nodes[0]!.http), originUrl, options, phase, 'hash'));
+      if (variant !== 'none' && phase === 2) {
+        const gone = slots[CHURNED]!;
+        slots[CHURNED] = undefined;
+        await gone.stopNode(gone.nodes[0]!, variant === 'leave' ? 'SIGTERM' : 'SIGKILL');
+        await gone.stop();
+      }
+      if (variant !== 'none' && phase === 3) await start(CHURNED);
+      const live = slots.flatMap((cache, slot) => (cache ? [slot] : []));
+      const targets = slots.map((cache) => cache?.nodes[0]!.http ?? '');
+      const route = (urlId: number) => targets[routing(`${originUrl}/obj/${urlId}`, live)]!;
+      results.push(await runPhase(options, originUrl, { targets: live.map((slot) => targets[slot]!), route }, seedOf(repeat, phase)));
     }
-    return rates;
+    return results;
   } finally {
-    for (const cache of caches) await cache.stop();
+    for (const cache of slots) await cache?.stop();
     await origin.close();
   }
 }
 
-async function phaseHitRate(targets: string[], origin: string, options: ChurnOptions, phase: number, routing: 'round-robin' | 'hash'): Promise<number> {
-  const urlTemplate = `${origin}/obj/{i}`;
-  if (routing === 'round-robin') {
-    const s = await runWorkload({ targets, urls: options.urls, requests: options.requestsPerPhase, rate: options.rate, zipf: 1.2, seed: phase, concurrency: 16, urlTemplate });
-    return s.hit_rate;
-  }
-  // Hash routing: one paced run per cache, each with the URLs that hash to it, by rank.
+/** The same request sequence for every system and variant of a repeat. */
+function seedOf(repeat: number, phase: number): number {
+  return 100 * repeat + phase;
+}
+
+async function runPhase(options: ChurnOptions, origin: string, routing: { targets: string[]; route?: (urlId: number) => string }, seed: number): Promise<PhaseResult> {
+  let requests = 0;
   let hits = 0;
-  let ok = 0;
+  const errorsByKind: Record<string, number> = {};
   await runWorkload({
-    targets,
+    ...routing,
     urls: options.urls,
     requests: options.requestsPerPhase,
     rate: options.rate,
     zipf: 1.2,
-    seed: phase,
+    seed,
     concurrency: 16,
-    urlTemplate,
-    route: (urlId) => targets[bucket(`${origin}/obj/${urlId}`, targets.length)]!,
+    urlTemplate: `${origin}/obj/{i}`,
     onSample: (s, measured) => {
-      if (!measured || !s.status || s.status >= 400) return;
-      ok++;
-      if (s.cacheStatus?.startsWith('HIT') || s.cacheStatus === 'REVALIDATED') hits++;
+      if (!measured) return;
+      requests++;
+      if (s.error !== undefined) errorsByKind[s.error] = (errorsByKind[s.error] ?? 0) + 1;
+      else if (s.cacheStatus !== undefined && isHit(s.cacheStatus)) hits++;
     },
   });
-  return ok ? hits / ok : 0;
+  const errors = Object.values(errorsByKind).reduce((a, b) => a + b, 0);
+  return { requests, hits, errors, errors_by_kind: errorsByKind };
 }
 
-function bucket(url: string, n: number): number {
-  return createHash('sha1').update(url).digest().readUInt32BE(0) % n;
+function score(text: string): bigint {
+  return createHash('sha1').update(text).digest().readBigUInt64BE(0);
 }
 
-function row(system: string, churn: number[], noChurn: number[]): ChurnRow {
-  const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
-  return { system, churn, no_churn: noChurn, churn_total: mean(churn), no_churn_total: mean(noChurn) };
+/** hash(url) mod n over the live slots: a change of n moves most URLs. */
+function modN(url: string, live: readonly number[]): number {
+  return live[Number(score(url) % BigInt(live.length))]!;
 }
 
-function describe(r: ChurnRow): string {
-  const pct = (xs: readonly number[]) => xs.map((x) => `${(100 * x).toFixed(1)} %`).join(' → ');
-  return `churn ${pct(r.churn)} (total ${(100 * r.churn_total).toFixed(1)} %); no churn ${pct(r.no_churn)}`;
+/** Highest random weight: each URL goes to the live slot that scores highest with it. */
+function rendezvous(url: string, live: readonly number[]): number {
+  let best = live[0]!;
+  let bestScore = -1n;
+  for (const slot of live) {
+    const s = score(`slot-${slot}\n${url}`);
+    if (s > bestScore) [best, bestScore] = [slot, s];
+  }
+  return best;
+}
+
+/** Hit rate over all requests of some phases. */
+export function hitRate(phases: readonly PhaseResult[]): number {
+  const requests = phases.reduce((a, p) => a + p.requests, 0);
+  return requests ? phases.reduce((a, p) => a + p.hits, 0) / requests : 0;
+}
+
+function describe(phases: readonly PhaseResult[]): string {
+  return phases.map((p) => `${(100 * hitRate([p])).toFixed(1)} %${p.errors ? ` (${p.errors} errors)` : ''}`).join(' → ') + `; all phases ${(100 * hitRate(phases)).toFixed(1)} %`;
 }

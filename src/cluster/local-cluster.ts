@@ -65,6 +65,12 @@ export class LocalCluster {
     return this.spawnNode(this.nodes.length);
   }
 
+  /** Starts a stopped node again on its own ports, so it comes back with its old id. */
+  restartNode(node: ClusterNode): ClusterNode {
+    if (node.child.exitCode === null && node.child.signalCode === null) throw new Error(`node ${node.index} is still running`);
+    return this.spawnNode(node.index);
+  }
+
   /** Calls `listener` when a node exits without being asked to. */
   whenCrashed(listener: (node: ClusterNode) => void): void {
     this.onCrash.push(listener);

@@ -62,7 +62,7 @@ export interface NodeProcess {
   readonly ready: Promise<'created' | 'joined'>;
   /** Resolves if the node left because another joined with its id at the same instant (see DhtNode): restart it as a new node. */
   readonly displaced: Promise<void>;
-  /** SIGTERM: hand data to the successor, tell neighbours, save state, stop. */
+  /** SIGTERM: hand data to the successor, tell neighbours, save state, stop, flush tracing (always). */
   leave(): Promise<void>;
 }
 
@@ -162,21 +162,26 @@ export async function startNodeProcess(settings: Settings, logger: Logger, crede
     ready,
     displaced,
     async leave() {
-      if (dht.status !== 'NOT_INITIALIZED') await dht.leave();
-      else dht.stop();
-      // Peers stop finding this node once its record is gone; a failure leaves a stale record they skip.
-      await route53?.deregister().catch((err: unknown) => logger.warn({ err }, 'could not remove the Route 53 record'));
-      route53?.close();
-      if (settings.stateFile) {
-        await writeState(settings.stateFile, { format: 1, id: ids.toHex(dht.self.id), addr, savedAt: new Date().toISOString(), items: dht.store.items.all() });
+      try {
+        if (dht.status !== 'NOT_INITIALIZED') await dht.leave();
+        else dht.stop();
+        // Peers stop finding this node once its record is gone; a failure leaves a stale record they skip.
+        await route53?.deregister().catch((err: unknown) => logger.warn({ err }, 'could not remove the Route 53 record'));
+        route53?.close();
+        if (settings.stateFile) {
+          await writeState(settings.stateFile, { format: 1, id: ids.toHex(dht.self.id), addr, savedAt: new Date().toISOString(), items: dht.store.items.all() });
+        }
+        await shutdown(server, SHUTDOWN_GRACE_MS);
+        await closeHttp(http);
+        if (cache) await closeHttp(cache.peerServer);
+        transport.close();
+        cache?.peers.close();
+        await cache?.origin.close();
+      } finally {
+        // Spans wait in a batch until exported: flushed here, last (the servers' final requests
+        // included) and also when a step above failed, before the caller exits the process.
+        await stopTracing?.();
       }
-      await shutdown(server, SHUTDOWN_GRACE_MS);
-      await closeHttp(http);
-      if (cache) await closeHttp(cache.peerServer);
-      transport.close();
-      cache?.peers.close();
-      await cache?.origin.close();
-      await stopTracing?.();
       logger.info({ addr }, 'node stopped');
     },
   };

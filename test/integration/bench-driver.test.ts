@@ -43,8 +43,17 @@ describe('bench - the benchmark driver end to end, small', () => {
       assert.ok(Math.abs(row.lookup_hops_mean - row.sim_lookup_hops_mean) <= 0.1 * Math.max(row.sim_lookup_hops_mean, 0.5), 'the real ring has converged to koorde-sim on the same ids');
     }
     const churn = JSON.parse(readFileSync(join(out, 'churn.json'), 'utf8'));
-    assert.deepEqual(churn.rows.map((r: { system: string }) => r.system), ['Koorde k=4', 'Chord', 'simple hash']);
-    for (const row of churn.rows) assert.equal(row.churn.length, 3);
+    assert.deepEqual(churn.rows.map((r: { system: string }) => r.system), ['Koorde k=4', 'Chord', 'hash mod n', 'rendezvous']);
+    for (const row of churn.rows) {
+      for (const variant of ['none', 'leave', 'crash']) {
+        const [phases] = row.runs[variant];
+        assert.equal(phases.length, 3, `${row.system} ${variant}: three phases`);
+        // Every request is accounted for: a hit, a miss or an error, none dropped.
+        for (const p of phases) assert.equal(p.requests, 60, `${row.system} ${variant}: every request of the phase counted`);
+        for (const p of phases) assert.ok(p.hits + p.errors <= p.requests);
+      }
+    }
+    assert.ok(churn.machine.cpus > 0 && churn.machine.load_average_1m.length === 2, 'the machine the figures came from');
     const throughput = JSON.parse(readFileSync(join(out, 'throughput.json'), 'utf8'));
     assert.ok(throughput.rows.every((r: { throughput_rps: number }) => r.throughput_rps > 0));
     assert.ok(throughput.rows.some((r: { rate?: number }) => r.rate === 100), 'an open-loop row at the offered rate');

@@ -52,8 +52,12 @@ describe('tracing - OpenTelemetry spans per request and per hop, over OTLP/HTTP'
     }
     const answer = await viaCache(nodes[0]!, url);
     assert.equal(answer.xCache, 'MISS-DHT');
-    for (const node of nodes) node.proc.child.kill('SIGTERM'); // a clean stop flushes the batched spans
-    await Promise.all(nodes.map((n) => n.proc.exited));
+    // Leaving flushes the batched spans before the process exits: once each node has exited
+    // cleanly, its spans are at the collector. One at a time, so every leave has a live successor.
+    for (const node of nodes) {
+      node.proc.child.kill('SIGTERM');
+      assert.equal(await node.proc.exited, 0, node.proc.output());
+    }
 
     const attr = (span: OtlpSpan, key: string) => Object.values(span.attributes.find((a) => a.key === key)?.value ?? {})[0];
     const entry = spans.find((s) => s.name === 'cache GET' && attr(s, 'url.full') === new URL(url).href);
