@@ -2,7 +2,7 @@ import { STATUS_CODES } from 'node:http';
 import type { HttpAnswer } from '../client/cache-http-client.js';
 
 /**
- * What cache-client prints. Every field of SPEC §4 may be missing from a node's answer (an
+ * What cache-client prints. Every field of the HTTP API (docs/api.md) may be missing from a node's answer (an
  * older node, a partial implementation): it then shows as "?" rather than failing.
  */
 
@@ -20,7 +20,7 @@ function num(value: unknown, digits = 0): string {
   return typeof value === 'number' && Number.isFinite(value) ? value.toFixed(digits) : '?';
 }
 
-/** A ratio in [0, 1] (how SPEC §4 reports hit_rate and utilization) as a percentage. */
+/** A ratio in [0, 1] (how /metrics reports hit_rate and utilization) as a percentage. */
 function percent(value: unknown): string {
   return typeof value === 'number' && Number.isFinite(value) ? `${(value * 100).toFixed(1)} %` : '?';
 }

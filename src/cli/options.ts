@@ -3,7 +3,7 @@ import { parseDurationMs } from '../config/duration.js';
 
 /**
  * A commander program that, on bad arguments, prints one line naming the problem and exits 2
- * (SPEC §2), instead of commander's default exit code 1.
+ * (docs/api.md), instead of commander's default exit code 1.
  */
 export function command(name: string, description: string): Command {
   const program = new Command(name).description(description).showHelpAfterError(false);

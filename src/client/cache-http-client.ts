@@ -30,7 +30,7 @@ const SOCKET_ERRORS: Record<string, string> = {
   UND_ERR_SOCKET: 'connection closed',
 };
 
-/** The HTTP API of one node (SPEC §4), each call with a deadline. */
+/** The HTTP API of one node (docs/api.md), each call with a deadline. */
 export class CacheHttpClient {
   readonly base: string;
 

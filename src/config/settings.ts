@@ -122,7 +122,7 @@ const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'
 export type LogLevel = (typeof LOG_LEVELS)[number];
 
 /**
- * Every setting a node reads (SPEC §3): YAML key, overriding env var, default. Deployment
+ * Every setting a node reads (docs/api.md): YAML key, overriding env var, default. Deployment
  * manifests and their tests import this table, so a setting exists in exactly one place.
  */
 export const SETTINGS = {

@@ -13,7 +13,7 @@ interface NodeInfo {
 }
 
 /**
- * client.v1.ClientAPI (SPEC §5), wire-compatible with the original system's clients: the
+ * client.v1.ClientAPI (docs/api.md), wire-compatible with the original system's clients: the
  * key-value store, this node's store and routing table, and lookups.
  */
 export function clientApiImplementation(node: DhtNode): grpc.UntypedServiceImplementation {

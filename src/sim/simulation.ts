@@ -20,7 +20,7 @@ export interface SimulationInit extends Omit<DhtNodeInit, 'self'> {
   readonly seed: number;
 }
 
-/** The production defaults of SPEC §3, on a network of 5–50 ms links. */
+/** The production defaults (docs/api.md, Settings), on a network of 5–50 ms links. */
 export const SIMULATION_DEFAULTS: SimulationInit = {
   protocol: 'koorde',
   degree: 8,

@@ -16,7 +16,7 @@ export interface Sample {
   readonly latencyMs: number;
   /** HTTP status; undefined when no answer came. */
   readonly status?: number;
-  /** Response headers of SPEC §4, when present. */
+  /** Response headers of the HTTP API (docs/api.md), when present. */
   readonly cacheStatus?: string;
   readonly nodeId?: string;
   readonly responsibleNode?: string;

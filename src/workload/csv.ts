@@ -1,7 +1,7 @@
 import { open, type FileHandle } from 'node:fs/promises';
 import type { Sample } from './client.js';
 
-/** The SPEC §2 columns first (a contract), then extras. */
+/** The documented columns (docs/api.md) first (a contract), then extras. */
 export const CSV_COLUMNS = ['timestamp', 'url_id', 'latency_ms', 'status', 'cache_status', 'node_id', 'responsible_node', 'hops', 'target', 'bytes', 'error'] as const;
 
 /** One line per request; empty cells where a request has no such value (no answer, no header). */

@@ -1,4 +1,4 @@
-/** How the generator addresses a cluster (SPEC §4). */
+/** How the generator addresses a cluster (docs/api.md). */
 export const WORKLOAD_MODES = ['cache', 'gateway'] as const;
 export type WorkloadMode = (typeof WORKLOAD_MODES)[number];
 

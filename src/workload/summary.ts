@@ -3,7 +3,7 @@ import type { Sample } from './client.js';
 import type { PaceReport } from './pacer.js';
 
 /**
- * The run's result: exactly the SPEC §2 `--json` object (those names are a contract), plus extra
+ * The run's result: exactly the `--json` object of docs/api.md (those names are a contract), plus extra
  * fields after them. Latencies are over ok responses only, so fast failures never flatter them.
  */
 export interface WorkloadSummary {
@@ -38,7 +38,7 @@ export interface WorkloadSummary {
 /** X-Cache value under which ok responses without the header are counted. */
 export const NO_CACHE_STATUS = 'none';
 
-/** SPEC §4: served from some cache, or a stale copy the owner revalidated with the origin. */
+/** docs/api.md: served from some cache, or a stale copy the owner revalidated with the origin. */
 export function isHit(cacheStatus: string): boolean {
   return cacheStatus.startsWith('HIT') || cacheStatus === 'REVALIDATED';
 }

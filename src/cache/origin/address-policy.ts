@@ -2,7 +2,7 @@ import { DhtError } from '../../errors.js';
 
 /**
  * What kind of address an origin resolved to. Everything but `public` is refused unless
- * CACHE_ORIGIN_ALLOWLIST admits it (DESIGN.md §3, origin safety).
+ * CACHE_ORIGIN_ALLOWLIST admits it (README: Origin safety).
  */
 export type AddressClass = 'public' | 'loopback' | 'private' | 'link-local' | 'cgnat' | 'multicast' | 'unspecified' | 'reserved';
 
