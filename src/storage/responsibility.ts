@@ -59,8 +59,11 @@ export class Responsibility {
   }
 
   private async walk(): Promise<void> {
-    const predecessor = this.c.ring.predecessor;
-    if (!predecessor || this.c.ring.alone) return;
+    if (this.c.ring.alone) return;
+    // A node that just joined hears of its predecessor only at that node's next stabilize, but
+    // its successor hands it its range at once: the lookup of its own id names that predecessor.
+    const predecessor = this.c.ring.predecessor ?? (await this.c.lookup(this.c.self.id, this.c.signal)).predecessor;
+    if (sameNode(predecessor, this.c.self)) return;
     let start: NodeRef = predecessor;
     for (let k = 1; k < this.replicationFactor; k++) {
       const before: NodeRef = (await this.c.lookup(start.id, this.c.signal)).predecessor;
