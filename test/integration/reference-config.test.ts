@@ -13,7 +13,9 @@ import { REFERENCE_CONFIG_YAML, referenceConfigMap } from '../helpers/reference.
  */
 async function loopbackPlacement() {
   const [grpc, http] = await freePorts(2);
-  return { http: `http://127.0.0.1:${http}`, env: { NODE_PORT: String(grpc), CACHE_HTTP_PORT: String(http), NODE_BIND: '127.0.0.1', NODE_HOST: '127.0.0.1' } };
+  // Any free peer port: the reference files predate it, and two nodes of this suite run at once.
+  const env = { NODE_PORT: String(grpc), CACHE_HTTP_PORT: String(http), CACHE_PEER_PORT: '0', NODE_BIND: '127.0.0.1', NODE_HOST: '127.0.0.1' };
+  return { http: `http://127.0.0.1:${http}`, env };
 }
 
 async function ready(http: string): Promise<{ status: string }> {
