@@ -6,6 +6,7 @@ import { LogHistogram } from '../runtime/histogram.js';
 import type { Logger } from '../runtime/logger.js';
 import type { CachePeers } from './cache-peers.js';
 import type { ResponseHead } from './cache-wire.js';
+import { fromHeaderList, type HeaderList } from './header-list.js';
 import { HotCopies } from './hot-copies.js';
 import type { Variant } from './object-store.js';
 import type { CacheRequest, OwnerCache } from './owner-cache.js';
@@ -20,6 +21,8 @@ export interface ServedResponse {
   readonly status: number;
   readonly headers: Record<string, string | string[]>;
   readonly body: Buffer | AsyncIterable<Buffer>;
+  /** The same fields as `headers`, final, in the list form `res.writeHead` takes (fresh local hits). */
+  readonly headerList?: HeaderList;
 }
 
 export interface CacheServiceComponents {
@@ -82,6 +85,7 @@ export class CacheService {
   readonly stats = new RequestStats();
   private readonly routes?: RouteCache;
   private readonly c: CacheServiceComponents;
+  private nodeId?: { readonly id: bigint; readonly text: string };
 
   constructor(components: CacheServiceComponents, init: CacheServiceInit) {
     this.c = components;
@@ -95,7 +99,7 @@ export class CacheService {
     return inSpan(`cache ${req.method}`, SpanKind.SERVER, { 'url.full': req.url, 'http.request.method': req.method }, async (span) => {
       try {
         const served = await this.route(req, started, signal);
-        span.setAttributes({
+        if (span.isRecording()) span.setAttributes({
           'http.response.status_code': served.status,
           'koorde.x_cache': String(served.headers['x-cache']),
           'koorde.hops': Number(served.headers['x-hops']),
@@ -165,11 +169,12 @@ export class CacheService {
       for (const target of located.route.successors.slice(0, 2)) {
         if (sameNode(target, dht.self)) {
           // A cached route to this node is checked like any other: the range may have moved to a joiner.
-          if (located.fromRouteCache && !this.owns(req.url)) {
+          if (located.fromRouteCache && !dht.ring.owns(key)) {
             this.routes?.forget(target);
             break;
           }
-          const local = await this.c.owner.serve(req, signal);
+          // A fresh hit that asks nothing special skips the full freshness rules.
+          const local = this.c.owner.serveFresh(req) ?? (await this.c.owner.serve(req, signal));
           return this.answer(local, local.body, ownerXCache(local), dht.self.addr, lookupHops, started);
         }
         try {
@@ -244,19 +249,41 @@ export class CacheService {
     this.stats.byXCache[xCache]++;
     this.stats.latencyMs.record(latency);
     this.stats.hops.record(hops);
+    const entry = [
+      'x-cache', xCache,
+      'cache-status', cacheStatus(head, xCache),
+      'x-node-id', this.nodeIdText(),
+      'x-responsible-node', owner,
+      'x-entry-node', this.c.dht.self.addr,
+      'x-hops', String(hops),
+      'x-latency-ms', latency.toFixed(2),
+    ];
+    if (atOwner) entry.push('x-cache-origin', atOwner);
+    if (head.headerList !== undefined) return new ListedResponse(head.status, head.headerList.concat(entry), body);
     const headers: Record<string, string | string[]> = {};
     for (const [name, value] of Object.entries(head.headers)) if (value !== undefined) headers[name] = value;
-    Object.assign(headers, {
-      'x-cache': xCache,
-      'cache-status': cacheStatus(head, xCache),
-      'x-node-id': '0x' + this.c.dht.ids.toHex(this.c.dht.self.id),
-      'x-responsible-node': owner,
-      'x-entry-node': this.c.dht.self.addr,
-      'x-hops': String(hops),
-      'x-latency-ms': latency.toFixed(2),
-    });
-    if (atOwner) headers['x-cache-origin'] = atOwner;
+    Object.assign(headers, fromHeaderList(entry));
     return { status: head.status, headers, body };
+  }
+
+  /** X-Node-ID: made once per node id rather than per answer. */
+  private nodeIdText(): string {
+    const { id } = this.c.dht.self;
+    if (this.nodeId?.id !== id) this.nodeId = { id, text: '0x' + this.c.dht.ids.toHex(id) };
+    return this.nodeId.text;
+  }
+}
+
+/** An answer whose headers are a prepared list; the map form is built only if something reads it. */
+class ListedResponse implements ServedResponse {
+  constructor(
+    readonly status: number,
+    readonly headerList: HeaderList,
+    readonly body: Buffer | AsyncIterable<Buffer>,
+  ) {}
+
+  get headers(): Record<string, string | string[]> {
+    return fromHeaderList(this.headerList);
   }
 }
 

@@ -2,6 +2,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { Readable } from 'node:stream';
 import { canonicalUrl } from '../cache/cache-key.js';
 import type { CacheService } from '../cache/cache-service.js';
+import { toHeaderList } from '../cache/header-list.js';
 import type { CacheRequest } from '../cache/owner-cache.js';
 import { DhtError } from '../errors.js';
 import type { DhtNode } from '../node/dht-node.js';
@@ -52,6 +53,7 @@ export const API_PATHS = ['/cache', '/health', '/metrics', '/debug', '/cluster',
  * so browsers must neither guess its type nor run it with this origin's rights.
  */
 const OPEN_PROXY_HEADERS = { 'x-content-type-options': 'nosniff', 'content-security-policy': 'sandbox' };
+const OPEN_PROXY_FIELDS = toHeaderList(OPEN_PROXY_HEADERS);
 
 /** Client headers that matter to caching decisions and to the origin. */
 const CACHE_REQUEST_HEADERS = ['accept', 'accept-encoding', 'accept-language', 'user-agent', 'cache-control', 'pragma', 'if-none-match', 'if-modified-since'];
@@ -130,19 +132,24 @@ export function createHttpServer(deps: HttpServerDeps): Server {
   }
 
   async function cacheRoute(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
-    for (const [name, value] of Object.entries(OPEN_PROXY_HEADERS)) res.setHeader(name, value); // error answers too
     if (!deps.openProxy) {
       const why = deps.gateway ? 'this gateway serves only its own origin' : 'CACHE_OPEN_PROXY=false';
-      sendJson(res, 404, { error: 'not_found', message: `/cache?url= is off on this node (${why}); set CACHE_OPEN_PROXY=true to serve it` });
+      sendJson(res, 404, { error: 'not_found', message: `/cache?url= is off on this node (${why}); set CACHE_OPEN_PROXY=true to serve it` }, OPEN_PROXY_HEADERS);
       return;
     }
     if (req.method !== 'GET' && req.method !== 'HEAD') {
-      sendJson(res, 405, { error: 'method_not_allowed', message: '/cache serves GET and HEAD' }, { allow: 'GET, HEAD' });
+      sendJson(res, 405, { error: 'method_not_allowed', message: '/cache serves GET and HEAD' }, { allow: 'GET, HEAD', ...OPEN_PROXY_HEADERS });
       return;
     }
-    const service = requireCache();
-    const target = canonicalUrl(url.searchParams.get('url') ?? undefined);
-    await sendServed(res, await service.handle(cacheRequest(req, target, false), clientGone(res)), req.method);
+    try {
+      const service = requireCache();
+      const target = canonicalUrl(url.searchParams.get('url') ?? undefined);
+      await sendServed(res, await service.handle(cacheRequest(req, target, false), clientGone(res)), req.method, OPEN_PROXY_FIELDS);
+    } catch (err) {
+      // Error answers too; set here rather than up front, where Node would merge them into every answer.
+      if (!res.headersSent) for (const [name, value] of Object.entries(OPEN_PROXY_HEADERS)) res.setHeader(name, value);
+      throw err;
+    }
   }
 
   async function gateway(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
