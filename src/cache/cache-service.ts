@@ -12,6 +12,7 @@ import type { Variant } from './object-store.js';
 import type { CacheRequest, OwnerCache } from './owner-cache.js';
 import { RouteCache, type Route } from './route-cache.js';
 import type { Hop } from '../routing/lookup.js';
+import { recentResults } from '../runtime/memo.js';
 import { inSpan, recordHops, SpanKind } from '../runtime/telemetry.js';
 
 export const X_CACHE_VALUES = ['HIT-LOCAL', 'HIT-DHT', 'HIT-HOT', 'MISS-ORIGIN', 'MISS-DHT', 'REVALIDATED'] as const;
@@ -63,6 +64,10 @@ export interface Trace {
   readonly path: readonly TraceHop[];
 }
 
+/** URLs whose keys are remembered (the last ones asked for), and the longest remembered. */
+const KEYS_REMEMBERED = 4096;
+const LONGEST_REMEMBERED_URL = 2048;
+
 /** Lookups before giving up on a request whose owners keep failing or moving. */
 const ROUTE_ATTEMPTS = 3;
 
@@ -86,9 +91,12 @@ export class CacheService {
   private readonly routes?: RouteCache;
   private readonly c: CacheServiceComponents;
   private nodeId?: { readonly id: bigint; readonly text: string };
+  /** A URL's key: hashing costs more than the rest of a local hit's lookup. */
+  private readonly keyOf: (url: string) => bigint;
 
   constructor(components: CacheServiceComponents, init: CacheServiceInit) {
     this.c = components;
+    this.keyOf = recentResults(KEYS_REMEMBERED, LONGEST_REMEMBERED_URL, (url) => components.dht.ids.hash(url));
     this.hotCopies = new HotCopies(init.hotCopyBytes, components.clock);
     if (init.routeCache) this.routes = new RouteCache(components.dht.ids, components.clock);
   }
@@ -160,7 +168,7 @@ export class CacheService {
       const head = { ...copy.head, headers: { ...copy.head.headers, age: String(Math.floor(age)) } };
       return this.answer(head, req.method === 'HEAD' ? Buffer.alloc(0) : copy.body, 'HIT-HOT', copy.owner.addr, 0, started);
     }
-    const key = dht.ids.hash(req.url);
+    const key = this.keyOf(req.url);
     let located = await this.locate(key, false);
     let lookupHops = located.lookupHops;
     let failure: unknown;
