@@ -157,7 +157,8 @@ export function createHttpServer(deps: HttpServerDeps): Server {
       const service = requireCache();
       const raw = url.searchParams.get('url');
       const target = raw ? cacheTarget(raw) : canonicalUrl(undefined);
-      await sendServed(res, await service.handle(cacheRequest(req, target, false), clientGone(res)), req.method, OPEN_PROXY_FIELDS);
+      const request = cacheRequest(req, target, false);
+      await sendServed(res, service.answerFresh(request) ?? (await service.handle(request, clientGone(res))), req.method, OPEN_PROXY_FIELDS);
     } catch (err) {
       // Error answers too; set here rather than up front, where Node would merge them into every answer.
       if (!res.headersSent) for (const [name, value] of Object.entries(OPEN_PROXY_HEADERS)) res.setHeader(name, value);
@@ -171,7 +172,8 @@ export function createHttpServer(deps: HttpServerDeps): Server {
     const service = requireCache();
     const cacheable = (req.method === 'GET' || req.method === 'HEAD') && !req.headers.range;
     if (cacheable) {
-      await sendServed(res, await service.handle(cacheRequest(req, canonicalUrl(target.href), true), clientGone(res)), req.method!);
+      const request = cacheRequest(req, canonicalUrl(target.href), true);
+      await sendServed(res, service.answerFresh(request) ?? (await service.handle(request, clientGone(res))), req.method!);
       return;
     }
     // Unsafe methods and ranges go to the origin uncached; a successful unsafe method

@@ -16,6 +16,11 @@ export function tracingStarted(): void {
   tracing = true;
 }
 
+/** Whether spans are being made: shortcuts that skip them must not be taken then. */
+export function tracingOn(): boolean {
+  return tracing;
+}
+
 /** Runs `work` inside an active span that ends with it and records its failure. */
 export function inSpan<T>(name: string, kind: SpanKind, attributes: Attributes, work: (span: Span) => Promise<T>): Promise<T> {
   if (!tracing) return work(NOT_RECORDING);
