@@ -3,18 +3,19 @@ import type { StoredVariant } from './stored-variant.js';
 
 /**
  * What one stored variant costs the heap besides its URL, header and body bytes: the compact
- * variant (stored-variant.ts) with its header list and freshness numbers, its array, the LRU's
- * slots, the Buffer and ArrayBuffer objects of the body. Measured, not guessed: `node --expose-gc
- * --import tsx bench/entry-cost.ts` (40 000 entries, garbage collected before each reading) on
- * Node 20.20 reports 1064 B fixed and 131 B per header (README: Memory and sizing).
+ * variant (stored-variant.ts) with its freshness numbers, the LRU's slots, the Buffer and
+ * ArrayBuffer objects of the body. Measured, not guessed: `node --expose-gc --import tsx
+ * bench/entry-cost.ts` (40 000 entries, garbage collected before each reading) on Node 20.20
+ * reports 271–283 B fixed and 50 B per header over runs; the larger is kept. With a full
+ * http-cache-semantics policy per entry it was 934–1064 B and 131 B (README: Memory and sizing).
  */
-export const ENTRY_FIXED_BYTES = 1064;
+export const ENTRY_FIXED_BYTES = 283;
 
 /**
  * One header beyond its name and value bytes: two slots of the header list and the value's
  * string object. Same measurement.
  */
-export const HEADER_FIELD_BYTES = 131;
+export const HEADER_FIELD_BYTES = 50;
 
 /**
  * Bytes an entry holds in the heap, as the byte budget counts them: measured overhead plus the

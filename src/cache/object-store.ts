@@ -39,12 +39,19 @@ export function varySelection(responseHeaders: Headers, requestHeaders: Headers)
   return Object.fromEntries(names.sort().map((n) => [n, headerText(requestHeaders[n]).trim()]));
 }
 
+/** A URL's variants: most URLs have one, kept without an array around it. */
+type Held = StoredVariant | StoredVariant[];
+
+function variantsOf(held: Held | undefined): StoredVariant[] {
+  return held === undefined ? [] : Array.isArray(held) ? held : [held];
+}
+
 /**
  * The objects a node owns: an LRU bounded by the heap its entries take (entry-size.ts), keyed by
  * URL, holding each URL's variants together so they move and expire as one.
  */
 export class ObjectStore {
-  private readonly lru: LRUCache<string, StoredVariant[]>;
+  private readonly lru: LRUCache<string, Held>;
   #evictions = 0;
   #storedListener: ((bytes: number) => void) | undefined;
 
@@ -52,9 +59,9 @@ export class ObjectStore {
     readonly capacityBytes: number,
     private readonly ids: IdSpace,
   ) {
-    this.lru = new LRUCache<string, StoredVariant[]>({
+    this.lru = new LRUCache<string, Held>({
       maxSize: Math.max(1, capacityBytes),
-      sizeCalculation: (variants) => Math.max(1, variants.reduce((sum, v) => sum + entryBytes(v), 0)),
+      sizeCalculation: (held) => Math.max(1, Array.isArray(held) ? held.reduce((sum, v) => sum + entryBytes(v), 0) : entryBytes(held)),
       dispose: (_value, _key, reason) => {
         if (reason === 'evict') this.#evictions++;
       },
@@ -76,9 +83,9 @@ export class ObjectStore {
 
   /** The variant a request selects, refreshing the URL's recency. */
   find(url: string, requestHeaders: Headers): StoredVariant | undefined {
-    const variants = this.lru.get(url);
-    if (variants === undefined) return undefined;
-    for (const v of variants) if (v.selects(requestHeaders)) return v;
+    const held = this.lru.get(url);
+    if (held === undefined || !Array.isArray(held)) return held?.selects(requestHeaders) ? held : undefined;
+    for (const v of held) if (v.selects(requestHeaders)) return v;
     return undefined;
   }
 
@@ -87,13 +94,13 @@ export class ObjectStore {
    * oldest past MAX_VARIANTS_PER_URL; false if it can never fit.
    */
   put(variant: Variant): boolean {
-    const stored = this.lru.peek(variant.url) ?? [];
+    const stored = variantsOf(this.lru.peek(variant.url));
     // The URL string once per stored URL: the LRU keeps the key it was first given.
     const kept = StoredVariant.of(variant, stored[0]?.url ?? variant.url);
     const bytes = entryBytes(kept);
     if (bytes > this.capacityBytes) return false;
     const others = stored.filter((v) => !v.sameSelection(kept));
-    this.lru.set(kept.url, [...others, kept].slice(-MAX_VARIANTS_PER_URL));
+    this.lru.set(kept.url, others.length === 0 ? kept : [...others, kept].slice(-MAX_VARIANTS_PER_URL));
     this.#storedListener?.(bytes);
     return true;
   }
@@ -118,11 +125,11 @@ export class ObjectStore {
   /** Every URL whose key lies in (from, to], with its variants: what a new owner takes over. */
   inRange(from: bigint, to: bigint): StoredVariant[][] {
     const out: StoredVariant[][] = [];
-    for (const [url, variants] of this.lru.entries()) if (this.ids.inHalfOpen(this.ids.hash(url), from, to)) out.push(variants);
+    for (const [url, held] of this.lru.entries()) if (this.ids.inHalfOpen(this.ids.hash(url), from, to)) out.push(variantsOf(held));
     return out;
   }
 
   all(): StoredVariant[][] {
-    return [...this.lru.values()];
+    return [...this.lru.values()].map(variantsOf);
   }
 }

@@ -30,8 +30,11 @@ export class StoredVariant {
     private readonly responseTime: number,
     /** The Age the response arrived with, in seconds. */
     private readonly initialAge: number,
-    /** The end of its freshness lifetime (ms, same clock). */
-    private readonly freshUntil: number,
+    /**
+     * How long after `responseTime` it stays fresh, in whole ms: a small integer, which V8 keeps
+     * in the object, where a second timestamp would take a heap number of its own.
+     */
+    private readonly freshMs: number,
     /** must-revalidate: http-cache-semantics revalidates such a response on every use. */
     private readonly alwaysRevalidate: boolean,
     /**
@@ -48,7 +51,7 @@ export class StoredVariant {
     const state = policy.toObject();
     // Age as http-cache-semantics counts it (the Age field's integer plus the time since the response arrived).
     const initialAge = Math.round(policy.age() - (Date.now() - state.t) / 1000);
-    const freshUntil = state.t + (policy.maxAge() - initialAge) * 1000;
+    const freshMs = Math.floor((policy.maxAge() - initialAge) * 1000);
     let policyFields: Record<string, string | string[] | null> | undefined;
     for (const name of POLICY_FIELDS) {
       const seen = state.resh[name];
@@ -58,7 +61,7 @@ export class StoredVariant {
     const selectedBy = Object.keys(v.selectedBy).length === 0 ? NO_SELECTION : v.selectedBy;
     // slice(): push leaves spare capacity that would stay allocated as long as the entry.
     const list = toHeaderList(v.headers, SET_BY_CACHE).slice();
-    return new StoredVariant(url, v.status, list, ownAllocation(v.body), selectedBy, state.t, initialAge, freshUntil, state.rescc['must-revalidate'] !== undefined, policyFields);
+    return new StoredVariant(url, v.status, list, ownAllocation(v.body), selectedBy, state.t, initialAge, freshMs, state.rescc['must-revalidate'] !== undefined, policyFields);
   }
 
   /** The stored headers as a map (revalidation, hand-offs, forwarding). */
@@ -96,12 +99,12 @@ export class StoredVariant {
 
   /** Reusable without revalidation at `now` for a request that asks nothing special. */
   freshAt(now: number): boolean {
-    return now < this.freshUntil && !this.alwaysRevalidate;
+    return now < this.responseTime + this.freshMs && !this.alwaysRevalidate;
   }
 
   /** Milliseconds of freshness left at `now` (0 once stale). */
   freshForMs(now: number): number {
-    return Math.max(0, this.freshUntil - now);
+    return Math.max(0, this.responseTime + this.freshMs - now);
   }
 
   /** The Age field's value at `now`, in whole seconds. */
