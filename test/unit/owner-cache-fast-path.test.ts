@@ -98,7 +98,8 @@ describe('cache - fast path for fresh local hits', () => {
     const cache = ownerCache(fetcher);
     await cache.serve(request());
     mock.timers.tick(2_000);
-    for (const headers of [{ 'cache-control': 'no-cache' }, { 'cache-control': 'max-age=0' }, { pragma: 'no-cache' }]) {
+    const directives: Record<string, string>[] = [{ 'cache-control': 'no-cache' }, { 'cache-control': 'max-age=0' }, { pragma: 'no-cache' }];
+    for (const headers of directives) {
       assert.equal(cache.serveFresh(request(headers)), undefined, JSON.stringify(headers));
       const answer = await cache.serve(request(headers));
       assert.equal(answer.outcome, 'REVALIDATED', JSON.stringify(headers));
@@ -112,7 +113,8 @@ describe('cache - fast path for fresh local hits', () => {
     const { fetcher, asked } = origin(() => ({ status: 200, headers: { ...cacheable, 'last-modified': 'Mon, 01 Jan 2024 00:00:00 GMT' } }));
     const cache = ownerCache(fetcher);
     await cache.serve(request());
-    for (const headers of [{ 'if-none-match': ETAG }, { 'if-none-match': `W/${ETAG}, "other"` }, { 'if-modified-since': 'Tue, 02 Jan 2024 00:00:00 GMT' }]) {
+    const conditionals: Record<string, string>[] = [{ 'if-none-match': ETAG }, { 'if-none-match': `W/${ETAG}, "other"` }, { 'if-modified-since': 'Tue, 02 Jan 2024 00:00:00 GMT' }];
+    for (const headers of conditionals) {
       assert.equal(cache.serveFresh(request(headers)), undefined);
       const answer = await cache.serve(request(headers));
       assert.equal(answer.status, 304, JSON.stringify(headers));
