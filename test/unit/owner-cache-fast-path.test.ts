@@ -4,6 +4,7 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, beforeEach, describe, it, mock } from 'node:test';
 import type { Headers } from '../../src/cache/freshness.js';
+import { variantFromWire, variantToWire } from '../../src/cache/cache-wire.js';
 import { fromHeaderList } from '../../src/cache/header-list.js';
 import { HotKeys } from '../../src/cache/hot-keys.js';
 import { ObjectStore } from '../../src/cache/object-store.js';
@@ -172,5 +173,20 @@ describe('cache - fast path for fresh local hits', () => {
     } finally {
       server.close();
     }
+  });
+
+  it('a handed-off variant keeps its freshness and headers on the node that takes it over', async () => {
+    const { fetcher } = origin(() => ({ status: 200, headers: { ...cacheable, age: '7' } }));
+    const from = ownerCache(fetcher);
+    await from.serve(request());
+    mock.timers.tick(3_000);
+    const to = ownerCache(origin(() => assert.fail('the new owner must not ask the origin')).fetcher);
+    for (const v of from.store.all().flat()) to.store.put(variantFromWire(JSON.parse(JSON.stringify(variantToWire(v)), (_k, value) => (value?.type === 'Buffer' ? Buffer.from(value.data) : value))));
+    const before = from.serveFresh(request())!;
+    const after = to.serveFresh(request())!;
+    assert.deepEqual(after.headers, before.headers, 'Age 10 on both');
+    assert.equal(after.headers.age, '10');
+    assert.equal(after.freshForMs, before.freshForMs);
+    assert.deepEqual(after.body, BODY);
   });
 });
