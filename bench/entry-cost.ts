@@ -4,11 +4,20 @@
  * bookkeeping and the Buffer objects. Fills an ObjectStore the way the owner does (policy from the
  * origin's headers, forwardable headers kept apart), with garbage collected before each reading,
  * for two header counts so that the cost of one more header separates from the fixed cost.
- * The figures are the constants of src/cache/entry-size.ts.
+ * Then the same count again the way a node really fills its store (a local origin, the origin
+ * client, the owner): its heap per entry against what the budget counts says how far the
+ * synthetic figures fall short. The constants of src/cache/entry-size.ts are the fixed cost plus
+ * that shortfall, and the per-header cost.
  */
 import { createPolicy, type Headers } from '../src/cache/freshness.js';
 import { ObjectStore, type Variant } from '../src/cache/object-store.js';
+import { HotKeys } from '../src/cache/hot-keys.js';
+import { OriginClient } from '../src/cache/origin/origin-client.js';
+import { OriginPolicy } from '../src/cache/origin/address-policy.js';
+import { OwnerCache } from '../src/cache/owner-cache.js';
 import { IdSpace } from '../src/id/id-space.js';
+import { wallClock } from '../src/runtime/clock.js';
+import { SyntheticOrigin } from '../src/synthetic/origin-server.js';
 
 const ENTRIES = 40_000;
 const BODY_BYTES = 1024;
@@ -58,11 +67,35 @@ function measure(extraHeaders: number): { perEntry: number; payload: number; hea
   return { perEntry: (after - before - payload) / ENTRIES, payload: payload / ENTRIES, headers: headerCount / ENTRIES };
 }
 
+/** Heap per entry and accounted bytes per entry, filling through the owner from a local origin. */
+async function throughOwner(): Promise<{ heap: number; accounted: number }> {
+  const origin = new SyntheticOrigin({ port: 0 });
+  const base = await origin.listen();
+  try {
+    const store = new ObjectStore(1 << 30, new IdSpace(66));
+    const client = new OriginClient({ policy: new OriginPolicy([]), gatewayOrigin: new URL(base) });
+    // Hot-key tracking is bounded (not per entry): a threshold nothing reaches, the URLs tracked before the reading.
+    const owner = new OwnerCache(store, client, new HotKeys(wallClock, Number.MAX_VALUE, 0.5), { defaultTtlSeconds: 3600, storeSetCookie: false }, new AbortController().signal);
+    const fill = async (prefix: string, count: number) => {
+      for (let i = 0; i < count; i += 16) await Promise.all(Array.from({ length: 16 }, (_, j) => owner.serve({ url: `${base}/${prefix}/${i + j}?size=${BODY_BYTES}`, method: 'GET', headers: {} })));
+    };
+    await fill('warm', 10_016);
+    const before = heapBytes();
+    const accountedBefore = store.sizeBytes;
+    await fill('obj', ENTRIES);
+    const after = heapBytes();
+    return { heap: (after - before) / ENTRIES, accounted: (store.sizeBytes - accountedBefore) / ENTRIES };
+  } finally {
+    await origin.close();
+  }
+}
+
 measure(0); // warm-up: code, shapes and string tables settle
 const few = measure(0);
 const many = measure(10);
 const perHeader = (many.perEntry - few.perEntry) / (many.headers - few.headers);
 const fixed = few.perEntry - perHeader * few.headers;
+const real = await throughOwner();
 process.stdout.write(
   JSON.stringify(
     {
@@ -72,6 +105,7 @@ process.stdout.write(
       per_header_bytes: Math.round(perHeader),
       fixed_bytes: Math.round(fixed),
       payload_per_entry: { [`${few.headers}_headers`]: Math.round(few.payload), [`${many.headers}_headers`]: Math.round(many.payload) },
+      through_owner: { heap_per_entry: Math.round(real.heap), accounted_per_entry: Math.round(real.accounted), shortfall_bytes: Math.round(real.heap - real.accounted) },
     },
     null,
     2,

@@ -5,12 +5,14 @@ import { LogHistogram } from '../runtime/histogram.js';
 import type { Logger } from '../runtime/logger.js';
 import type { CachePeers } from './cache-peers.js';
 import type { ResponseHead } from './cache-wire.js';
+import { fromHeaderList, type HeaderList } from './header-list.js';
 import { HotCopies } from './hot-copies.js';
 import type { CacheRequest, OwnerCache } from './owner-cache.js';
 import type { OwnerLocator } from './owner-locator.js';
 import { RouteCache, type Route } from './route-cache.js';
 import type { Hop } from '../routing/lookup.js';
-import { inSpan, recordHops, SpanKind } from '../runtime/telemetry.js';
+import { recentResults } from '../runtime/memo.js';
+import { inSpan, recordHops, SpanKind, tracingOn } from '../runtime/telemetry.js';
 
 export const X_CACHE_VALUES = ['HIT-LOCAL', 'HIT-DHT', 'HIT-HOT', 'MISS-ORIGIN', 'MISS-DHT', 'REVALIDATED'] as const;
 export type XCache = (typeof X_CACHE_VALUES)[number];
@@ -19,6 +21,8 @@ export interface ServedResponse {
   readonly status: number;
   readonly headers: Record<string, string | string[]>;
   readonly body: Buffer | AsyncIterable<Buffer>;
+  /** The same fields as `headers`, final, in the list form `res.writeHead` takes (fresh local hits). */
+  readonly headerList?: HeaderList;
 }
 
 export interface CacheServiceComponents {
@@ -59,6 +63,10 @@ export interface Trace {
   readonly path: readonly TraceHop[];
 }
 
+/** URLs whose keys are remembered (the last ones asked for), and the longest remembered. */
+const KEYS_REMEMBERED = 4096;
+const LONGEST_REMEMBERED_URL = 2048;
+
 /** Lookups before giving up on a request whose owners keep failing or moving. */
 const ROUTE_ATTEMPTS = 3;
 
@@ -81,9 +89,13 @@ export class CacheService {
   readonly stats = new RequestStats();
   private readonly routes?: RouteCache;
   private readonly c: CacheServiceComponents;
+  private nodeId?: { readonly id: bigint; readonly text: string };
+  /** A URL's key: hashing costs more than the rest of a local hit's lookup. */
+  private readonly keyOf: (url: string) => bigint;
 
   constructor(components: CacheServiceComponents, init: CacheServiceInit) {
     this.c = components;
+    this.keyOf = recentResults(KEYS_REMEMBERED, LONGEST_REMEMBERED_URL, (url) => components.locator.keyOf(url));
     this.hotCopies = new HotCopies(init.hotCopyBytes, components.clock);
     if (init.routeCache) this.routes = new RouteCache(components.locator.ids, components.clock);
   }
@@ -94,7 +106,7 @@ export class CacheService {
     return inSpan(`cache ${req.method}`, SpanKind.SERVER, { 'url.full': req.url, 'http.request.method': req.method }, async (span) => {
       try {
         const served = await this.route(req, started, signal);
-        span.setAttributes({
+        if (span.isRecording()) span.setAttributes({
           'http.response.status_code': served.status,
           'koorde.x_cache': String(served.headers['x-cache']),
           'koorde.hops': Number(served.headers['x-hops']),
@@ -114,11 +126,6 @@ export class CacheService {
     const { owner } = await this.c.locator.locate(this.c.locator.keyOf(url));
     if (sameNode(owner, this.c.locator.self)) this.c.owner.invalidate(url);
     else await this.c.peers.invalidate(owner.addr, url);
-  }
-
-  /** Whether the URL's key is in this node's range right now. */
-  private owns(url: string): boolean {
-    return this.c.locator.owns(this.c.locator.keyOf(url));
   }
 
   /** A node joined just before this one: it owns (previous, joined] now, objects included. */
@@ -142,17 +149,14 @@ export class CacheService {
 
   private async route(req: CacheRequest, started: number, signal: AbortSignal | undefined): Promise<ServedResponse> {
     const { locator } = this.c;
-    const status = locator.status();
-    if (status !== 'READY' && status !== 'DEBRUIJN_NOT_READY') {
-      throw new DhtError('ERR_NOT_READY', `this node is ${status.toLowerCase().replace(/_/g, ' ')}`);
-    }
+    if (!serving(locator)) throw new DhtError('ERR_NOT_READY', `this node is ${locator.status().toLowerCase().replace(/_/g, ' ')}`);
     const copy = this.hotCopies.get(req.url, req.headers);
     if (copy) {
       const age = Number(copy.head.headers.age ?? 0) + (this.c.clock.now() - copy.storedAt) / 1000;
       const head = { ...copy.head, headers: { ...copy.head.headers, age: String(Math.floor(age)) } };
       return this.answer(head, req.method === 'HEAD' ? Buffer.alloc(0) : copy.body, 'HIT-HOT', copy.owner.addr, 0, started);
     }
-    const key = locator.keyOf(req.url);
+    const key = this.keyOf(req.url);
     let located = await this.locate(key, false);
     let lookupHops = located.lookupHops;
     let failure: unknown;
@@ -161,11 +165,12 @@ export class CacheService {
       for (const target of located.route.successors.slice(0, 2)) {
         if (sameNode(target, locator.self)) {
           // A cached route to this node is checked like any other: the range may have moved to a joiner.
-          if (located.fromRouteCache && !this.owns(req.url)) {
+          if (located.fromRouteCache && !locator.owns(key)) {
             this.routes?.forget(target);
             break;
           }
-          const local = await this.c.owner.serve(req, signal);
+          // A fresh hit that asks nothing special skips the full freshness rules.
+          const local = this.c.owner.serveFresh(req) ?? (await this.c.owner.serve(req, signal));
           return this.answer(local, local.body, ownerXCache(local), locator.self.addr, lookupHops, started);
         }
         try {
@@ -197,7 +202,7 @@ export class CacheService {
    */
   async trace(target: { readonly url?: string; readonly key: bigint }): Promise<Trace> {
     const { locator } = this.c;
-    const hex = (id: bigint) => '0x' + locator.ids.toHex(id);
+    const hex = (id: bigint) => locator.ids.toPrefixedHex(id);
     const node = (n: NodeRef) => ({ id: hex(n.id), addr: n.addr });
     const copy = target.url ? this.hotCopies.get(target.url, {}) : undefined;
     if (copy) return { key: hex(target.key), url: target.url, traced_by: node(locator.self), owner: node(copy.owner), via: 'hot-copy', hops: 0, path: [] };
@@ -236,30 +241,74 @@ export class CacheService {
     if (req.method === 'GET' && head.status === 200) this.hotCopies.put(req.url, head, Buffer.concat(parts), owner, req.headers);
   }
 
+  /**
+   * The common case answered without a promise per step: a fresh hit this node owns by a cached
+   * route, of a request that asks nothing special, while tracing is off. What `handle` would
+   * answer for it, headers included; undefined when `handle` must run.
+   */
+  answerFresh(req: CacheRequest): ServedResponse | undefined {
+    const { locator } = this.c;
+    if (tracingOn() || !serving(locator) || this.hotCopies.get(req.url, req.headers)) return undefined;
+    const started = this.c.clock.now();
+    const key = this.keyOf(req.url);
+    const owner = this.routes?.find(key)?.successors[0];
+    if (owner === undefined || !sameNode(owner, locator.self) || !locator.owns(key)) return undefined;
+    const local = this.c.owner.serveFresh(req);
+    return local && this.answer(local, local.body, 'HIT-LOCAL', locator.self.addr, 0, started);
+  }
+
   private answer(head: ResponseHead, body: Buffer | AsyncIterable<Buffer>, xCache: XCache, owner: string, hops: number, started: number, atOwner?: XCache): ServedResponse {
     const latency = this.c.clock.now() - started;
     this.stats.byXCache[xCache]++;
     this.stats.latencyMs.record(latency);
     this.stats.hops.record(hops);
+    const entry = [
+      'x-cache', xCache,
+      'cache-status', cacheStatus(head, xCache),
+      'x-node-id', this.nodeIdText(),
+      'x-responsible-node', owner,
+      'x-entry-node', this.c.locator.self.addr,
+      'x-hops', String(hops),
+      'x-latency-ms', latency.toFixed(2),
+    ];
+    if (atOwner) entry.push('x-cache-origin', atOwner);
+    if (head.headerList !== undefined) return new ListedResponse(head.status, head.headerList.concat(entry), body);
     const headers: Record<string, string | string[]> = {};
     for (const [name, value] of Object.entries(head.headers)) if (value !== undefined) headers[name] = value;
-    Object.assign(headers, {
-      'x-cache': xCache,
-      'cache-status': cacheStatus(head, xCache),
-      'x-node-id': '0x' + this.c.locator.ids.toHex(this.c.locator.self.id),
-      'x-responsible-node': owner,
-      'x-entry-node': this.c.locator.self.addr,
-      'x-hops': String(hops),
-      'x-latency-ms': latency.toFixed(2),
-    });
-    if (atOwner) headers['x-cache-origin'] = atOwner;
+    Object.assign(headers, fromHeaderList(entry));
     return { status: head.status, headers, body };
+  }
+
+  /** X-Node-ID: made once per node id rather than per answer. */
+  private nodeIdText(): string {
+    const { id } = this.c.locator.self;
+    if (this.nodeId?.id !== id) this.nodeId = { id, text: this.c.locator.ids.toPrefixedHex(id) };
+    return this.nodeId.text;
+  }
+}
+
+/** An answer whose headers are a prepared list; the map form is built only if something reads it. */
+class ListedResponse implements ServedResponse {
+  constructor(
+    readonly status: number,
+    readonly headerList: HeaderList,
+    readonly body: Buffer | AsyncIterable<Buffer>,
+  ) {}
+
+  get headers(): Record<string, string | string[]> {
+    return fromHeaderList(this.headerList);
   }
 }
 
 /** The X-Cache an owner gives what it served itself. */
 function ownerXCache(head: ResponseHead): XCache {
   return head.outcome === 'MISS' ? 'MISS-ORIGIN' : head.outcome === 'REVALIDATED' ? 'REVALIDATED' : 'HIT-LOCAL';
+}
+
+/** Whether the node answers cache requests: in a ring, long pointers built or not. */
+function serving(locator: OwnerLocator): boolean {
+  const status = locator.status();
+  return status === 'READY' || status === 'DEBRUIJN_NOT_READY';
 }
 
 /** RFC 9211 Cache-Status: what this cache did, in the standard's vocabulary. */

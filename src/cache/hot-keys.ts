@@ -25,12 +25,17 @@ export class HotKeys {
   /** Counts one request and says whether the URL is hot now. */
   hit(url: string): boolean {
     const now = this.clock.now();
-    const rate = this.rates.get(url);
-    const value = (rate ? this.decayed(rate, now) : 0) + 1;
-    this.rates.delete(url); // re-insert: Map order then is recency order, for pruning
-    this.rates.set(url, { value, at: now });
+    let rate = this.rates.get(url);
+    if (rate) {
+      rate.value = this.decayed(rate, now) + 1; // updated in place: no garbage per request
+      rate.at = now;
+      this.rates.delete(url); // re-insert: Map order then is recency order, for pruning
+    } else {
+      rate = { value: 1, at: now };
+    }
+    this.rates.set(url, rate);
     if (this.rates.size > MAX_TRACKED) this.rates.delete(this.rates.keys().next().value!);
-    return value >= this.threshold;
+    return rate.value >= this.threshold;
   }
 
   /** Hot URLs with their current rate, hottest first. */

@@ -1,18 +1,22 @@
 import type CachePolicy from 'http-cache-semantics';
 import { LRUCache } from 'lru-cache';
 import type { IdSpace } from '../id/id-space.js';
-import { entryBytes, ownAllocation } from './entry-size.js';
+import { entryBytes } from './entry-size.js';
 import { CREDENTIAL_HEADERS, headerText, type Headers } from './freshness.js';
+import { StoredVariant } from './stored-variant.js';
 
-/** One stored response: a URL can have several, one per combination of the headers its Vary names. */
+/**
+ * A response as the owner stores it (the store keeps it as a StoredVariant): a URL can have
+ * several, one per combination of the headers its Vary names.
+ */
 export interface Variant {
   readonly url: string;
   readonly status: number;
   /** The origin's headers, without hop-by-hop ones. */
   readonly headers: Headers;
   readonly body: Buffer;
-  /** Freshness and revalidation rules; replaced when a 304 refreshes the variant. */
-  policy: CachePolicy;
+  /** Freshness and revalidation rules. */
+  readonly policy: CachePolicy;
   /** The request's values of the headers named in Vary, which select this variant. */
   readonly selectedBy: Readonly<Record<string, string>>;
 }
@@ -35,12 +39,19 @@ export function varySelection(responseHeaders: Headers, requestHeaders: Headers)
   return Object.fromEntries(names.sort().map((n) => [n, headerText(requestHeaders[n]).trim()]));
 }
 
+/** A URL's variants: most URLs have one, kept without an array around it. */
+type Held = StoredVariant | StoredVariant[];
+
+function variantsOf(held: Held | undefined): StoredVariant[] {
+  return held === undefined ? [] : Array.isArray(held) ? held : [held];
+}
+
 /**
  * The objects a node owns: an LRU bounded by the heap its entries take (entry-size.ts), keyed by
  * URL, holding each URL's variants together so they move and expire as one.
  */
 export class ObjectStore {
-  private readonly lru: LRUCache<string, Variant[]>;
+  private readonly lru: LRUCache<string, Held>;
   #evictions = 0;
   #storedListener: ((bytes: number) => void) | undefined;
 
@@ -48,9 +59,9 @@ export class ObjectStore {
     readonly capacityBytes: number,
     private readonly ids: IdSpace,
   ) {
-    this.lru = new LRUCache<string, Variant[]>({
+    this.lru = new LRUCache<string, Held>({
       maxSize: Math.max(1, capacityBytes),
-      sizeCalculation: (variants) => Math.max(1, variants.reduce((sum, v) => sum + entryBytes(v), 0)),
+      sizeCalculation: (held) => Math.max(1, Array.isArray(held) ? held.reduce((sum, v) => sum + entryBytes(v), 0) : entryBytes(held)),
       dispose: (_value, _key, reason) => {
         if (reason === 'evict') this.#evictions++;
       },
@@ -71,8 +82,11 @@ export class ObjectStore {
   }
 
   /** The variant a request selects, refreshing the URL's recency. */
-  find(url: string, requestHeaders: Headers): Variant | undefined {
-    return this.lru.get(url)?.find((v) => Object.entries(v.selectedBy).every(([name, value]) => headerText(requestHeaders[name]).trim() === value));
+  find(url: string, requestHeaders: Headers): StoredVariant | undefined {
+    const held = this.lru.get(url);
+    if (held === undefined || !Array.isArray(held)) return held?.selects(requestHeaders) ? held : undefined;
+    for (const v of held) if (v.selects(requestHeaders)) return v;
+    return undefined;
   }
 
   /**
@@ -80,13 +94,13 @@ export class ObjectStore {
    * oldest past MAX_VARIANTS_PER_URL; false if it can never fit.
    */
   put(variant: Variant): boolean {
-    const body = ownAllocation(variant.body);
-    const kept = body === variant.body ? variant : { ...variant, body };
+    const stored = variantsOf(this.lru.peek(variant.url));
+    // The URL string once per stored URL: the LRU keeps the key it was first given.
+    const kept = StoredVariant.of(variant, stored[0]?.url ?? variant.url);
     const bytes = entryBytes(kept);
     if (bytes > this.capacityBytes) return false;
-    const key = JSON.stringify(variant.selectedBy);
-    const others = (this.lru.peek(variant.url) ?? []).filter((v) => JSON.stringify(v.selectedBy) !== key);
-    this.lru.set(variant.url, [...others, kept].slice(-MAX_VARIANTS_PER_URL));
+    const others = stored.filter((v) => !v.sameSelection(kept));
+    this.lru.set(kept.url, others.length === 0 ? kept : [...others, kept].slice(-MAX_VARIANTS_PER_URL));
     this.#storedListener?.(bytes);
     return true;
   }
@@ -104,24 +118,18 @@ export class ObjectStore {
     return evicted;
   }
 
-  /** Re-counts a URL's size after a variant changed in place (a revalidation's new headers). */
-  touch(url: string): void {
-    const variants = this.lru.peek(url);
-    if (variants) this.lru.set(url, [...variants]);
-  }
-
   delete(url: string): boolean {
     return this.lru.delete(url);
   }
 
   /** Every URL whose key lies in (from, to], with its variants: what a new owner takes over. */
-  inRange(from: bigint, to: bigint): Variant[][] {
-    const out: Variant[][] = [];
-    for (const [url, variants] of this.lru.entries()) if (this.ids.inHalfOpen(this.ids.hash(url), from, to)) out.push(variants);
+  inRange(from: bigint, to: bigint): StoredVariant[][] {
+    const out: StoredVariant[][] = [];
+    for (const [url, held] of this.lru.entries()) if (this.ids.inHalfOpen(this.ids.hash(url), from, to)) out.push(variantsOf(held));
     return out;
   }
 
-  all(): Variant[][] {
-    return [...this.lru.values()];
+  all(): StoredVariant[][] {
+    return [...this.lru.values()].map(variantsOf);
   }
 }

@@ -2,8 +2,10 @@ import type CachePolicy from 'http-cache-semantics';
 import { DhtError, errorCode } from '../errors.js';
 import { inSpan, SpanKind } from '../runtime/telemetry.js';
 import { createPolicy, headerText, worthStoring, type Headers, type PolicyRequest } from './freshness.js';
+import { fromHeaderList, listValue, type HeaderList } from './header-list.js';
 import type { HotKeys } from './hot-keys.js';
 import { varySelection, type ObjectStore, type Variant } from './object-store.js';
+import type { StoredVariant } from './stored-variant.js';
 
 /** What the cache needs from the origin: a buffered, size-limited, address-checked GET. */
 export interface OriginFetcher {
@@ -39,6 +41,11 @@ export interface CacheResponse {
   /** Hot object: entry nodes may keep a copy for `freshForMs`. */
   readonly hot: boolean;
   readonly freshForMs: number;
+  /**
+   * The same fields as `headers` in the list form `res.writeHead` takes, Content-Length
+   * included: set by `serveFresh` only, whose `headers` is then built when first read.
+   */
+  readonly headerList?: HeaderList;
 }
 
 /** Client headers passed to the origin for cached GETs; Vary can only select on what the origin saw. */
@@ -91,13 +98,19 @@ export class OwnerCache {
     const hot = this.hotKeys.hit(req.url);
     const policyRequest: PolicyRequest = { url: req.url, method: 'GET', headers: req.headers };
     const variant = this.store.find(req.url, req.headers);
+    const now = Date.now();
     let response: CacheResponse;
-    if (variant && !variant.policy.evaluateRequest(policyRequest).revalidation) {
-      response = this.fromVariant(variant, 'HIT');
+    if (variant && asksNothing(req) && variant.freshAt(now)) {
+      response = storedHit(variant, now);
     } else if (variant) {
-      const conditional = pick(variant.policy.revalidationHeaders(policyRequest), ['if-none-match', 'if-modified-since']);
-      const key = `${req.url}\n${JSON.stringify(variant.selectedBy)}`;
-      response = (await this.once(key, signal, (cancel) => this.revalidate(variant, req, conditional, cancel))).response;
+      const policy = variant.policy;
+      if (!policy.evaluateRequest(policyRequest).revalidation) {
+        response = this.fromVariant(variant, policy, 'HIT');
+      } else {
+        const conditional = pick(policy.revalidationHeaders(policyRequest), ['if-none-match', 'if-modified-since']);
+        const key = `${req.url}\n${JSON.stringify(variant.selectedBy)}`;
+        response = (await this.once(key, signal, (cancel) => this.revalidate(variant, policy, req, conditional, cancel))).response;
+      }
     } else {
       const shared = await this.once(req.url, signal, (cancel) => this.fetch(req, cancel));
       response = shared.response;
@@ -109,6 +122,22 @@ export class OwnerCache {
     }
     this.count(response);
     return finishForClient({ ...response, hot: hot && response.stored && response.freshForMs > 0 }, req);
+  }
+
+  /**
+   * The fast path for a fresh local hit: a request that asks nothing of the cache (no
+   * Cache-Control or Pragma, no conditionals) and a stored variant before its freshness
+   * deadline are answered from the prepared header list, without http-cache-semantics and
+   * without building a header map. Undefined when `serve` must decide.
+   */
+  serveFresh(req: CacheRequest): CacheResponse | undefined {
+    const { headers } = req;
+    if (!asksNothing(req) || headers['if-none-match'] !== undefined || headers['if-modified-since'] !== undefined) return undefined;
+    const variant = this.store.find(req.url, headers);
+    const now = Date.now(); // http-cache-semantics' clock, which set the deadline
+    if (variant === undefined || !variant.freshAt(now)) return undefined;
+    this.counts.hits++;
+    return new FreshHit(variant, now, this.hotKeys.hit(req.url), req.method === 'HEAD');
   }
 
   private count(response: CacheResponse): void {
@@ -172,28 +201,28 @@ export class OwnerCache {
     const selectedBy = varySelection(res.headers, req.headers);
     const variant: Variant = { url: req.url, status: res.status, headers: forwardable(res.headers), body: res.body, policy, selectedBy: selectedBy ?? {} };
     const stored = this.mayStore(policy, res.headers, selectedBy) && this.store.put(variant);
-    return { ...this.fromVariant(variant, 'MISS'), stored, originStatus: res.status };
+    return { ...this.fromVariant(variant, policy, 'MISS'), stored, originStatus: res.status };
   }
 
-  private async revalidate(variant: Variant, req: CacheRequest, conditional: Record<string, string>, signal: AbortSignal): Promise<CacheResponse> {
+  private async revalidate(variant: StoredVariant, policy: CachePolicy, req: CacheRequest, conditional: Record<string, string>, signal: AbortSignal): Promise<CacheResponse> {
     let res;
     try {
       res = await this.fetchOrigin(req, conditional, signal);
     } catch (err) {
       const code = errorCode(err);
-      if ((code === 'ERR_ORIGIN_FAILED' || code === 'ERR_ORIGIN_TIMEOUT') && staleIfErrorAllows(variant)) return this.fromVariant(variant, 'STALE');
+      if ((code === 'ERR_ORIGIN_FAILED' || code === 'ERR_ORIGIN_TIMEOUT') && staleIfErrorAllows(variant, policy)) return this.fromVariant(variant, policy, 'STALE');
       throw err;
     }
-    if (res.status >= 500 && staleIfErrorAllows(variant)) return { ...this.fromVariant(variant, 'STALE'), originStatus: res.status };
+    if (res.status >= 500 && staleIfErrorAllows(variant, policy)) return { ...this.fromVariant(variant, policy, 'STALE'), originStatus: res.status };
     if (res.status !== 304) {
       const policy = this.policy(req, res.status, res.headers);
       const selectedBy = varySelection(res.headers, req.headers);
       const fresh: Variant = { url: req.url, status: res.status, headers: forwardable(res.headers), body: res.body, policy, selectedBy: selectedBy ?? {} };
       const stored = this.mayStore(policy, res.headers, selectedBy) && this.store.put(fresh);
       if (!stored) this.store.delete(req.url);
-      return { ...this.fromVariant(fresh, 'MISS'), stored, originStatus: res.status };
+      return { ...this.fromVariant(fresh, policy, 'MISS'), stored, originStatus: res.status };
     }
-    const updated = variant.policy.revalidatedPolicy({ url: req.url, method: 'GET', headers: req.headers }, { status: 304, headers: res.headers });
+    const updated = policy.revalidatedPolicy({ url: req.url, method: 'GET', headers: req.headers }, { status: 304, headers: res.headers });
     if (updated.modified) throw new DhtError('ERR_ORIGIN_FAILED', `the origin answered 304 for ${req.url} with validators that match no stored response`);
     const headers = { ...variant.headers };
     for (const [name, value] of Object.entries(forwardable(res.headers))) if (!BODY_HEADERS.has(name)) headers[name] = value;
@@ -201,9 +230,10 @@ export class OwnerCache {
     // A cookie set on revalidation is this client's alone: it gets it, the store keeps none.
     const { 'set-cookie': cookie, ...withoutCookie } = headers;
     const kept = cookie === undefined || this.init.storeSetCookie ? headers : withoutCookie;
-    const policy = this.policy(req, variant.status, { ...kept, date: headerText(res.headers.date) || undefined });
-    this.store.put({ ...variant, headers: kept, policy });
-    return { ...this.fromVariant({ ...variant, headers, policy }, 'REVALIDATED'), originStatus: 304 };
+    const refreshed = this.policy(req, variant.status, { ...kept, date: headerText(res.headers.date) || undefined });
+    const { url, status, body, selectedBy } = variant;
+    this.store.put({ url, status, body, selectedBy, headers: kept, policy: refreshed });
+    return { ...this.fromVariant({ url, status, body, selectedBy, headers }, refreshed, 'REVALIDATED'), originStatus: 304 };
   }
 
   /**
@@ -235,8 +265,8 @@ export class OwnerCache {
     });
   }
 
-  private fromVariant(variant: Variant, outcome: Outcome): CacheResponse {
-    const policy = variant.policy;
+  /** `policy` is the variant's, passed so that a stored variant's is not rebuilt twice. */
+  private fromVariant(variant: Omit<Variant, 'policy'>, policy: CachePolicy, outcome: Outcome): CacheResponse {
     const freshForMs = Math.max(0, (policy.maxAge() - policy.age()) * 1000);
     const headers: Headers = { ...variant.headers, age: String(Math.floor(policy.age())) };
     return { status: variant.status, headers, body: variant.body, outcome, stored: true, hot: false, freshForMs };
@@ -247,9 +277,51 @@ function pick(headers: Headers, names: readonly string[]): Record<string, string
   return Object.fromEntries(names.filter((n) => headers[n] !== undefined).map((n) => [n, headerText(headers[n])]));
 }
 
-function staleIfErrorAllows(variant: Variant): boolean {
+function staleIfErrorAllows(variant: StoredVariant, policy: CachePolicy): boolean {
   const match = /(?:^|,)\s*stale-if-error\s*=\s*(\d+)/i.exec(headerText(variant.headers['cache-control']));
-  return !!match && variant.policy.age() < variant.policy.maxAge() + Number(match[1]);
+  return !!match && policy.age() < policy.maxAge() + Number(match[1]);
+}
+
+/** The request carries no directive of its own (Cache-Control, Pragma) for the policy to weigh. */
+function asksNothing(req: CacheRequest): boolean {
+  return req.headers['cache-control'] === undefined && req.headers.pragma === undefined;
+}
+
+/** A fresh stored variant as a response, its Age counted from the stored figures. */
+function storedHit(variant: StoredVariant, now: number): CacheResponse {
+  const headers: Headers = { ...variant.headers, age: String(variant.ageAt(now)) };
+  return { status: variant.status, headers, body: variant.body, outcome: 'HIT', stored: true, hot: false, freshForMs: variant.freshForMs(now) };
+}
+
+const NO_BODY = Buffer.alloc(0);
+
+/** A fresh hit answered from the prepared list; the header map is built only if something reads it. */
+class FreshHit implements CacheResponse {
+  readonly status: number;
+  readonly headerList: HeaderList;
+  readonly body: Buffer;
+  readonly outcome = 'HIT';
+  readonly stored = true;
+  readonly freshForMs: number;
+
+  constructor(
+    variant: StoredVariant,
+    now: number,
+    readonly hot: boolean,
+    head: boolean,
+  ) {
+    this.status = variant.status;
+    this.body = head ? NO_BODY : variant.body;
+    this.freshForMs = variant.freshForMs(now);
+    const age = String(variant.ageAt(now));
+    // An origin that sent its body chunked gave no length; a stored body has one.
+    const unmeasured = variant.status !== 204 && listValue(variant.headerList, 'content-length') === undefined;
+    this.headerList = unmeasured ? variant.headerList.concat('age', age, 'content-length', String(variant.body.length)) : variant.headerList.concat('age', age);
+  }
+
+  get headers(): Headers {
+    return fromHeaderList(this.headerList);
+  }
 }
 
 function forwardable(headers: Headers): Headers {

@@ -1,14 +1,16 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
 import type { Readable } from 'node:stream';
 import { canonicalUrl } from '../cache/cache-key.js';
 import type { CacheService } from '../cache/cache-service.js';
+import { toHeaderList } from '../cache/header-list.js';
 import type { CacheRequest } from '../cache/owner-cache.js';
 import { DhtError } from '../errors.js';
 import type { DhtNode } from '../node/dht-node.js';
 import { nodeSnapshot } from '../node/node-snapshot.js';
 import type { Clock } from '../runtime/clock.js';
 import type { Logger } from '../runtime/logger.js';
-import { sharedFor } from '../runtime/memo.js';
+import { recentResults, sharedFor } from '../runtime/memo.js';
 import { clusterView } from './cluster-view.js';
 import { serveDashboard } from './dashboard-files.js';
 import { metricsJson, prometheusRegistry, type MetricsSources } from './metrics.js';
@@ -53,6 +55,18 @@ export const API_PATHS = ['/cache', '/health', '/metrics', '/debug', '/cluster',
  * so browsers must neither guess its type nor run it with this origin's rights.
  */
 const OPEN_PROXY_HEADERS = { 'x-content-type-options': 'nosniff', 'content-security-policy': 'sandbox' };
+const OPEN_PROXY_FIELDS = toHeaderList(OPEN_PROXY_HEADERS);
+
+/** Request targets and cache URLs whose parsed form is remembered, and the longest remembered. */
+const TARGETS_REMEMBERED = 1024;
+const LONGEST_REMEMBERED_TARGET = 2048;
+
+/**
+ * Parsed request targets and canonical /cache?url= URLs, shared by the requests that repeat
+ * them: parsing was a tenth of a cached hit's CPU. The URLs are only read, never changed.
+ */
+const requestTarget = recentResults(TARGETS_REMEMBERED, LONGEST_REMEMBERED_TARGET, parseRequestTarget);
+const cacheTarget = recentResults(TARGETS_REMEMBERED, LONGEST_REMEMBERED_TARGET, canonicalUrl);
 
 /** Client headers that matter to caching decisions and to the origin. */
 const CACHE_REQUEST_HEADERS = ['accept', 'accept-encoding', 'accept-language', 'user-agent', 'cache-control', 'pragma', 'if-none-match', 'if-modified-since'];
@@ -71,7 +85,7 @@ export function createHttpServer(deps: HttpServerDeps): Server {
   server.keepAliveTimeout = 65_000; // longer than common load balancer idle timeouts (AWS: 60 s)
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const url = parseRequestTarget(req.url);
+    const url = requestTarget(req.url ?? '/');
     const path = url.pathname.replace(/\/+$/, '') || '/';
     const api = API_PATHS.includes(path) || path.startsWith('/dashboard/');
     if (deps.gateway && !api) return gateway(req, res, url);
@@ -130,19 +144,26 @@ export function createHttpServer(deps: HttpServerDeps): Server {
   }
 
   async function cacheRoute(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
-    for (const [name, value] of Object.entries(OPEN_PROXY_HEADERS)) res.setHeader(name, value); // error answers too
     if (!deps.openProxy) {
       const why = deps.gateway ? 'this gateway serves only its own origin' : 'CACHE_OPEN_PROXY=false';
-      sendJson(res, 404, { error: 'not_found', message: `/cache?url= is off on this node (${why}); set CACHE_OPEN_PROXY=true to serve it` });
+      sendJson(res, 404, { error: 'not_found', message: `/cache?url= is off on this node (${why}); set CACHE_OPEN_PROXY=true to serve it` }, OPEN_PROXY_HEADERS);
       return;
     }
     if (req.method !== 'GET' && req.method !== 'HEAD') {
-      sendJson(res, 405, { error: 'method_not_allowed', message: '/cache serves GET and HEAD' }, { allow: 'GET, HEAD' });
+      sendJson(res, 405, { error: 'method_not_allowed', message: '/cache serves GET and HEAD' }, { allow: 'GET, HEAD', ...OPEN_PROXY_HEADERS });
       return;
     }
-    const service = requireCache();
-    const target = canonicalUrl(url.searchParams.get('url') ?? undefined);
-    await sendServed(res, await service.handle(cacheRequest(req, target, false), clientGone(res)), req.method);
+    try {
+      const service = requireCache();
+      const raw = url.searchParams.get('url');
+      const target = raw ? cacheTarget(raw) : canonicalUrl(undefined);
+      const request = cacheRequest(req, target, false);
+      await sendServed(res, service.answerFresh(request) ?? (await service.handle(request, clientGone(res))), req.method, OPEN_PROXY_FIELDS);
+    } catch (err) {
+      // Error answers too; set here rather than up front, where Node would merge them into every answer.
+      if (!res.headersSent) for (const [name, value] of Object.entries(OPEN_PROXY_HEADERS)) res.setHeader(name, value);
+      throw err;
+    }
   }
 
   async function gateway(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
@@ -151,7 +172,8 @@ export function createHttpServer(deps: HttpServerDeps): Server {
     const service = requireCache();
     const cacheable = (req.method === 'GET' || req.method === 'HEAD') && !req.headers.range;
     if (cacheable) {
-      await sendServed(res, await service.handle(cacheRequest(req, canonicalUrl(target.href), true), clientGone(res)), req.method!);
+      const request = cacheRequest(req, canonicalUrl(target.href), true);
+      await sendServed(res, service.answerFresh(request) ?? (await service.handle(request, clientGone(res))), req.method!);
       return;
     }
     // Unsafe methods and ranges go to the origin uncached; a successful unsafe method
@@ -176,13 +198,24 @@ export function createHttpServer(deps: HttpServerDeps): Server {
   return server;
 }
 
-/** Aborts when the connection closes before the response was sent in full. */
-function clientGone(res: ServerResponse): AbortSignal {
-  const gone = new AbortController();
-  res.once('close', () => {
-    if (!res.writableFinished) gone.abort(new DhtError('ERR_ABORTED', 'the client went away'));
-  });
-  return gone.signal;
+/** One per connection: making a signal per request was a twentieth of a cached hit's CPU. */
+const goneByConnection = new WeakMap<Socket, AbortSignal>();
+
+/**
+ * Aborts when the client's connection closes: a request still being answered then has lost its
+ * client (HTTP/1.1 answers a connection's requests in order, so every earlier one is done).
+ */
+function clientGone(res: ServerResponse): AbortSignal | undefined {
+  const socket = res.socket;
+  if (!socket) return undefined;
+  let signal = goneByConnection.get(socket);
+  if (!signal) {
+    const gone = new AbortController();
+    socket.once('close', () => gone.abort(new DhtError('ERR_ABORTED', 'the client went away')));
+    signal = gone.signal;
+    goneByConnection.set(socket, signal);
+  }
+  return signal;
 }
 
 /** /trace?url=… (a URL's key) or ?key=… (hex). */

@@ -1,6 +1,7 @@
 import type { ServerResponse } from 'node:http';
 import { DhtError, ERROR_CODES, errorCode } from '../errors.js';
 import type { ServedResponse } from '../cache/cache-service.js';
+import { toHeaderList, type HeaderList } from '../cache/header-list.js';
 
 export function sendJson(res: ServerResponse, status: number, body: unknown, extraHeaders: Record<string, string> = {}): void {
   const text = JSON.stringify(body, null, 2) + '\n';
@@ -19,13 +20,22 @@ export function sendError(res: ServerResponse, err: unknown): void {
   sendJson(res, ERROR_CODES[code].http, { error: code.replace(/^ERR_/, '').toLowerCase(), message });
 }
 
-/** Writes a cache response, streaming its body with backpressure; HEAD and 304 send no body. */
-export async function sendServed(res: ServerResponse, served: ServedResponse, method: string): Promise<void> {
-  const headers = { ...served.headers };
+/**
+ * Writes a cache response, streaming its body with backpressure; HEAD and 304 send no body.
+ * `extra` fields go out after the response's own. Headers go to Node as a list, which it writes
+ * as it is; a fresh hit's list comes prepared, Content-Length included.
+ */
+export async function sendServed(res: ServerResponse, served: ServedResponse, method: string, extra: HeaderList = []): Promise<void> {
   const bodyless = method === 'HEAD' || served.status === 304 || served.status === 204;
+  if (served.headerList !== undefined && Buffer.isBuffer(served.body)) {
+    res.writeHead(served.status, served.headerList.concat(extra));
+    res.end(bodyless ? undefined : served.body);
+    return;
+  }
+  const headers = { ...served.headers };
   if (Buffer.isBuffer(served.body) && !bodyless) headers['content-length'] = String(served.body.length);
   if (served.status === 304) delete headers['content-length'];
-  res.writeHead(served.status, headers);
+  res.writeHead(served.status, toHeaderList(headers).concat(extra));
   if (bodyless) {
     res.end();
     if (!Buffer.isBuffer(served.body)) for await (const _ of served.body); // drain the owner's (empty) stream

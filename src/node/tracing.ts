@@ -2,6 +2,7 @@ import { NodeTracerProvider, BatchSpanProcessor, type SpanExporter } from '@open
 import { OTLPTraceExporter as OtlpGrpcExporter } from '@opentelemetry/exporter-trace-otlp-grpc';
 import { OTLPTraceExporter as OtlpHttpExporter } from '@opentelemetry/exporter-trace-otlp-http';
 import { resourceFromAttributes } from '@opentelemetry/resources';
+import { tracingStarted } from '../runtime/telemetry.js';
 import { StdoutSpanExporter } from './stdout-span-exporter.js';
 
 export interface TracingInit {
@@ -22,6 +23,7 @@ export function startTracing(init: TracingInit, node: { addr: string; id: string
     spanProcessors: [new BatchSpanProcessor(spanExporter(init))],
   });
   provider.register();
+  tracingStarted();
   return () => provider.shutdown();
 }
 

@@ -1,14 +1,29 @@
-import { context, propagation, SpanKind, SpanStatusCode, trace, type Attributes, type Span } from '@opentelemetry/api';
+import { context, INVALID_SPAN_CONTEXT, propagation, SpanKind, SpanStatusCode, trace, type Attributes, type Span } from '@opentelemetry/api';
 import type { Hop } from '../routing/lookup.js';
 
 /**
- * Spans go through the OpenTelemetry API only: without a registered provider (TRACING_ENABLED
- * false, or the simulator) every call here is a no-op, so code can trace unconditionally.
+ * Spans go through the OpenTelemetry API only, and only once a provider is registered
+ * (TRACING_ENABLED): until then every call here returns at once, without touching the API, so
+ * code can trace unconditionally and a request with tracing off pays nothing for it.
  */
 const tracer = trace.getTracer('koorde-web-cache');
+let tracing = false;
+/** What `work` gets while tracing is off: records nothing. */
+const NOT_RECORDING = trace.wrapSpanContext(INVALID_SPAN_CONTEXT);
+
+/** Called once a tracer provider is registered: spans are made from then on. */
+export function tracingStarted(): void {
+  tracing = true;
+}
+
+/** Whether spans are being made: shortcuts that skip them must not be taken then. */
+export function tracingOn(): boolean {
+  return tracing;
+}
 
 /** Runs `work` inside an active span that ends with it and records its failure. */
-export async function inSpan<T>(name: string, kind: SpanKind, attributes: Attributes, work: (span: Span) => Promise<T>): Promise<T> {
+export function inSpan<T>(name: string, kind: SpanKind, attributes: Attributes, work: (span: Span) => Promise<T>): Promise<T> {
+  if (!tracing) return work(NOT_RECORDING);
   return tracer.startActiveSpan(name, { kind, attributes }, async (span) => {
     try {
       return await work(span);
@@ -24,6 +39,7 @@ export async function inSpan<T>(name: string, kind: SpanKind, attributes: Attrib
 
 /** One child span per hop of a finished lookup, placed at the times the hops took. */
 export function recordHops(path: readonly Hop[]): void {
+  if (!tracing) return;
   for (const hop of path) {
     const span = tracer.startSpan(`dht.hop ${hop.kind}`, {
       kind: SpanKind.CLIENT,
@@ -42,6 +58,7 @@ export function recordHops(path: readonly Hop[]): void {
 
 /** W3C trace context of the active span, as headers (gRPC metadata) for the next node. */
 export function traceHeaders(): Record<string, string> {
+  if (!tracing) return {};
   const carrier: Record<string, string> = {};
   propagation.inject(context.active(), carrier);
   return carrier;
@@ -49,6 +66,7 @@ export function traceHeaders(): Record<string, string> {
 
 /** Runs `work` as a continuation of the trace a caller sent in `headers`. */
 export function continueTrace<T>(headers: Record<string, string>, work: () => T): T {
+  if (!tracing) return work();
   return context.with(propagation.extract(context.active(), headers), work);
 }
 

@@ -3,6 +3,7 @@ import { describe, it } from 'node:test';
 import { ENTRY_FIXED_BYTES, entryBytes, HEADER_FIELD_BYTES } from '../../src/cache/entry-size.js';
 import { createPolicy, type Headers } from '../../src/cache/freshness.js';
 import { ObjectStore, varySelection, type Variant } from '../../src/cache/object-store.js';
+import { StoredVariant } from '../../src/cache/stored-variant.js';
 import { IdSpace } from '../../src/id/id-space.js';
 
 function variant(url: string, body: Buffer, headers: Headers = { 'cache-control': 'max-age=60' }, request: Headers = {}): Variant {
@@ -14,13 +15,21 @@ describe('cache - entry size', () => {
   it('counts the measured per-entry and per-header overhead besides URL, headers and body', () => {
     const v = variant('http://o/a', Buffer.alloc(100), { 'cache-control': 'max-age=60', etag: '"x"' });
     const payload = 'http://o/a'.length + 100 + 'cache-control'.length + 'max-age=60'.length + 'etag'.length + '"x"'.length;
-    assert.equal(entryBytes(v), ENTRY_FIXED_BYTES + 2 * HEADER_FIELD_BYTES + payload);
+    assert.equal(entryBytes(StoredVariant.of(v)), ENTRY_FIXED_BYTES + 2 * HEADER_FIELD_BYTES + payload);
   });
 
-  it('counts the request headers a Vary response keeps in its policy', () => {
-    const plain = variant('http://o/v', Buffer.alloc(10), { vary: 'accept' }, {});
-    const withRequest = variant('http://o/v', Buffer.alloc(10), { vary: 'accept' }, { accept: 'text/html', 'user-agent': 'u'.repeat(200) });
-    assert.ok(entryBytes(withRequest) - entryBytes(plain) >= 2 * HEADER_FIELD_BYTES + 200);
+  it('counts the Vary selection a variant keeps, and keeps no request header Vary does not name', () => {
+    const plain = StoredVariant.of(variant('http://o/v', Buffer.alloc(10), { vary: 'accept' }, {}));
+    const withRequest = StoredVariant.of(variant('http://o/v', Buffer.alloc(10), { vary: 'accept' }, { accept: 'text/html', 'user-agent': 'u'.repeat(200) }));
+    assert.equal(entryBytes(withRequest) - entryBytes(plain), 'text/html'.length);
+    assert.doesNotMatch(JSON.stringify(withRequest.policy.toObject()), /uuuu/);
+  });
+
+  it('counts the policy\'s own view of a field that differs from the stored headers', () => {
+    const defaulted = StoredVariant.of(variant('http://o/d', Buffer.alloc(10), { 'content-type': 'text/plain' }));
+    const stored = 'http://o/d'.length + 10 + HEADER_FIELD_BYTES + 'content-type'.length + 'text/plain'.length;
+    assert.equal(entryBytes(defaulted), ENTRY_FIXED_BYTES + stored + HEADER_FIELD_BYTES + 'cache-control'.length + 's-maxage=3600'.length, 'the s-maxage the default TTL added');
+    assert.equal(defaulted.policy.timeToLive() > 3_500_000, true, 'and the rebuilt policy still sees it');
   });
 
   it('stores a body sliced from a shared slab in an allocation of its own, and counts that', () => {
