@@ -82,6 +82,9 @@ export async function startNodeProcess(settings: Settings, logger: Logger, crede
   const dhtTransport = settings.hopDelayMs > 0 ? withDelay(transport, wallClock, settings.hopDelayMs) : transport;
   const rng = systemRng();
   const route53 = settings.bootstrapMode === 'route53' ? await route53Registry(settings, addr, logger) : undefined;
+  // Registered before it looks for peers: nodes started together agree on who creates the ring by
+  // finding each other's records (renamed below if a balanced node picks another id).
+  await route53?.register(ids.toHex(placement.id));
   const peers = route53
     ? route53.peers
     : settings.bootstrapMode === 'dns'
@@ -92,6 +95,7 @@ export async function startNodeProcess(settings: Settings, logger: Logger, crede
     ? await pickBalancedId(dhtTransport, peers, { ids, rng, logger, failureTimeoutMs: settings.failureTimeoutMs, hashedId: placement.id })
     : { id: placement.id, creates: false };
   const id = start.id;
+  if (id !== placement.id) await route53?.register(ids.toHex(id));
   const stopTracing = settings.tracingEnabled
     ? startTracing({ exporter: settings.tracingExporter, endpoint: settings.tracingEndpoint }, { addr, id: ids.toHex(id), protocol: settings.protocol })
     : undefined;
@@ -151,8 +155,6 @@ export async function startNodeProcess(settings: Settings, logger: Logger, crede
   await listenHttp(http, settings.httpPort, settings.bind);
   logger.info({ addr, http: settings.httpPort, id: ids.toHex(id), idStrategy: settings.idStrategy, protocol: settings.protocol, restoredItems: state?.items.length ?? 0 }, 'node listening');
 
-  // Registered only once it listens, under the id it joins with, so peers never find a node that cannot answer.
-  await route53?.register(ids.toHex(id));
   const ready = start.creates ? Promise.resolve(dht.create()).then(() => 'created' as const) : bootstrap(dht, peers, { clock: wallClock, rng, logger }, dht.signal);
   ready.catch(() => {}); // awaited by the caller; this only keeps an early abort from being unhandled
 

@@ -43,10 +43,15 @@ export class Route53Registry {
     this.value = `0 0 ${addr.slice(at + 1)} ${fqdn(host)}`;
   }
 
-  /** Creates or refreshes this node's record (UPSERT: a restarted pod takes its old name over). */
+  /**
+   * Creates or refreshes this node's record (UPSERT: a restarted pod takes its old name over).
+   * Called again with another id (a balanced node that picked its place), it renames the record.
+   */
   async register(id: string, signal?: AbortSignal): Promise<void> {
+    const previous = this.record;
     this.record = { Name: fqdn(`${id}.${this.init.suffix}`), Type: 'SRV', TTL: this.init.ttlSeconds, ResourceRecords: [{ Value: this.value }] };
     await this.change('UPSERT', this.record, signal);
+    if (previous && previous.Name !== this.record.Name) await this.change('DELETE', previous, signal);
     this.logger.info({ record: this.record.Name, zone: this.init.zoneId }, 'registered in Route 53');
   }
 
