@@ -15,6 +15,8 @@ export interface ChurnOptions {
   readonly repeats: number;
   /** Upkeep periods of the clusters: production for measurements, fast for quick test runs. */
   readonly upkeep?: 'production' | 'fast';
+  /** Names of the systems to run; all of them when absent. */
+  readonly systems?: readonly string[];
 }
 
 /** How member 1 goes away before phase 2: not at all, SIGTERM (hand-off), SIGKILL (none). */
@@ -66,7 +68,7 @@ export async function churnExperiment(options: ChurnOptions, log: (line: string)
     ...clients.map((c) => ({ name: c.name, run: (variant: ChurnVariant, repeat: number) => clientRun(c.routing, variant, options, repeat) })),
   ];
   const rows: ChurnRow[] = [];
-  for (const system of systems) {
+  for (const system of systems.filter((s) => !options.systems || options.systems.includes(s.name))) {
     const runs = { none: [], leave: [], crash: [] } as Record<ChurnVariant, PhaseResult[][]>;
     for (let repeat = 0; repeat < options.repeats; repeat++) {
       for (const variant of CHURN_VARIANTS) {
