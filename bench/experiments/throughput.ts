@@ -108,7 +108,7 @@ export async function throughputExperiment(options: ThroughputOptions, log: (lin
 /** One cache-workload run in a process of its own, so generating load does not share the benchmark's event loop. */
 async function workload(args: readonly string[]): Promise<WorkloadSummary> {
   const file = join(mkdtempSync(join(tmpdir(), 'throughput-')), 'summary.json');
-  const run = spawnBenchChild(process.execPath, ['dist/cli/cache-workload.js', ...args, '--json', file]);
+  const run = spawnBenchChild(process.execPath, ['dist/cli/cache-workload.js', ...args, '--json', file, '--output', '-']);
   const output = await run.done;
   if (run.child.exitCode !== 0) throw new Error(`cache-workload ${args.join(' ')} failed: ${output}`);
   return JSON.parse(readFileSync(file, 'utf8')) as WorkloadSummary;
