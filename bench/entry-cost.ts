@@ -10,7 +10,8 @@
  * that shortfall, and the per-header cost.
  */
 import { createPolicy, type Headers } from '../src/cache/freshness.js';
-import { ObjectStore, type Variant } from '../src/cache/object-store.js';
+import { ObjectStore } from '../src/cache/object-store.js';
+import type { Variant } from '../src/cache/stored-variant.js';
 import { HotKeys } from '../src/cache/hot-keys.js';
 import { OriginClient } from '../src/cache/origin/origin-client.js';
 import { OriginPolicy } from '../src/cache/origin/address-policy.js';

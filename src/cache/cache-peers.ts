@@ -1,5 +1,5 @@
 import type { ResponseHead } from './cache-wire.js';
-import type { Variant } from './object-store.js';
+import type { Variant } from './stored-variant.js';
 import type { CacheRequest } from './owner-cache.js';
 
 export interface ForwardedResponse {

@@ -1,7 +1,7 @@
 import CachePolicy from 'http-cache-semantics';
 import type { Headers } from './freshness.js';
 import type { CacheRequest, CacheResponse, Outcome } from './owner-cache.js';
-import type { Variant } from './object-store.js';
+import type { Variant } from './stored-variant.js';
 
 /** dht.v1.Header: one per value, so multi-valued headers (Set-Cookie) survive. */
 export interface WireHeader {

@@ -32,14 +32,3 @@ export function entryBytes(v: StoredVariant): number {
   for (const name in v.policyFields) bytes += HEADER_FIELD_BYTES + name.length + headerText(v.policyFields[name] ?? undefined).length;
   return bytes;
 }
-
-/**
- * The body in an allocation of its own. A small Buffer is often a slice of a shared slab (Node's
- * 8 KiB pool, a concatenated or decoded message): kept for hours, it would pin the whole slab.
- */
-export function ownAllocation(body: Buffer): Buffer {
-  if (body.byteOffset === 0 && body.buffer.byteLength === body.length) return body;
-  const own = Buffer.allocUnsafeSlow(body.length);
-  body.copy(own);
-  return own;
-}

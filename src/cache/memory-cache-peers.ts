@@ -1,6 +1,6 @@
 import { DhtError } from '../errors.js';
 import type { CachePeers, ForwardedResponse, ForwardOptions } from './cache-peers.js';
-import type { Variant } from './object-store.js';
+import type { Variant } from './stored-variant.js';
 import type { CacheRequest } from './owner-cache.js';
 import type { OwnerEndpoint } from './owner-endpoint.js';
 

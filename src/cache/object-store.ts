@@ -1,25 +1,8 @@
-import type CachePolicy from 'http-cache-semantics';
 import { LRUCache } from 'lru-cache';
 import type { IdSpace } from '../id/id-space.js';
 import { entryBytes } from './entry-size.js';
 import { CREDENTIAL_HEADERS, headerText, type Headers } from './freshness.js';
-import { StoredVariant } from './stored-variant.js';
-
-/**
- * A response as the owner stores it (the store keeps it as a StoredVariant): a URL can have
- * several, one per combination of the headers its Vary names.
- */
-export interface Variant {
-  readonly url: string;
-  readonly status: number;
-  /** The origin's headers, without hop-by-hop ones. */
-  readonly headers: Headers;
-  readonly body: Buffer;
-  /** Freshness and revalidation rules. */
-  readonly policy: CachePolicy;
-  /** The request's values of the headers named in Vary, which select this variant. */
-  readonly selectedBy: Readonly<Record<string, string>>;
-}
+import { StoredVariant, type Variant } from './stored-variant.js';
 
 /** Variants kept per URL: a Vary on a header clients choose freely must not grow one entry without end. */
 export const MAX_VARIANTS_PER_URL = 32;

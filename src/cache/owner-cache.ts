@@ -4,7 +4,8 @@ import { inSpan, SpanKind } from '../runtime/telemetry.js';
 import { createPolicy, headerText, worthStoring, type Headers, type PolicyRequest } from './freshness.js';
 import { fromHeaderList, listValue, type HeaderList } from './header-list.js';
 import type { HotKeys } from './hot-keys.js';
-import { varySelection, type ObjectStore, type Variant } from './object-store.js';
+import { varySelection, type ObjectStore } from './object-store.js';
+import type { Variant } from './stored-variant.js';
 import type { StoredVariant } from './stored-variant.js';
 
 /** What the cache needs from the origin: a buffered, size-limited, address-checked GET. */

@@ -1,7 +1,7 @@
 import { DhtError } from '../errors.js';
 import { inSpan, SpanKind } from '../runtime/telemetry.js';
 import type { ForwardOptions } from './cache-peers.js';
-import type { Variant } from './object-store.js';
+import type { Variant } from './stored-variant.js';
 import type { CacheRequest, CacheResponse, OwnerCache } from './owner-cache.js';
 import type { OwnerLocator } from './owner-locator.js';
 

@@ -1,8 +1,6 @@
 import CachePolicy from 'http-cache-semantics';
-import { ownAllocation } from './entry-size.js';
 import { headerText, type Headers } from './freshness.js';
 import { fromHeaderList, toHeaderList, type HeaderList } from './header-list.js';
-import type { Variant } from './object-store.js';
 
 /** Fields this cache sets on every answer (Age, the entry node's): an origin's own would only be replaced. */
 const SET_BY_CACHE: ReadonlySet<string> = new Set(['age', 'x-cache', 'cache-status', 'x-node-id', 'x-responsible-node', 'x-entry-node', 'x-hops', 'x-latency-ms', 'x-cache-origin']);
@@ -12,6 +10,22 @@ const POLICY_FIELDS = ['cache-control', 'pragma', 'expires', 'last-modified', 'd
 
 /** Shared by every variant whose response has no Vary: most of them. */
 const NO_SELECTION: Readonly<Record<string, string>> = Object.freeze({});
+
+/**
+ * A response as the owner stores it (the store keeps it as a StoredVariant): a URL can have
+ * several, one per combination of the headers its Vary names.
+ */
+export interface Variant {
+  readonly url: string;
+  readonly status: number;
+  /** The origin's headers, without hop-by-hop ones. */
+  readonly headers: Headers;
+  readonly body: Buffer;
+  /** Freshness and revalidation rules. */
+  readonly policy: CachePolicy;
+  /** The request's values of the headers named in Vary, which select this variant. */
+  readonly selectedBy: Readonly<Record<string, string>>;
+}
 
 /**
  * What the store keeps of a response: what a hit needs, precomputed once (the forwardable
@@ -111,4 +125,15 @@ export class StoredVariant {
   ageAt(now: number): number {
     return Math.floor(this.initialAge + (now - this.responseTime) / 1000);
   }
+}
+
+/**
+ * The body in an allocation of its own. A small Buffer is often a slice of a shared slab (Node's
+ * 8 KiB pool, a concatenated or decoded message): kept for hours, it would pin the whole slab.
+ */
+export function ownAllocation(body: Buffer): Buffer {
+  if (body.byteOffset === 0 && body.buffer.byteLength === body.length) return body;
+  const own = Buffer.allocUnsafeSlow(body.length);
+  body.copy(own);
+  return own;
 }

@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { ENTRY_FIXED_BYTES, entryBytes, HEADER_FIELD_BYTES } from '../../src/cache/entry-size.js';
 import { createPolicy, type Headers } from '../../src/cache/freshness.js';
-import { ObjectStore, varySelection, type Variant } from '../../src/cache/object-store.js';
+import { ObjectStore, varySelection } from '../../src/cache/object-store.js';
+import type { Variant } from '../../src/cache/stored-variant.js';
 import { StoredVariant } from '../../src/cache/stored-variant.js';
 import { IdSpace } from '../../src/id/id-space.js';
 

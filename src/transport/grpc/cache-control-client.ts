@@ -1,6 +1,6 @@
 import type * as grpc from '@grpc/grpc-js';
 import { batchByBytes, variantToWire, wireVariantBytes } from '../../cache/cache-wire.js';
-import type { Variant } from '../../cache/object-store.js';
+import type { Variant } from '../../cache/stored-variant.js';
 import { DhtError } from '../../errors.js';
 import type { Clock } from '../../runtime/clock.js';
 import { fromServiceError } from './errors.js';

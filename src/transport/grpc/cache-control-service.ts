@@ -2,7 +2,7 @@ import type * as grpc from '@grpc/grpc-js';
 import { DhtError } from '../../errors.js';
 import { checkedPeerUrl } from '../../cache/cache-key.js';
 import { variantFromWire, type WireVariant } from '../../cache/cache-wire.js';
-import type { Variant } from '../../cache/object-store.js';
+import type { Variant } from '../../cache/stored-variant.js';
 import type { OwnerEndpoint } from '../../cache/owner-endpoint.js';
 import { unary } from './grpc-server.js';
 

@@ -1,7 +1,7 @@
 import { Pool } from 'undici';
 import type { CachePeers, ForwardedResponse, ForwardOptions } from '../../cache/cache-peers.js';
 import { headersToWire } from '../../cache/cache-wire.js';
-import type { Variant } from '../../cache/object-store.js';
+import type { Variant } from '../../cache/stored-variant.js';
 import type { CacheRequest } from '../../cache/owner-cache.js';
 import { DhtError, ERROR_CODES, type ErrorCode } from '../../errors.js';
 import { sleep, type Clock } from '../../runtime/clock.js';
