@@ -60,7 +60,9 @@ describe('koorde-tester - lookup load over gRPC against a local ring', () => {
     assert.equal(summary.lookups, 80);
     assert.equal(summary.ok, 60);
     assert.deepEqual(summary.errors_by_kind, { unreachable: 20 });
-    assert.equal(summary.owners, 3);
+    // Owners seen: as many as the oracle names for the keys looked up (a node with a thin share may own none of them).
+    const expectedOwners = new Set(rows.filter((r) => r.error === '').map((r) => ownerOf(BigInt(`0x${r.key}`))));
+    assert.equal(summary.owners, expectedOwners.size);
     assert.ok(summary.hops.max >= summary.hops.mean && summary.latency_ms.p99 > 0);
     assert.match(proc.output(), /^lookups {6}80 \(60 ok, 20 errors: unreachable 20\)$/m);
   });
