@@ -1,12 +1,12 @@
 import type CachePolicy from 'http-cache-semantics';
 import { DhtError, errorCode } from '../errors.js';
+import { abortable } from '../runtime/abort.js';
 import { inSpan, SpanKind } from '../runtime/telemetry.js';
 import { createPolicy, headerText, worthStoring, type Headers, type PolicyRequest } from './freshness.js';
 import { fromHeaderList, listValue, type HeaderList } from './header-list.js';
 import type { HotKeys } from './hot-keys.js';
 import { varySelection, type ObjectStore } from './object-store.js';
-import type { Variant } from './stored-variant.js';
-import type { StoredVariant } from './stored-variant.js';
+import type { StoredVariant, Variant } from './stored-variant.js';
 
 /** What the cache needs from the origin: a buffered, size-limited, address-checked GET. */
 export interface OriginFetcher {
@@ -176,15 +176,9 @@ export class OwnerCache {
     }
     const waiting = entry;
     waiting.waiters++;
-    let onAbort: (() => void) | undefined;
-    const gone = new Promise<never>((_, reject) => {
-      onAbort = () => reject(signal!.reason);
-      signal?.addEventListener('abort', onAbort, { once: true });
-    });
     try {
-      return { response: await Promise.race([waiting.result, gone]), leader };
+      return { response: await abortable(signal, (resolve, reject) => void waiting.result.then(resolve, reject)), leader };
     } finally {
-      signal?.removeEventListener('abort', onAbort!);
       if (--waiting.waiters === 0 && this.inFlight.get(key) === waiting) {
         this.forget(key, waiting);
         waiting.cancel.abort(new DhtError('ERR_ABORTED', `every client waiting for ${key.split('\n')[0]} went away`));

@@ -1,4 +1,5 @@
 import { DhtError } from '../../errors.js';
+import { whenAborted } from '../../runtime/abort.js';
 import type { Clock, Timer } from '../../runtime/clock.js';
 
 export interface FetchLimits {
@@ -43,24 +44,24 @@ export class FetchLimiter {
     signal?.throwIfAborted();
     return new Promise<() => void>((resolve, reject) => {
       let timer: Timer | undefined = undefined;
+      let stopWatching = () => {};
       const leave = (err: unknown) => {
         const at = this.queue.indexOf(waiter);
         if (at >= 0) this.queue.splice(at, 1);
-        signal?.removeEventListener('abort', onAbort);
+        stopWatching();
         timer?.cancel();
         reject(err);
       };
-      const onAbort = () => leave(signal!.reason);
       const waiter: Waiter = {
         host,
         admit: (release) => {
-          signal?.removeEventListener('abort', onAbort);
+          stopWatching();
           timer?.cancel();
           resolve(release);
         },
       };
       this.queue.push(waiter);
-      signal?.addEventListener('abort', onAbort, { once: true });
+      stopWatching = whenAborted(signal, leave);
       timer = this.clock.setTimeout(
         () => leave(new DhtError('ERR_OVERLOADED', `waited ${this.limits.queueTimeoutMs} ms for an origin request slot to ${host}; try again later`)),
         this.limits.queueTimeoutMs,
