@@ -8,7 +8,10 @@ import type { HotKeys } from './hot-keys.js';
 import { varySelection, type ObjectStore } from './object-store.js';
 import type { StoredVariant, Variant } from './stored-variant.js';
 
-/** What the cache needs from the origin: a buffered, size-limited, address-checked GET. */
+/**
+ * What the cache needs from the origin: a buffered, size-limited, address-checked GET whose
+ * response headers are end-to-end already (the origin client strips hop-by-hop ones).
+ */
 export interface OriginFetcher {
   fetch(req: {
     url: URL;
@@ -51,8 +54,6 @@ export interface CacheResponse {
 
 /** Client headers passed to the origin for cached GETs; Vary can only select on what the origin saw. */
 const TO_ORIGIN = ['accept', 'accept-encoding', 'accept-language', 'user-agent'];
-/** Hop-by-hop headers (RFC 9110 §7.6.1) and ones this cache sets itself. */
-const NOT_FORWARDED = new Set(['connection', 'keep-alive', 'proxy-authenticate', 'proxy-authorization', 'te', 'trailer', 'transfer-encoding', 'upgrade', 'age']);
 /** Headers a 304 may not change (the stored body stays). */
 const BODY_HEADERS = new Set(['content-length', 'content-encoding', 'transfer-encoding', 'content-range']);
 
@@ -319,9 +320,10 @@ class FreshHit implements CacheResponse {
   }
 }
 
+/** The origin's end-to-end headers without its Age: this cache states the age it serves itself. */
 function forwardable(headers: Headers): Headers {
-  const connectionNamed = new Set(headerText(headers.connection).toLowerCase().split(',').map((s) => s.trim()));
-  return Object.fromEntries(Object.entries(headers).filter(([name]) => !NOT_FORWARDED.has(name) && !connectionNamed.has(name)));
+  const { age: _age, ...rest } = headers;
+  return rest;
 }
 
 /** Answers the client's own conditional request (304) and HEAD (no body). */
