@@ -2,9 +2,9 @@
 import { whenParentGone } from '../cluster/parent-pipe.js';
 import { ConfigError, loadSettings } from '../config/load.js';
 import { SETTINGS, TLS_SETTING_NAMES, tlsFiles } from '../config/settings.js';
-import { closeLogFile, openLogFile, unappliedLogFileSettings } from '../node/log-file.js';
-import { createLogger } from '../node/logging.js';
-import { startNodeProcess } from '../node/node-process.js';
+import { closeLogFile, openLogFile, unappliedLogFileSettings } from '../server/log-file.js';
+import { createLogger } from '../server/logging.js';
+import { startNodeProcess } from '../server/node-process.js';
 import { GrpcCredentials, readTlsMaterial, TlsFilesError } from '../transport/grpc/tls.js';
 import { command } from './options.js';
 

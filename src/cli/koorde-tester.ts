@@ -3,7 +3,7 @@ import { constants } from 'node:fs';
 import { access, writeFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { MAX_ID_BITS } from '../id/id-space.js';
-import { dnsPeers } from '../node/bootstrap.js';
+import { dnsPeers } from '../server/bootstrap.js';
 import { formatLookupSummary, runLookupLoad } from '../tester/lookup-load.js';
 import { command, decimal, duration, integer, usageError } from './options.js';
 

@@ -47,7 +47,7 @@ export interface HttpServerDeps {
 /** How long one /cluster view is served before the ring is walked again. */
 const CLUSTER_VIEW_TTL_MS = 2000;
 
-/** Paths the API owns, also in gateway mode (SPEC §4). */
+/** Paths the API owns, also in gateway mode (docs/api.md). */
 export const API_PATHS = ['/cache', '/health', '/metrics', '/debug', '/cluster', '/trace', '/dashboard'];
 
 /**

@@ -22,7 +22,7 @@ export interface MetricsSources {
 /** How many hot URLs /metrics lists. */
 const HOT_URLS_SHOWN = 20;
 
-/** /metrics as JSON (SPEC §4 fields, and more). */
+/** /metrics as JSON (docs/api.md fields, and more). */
 export function metricsJson({ dht, cache, memoryUsage }: MetricsSources) {
   const { stats } = dht;
   const node = nodeSnapshot(dht);

@@ -9,7 +9,7 @@ export function sendJson(res: ServerResponse, status: number, body: unknown, ext
   res.end(text);
 }
 
-/** `{ error, message }` with the status the error code maps to (SPEC §4). */
+/** `{ error, message }` with the status the error code maps to (docs/api.md). */
 export function sendError(res: ServerResponse, err: unknown): void {
   const code = errorCode(err);
   const message = err instanceof DhtError ? err.message : 'internal error';

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
-import { AUTO_LIMIT_SHARE, RSS_BASE_MB, RSS_PER_CAPACITY } from '../../src/node/container-memory.js';
+import { AUTO_LIMIT_SHARE, RSS_BASE_MB, RSS_PER_CAPACITY } from '../../src/server/container-memory.js';
 import { OVERLAYS, quantity, renderOverlay, REPO_ROOT } from './manifests.js';
 import { nodeContainer, podEnv } from './pod-env.js';
 

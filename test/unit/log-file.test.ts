@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { loadSettings } from '../../src/config/load.js';
-import { closeLogFile, openLogFile, unappliedLogFileSettings } from '../../src/node/log-file.js';
+import { closeLogFile, openLogFile, unappliedLogFileSettings } from '../../src/server/log-file.js';
 import { waitFor } from '../helpers/processes.js';
 
 describe('logging - LOGGER_MODE=file through pino-roll', () => {

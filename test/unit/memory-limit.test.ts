@@ -5,7 +5,7 @@ import { createPolicy } from '../../src/cache/freshness.js';
 import { MemoryGuard, type Evictable } from '../../src/cache/memory-guard.js';
 import { ObjectStore } from '../../src/cache/object-store.js';
 import { IdSpace } from '../../src/id/id-space.js';
-import { AUTO_LIMIT_SHARE, cgroupV1MemoryPath, cgroupV2Path, containerMemoryLimit, memoryCeilingBytes, parseCgroupV1Limit, parseCgroupV2Max } from '../../src/node/container-memory.js';
+import { AUTO_LIMIT_SHARE, cgroupV1MemoryPath, cgroupV2Path, containerMemoryLimit, memoryCeilingBytes, parseCgroupV1Limit, parseCgroupV2Max } from '../../src/server/container-memory.js';
 import { VirtualClock } from '../../src/sim/virtual-clock.js';
 
 const MIB = 1024 * 1024;

@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { ConfigError, loadSettings } from '../../src/config/load.js';
 import { IdSpace } from '../../src/id/id-space.js';
 import { balancedId, balanceOf, freeBalancedId, ordinalFromHostname, ordinalId, sharesOf, type RingSample } from '../../src/id/placement.js';
-import { initialPlacement } from '../../src/node/node-id.js';
+import { initialPlacement } from '../../src/server/node-id.js';
 import { seededRng } from '../../src/runtime/rng.js';
 
 const ids = new IdSpace(8);

@@ -5,7 +5,7 @@ import { SpanKind } from '@opentelemetry/api';
 import { parse as parseYaml } from 'yaml';
 import { BasicTracerProvider, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { loadSettings } from '../../src/config/load.js';
-import { StdoutSpanExporter } from '../../src/node/stdout-span-exporter.js';
+import { StdoutSpanExporter } from '../../src/server/stdout-span-exporter.js';
 import { configProblems, yamlFile } from '../helpers/config.js';
 import { REFERENCE_CONFIG_YAML, referenceConfigMap } from '../helpers/reference.js';
 

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { Route53Registry, srvTarget } from '../../src/node/route53-registry.js';
+import { Route53Registry, srvTarget } from '../../src/server/route53-registry.js';
 import { silentLogger } from '../../src/runtime/logger.js';
 import { FakeRoute53 } from '../helpers/fake-route53.js';
 

@@ -4,8 +4,8 @@ import { DhtError } from '../errors.js';
 import { unary } from '../transport/grpc/grpc-server.js';
 import { toServiceError } from '../transport/grpc/errors.js';
 import { LOOKUP_HOPS_TRAILER } from '../transport/grpc/protos.js';
-import type { DhtNode } from './dht-node.js';
-import { nodeSnapshot } from './node-snapshot.js';
+import type { DhtNode } from '../node/dht-node.js';
+import { nodeSnapshot } from '../node/node-snapshot.js';
 
 interface NodeInfo {
   id: string;

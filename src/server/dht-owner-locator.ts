@@ -1,5 +1,5 @@
 import type { OwnerLocator } from '../cache/owner-locator.js';
-import type { DhtNode } from './dht-node.js';
+import type { DhtNode } from '../node/dht-node.js';
 
 /** The DHT as the cache sees it: the node's own ring for ownership, its lookups for others' keys. */
 export function dhtOwnerLocator(dht: DhtNode): OwnerLocator {

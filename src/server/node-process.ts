@@ -36,7 +36,7 @@ import { advertisedHost, joinHostPort } from './address.js';
 import { bootstrap, dnsPeers, staticPeers, type PeerSource } from './bootstrap.js';
 import { clientApiImplementation } from './client-api.js';
 import { containerMemoryLimit, memoryCeilingBytes } from './container-memory.js';
-import { DhtNode } from './dht-node.js';
+import { DhtNode } from '../node/dht-node.js';
 import { dhtOwnerLocator } from './dht-owner-locator.js';
 import { healthImplementation } from './health-service.js';
 import { initialPlacement } from './node-id.js';
