@@ -24,8 +24,8 @@ export interface ForwardOptions {
 export interface CachePeers {
   /** Forwards a request to its owner; resolves once the owner sent the response head. */
   fetch(addr: string, req: CacheRequest, options: ForwardOptions): Promise<ForwardedResponse>;
-  /** Hands objects to their new owner. */
-  store(addr: string, variants: readonly Variant[]): Promise<void>;
+  /** Hands objects to their new owner; `signal` (the node's shutdown) abandons the rest. */
+  store(addr: string, variants: readonly Variant[], signal?: AbortSignal): Promise<void>;
   /** Tells an owner to forget a URL. */
   invalidate(addr: string, url: string): Promise<void>;
   close(): void;

@@ -10,6 +10,8 @@ import { HotCopies } from './hot-copies.js';
 import type { CacheRequest, OwnerCache } from './owner-cache.js';
 import type { OwnerLocator } from './owner-locator.js';
 import { RouteCache, type Route } from './route-cache.js';
+import type { StoredVariant } from './stored-variant.js';
+import type { RangeData } from '../ring/range-hand-off.js';
 import type { Hop } from '../routing/lookup.js';
 import { recentResults } from '../runtime/memo.js';
 import { inSpan, recordHops, SpanKind, tracingOn } from '../runtime/telemetry.js';
@@ -128,24 +130,20 @@ export class CacheService {
     else await this.c.peers.invalidate(owner.addr, url);
   }
 
-  /** A node joined just before this one: it owns (previous, joined] now, objects included. */
-  async onNewPredecessor(previous: NodeRef | undefined, joined: NodeRef): Promise<void> {
-    if (!previous || !this.c.locator.ids.inOpen(joined.id, previous.id, this.c.locator.self.id)) return;
-    const moving = this.c.owner.store.inRange(previous.id, joined.id);
-    if (moving.length === 0) return;
-    await this.c.peers.store(joined.addr, moving.flat());
-    for (const variants of moving) this.c.owner.store.delete(variants[0]!.url);
-    this.c.logger.debug({ to: joined.addr, objects: moving.length }, 'handed objects to a new predecessor');
-  }
-
-  /** Leaving gracefully: the successor owns everything this node owned. */
-  async handOff(): Promise<void> {
-    const successor = this.c.locator.successor();
-    const everything = this.c.owner.store.all();
-    if (!successor || everything.length === 0) return;
-    await this.c.peers.store(successor.addr, everything.flat());
-    this.c.logger.info({ to: successor.addr, objects: everything.length }, 'handed cached objects to the successor');
-  }
+  /**
+   * Cached objects by key range, as hand-offs move them: what a new predecessor takes over
+   * leaves this node, since a cache keeps no replicas.
+   */
+  readonly range: RangeData<StoredVariant[]> = {
+    inRange: (from, to) => this.c.owner.store.inRange(from, to),
+    give: async (to, objects, signal) => {
+      await this.c.peers.store(to.addr, objects.flat(), signal);
+      this.c.logger.info({ to: to.addr, objects: objects.length }, 'handed cached objects over');
+    },
+    release: (objects) => {
+      for (const variants of objects) this.c.owner.store.delete(variants[0]!.url);
+    },
+  };
 
   private async route(req: CacheRequest, started: number, signal: AbortSignal | undefined): Promise<ServedResponse> {
     const { locator } = this.c;

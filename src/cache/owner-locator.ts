@@ -32,8 +32,6 @@ export interface OwnerLocator {
   covers(key: bigint): Promise<boolean>;
   /** Looks the key's owner up in the DHT. */
   locate(key: bigint, options?: { readonly signal?: AbortSignal }): Promise<OwnerRoute>;
-  /** This node's successor, the heir of its range when it leaves; undefined when alone. */
-  successor(): NodeRef | undefined;
   /** Round trip to a node, in ms (the forward hop of a trace). */
   ping(node: NodeRef, signal?: AbortSignal): Promise<number>;
 }

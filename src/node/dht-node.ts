@@ -3,6 +3,7 @@ import { DigitSpace } from '../id/digits.js';
 import { IdSpace } from '../id/id-space.js';
 import type { NodeRef } from '../id/node-ref.js';
 import { DhtError, isRetryable } from '../errors.js';
+import { handOffToSuccessor, moveToNewPredecessor, type RangeData, type RangeView } from '../ring/range-hand-off.js';
 import { Ring } from '../ring/ring.js';
 import type { KvLimits } from '../storage/kv-limits.js';
 import { ReplicatedStore } from '../storage/replicated-store.js';
@@ -59,12 +60,12 @@ export interface DhtNodeInit {
   readonly kvLimits?: KvLimits;
 }
 
-/** Something that holds data by key range and hands it over as ownership moves. */
-export interface RangeHolder {
+/** Data held by key range, bound to this node's ring: what moves when ownership does. */
+interface RangeHolder {
   /** A node joined just before this one and owns (previous, joined] now. */
-  onNewPredecessor(previous: NodeRef | undefined, joined: NodeRef): Promise<void>;
+  toNewPredecessor(previous: NodeRef | undefined, joined: NodeRef): Promise<number>;
   /** This node is leaving: its successor takes over its range. */
-  handOff(): Promise<void>;
+  toSuccessor(): Promise<number>;
 }
 
 export type NodeStatus = 'NOT_INITIALIZED' | 'DEBRUIJN_NOT_READY' | 'READY' | 'LEAVING';
@@ -119,7 +120,7 @@ export class DhtNode {
           // Learn the replicated span now, so the first replica writes after a join need no walk.
           void this.responsibility.refresh().catch(() => {});
           for (const holder of this.rangeHolders) {
-            holder.onNewPredecessor(previous, current).catch((err: unknown) => {
+            holder.toNewPredecessor(previous, current).catch((err: unknown) => {
               // Repair rounds (or a refetch, for cached objects) make up for a failed push.
               if (!this.signal.aborted) this.logger.warn({ err, joined: current.addr }, 'hand-off to a new predecessor failed');
             });
@@ -149,10 +150,7 @@ export class DhtNode {
       },
       init,
     );
-    this.addRangeHolder({
-      onNewPredecessor: (previous, current) => this.store.onNewPredecessor(previous, current, this.signal),
-      handOff: () => this.store.handOff(this.signal),
-    });
+    this.addRangeHolder(this.store.range);
     this.handlers = {
       ...this.store.handlers,
       ping: pingHandler(),
@@ -276,8 +274,17 @@ export class DhtNode {
   }
 
   /** Data that follows key ownership (stored pairs, cached objects) and moves when the ring changes. */
-  addRangeHolder(holder: RangeHolder): void {
-    this.rangeHolders.push(holder);
+  addRangeHolder<T>(data: RangeData<T>): void {
+    const view: RangeView = {
+      self: this.self,
+      ids: this.ids,
+      predecessor: () => (this.ring.alone ? undefined : this.ring.predecessor),
+      successor: () => (this.ring.alone ? undefined : this.ring.successor),
+    };
+    this.rangeHolders.push({
+      toNewPredecessor: (previous, joined) => moveToNewPredecessor(view, data, previous, joined, this.signal),
+      toSuccessor: () => handOffToSuccessor(view, data, this.signal),
+    });
   }
 
   /** Marks the node as part of a ring whose state was installed directly (static simulation). */
@@ -290,7 +297,7 @@ export class DhtNode {
     this.#leaving = true;
     try {
       for (const holder of this.rangeHolders) {
-        await holder.handOff().catch((err: unknown) => {
+        await holder.toSuccessor().catch((err: unknown) => {
           if (!isRetryable(err)) throw err;
           this.logger.warn({ err }, 'hand-off before leaving failed'); // stored pairs have replicas; cached objects are refetched
         });

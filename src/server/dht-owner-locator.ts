@@ -14,7 +14,6 @@ export function dhtOwnerLocator(dht: DhtNode): OwnerLocator {
       const found = await dht.lookup(key, { signal: options?.signal });
       return { owner: found.owner, predecessor: found.predecessor, successors: found.successors, hops: found.hops, path: found.path };
     },
-    successor: () => (dht.ring.alone ? undefined : dht.ring.successor),
     ping: (node, signal) => dht.ping(node, signal),
   };
 }

@@ -256,7 +256,7 @@ function webCache(settings: Settings, dht: DhtNode, logger: Logger, credentials:
     { locator, owner, peers, clock: wallClock, logger },
     { routeCache: settings.routeCache, hotCopyBytes: settings.capacityMB * MIB * HOT_COPY_SHARE },
   );
-  dht.addRangeHolder({ onNewPredecessor: (previous, joined) => service.onNewPredecessor(previous, joined), handOff: () => service.handOff() });
+  dht.addRangeHolder(service.range);
   const endpoint = new CacheOwnerEndpoint(owner, locator);
   const peerServer = createPeerServer(endpoint, credentials, logger);
   return { origin, owner, peers, service, endpoint, peerServer, guard };

@@ -1,6 +1,7 @@
 import type { IdSpace } from '../id/id-space.js';
 import { sameNode, type NodeRef } from '../id/node-ref.js';
 import { DhtError, isRetryable } from '../errors.js';
+import type { RangeData } from '../ring/range-hand-off.js';
 import type { Ring } from '../ring/ring.js';
 import type { LookupAnswer } from '../routing/lookup.js';
 import type { Handler, Handlers } from '../rpc/messages.js';
@@ -93,20 +94,11 @@ export class ReplicatedStore {
     throw new DhtError('ERR_UNREACHABLE', `no replica of "${key}" answered`, { cause: failure });
   }
 
-  /** Gives everything this node owns to its successor, which owns it once this node is gone. */
-  async handOff(signal?: AbortSignal): Promise<void> {
-    const { ring } = this.c;
-    if (ring.alone || !ring.predecessor) return;
-    const owned = this.items.inRange(ring.predecessor.id, this.c.self.id);
-    await this.send(ring.successor, owned, signal);
-  }
-
-  /** A node joined just before this one: it now owns (previous, joined], so it gets those pairs. */
-  async onNewPredecessor(previous: NodeRef | undefined, joined: NodeRef, signal?: AbortSignal): Promise<void> {
-    if (!previous || !this.c.ids.inOpen(joined.id, previous.id, this.c.self.id)) return;
-    const moved = this.items.inRange(previous.id, joined.id);
-    await this.send(joined, moved, signal);
-  }
+  /** The pairs by key range, as hand-offs move them: a new predecessor's copies stay here as replicas. */
+  readonly range: RangeData<StoredItem> = {
+    inRange: (from, to) => this.items.inRange(from, to),
+    give: (to, items, signal) => this.send(to, items, signal),
+  };
 
   /**
    * One repair round: sync this node's range with its replicas both ways, then give away

@@ -7,6 +7,7 @@ import { OwnerCache, type CacheRequest, type OriginFetcher } from '../../src/cac
 import { CacheOwnerEndpoint, type OwnerEndpoint } from '../../src/cache/owner-endpoint.js';
 import type { OwnerLocator, OwnerRoute } from '../../src/cache/owner-locator.js';
 import { IdSpace } from '../../src/id/id-space.js';
+import { handOffToSuccessor, moveToNewPredecessor, type RangeView } from '../../src/ring/range-hand-off.js';
 import type { NodeRef } from '../../src/id/node-ref.js';
 import { silentLogger } from '../../src/runtime/logger.js';
 import { VirtualClock } from '../../src/sim/virtual-clock.js';
@@ -93,6 +94,16 @@ export class CacheRing {
     return this.members.find((m) => m.id >= key) ?? this.members[0]!;
   }
 
+  /** What the node's DHT does when a node joins just before it: hands over the range it took. */
+  handToNewPredecessor(node: RingNode, previous: NodeRef, joined: NodeRef): Promise<number> {
+    return moveToNewPredecessor(this.viewOf(node), node.service.range, previous, joined);
+  }
+
+  /** What the node's DHT does first when it leaves: hands its range to its successor. */
+  handOff(node: RingNode): Promise<number> {
+    return handOffToSuccessor(this.viewOf(node), node.service.range);
+  }
+
   request(node: RingNode, url: string, headers: Record<string, string> = {}, method: 'GET' | 'HEAD' = 'GET'): Promise<Seen> {
     const req: CacheRequest = { url, method, headers };
     return node.service.handle(req).then(seen);
@@ -101,6 +112,16 @@ export class CacheRing {
   private successorsFrom(owner: NodeRef): NodeRef[] {
     const at = this.members.findIndex((m) => m.addr === owner.addr);
     return this.members.map((_, i) => this.members[(at + i) % this.members.length]!);
+  }
+
+  private viewOf(node: RingNode): RangeView {
+    const alone = () => this.members.length < 2;
+    return {
+      self: node.ref,
+      ids: this.ids,
+      predecessor: () => (alone() ? undefined : this.predecessorOf(node)),
+      successor: () => (alone() ? undefined : this.successorsFrom(node.ref)[1]),
+    };
   }
 
   private locator(self: NodeRef): OwnerLocator {
@@ -117,10 +138,6 @@ export class CacheRing {
         const owner = ring.ownerOf(key);
         const successors = ring.successorsFrom(owner);
         return { owner, predecessor: successors[successors.length - 1]!, successors, hops: 1, path: [] };
-      },
-      successor: () => {
-        const next = this.successorsFrom(self)[1];
-        return next && next.addr !== self.addr ? next : undefined;
       },
       ping: async () => 0,
     };

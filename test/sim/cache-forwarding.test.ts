@@ -34,7 +34,7 @@ describe('cache - forwarding between nodes (in-memory peers, a hand-made ring)',
     // A node joins just before the key's former owner and takes the key over, objects included.
     const previous = ring.predecessorOf(former);
     const joined = ring.join(around(ring, URL_A, 0));
-    await former.service.onNewPredecessor(previous, joined.ref);
+    await ring.handToNewPredecessor(former, previous, joined.ref);
     const after = await ring.request(entry, URL_A);
     assert.deepEqual([after.status, after.xCache, after.owner, after.body], [200, 'HIT-DHT', joined.ref.addr, `body of ${URL_A}`]);
     assert.equal(ring.lookups, lookupsBefore + 1, 'one fresh lookup after the refusal');
@@ -48,7 +48,7 @@ describe('cache - forwarding between nodes (in-memory peers, a hand-made ring)',
     const heir = ring.join(around(ring, URL_A, 100));
     const entry = ring.join(around(ring, URL_A, 5000));
     assert.equal((await ring.request(entry, URL_A)).xCache, 'MISS-DHT');
-    await leaving.service.handOff();
+    await ring.handOff(leaving);
     ring.drop(leaving);
     const after = await ring.request(entry, URL_A);
     assert.deepEqual([after.xCache, after.owner, after.body], ['HIT-DHT', heir.ref.addr, `body of ${URL_A}`]);

@@ -106,7 +106,7 @@ describe('cache - the HTTP peer data channel on loopback', () => {
     const lookups = ring.lookups;
     const previous = ring.predecessorOf(former);
     const joined = await join(around(ring, URL_A, 0));
-    await former.service.onNewPredecessor(previous, joined.ref);
+    await ring.handToNewPredecessor(former, previous, joined.ref);
     // The entry's route cache still names the former owner, which refuses over the channel.
     const after = await ring.request(entry, URL_A);
     assert.deepEqual([after.xCache, after.owner], ['HIT-DHT', joined.ref.addr]);

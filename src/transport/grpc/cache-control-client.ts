@@ -2,6 +2,7 @@ import type * as grpc from '@grpc/grpc-js';
 import { batchByBytes, variantToWire, wireVariantBytes } from '../../cache/cache-wire.js';
 import type { Variant } from '../../cache/stored-variant.js';
 import { DhtError } from '../../errors.js';
+import { abortable } from '../../runtime/abort.js';
 import type { Clock } from '../../runtime/clock.js';
 import { fromServiceError } from './errors.js';
 import { DEFAULT_PEER_CHANNELS, PeerChannels } from './peer-channels.js';
@@ -31,9 +32,9 @@ export class CacheControlClient {
   }
 
   /** Hands objects to their new owner. */
-  async store(addr: string, variants: readonly Variant[]): Promise<void> {
+  async store(addr: string, variants: readonly Variant[], signal?: AbortSignal): Promise<void> {
     for (const batch of batchByBytes(variants.map(variantToWire), wireVariantBytes, HANDOFF_BATCH_BYTES)) {
-      await this.unary(addr, 'StoreObjects', { variants: batch });
+      await this.unary(addr, 'StoreObjects', { variants: batch }, signal);
     }
   }
 
@@ -53,11 +54,12 @@ export class CacheControlClient {
     this.stubs.clear();
   }
 
-  private unary<T = unknown>(addr: string, method: string, request: object): Promise<T> {
-    return new Promise((resolve, reject) => {
-      this.stub(addr)[method]!(request, { deadline: new Date(this.clock.now() + this.callTimeoutMs) }, (err: grpc.ServiceError | null, reply: T) =>
+  private unary<T = unknown>(addr: string, method: string, request: object, signal?: AbortSignal): Promise<T> {
+    return abortable(signal, (resolve, reject) => {
+      const call = this.stub(addr)[method]!(request, { deadline: new Date(this.clock.now() + this.callTimeoutMs) }, (err: grpc.ServiceError | null, reply: T) =>
         err ? reject(fromServiceError(err, `${method} to ${addr}`)) : resolve(reply),
-      );
+      ) as grpc.ClientUnaryCall;
+      return () => call.cancel();
     });
   }
 

@@ -23,7 +23,7 @@ export interface HttpCachePeersInit {
 
 /** What the data channel needs of the control plane (the gRPC CacheControlClient in a node). */
 export interface PeerControl {
-  store(addr: string, variants: readonly Variant[]): Promise<void>;
+  store(addr: string, variants: readonly Variant[], signal?: AbortSignal): Promise<void>;
   invalidate(addr: string, url: string): Promise<void>;
   /** The port of the peer's data channel, on the host of its ring address. */
   peerPort(addr: string): Promise<number>;
@@ -85,8 +85,8 @@ export class HttpCachePeers implements CachePeers {
     return readFrame(answer.body, this.init.maxBodyBytes, context);
   }
 
-  store(addr: string, variants: readonly Variant[]): Promise<void> {
-    return this.control.store(addr, variants);
+  store(addr: string, variants: readonly Variant[], signal?: AbortSignal): Promise<void> {
+    return this.control.store(addr, variants, signal);
   }
 
   invalidate(addr: string, url: string): Promise<void> {
