@@ -25,7 +25,10 @@ export interface CacheRequest {
   /** Canonical absolute URL: the cache key. */
   readonly url: string;
   readonly method: 'GET' | 'HEAD';
-  /** Lower-case client headers that matter to caching and the origin (see requestHeadersFor). */
+  /**
+   * Lower-case client headers: what Vary selects on and what goes to the origin. The entry
+   * chooses them: every end-to-end field in gateway mode, a fixed few for /cache?url=.
+   */
   readonly headers: Readonly<Record<string, string>>;
 }
 
@@ -52,8 +55,11 @@ export interface CacheResponse {
   readonly headerList?: HeaderList;
 }
 
-/** Client headers passed to the origin for cached GETs; Vary can only select on what the origin saw. */
-const TO_ORIGIN = ['accept', 'accept-encoding', 'accept-language', 'user-agent'];
+/**
+ * Client fields the cache answers itself and never passes on: its origin fetch asks for the
+ * whole current response, to store it (RFC 9111 §4.3.1: the cache adds its own validators).
+ */
+const ANSWERED_BY_CACHE: ReadonlySet<string> = new Set(['if-none-match', 'if-modified-since', 'if-match', 'if-unmodified-since', 'if-range', 'range']);
 /** Headers a 304 may not change (the stored body stays). */
 const BODY_HEADERS = new Set(['content-length', 'content-encoding', 'transfer-encoding', 'content-range']);
 
@@ -250,10 +256,10 @@ export class OwnerCache {
 
   private async fetchOrigin(req: CacheRequest, extra: Record<string, string>, signal: AbortSignal) {
     this.counts.originFetches++;
-    const headers: Record<string, string> = { ...extra };
-    for (const name of TO_ORIGIN) if (req.headers[name]) headers[name] = req.headers[name]!;
-    // The origin client passes credentials only to the gateway origin, whoever sent them.
-    if (req.headers.authorization) headers.authorization = req.headers.authorization;
+    // The origin client drops hop-by-hop fields, and credentials unless the origin is the gateway's.
+    const headers: Record<string, string> = {};
+    for (const name in req.headers) if (!ANSWERED_BY_CACHE.has(name)) headers[name] = req.headers[name]!;
+    Object.assign(headers, extra);
     return inSpan('origin fetch', SpanKind.CLIENT, { 'url.full': req.url, 'koorde.conditional': Object.keys(extra).length > 0 }, async (span) => {
       const response = await this.origin.fetch({ url: new URL(req.url), method: 'GET', headers, signal });
       span.setAttribute('http.response.status_code', response.status);
