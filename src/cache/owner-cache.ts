@@ -5,6 +5,7 @@ import { inSpan, SpanKind } from '../runtime/telemetry.js';
 import { createPolicy, headerText, worthStoring, type Headers, type PolicyRequest } from './freshness.js';
 import { fromHeaderList, listValue, type HeaderList } from './header-list.js';
 import type { HotKeys } from './hot-keys.js';
+import type { InterimListener } from './origin/origin-client.js';
 import { varySelection, type ObjectStore } from './object-store.js';
 import type { StoredVariant, Variant } from './stored-variant.js';
 
@@ -18,6 +19,7 @@ export interface OriginFetcher {
     method: 'GET' | 'HEAD';
     headers: Record<string, string>;
     signal?: AbortSignal;
+    onInterim?: InterimListener;
   }): Promise<{ status: number; headers: Record<string, string | string[]>; body: Buffer; url: string }>;
 }
 
@@ -30,6 +32,12 @@ export interface CacheRequest {
    * chooses them: every end-to-end field in gateway mode, a fixed few for /cache?url=.
    */
   readonly headers: Readonly<Record<string, string>>;
+  /**
+   * Gateway mode: hears the origin's interim responses (102, 103) to relay them to this
+   * client. They never reach the store, and a request that shares another's origin fetch
+   * hears none.
+   */
+  readonly onInterim?: InterimListener;
 }
 
 /** HIT fresh from the store, MISS fetched, REVALIDATED by a 304, STALE served because the origin failed (stale-if-error). */
@@ -261,7 +269,7 @@ export class OwnerCache {
     for (const name in req.headers) if (!ANSWERED_BY_CACHE.has(name)) headers[name] = req.headers[name]!;
     Object.assign(headers, extra);
     return inSpan('origin fetch', SpanKind.CLIENT, { 'url.full': req.url, 'koorde.conditional': Object.keys(extra).length > 0 }, async (span) => {
-      const response = await this.origin.fetch({ url: new URL(req.url), method: 'GET', headers, signal });
+      const response = await this.origin.fetch({ url: new URL(req.url), method: 'GET', headers, signal, onInterim: req.onInterim });
       span.setAttribute('http.response.status_code', response.status);
       return response;
     });

@@ -6,6 +6,7 @@ import type { CacheService } from '../cache/cache-service.js';
 import { MAX_CLIENT_REQUEST_FIELDS } from '../cache/cache-wire.js';
 import { toHeaderList, type HeaderList } from '../cache/header-list.js';
 import { endToEndRequestFields, VIA, withProxyFields, type ProxyFieldsInit } from '../cache/origin/headers.js';
+import type { InterimListener } from '../cache/origin/origin-client.js';
 import type { CacheRequest } from '../cache/owner-cache.js';
 import { DhtError, errorCode } from '../errors.js';
 import type { DhtNode } from '../node/dht-node.js';
@@ -19,7 +20,7 @@ import { serveDashboard } from './dashboard-files.js';
 import { metricsJson, prometheusRegistry, type MetricsSources } from './metrics.js';
 import { gatewayTarget, parseRequestTarget } from './request-target.js';
 import { referenceDebugFields, referenceHealthDetails } from './reference-fields.js';
-import { sendError, sendJson, sendServed } from './respond.js';
+import { sendError, sendInterim, sendJson, sendServed } from './respond.js';
 
 /** What gateway mode needs for methods it does not cache: a streaming pass-through to its origin. */
 export interface OriginPassThrough {
@@ -29,6 +30,7 @@ export interface OriginPassThrough {
     headers: Record<string, string | string[] | undefined>;
     body?: Readable;
     signal?: AbortSignal;
+    onInterim?: InterimListener;
   }): Promise<{ status: number; headers: Record<string, string | string[]>; body: Readable }>;
 }
 
@@ -179,7 +181,8 @@ export function createHttpServer(deps: HttpServerDeps): Server {
    * Gateway mode: a reverse proxy of the configured origin. GET and HEAD go through the cache
    * (a Range is answered from the whole stored response); every other method, its body and
    * every end-to-end header go to the origin, uncached. The forwarding fields (Via,
-   * X-Forwarded-*) are added only past the fresh-hit fast path, which never reaches the origin.
+   * X-Forwarded-*) and the relay of the origin's interim responses are set up only past the
+   * fresh-hit fast path, which never reaches the origin.
    */
   async function gateway(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
     const { origin, proxyFields } = deps.gateway!;
@@ -196,7 +199,7 @@ export function createHttpServer(deps: HttpServerDeps): Server {
     const request: CacheRequest = { url: canonicalUrl(target.href).href, method: req.method, headers: fields };
     let served;
     try {
-      served = service.answerFresh(request) ?? (await service.handle({ ...request, headers: forwarded() }, clientGone(res)));
+      served = service.answerFresh(request) ?? (await service.handle({ ...request, headers: forwarded(), onInterim: interimTo(res) }, clientGone(res)));
     } catch (err) {
       // A range of an object too large to store is still the origin's to give (its 206 is not stored).
       if (errorCode(err) === 'ERR_TOO_LARGE' && req.method === 'GET' && fields.range !== undefined) return passThrough(req, res, target, forwarded(), via);
@@ -214,7 +217,7 @@ export function createHttpServer(deps: HttpServerDeps): Server {
     const { origin, client } = deps.gateway!;
     const controller = new AbortController();
     res.on('close', () => controller.abort());
-    const answer = await client.passThrough({ url: target, method: req.method!, headers, body: req, signal: controller.signal });
+    const answer = await client.passThrough({ url: target, method: req.method!, headers, body: req, signal: controller.signal, onInterim: interimTo(res) });
     if (!SAFE_METHODS.has(req.method!) && answer.status >= 200 && answer.status < 400) {
       const stale = [target, ...sameOriginLocations(answer.headers, target, origin)].map((u) => canonicalUrl(u.href).href);
       for (const url of new Set(stale)) await requireCache().invalidate(url).catch((err: unknown) => deps.logger.warn({ err, url }, 'invalidation failed'));
@@ -279,6 +282,11 @@ function cacheRequest(req: IncomingMessage, target: URL): CacheRequest {
     if (value !== undefined) headers[name] = Array.isArray(value) ? value.join(', ') : value;
   }
   return { url: target.href, method: req.method === 'HEAD' ? 'HEAD' : 'GET', headers };
+}
+
+/** Relays the origin's interim responses (RFC 9110 §15.2) to this client, ahead of the final answer. */
+function interimTo(res: ServerResponse): InterimListener {
+  return (status, headers) => sendInterim(res, status, headers);
 }
 
 /** The URLs in Location and Content-Location that are on the gateway origin (RFC 9111 §4.4 invalidates only those). */

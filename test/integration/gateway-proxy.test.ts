@@ -25,6 +25,8 @@ interface Answer {
   readonly status: number;
   readonly headers: IncomingHttpHeaders;
   readonly body: string;
+  /** The interim (1xx) responses before it. */
+  readonly interim: readonly { status: number; link?: string }[];
 }
 
 /** node:http, which sends hop-by-hop fields as given (undici refuses a Connection field). */
@@ -36,9 +38,11 @@ function send(base: string, path: string, options: { method?: string; headers?: 
     const req = httpRequest({ host: hostname, port, path, method: options.method ?? 'GET', headers: { ...options.headers, ...length } }, (res) => {
       const parts: Buffer[] = [];
       res.on('data', (chunk: Buffer) => parts.push(chunk));
-      res.on('end', () => resolve({ status: res.statusCode!, headers: res.headers, body: Buffer.concat(parts).toString() }));
+      res.on('end', () => resolve({ status: res.statusCode!, headers: res.headers, body: Buffer.concat(parts).toString(), interim }));
       res.on('error', reject);
     });
+    const interim: { status: number; link?: string }[] = [];
+    req.on('information', (info) => interim.push({ status: info.statusCode, link: info.headers.link as string | undefined }));
     req.on('error', reject);
     req.end(options.body);
   });
@@ -65,6 +69,10 @@ describe('gateway - a reverse proxy of its origin', () => {
       const cached = { 'content-type': 'application/json', 'cache-control': 'max-age=600' };
       if (pathname.startsWith('/vary/')) {
         res.writeHead(200, { ...cached, vary: 'X-Api-Version' }).end(`version ${req.headers['x-api-version'] ?? 'none'}`);
+      } else if (pathname.startsWith('/hints/')) {
+        res.writeProcessing();
+        res.writeEarlyHints({ link: '</style.css>; rel=preload; as=style' });
+        res.writeHead(req.method === 'GET' ? 200 : 201, { 'content-type': 'text/plain', 'cache-control': 'max-age=600' }).end('hinted');
       } else if (pathname === '/file') {
         res.writeHead(200, { 'content-type': 'text/plain', 'cache-control': 'max-age=600', etag: '"f1"' }).end(FILE);
       } else if (pathname === '/big') {
@@ -221,6 +229,26 @@ describe('gateway - a reverse proxy of its origin', () => {
       assert.equal(part.headers['x-cache'], undefined, 'not a cache answer');
     }
     assert.equal(seen.get('/big')!.headers.range, 'bytes=10-19');
+  });
+
+  it('RFC 9110 §15.2: the origin\'s 102 and 103 reach the client, through whichever node owns the path, and are never stored', async () => {
+    const hints = [{ status: 102, link: undefined }, { status: 103, link: '</style.css>; rel=preload; as=style' }];
+    const xCaches = new Set<string>();
+    for (const [i, node] of nodes.entries()) {
+      for (let j = 0; j < 4; j++) {
+        const path = `/hints/h-${i}-${j}`;
+        const miss = await send(node.http, path);
+        assert.deepEqual([miss.status, miss.body], [200, 'hinted']);
+        assert.deepEqual(miss.interim, hints, `${miss.headers['x-cache']}: the interim responses came first`);
+        xCaches.add(String(miss.headers['x-cache']));
+        const hit = await send(nodes[(i + 1) % nodes.length]!.http, path);
+        assert.match(String(hit.headers['x-cache']), /^HIT/);
+        assert.deepEqual(hit.interim, [], 'a stored answer replays no interim response');
+      }
+    }
+    assert.ok(xCaches.has('MISS-DHT') && xCaches.has('MISS-ORIGIN'), `both a local and a forwarded owner fetched: ${[...xCaches]}`);
+    const post = await send(nodes[1]!.http, '/hints/post', { method: 'POST', body: 'x' });
+    assert.deepEqual([post.status, post.interim], [201, hints], 'passed-through methods get them too');
   });
 
   it('a request with more header fields than the peer channel carries is refused with a clear 400', async () => {

@@ -73,6 +73,7 @@ export class HttpCachePeers implements CachePeers {
         headers: { 'content-type': 'application/json', ...traceHeaders() },
         body,
         signal,
+        onInfo: req.onInterim && (({ statusCode, headers }) => req.onInterim!(statusCode, headers)),
       });
     } catch (err) {
       if (signal?.aborted) throw signal.reason;
