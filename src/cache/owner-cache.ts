@@ -207,11 +207,30 @@ export class OwnerCache {
 
   private async fetch(req: CacheRequest, signal: AbortSignal): Promise<CacheResponse> {
     const res = await this.fetchOrigin(req, {}, signal);
+    const { variant, storable } = this.variantOf(req, res);
+    const stored = storable && this.store.put(variant);
+    return { ...this.fromVariant(variant, variant.policy, 'MISS'), stored, originStatus: res.status };
+  }
+
+  /**
+   * A POST's response as its URL's stored answer to GETs (RFC 9110 §9.3.3, RFC 9111 §4): only
+   * with explicit freshness (no default TTL), and only what a GET's response would be stored
+   * as. Undefined when it may not be stored. The caller has checked that its Content-Location
+   * is the POST's target.
+   */
+  variantAfterPost(req: CacheRequest, res: { status: number; headers: Headers; body: Buffer }): Variant | undefined {
+    // http-cache-semantics stores a POST's response only with explicit freshness, this rule exactly.
+    if (!createPolicy({ url: req.url, method: 'POST', headers: req.headers }, res.status, res.headers, 0).storable()) return undefined;
+    const { variant, storable } = this.variantOf(req, res);
+    return storable ? variant : undefined;
+  }
+
+  /** What the store would keep of a response to `req`, and whether it may keep it. */
+  private variantOf(req: CacheRequest, res: { status: number; headers: Headers; body: Buffer }): { variant: Variant; storable: boolean } {
     const policy = this.policy(req, res.status, res.headers);
     const selectedBy = varySelection(res.headers, req.headers);
     const variant: Variant = { url: req.url, status: res.status, headers: forwardable(res.headers), body: res.body, policy, selectedBy: selectedBy ?? {} };
-    const stored = this.mayStore(policy, res.headers, selectedBy) && this.store.put(variant);
-    return { ...this.fromVariant(variant, policy, 'MISS'), stored, originStatus: res.status };
+    return { variant, storable: this.mayStore(policy, res.headers, selectedBy) };
   }
 
   private async revalidate(variant: StoredVariant, policy: CachePolicy, req: CacheRequest, conditional: Record<string, string>, signal: AbortSignal): Promise<CacheResponse> {
@@ -225,12 +244,10 @@ export class OwnerCache {
     }
     if (res.status >= 500 && staleIfErrorAllows(variant, policy)) return { ...this.fromVariant(variant, policy, 'STALE'), originStatus: res.status };
     if (res.status !== 304) {
-      const policy = this.policy(req, res.status, res.headers);
-      const selectedBy = varySelection(res.headers, req.headers);
-      const fresh: Variant = { url: req.url, status: res.status, headers: forwardable(res.headers), body: res.body, policy, selectedBy: selectedBy ?? {} };
-      const stored = this.mayStore(policy, res.headers, selectedBy) && this.store.put(fresh);
+      const { variant: fresh, storable } = this.variantOf(req, res);
+      const stored = storable && this.store.put(fresh);
       if (!stored) this.store.delete(req.url);
-      return { ...this.fromVariant(fresh, policy, 'MISS'), stored, originStatus: res.status };
+      return { ...this.fromVariant(fresh, fresh.policy, 'MISS'), stored, originStatus: res.status };
     }
     const updated = policy.revalidatedPolicy({ url: req.url, method: 'GET', headers: req.headers }, { status: 304, headers: res.headers });
     if (updated.modified) throw new DhtError('ERR_ORIGIN_FAILED', `the origin answered 304 for ${req.url} with validators that match no stored response`);

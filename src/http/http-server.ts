@@ -40,7 +40,13 @@ export interface HttpServerDeps {
   /** Absent when CACHE_ENABLED=false: only the operational endpoints are served then. */
   readonly cache?: CacheService;
   /** Gateway mode (CACHE_ORIGIN): every non-API path is a caching reverse proxy of this origin. */
-  readonly gateway?: { readonly origin: URL; readonly client: OriginPassThrough; readonly proxyFields: ProxyFieldsInit };
+  readonly gateway?: {
+    readonly origin: URL;
+    readonly client: OriginPassThrough;
+    readonly proxyFields: ProxyFieldsInit;
+    /** CACHE_MAX_OBJECT_MB: the largest response to a POST that is kept for later GETs. */
+    readonly maxObjectBytes: number;
+  };
   /** Serve /cache?url= for any origin (CACHE_OPEN_PROXY); off, it answers 404. */
   readonly openProxy: boolean;
   readonly clock: Clock;
@@ -214,7 +220,7 @@ export function createHttpServer(deps: HttpServerDeps): Server {
    * URLs in Location and Content-Location (RFC 9111 §4.4).
    */
   async function passThrough(req: IncomingMessage, res: ServerResponse, target: URL, headers: Record<string, string>, via: HeaderList): Promise<void> {
-    const { origin, client } = deps.gateway!;
+    const { origin, client, maxObjectBytes } = deps.gateway!;
     const controller = new AbortController();
     res.on('close', () => controller.abort());
     const answer = await client.passThrough({ url: target, method: req.method!, headers, body: req, signal: controller.signal, onInterim: interimTo(res) });
@@ -223,7 +229,21 @@ export function createHttpServer(deps: HttpServerDeps): Server {
       for (const url of new Set(stale)) await requireCache().invalidate(url).catch((err: unknown) => deps.logger.warn({ err, url }, 'invalidation failed'));
     }
     res.writeHead(answer.status, toHeaderList(answer.headers).concat(via));
-    for await (const chunk of answer.body) if (!res.write(chunk)) await new Promise((resolve) => res.once('drain', resolve));
+    // A POST's answer that names its own target as Content-Location may answer later GETs: kept while it streams.
+    const reusable = req.method === 'POST' && answer.status >= 200 && answer.status < 300 && namesTarget(answer.headers['content-location'], target);
+    const kept: Buffer[] = [];
+    let keptBytes = 0;
+    for await (const chunk of answer.body) {
+      if (reusable && (keptBytes += chunk.length) <= maxObjectBytes) kept.push(chunk);
+      if (!res.write(chunk)) await new Promise((resolve) => res.once('drain', resolve));
+    }
+    // Kept before the answer ends, so that the client's next GET finds it.
+    if (reusable && keptBytes <= maxObjectBytes) {
+      const request: CacheRequest = { url: canonicalUrl(target.href).href, method: 'GET', headers };
+      await requireCache()
+        .keepAfterPost(request, { status: answer.status, headers: answer.headers, body: Buffer.concat(kept, keptBytes) })
+        .catch((err: unknown) => deps.logger.warn({ err, url: target.href }, 'could not keep the response to a POST'));
+    }
     res.end();
   }
 
@@ -287,6 +307,12 @@ function cacheRequest(req: IncomingMessage, target: URL): CacheRequest {
 /** Relays the origin's interim responses (RFC 9110 §15.2) to this client, ahead of the final answer. */
 function interimTo(res: ServerResponse): InterimListener {
   return (status, headers) => sendInterim(res, status, headers);
+}
+
+/** Content-Location names the request's own target (RFC 9110 §8.7), spelled in any equivalent way. */
+function namesTarget(contentLocation: string | string[] | undefined, target: URL): boolean {
+  if (typeof contentLocation !== 'string' || !URL.canParse(contentLocation, target.href)) return false;
+  return canonicalUrl(new URL(contentLocation, target).href).href === canonicalUrl(target.href).href;
 }
 
 /** The URLs in Location and Content-Location that are on the gateway origin (RFC 9111 §4.4 invalidates only those). */

@@ -69,6 +69,16 @@ describe('gateway - a reverse proxy of its origin', () => {
       const cached = { 'content-type': 'application/json', 'cache-control': 'max-age=600' };
       if (pathname.startsWith('/vary/')) {
         res.writeHead(200, { ...cached, vary: 'X-Api-Version' }).end(`version ${req.headers['x-api-version'] ?? 'none'}`);
+      } else if (pathname.startsWith('/posts/')) {
+        if (req.method === 'GET') {
+          res.writeHead(200, { 'content-type': 'text/plain', 'cache-control': 'max-age=600' }).end(`fetched ${pathname}`);
+        } else {
+          // ?cc= is the Cache-Control of the answer, ?cl= its Content-Location (default: the target itself).
+          const query = new URL(path, 'http://origin').searchParams;
+          const headers: Record<string, string> = { 'content-type': 'text/plain', 'content-location': query.get('cl') ?? path };
+          if (query.get('cc')) headers['cache-control'] = query.get('cc')!;
+          res.writeHead(200, headers).end(`posted ${body}`);
+        }
       } else if (pathname.startsWith('/hints/')) {
         res.writeProcessing();
         res.writeEarlyHints({ link: '</style.css>; rel=preload; as=style' });
@@ -199,6 +209,31 @@ describe('gateway - a reverse proxy of its origin', () => {
       const after = await send(nodes[1]!.http, p);
       assert.match(String(after.headers['x-cache']), /^MISS/, `${p} was invalidated`);
       assert.equal(after.body, `${p} v1`);
+    }
+  });
+
+  it('RFC 9111 §4 / RFC 9110 §9.3.3: a POST\'s fresh answer whose Content-Location is its target answers later GETs', async () => {
+    for (const [i, node] of nodes.entries()) {
+      const target = `/posts/kept-${i}?cc=max-age%3D600`;
+      const posted = await send(node.http, target, { method: 'POST', body: `p${i}` });
+      assert.deepEqual([posted.status, posted.body], [200, `posted p${i}`]);
+      for (const reader of nodes) {
+        const got = await send(reader.http, target);
+        assert.equal(got.body, `posted p${i}`, 'the POST\'s answer, not a fetch');
+        assert.match(String(got.headers['x-cache']), /^HIT/);
+      }
+      assert.equal(hits.get(target), 1, 'only the POST reached the origin');
+    }
+    const notKept = {
+      'without explicit freshness': '/posts/no-freshness',
+      'naming another URL': `/posts/elsewhere?cc=max-age%3D600&cl=${encodeURIComponent('/posts/other')}`,
+      'with no-store': '/posts/no-store?cc=no-store%2C%20max-age%3D600',
+    };
+    for (const [why, target] of Object.entries(notKept)) {
+      await send(nodes[0]!.http, target, { method: 'POST', body: 'x' });
+      const got = await send(nodes[1]!.http, target);
+      assert.match(String(got.headers['x-cache']), /^MISS/, why);
+      assert.equal(got.body, `fetched ${target.split('?')[0]}`, why);
     }
   });
 
