@@ -201,14 +201,14 @@ export function createHttpServer(deps: HttpServerDeps): Server {
     }
     const forwarded = () => withProxyFields(fields, { address: req.socket.remoteAddress, encrypted: 'encrypted' in req.socket }, proxyFields);
     const via = proxyFields.via ? VIA_FIELD : [];
-    if (req.method !== 'GET' && req.method !== 'HEAD') return passThrough(req, res, target, forwarded(), via);
+    if (req.method !== 'GET' && req.method !== 'HEAD') return passThrough(req, res, target, forwarded(), via, 'method');
     const request: CacheRequest = { url: canonicalUrl(target.href).href, method: req.method, headers: fields };
     let served;
     try {
       served = service.answerFresh(request) ?? (await service.handle({ ...request, headers: forwarded(), onInterim: interimTo(res) }, clientGone(res)));
     } catch (err) {
       // A range of an object too large to store is still the origin's to give (its 206 is not stored).
-      if (errorCode(err) === 'ERR_TOO_LARGE' && req.method === 'GET' && fields.range !== undefined) return passThrough(req, res, target, forwarded(), via);
+      if (errorCode(err) === 'ERR_TOO_LARGE' && req.method === 'GET' && fields.range !== undefined) return passThrough(req, res, target, forwarded(), via, 'uri-miss');
       throw err;
     }
     await sendServed(res, req.method === 'GET' ? await answerRange(served, fields) : served, req.method, via);
@@ -217,9 +217,10 @@ export function createHttpServer(deps: HttpServerDeps): Server {
   /**
    * Any method to the origin as the client sent it, body streamed both ways, nothing stored. A
    * successful unsafe method invalidates what is stored for the target and for the same-origin
-   * URLs in Location and Content-Location (RFC 9111 §4.4).
+   * URLs in Location and Content-Location (RFC 9111 §4.4). `fwd` is why, in RFC 9211 terms: the
+   * method, or a URL the cache cannot hold.
    */
-  async function passThrough(req: IncomingMessage, res: ServerResponse, target: URL, headers: Record<string, string>, via: HeaderList): Promise<void> {
+  async function passThrough(req: IncomingMessage, res: ServerResponse, target: URL, headers: Record<string, string>, via: HeaderList, fwd: 'method' | 'uri-miss'): Promise<void> {
     const { origin, client, maxObjectBytes } = deps.gateway!;
     const controller = new AbortController();
     res.on('close', () => controller.abort());
@@ -228,7 +229,8 @@ export function createHttpServer(deps: HttpServerDeps): Server {
       const stale = [target, ...sameOriginLocations(answer.headers, target, origin)].map((u) => canonicalUrl(u.href).href);
       for (const url of new Set(stale)) await requireCache().invalidate(url).catch((err: unknown) => deps.logger.warn({ err, url }, 'invalidation failed'));
     }
-    res.writeHead(answer.status, toHeaderList(answer.headers).concat(via));
+    // This cache's Cache-Status member goes after any an upstream cache sent (RFC 9211 §2).
+    res.writeHead(answer.status, toHeaderList(answer.headers).concat('cache-status', `koorde; fwd=${fwd}; fwd-status=${answer.status}`, via));
     // A POST's answer that names its own target as Content-Location may answer later GETs: kept while it streams.
     const reusable = req.method === 'POST' && answer.status >= 200 && answer.status < 300 && namesTarget(answer.headers['content-location'], target);
     const kept: Buffer[] = [];

@@ -190,6 +190,7 @@ describe('gateway - a reverse proxy of its origin', () => {
         assert.deepEqual(JSON.parse(res.body), { method, body: `body of ${method}` });
         assert.equal(seen.get(path)!.headers['x-request-id'], method);
         assert.match(String(res.headers['via']), /1\.1 koorde$/);
+        assert.equal(res.headers['cache-status'], 'koorde; fwd=method; fwd-status=200', 'RFC 9211: forwarded for its method');
       }
       assert.equal(hits.get(path), nodes.length, `every ${method} reached the origin`);
     }
@@ -262,6 +263,7 @@ describe('gateway - a reverse proxy of its origin', () => {
       const part = await send(node.http, '/big', { headers: { range: 'bytes=10-19' } });
       assert.deepEqual([part.status, part.headers['content-range'], part.body], [206, `bytes 10-19/${BIG.length}`, 'bbbbbbbbbb']);
       assert.equal(part.headers['x-cache'], undefined, 'not a cache answer');
+      assert.equal(part.headers['cache-status'], 'koorde; fwd=uri-miss; fwd-status=206');
     }
     assert.equal(seen.get('/big')!.headers.range, 'bytes=10-19');
   });
