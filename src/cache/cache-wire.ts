@@ -37,6 +37,8 @@ export interface WireFetchRequest {
   method: string;
   headers: WireHeader[];
   from_route_cache: boolean;
+  /** The entry relays the origin's interim responses to its client (gateway mode): the owner sends them on. */
+  interim: boolean;
 }
 
 export function requestFromWire(w: WireFetchRequest): CacheRequest {

@@ -47,6 +47,10 @@ describe('gateway - request fields passed on (RFC 9110 §7.6)', () => {
     assert.throws(() => parseFetchRequest(request(MAX_REQUEST_FIELDS + 1)), { code: 'ERR_INVALID_ARGUMENT', message: /headers: expected a list of at most/ });
     const sent = JSON.stringify({ url: 'http://o.test/a', method: 'GET', headers: [{ name: 'x-request-id', value: 'r-1' }, { name: 'dnt', value: '1' }] });
     assert.deepEqual(parseFetchRequest(sent).req.headers, { 'x-request-id': 'r-1', dnt: '1' }, 'every field arrives at the owner');
+    assert.equal(parseFetchRequest(sent).interim, false, 'interim responses are relayed only when the entry asks');
+    const relaying = JSON.stringify({ url: 'http://o.test/a', method: 'GET', interim: true });
+    assert.equal(parseFetchRequest(relaying).interim, true);
+    assert.throws(() => parseFetchRequest(JSON.stringify({ url: 'http://o.test/a', method: 'GET', interim: 'yes' })), { code: 'ERR_INVALID_ARGUMENT', message: /interim/ });
   });
 });
 

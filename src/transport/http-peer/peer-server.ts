@@ -38,10 +38,10 @@ export function createPeerServer(endpoint: OwnerEndpoint, credentials: GrpcCrede
       res.setHeader('allow', 'POST');
       return sendPeerError(res, new DhtError('ERR_INVALID_ARGUMENT', `${FETCH_PATH} takes POST`), 405);
     }
-    const { req: forwarded, fromRouteCache } = parseFetchRequest(await readBody(req));
+    const { req: forwarded, fromRouteCache, interim } = parseFetchRequest(await readBody(req));
     const traceContext = typeof req.headers.traceparent === 'string' ? { traceparent: req.headers.traceparent, tracestate: String(req.headers.tracestate ?? '') } : undefined;
-    // The origin's interim responses go on to the entry as this answer's own (102, 103).
-    const relayed = { ...forwarded, onInterim: (status: number, headers: Record<string, string | string[]>) => sendInterim(res, status, headers) };
+    // The origin's interim responses go on to the entry as this answer's own (102, 103), when it relays them.
+    const relayed = interim ? { ...forwarded, onInterim: (status: number, headers: Record<string, string | string[]>) => sendInterim(res, status, headers) } : forwarded;
     const serve = () => endpoint.serve(relayed, { fromRouteCache, signal: entryGone(res) });
     const response = await (traceContext ? continueTrace(traceContext, serve) : serve());
     const prefix = framePrefix(headToWire(response));

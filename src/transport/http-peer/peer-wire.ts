@@ -62,17 +62,19 @@ function checkedHeaders(raw: unknown, field: string, max: number): WireHeader[] 
 }
 
 /** The owner's side: a forwarded request from its JSON, or ERR_INVALID_ARGUMENT naming the field. */
-export function parseFetchRequest(text: string): { req: CacheRequest; fromRouteCache: boolean } {
+export function parseFetchRequest(text: string): { req: CacheRequest; fromRouteCache: boolean; interim: boolean } {
   const raw = jsonObject(text, 'the request body');
   if (raw.method !== 'GET' && raw.method !== 'HEAD') invalid('method: expected GET or HEAD');
   if (raw.from_route_cache !== undefined && typeof raw.from_route_cache !== 'boolean') invalid('from_route_cache: expected true or false');
+  if (raw.interim !== undefined && typeof raw.interim !== 'boolean') invalid('interim: expected true or false');
   const wire: WireFetchRequest = {
     url: checkedPeerUrl(raw.url, 'url'),
     method: raw.method,
     headers: checkedHeaders(raw.headers, 'headers', MAX_REQUEST_FIELDS),
     from_route_cache: raw.from_route_cache === true,
+    interim: raw.interim === true,
   };
-  return { req: requestFromWire(wire), fromRouteCache: wire.from_route_cache };
+  return { req: requestFromWire(wire), fromRouteCache: wire.from_route_cache, interim: wire.interim };
 }
 
 /** The entry's side: the owner's response head, every field checked before it reaches a client. */
