@@ -5,6 +5,7 @@ import { LogHistogram } from '../runtime/histogram.js';
 import type { Logger } from '../runtime/logger.js';
 import type { CachePeers } from './cache-peers.js';
 import type { ResponseHead } from './cache-wire.js';
+import type { Headers } from './freshness.js';
 import { fromHeaderList, type HeaderList } from './header-list.js';
 import { HotCopies } from './hot-copies.js';
 import type { CacheRequest, OwnerCache } from './owner-cache.js';
@@ -128,6 +129,19 @@ export class CacheService {
     const { owner } = await this.c.locator.locate(this.c.locator.keyOf(url));
     if (sameNode(owner, this.c.locator.self)) this.c.owner.invalidate(url);
     else await this.c.peers.invalidate(owner.addr, url);
+  }
+
+  /**
+   * Keeps a POST's response as the answer to GETs of its URL, with the URL's owner, when the
+   * response says it may be (RFC 9111 §4, see OwnerCache.variantAfterPost). False when not.
+   */
+  async keepAfterPost(req: CacheRequest, res: { status: number; headers: Headers; body: Buffer }): Promise<boolean> {
+    const variant = this.c.owner.variantAfterPost(req, res);
+    if (!variant) return false;
+    const { owner } = await this.c.locator.locate(this.keyOf(req.url));
+    if (sameNode(owner, this.c.locator.self)) return this.c.owner.store.put(variant);
+    await this.c.peers.store(owner.addr, [variant]);
+    return true;
   }
 
   /**

@@ -24,11 +24,21 @@ export function headersFromWire(list: readonly WireHeader[] | undefined): Header
   return out;
 }
 
+/**
+ * Fields of a client request a gateway entry passes on: every end-to-end one, so the entry
+ * refuses a request with more before anything is forwarded (node:http alone would take 2000).
+ */
+export const MAX_CLIENT_REQUEST_FIELDS = 100;
+/** Fields a forwarded request may carry: the client's plus this proxy's Via and X-Forwarded-For/-Proto. */
+export const MAX_REQUEST_FIELDS = MAX_CLIENT_REQUEST_FIELDS + 3;
+
 export interface WireFetchRequest {
   url: string;
   method: string;
   headers: WireHeader[];
   from_route_cache: boolean;
+  /** The entry relays the origin's interim responses to its client (gateway mode): the owner sends them on. */
+  interim: boolean;
 }
 
 export function requestFromWire(w: WireFetchRequest): CacheRequest {

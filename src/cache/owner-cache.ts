@@ -5,6 +5,7 @@ import { inSpan, SpanKind } from '../runtime/telemetry.js';
 import { createPolicy, headerText, worthStoring, type Headers, type PolicyRequest } from './freshness.js';
 import { fromHeaderList, listValue, type HeaderList } from './header-list.js';
 import type { HotKeys } from './hot-keys.js';
+import type { InterimListener } from './origin/origin-client.js';
 import { varySelection, type ObjectStore } from './object-store.js';
 import type { StoredVariant, Variant } from './stored-variant.js';
 
@@ -18,6 +19,7 @@ export interface OriginFetcher {
     method: 'GET' | 'HEAD';
     headers: Record<string, string>;
     signal?: AbortSignal;
+    onInterim?: InterimListener;
   }): Promise<{ status: number; headers: Record<string, string | string[]>; body: Buffer; url: string }>;
 }
 
@@ -25,8 +27,17 @@ export interface CacheRequest {
   /** Canonical absolute URL: the cache key. */
   readonly url: string;
   readonly method: 'GET' | 'HEAD';
-  /** Lower-case client headers that matter to caching and the origin (see requestHeadersFor). */
+  /**
+   * Lower-case client headers: what Vary selects on and what goes to the origin. The entry
+   * chooses them: every end-to-end field in gateway mode, a fixed few for /cache?url=.
+   */
   readonly headers: Readonly<Record<string, string>>;
+  /**
+   * Gateway mode: hears the origin's interim responses (102, 103) to relay them to this
+   * client. They never reach the store, and a request that shares another's origin fetch
+   * hears none.
+   */
+  readonly onInterim?: InterimListener;
 }
 
 /** HIT fresh from the store, MISS fetched, REVALIDATED by a 304, STALE served because the origin failed (stale-if-error). */
@@ -52,8 +63,11 @@ export interface CacheResponse {
   readonly headerList?: HeaderList;
 }
 
-/** Client headers passed to the origin for cached GETs; Vary can only select on what the origin saw. */
-const TO_ORIGIN = ['accept', 'accept-encoding', 'accept-language', 'user-agent'];
+/**
+ * Client fields the cache answers itself and never passes on: its origin fetch asks for the
+ * whole current response, to store it (RFC 9111 §4.3.1: the cache adds its own validators).
+ */
+const ANSWERED_BY_CACHE: ReadonlySet<string> = new Set(['if-none-match', 'if-modified-since', 'if-match', 'if-unmodified-since', 'if-range', 'range']);
 /** Headers a 304 may not change (the stored body stays). */
 const BODY_HEADERS = new Set(['content-length', 'content-encoding', 'transfer-encoding', 'content-range']);
 
@@ -193,11 +207,30 @@ export class OwnerCache {
 
   private async fetch(req: CacheRequest, signal: AbortSignal): Promise<CacheResponse> {
     const res = await this.fetchOrigin(req, {}, signal);
+    const { variant, storable } = this.variantOf(req, res);
+    const stored = storable && this.store.put(variant);
+    return { ...this.fromVariant(variant, variant.policy, 'MISS'), stored, originStatus: res.status };
+  }
+
+  /**
+   * A POST's response as its URL's stored answer to GETs (RFC 9110 §9.3.3, RFC 9111 §4): only
+   * with explicit freshness (no default TTL), and only what a GET's response would be stored
+   * as. Undefined when it may not be stored. The caller has checked that its Content-Location
+   * is the POST's target.
+   */
+  variantAfterPost(req: CacheRequest, res: { status: number; headers: Headers; body: Buffer }): Variant | undefined {
+    // http-cache-semantics stores a POST's response only with explicit freshness, this rule exactly.
+    if (!createPolicy({ url: req.url, method: 'POST', headers: req.headers }, res.status, res.headers, 0).storable()) return undefined;
+    const { variant, storable } = this.variantOf(req, res);
+    return storable ? variant : undefined;
+  }
+
+  /** What the store would keep of a response to `req`, and whether it may keep it. */
+  private variantOf(req: CacheRequest, res: { status: number; headers: Headers; body: Buffer }): { variant: Variant; storable: boolean } {
     const policy = this.policy(req, res.status, res.headers);
     const selectedBy = varySelection(res.headers, req.headers);
     const variant: Variant = { url: req.url, status: res.status, headers: forwardable(res.headers), body: res.body, policy, selectedBy: selectedBy ?? {} };
-    const stored = this.mayStore(policy, res.headers, selectedBy) && this.store.put(variant);
-    return { ...this.fromVariant(variant, policy, 'MISS'), stored, originStatus: res.status };
+    return { variant, storable: this.mayStore(policy, res.headers, selectedBy) };
   }
 
   private async revalidate(variant: StoredVariant, policy: CachePolicy, req: CacheRequest, conditional: Record<string, string>, signal: AbortSignal): Promise<CacheResponse> {
@@ -211,12 +244,10 @@ export class OwnerCache {
     }
     if (res.status >= 500 && staleIfErrorAllows(variant, policy)) return { ...this.fromVariant(variant, policy, 'STALE'), originStatus: res.status };
     if (res.status !== 304) {
-      const policy = this.policy(req, res.status, res.headers);
-      const selectedBy = varySelection(res.headers, req.headers);
-      const fresh: Variant = { url: req.url, status: res.status, headers: forwardable(res.headers), body: res.body, policy, selectedBy: selectedBy ?? {} };
-      const stored = this.mayStore(policy, res.headers, selectedBy) && this.store.put(fresh);
+      const { variant: fresh, storable } = this.variantOf(req, res);
+      const stored = storable && this.store.put(fresh);
       if (!stored) this.store.delete(req.url);
-      return { ...this.fromVariant(fresh, policy, 'MISS'), stored, originStatus: res.status };
+      return { ...this.fromVariant(fresh, fresh.policy, 'MISS'), stored, originStatus: res.status };
     }
     const updated = policy.revalidatedPolicy({ url: req.url, method: 'GET', headers: req.headers }, { status: 304, headers: res.headers });
     if (updated.modified) throw new DhtError('ERR_ORIGIN_FAILED', `the origin answered 304 for ${req.url} with validators that match no stored response`);
@@ -250,12 +281,12 @@ export class OwnerCache {
 
   private async fetchOrigin(req: CacheRequest, extra: Record<string, string>, signal: AbortSignal) {
     this.counts.originFetches++;
-    const headers: Record<string, string> = { ...extra };
-    for (const name of TO_ORIGIN) if (req.headers[name]) headers[name] = req.headers[name]!;
-    // The origin client passes credentials only to the gateway origin, whoever sent them.
-    if (req.headers.authorization) headers.authorization = req.headers.authorization;
+    // The origin client drops hop-by-hop fields, and credentials unless the origin is the gateway's.
+    const headers: Record<string, string> = {};
+    for (const name in req.headers) if (!ANSWERED_BY_CACHE.has(name)) headers[name] = req.headers[name]!;
+    Object.assign(headers, extra);
     return inSpan('origin fetch', SpanKind.CLIENT, { 'url.full': req.url, 'koorde.conditional': Object.keys(extra).length > 0 }, async (span) => {
-      const response = await this.origin.fetch({ url: new URL(req.url), method: 'GET', headers, signal });
+      const response = await this.origin.fetch({ url: new URL(req.url), method: 'GET', headers, signal, onInterim: req.onInterim });
       span.setAttribute('http.response.status_code', response.status);
       return response;
     });

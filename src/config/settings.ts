@@ -175,6 +175,8 @@ export const SETTINGS = {
   originQueue: setting('CACHE_ORIGIN_QUEUE', 'cache.originQueue', 1024, integer(0, 1_000_000), 'origin requests that may wait for a slot; more get 503'),
   originQueueTimeoutMs: setting('CACHE_ORIGIN_QUEUE_TIMEOUT', 'cache.originQueueTimeout', 5000, duration(1), 'longest wait for an origin request slot before a 503'),
   originFetchTimeoutMs: setting('CACHE_ORIGIN_FETCH_TIMEOUT', 'cache.originFetchTimeout', 30_000, duration(100), 'deadline of a whole origin fetch, body included (504 after it)'),
+  via: setting('CACHE_VIA', 'cache.via', true, boolean, 'gateway mode: add Via to requests sent to the origin and to answers'),
+  forwardedHeaders: setting('CACHE_FORWARDED_HEADERS', 'cache.forwardedHeaders', true, boolean, 'gateway mode: add X-Forwarded-For and X-Forwarded-Proto to requests sent to the origin'),
   storeSetCookie: setting('CACHE_STORE_SET_COOKIE', 'cache.storeSetCookie', false, boolean, 'store responses that carry Set-Cookie (off: passed through, never stored)'),
   routeCache: setting('CACHE_ROUTE_CACHE', 'cache.routeCache', true, boolean, 'entry nodes remember key ranges → owners'),
   loggerEnabled: setting('LOGGER_ENABLED', 'logger.enabled', true, boolean, 'structured logs on'),

@@ -3,20 +3,24 @@ import type { Socket } from 'node:net';
 import type { Readable } from 'node:stream';
 import { canonicalUrl } from '../cache/cache-key.js';
 import type { CacheService } from '../cache/cache-service.js';
-import { toHeaderList } from '../cache/header-list.js';
+import { MAX_CLIENT_REQUEST_FIELDS } from '../cache/cache-wire.js';
+import { toHeaderList, type HeaderList } from '../cache/header-list.js';
+import { endToEndRequestFields, VIA, withProxyFields, type ProxyFieldsInit } from '../cache/origin/headers.js';
+import type { InterimListener } from '../cache/origin/origin-client.js';
 import type { CacheRequest } from '../cache/owner-cache.js';
-import { DhtError } from '../errors.js';
+import { DhtError, errorCode } from '../errors.js';
 import type { DhtNode } from '../node/dht-node.js';
 import { nodeSnapshot } from '../node/node-snapshot.js';
 import type { Clock } from '../runtime/clock.js';
 import type { Logger } from '../runtime/logger.js';
 import { recentResults, sharedFor } from '../runtime/memo.js';
+import { answerRange } from './byte-ranges.js';
 import { clusterView } from './cluster-view.js';
 import { serveDashboard } from './dashboard-files.js';
 import { metricsJson, prometheusRegistry, type MetricsSources } from './metrics.js';
 import { gatewayTarget, parseRequestTarget } from './request-target.js';
 import { referenceDebugFields, referenceHealthDetails } from './reference-fields.js';
-import { sendError, sendJson, sendServed } from './respond.js';
+import { sendError, sendInterim, sendJson, sendServed } from './respond.js';
 
 /** What gateway mode needs for methods it does not cache: a streaming pass-through to its origin. */
 export interface OriginPassThrough {
@@ -26,6 +30,7 @@ export interface OriginPassThrough {
     headers: Record<string, string | string[] | undefined>;
     body?: Readable;
     signal?: AbortSignal;
+    onInterim?: InterimListener;
   }): Promise<{ status: number; headers: Record<string, string | string[]>; body: Readable }>;
 }
 
@@ -35,7 +40,13 @@ export interface HttpServerDeps {
   /** Absent when CACHE_ENABLED=false: only the operational endpoints are served then. */
   readonly cache?: CacheService;
   /** Gateway mode (CACHE_ORIGIN): every non-API path is a caching reverse proxy of this origin. */
-  readonly gateway?: { readonly origin: URL; readonly client: OriginPassThrough };
+  readonly gateway?: {
+    readonly origin: URL;
+    readonly client: OriginPassThrough;
+    readonly proxyFields: ProxyFieldsInit;
+    /** CACHE_MAX_OBJECT_MB: the largest response to a POST that is kept for later GETs. */
+    readonly maxObjectBytes: number;
+  };
   /** Serve /cache?url= for any origin (CACHE_OPEN_PROXY); off, it answers 404. */
   readonly openProxy: boolean;
   readonly clock: Clock;
@@ -57,6 +68,12 @@ export const API_PATHS = ['/cache', '/health', '/metrics', '/debug', '/cluster',
 const OPEN_PROXY_HEADERS = { 'x-content-type-options': 'nosniff', 'content-security-policy': 'sandbox' };
 const OPEN_PROXY_FIELDS = toHeaderList(OPEN_PROXY_HEADERS);
 
+/** Methods that change nothing at the origin (RFC 9110 §9.2.1): they invalidate nothing. */
+const SAFE_METHODS: ReadonlySet<string> = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE']);
+
+/** This cache's Via on the answers of a gateway (RFC 9110 §7.6.3), a field line after the origin's own. */
+const VIA_FIELD: HeaderList = ['via', VIA];
+
 /** Request targets and cache URLs whose parsed form is remembered, and the longest remembered. */
 const TARGETS_REMEMBERED = 1024;
 const LONGEST_REMEMBERED_TARGET = 2048;
@@ -68,7 +85,7 @@ const LONGEST_REMEMBERED_TARGET = 2048;
 const requestTarget = recentResults(TARGETS_REMEMBERED, LONGEST_REMEMBERED_TARGET, parseRequestTarget);
 const cacheTarget = recentResults(TARGETS_REMEMBERED, LONGEST_REMEMBERED_TARGET, canonicalUrl);
 
-/** Client headers that matter to caching decisions and to the origin. */
+/** /cache?url=: client headers that matter to caching decisions and to the origin. */
 const CACHE_REQUEST_HEADERS = ['accept', 'accept-encoding', 'accept-language', 'user-agent', 'cache-control', 'pragma', 'if-none-match', 'if-modified-since'];
 
 /** The node's HTTP API on CACHE_HTTP_PORT. No per-request logging above debug level. */
@@ -157,7 +174,7 @@ export function createHttpServer(deps: HttpServerDeps): Server {
       const service = requireCache();
       const raw = url.searchParams.get('url');
       const target = raw ? cacheTarget(raw) : canonicalUrl(undefined);
-      const request = cacheRequest(req, target, false);
+      const request = cacheRequest(req, target);
       await sendServed(res, service.answerFresh(request) ?? (await service.handle(request, clientGone(res))), req.method, OPEN_PROXY_FIELDS);
     } catch (err) {
       // Error answers too; set here rather than up front, where Node would merge them into every answer.
@@ -166,27 +183,69 @@ export function createHttpServer(deps: HttpServerDeps): Server {
     }
   }
 
+  /**
+   * Gateway mode: a reverse proxy of the configured origin. GET and HEAD go through the cache
+   * (a Range is answered from the whole stored response); every other method, its body and
+   * every end-to-end header go to the origin, uncached. The forwarding fields (Via,
+   * X-Forwarded-*) and the relay of the origin's interim responses are set up only past the
+   * fresh-hit fast path, which never reaches the origin.
+   */
   async function gateway(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
-    const { origin, client } = deps.gateway!;
+    const { origin, proxyFields } = deps.gateway!;
     const target = gatewayTarget(origin, url);
     const service = requireCache();
-    const cacheable = (req.method === 'GET' || req.method === 'HEAD') && !req.headers.range;
-    if (cacheable) {
-      const request = cacheRequest(req, canonicalUrl(target.href), true);
-      await sendServed(res, service.answerFresh(request) ?? (await service.handle(request, clientGone(res))), req.method!);
-      return;
+    const fields = endToEndRequestFields(req.headers);
+    const count = Object.keys(fields).length;
+    if (count > MAX_CLIENT_REQUEST_FIELDS) {
+      throw new DhtError('ERR_INVALID_ARGUMENT', `a gateway request may carry at most ${MAX_CLIENT_REQUEST_FIELDS} header fields, not ${count}`);
     }
-    // Unsafe methods and ranges go to the origin uncached; a successful unsafe method
-    // invalidates what is stored for the URL (RFC 9111 §4.4).
+    const forwarded = () => withProxyFields(fields, { address: req.socket.remoteAddress, encrypted: 'encrypted' in req.socket }, proxyFields);
+    const via = proxyFields.via ? VIA_FIELD : [];
+    if (req.method !== 'GET' && req.method !== 'HEAD') return passThrough(req, res, target, forwarded(), via, 'method');
+    const request: CacheRequest = { url: canonicalUrl(target.href).href, method: req.method, headers: fields };
+    let served;
+    try {
+      served = service.answerFresh(request) ?? (await service.handle({ ...request, headers: forwarded(), onInterim: interimTo(res) }, clientGone(res)));
+    } catch (err) {
+      // A range of an object too large to store is still the origin's to give (its 206 is not stored).
+      if (errorCode(err) === 'ERR_TOO_LARGE' && req.method === 'GET' && fields.range !== undefined) return passThrough(req, res, target, forwarded(), via, 'uri-miss');
+      throw err;
+    }
+    await sendServed(res, req.method === 'GET' ? await answerRange(served, fields) : served, req.method, via);
+  }
+
+  /**
+   * Any method to the origin as the client sent it, body streamed both ways, nothing stored. A
+   * successful unsafe method invalidates what is stored for the target and for the same-origin
+   * URLs in Location and Content-Location (RFC 9111 §4.4). `fwd` is why, in RFC 9211 terms: the
+   * method, or a URL the cache cannot hold.
+   */
+  async function passThrough(req: IncomingMessage, res: ServerResponse, target: URL, headers: Record<string, string>, via: HeaderList, fwd: 'method' | 'uri-miss'): Promise<void> {
+    const { origin, client, maxObjectBytes } = deps.gateway!;
     const controller = new AbortController();
     res.on('close', () => controller.abort());
-    const answer = await client.passThrough({ url: target, method: req.method!, headers: req.headers, body: req, signal: controller.signal });
-    const unsafe = req.method !== 'GET' && req.method !== 'HEAD' && req.method !== 'OPTIONS' && req.method !== 'TRACE';
-    if (unsafe && answer.status < 400) {
-      await service.invalidate(canonicalUrl(target.href).href).catch((err: unknown) => deps.logger.warn({ err, url: target.href }, 'invalidation failed'));
+    const answer = await client.passThrough({ url: target, method: req.method!, headers, body: req, signal: controller.signal, onInterim: interimTo(res) });
+    if (!SAFE_METHODS.has(req.method!) && answer.status >= 200 && answer.status < 400) {
+      const stale = [target, ...sameOriginLocations(answer.headers, target, origin)].map((u) => canonicalUrl(u.href).href);
+      for (const url of new Set(stale)) await requireCache().invalidate(url).catch((err: unknown) => deps.logger.warn({ err, url }, 'invalidation failed'));
     }
-    res.writeHead(answer.status, answer.headers);
-    for await (const chunk of answer.body) if (!res.write(chunk)) await new Promise((resolve) => res.once('drain', resolve));
+    // This cache's Cache-Status member goes after any an upstream cache sent (RFC 9211 §2).
+    res.writeHead(answer.status, toHeaderList(answer.headers).concat('cache-status', `koorde; fwd=${fwd}; fwd-status=${answer.status}`, via));
+    // A POST's answer that names its own target as Content-Location may answer later GETs: kept while it streams.
+    const reusable = req.method === 'POST' && answer.status >= 200 && answer.status < 300 && namesTarget(answer.headers['content-location'], target);
+    const kept: Buffer[] = [];
+    let keptBytes = 0;
+    for await (const chunk of answer.body) {
+      if (reusable && (keptBytes += chunk.length) <= maxObjectBytes) kept.push(chunk);
+      if (!res.write(chunk)) await new Promise((resolve) => res.once('drain', resolve));
+    }
+    // Kept before the answer ends, so that the client's next GET finds it.
+    if (reusable && keptBytes <= maxObjectBytes) {
+      const request: CacheRequest = { url: canonicalUrl(target.href).href, method: 'GET', headers };
+      await requireCache()
+        .keepAfterPost(request, { status: answer.status, headers: answer.headers, body: Buffer.concat(kept, keptBytes) })
+        .catch((err: unknown) => deps.logger.warn({ err, url: target.href }, 'could not keep the response to a POST'));
+    }
     res.end();
   }
 
@@ -234,14 +293,40 @@ function traceTarget(dht: DhtNode, url: URL): { url?: string; key: bigint } {
   }
 }
 
-/** `withCredentials` on the gateway's own paths: their Authorization is for the gateway origin. */
-function cacheRequest(req: IncomingMessage, target: URL, withCredentials: boolean): CacheRequest {
+/**
+ * A /cache?url= request: only the client fields below go on, never its credentials, since the
+ * origin is some third party's.
+ */
+function cacheRequest(req: IncomingMessage, target: URL): CacheRequest {
   const headers: Record<string, string> = {};
-  for (const name of withCredentials ? [...CACHE_REQUEST_HEADERS, 'authorization'] : CACHE_REQUEST_HEADERS) {
+  for (const name of CACHE_REQUEST_HEADERS) {
     const value = req.headers[name];
     if (value !== undefined) headers[name] = Array.isArray(value) ? value.join(', ') : value;
   }
   return { url: target.href, method: req.method === 'HEAD' ? 'HEAD' : 'GET', headers };
+}
+
+/** Relays the origin's interim responses (RFC 9110 §15.2) to this client, ahead of the final answer. */
+function interimTo(res: ServerResponse): InterimListener {
+  return (status, headers) => sendInterim(res, status, headers);
+}
+
+/** Content-Location names the request's own target (RFC 9110 §8.7), spelled in any equivalent way. */
+function namesTarget(contentLocation: string | string[] | undefined, target: URL): boolean {
+  if (typeof contentLocation !== 'string' || !URL.canParse(contentLocation, target.href)) return false;
+  return canonicalUrl(new URL(contentLocation, target).href).href === canonicalUrl(target.href).href;
+}
+
+/** The URLs in Location and Content-Location that are on the gateway origin (RFC 9111 §4.4 invalidates only those). */
+function sameOriginLocations(headers: Record<string, string | string[]>, target: URL, origin: URL): URL[] {
+  const urls: URL[] = [];
+  for (const name of ['location', 'content-location']) {
+    const value = headers[name];
+    if (typeof value !== 'string' || !URL.canParse(value, target.href)) continue;
+    const url = new URL(value, target);
+    if (url.origin === origin.origin) urls.push(url);
+  }
+  return urls;
 }
 
 /** This node's routing state, for people and scripts. */

@@ -51,3 +51,28 @@ export async function sendServed(res: ServerResponse, served: ServedResponse, me
   }
   res.end();
 }
+
+/** RFC 9110 field name (token) and value (no control characters but tab). */
+const FIELD_NAME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+const FIELD_VALUE = /^[^\0-\x08\x0a-\x1f\x7f]*$/;
+
+/**
+ * Relays an origin's interim response (RFC 9110 §15.2) ahead of the final one: 102 and 103
+ * Early Hints, the two node:http writes (a 103 only with a Link, as node:http requires). Not
+ * to an HTTP/1.0 client, which cannot take one, and not once the final head is out. Its
+ * fields are checked again here: they come from the origin, or from a peer.
+ */
+export function sendInterim(res: ServerResponse, status: number, headers: Record<string, string | string[]>): void {
+  if (res.headersSent || res.destroyed || res.req.httpVersionMajor < 1 || (res.req.httpVersionMajor === 1 && res.req.httpVersionMinor === 0)) return;
+  if (status === 102) {
+    res.writeProcessing();
+  } else if (status === 103) {
+    const hints: Record<string, string | string[]> = {};
+    for (const [name, value] of Object.entries(headers)) if (FIELD_NAME.test(name) && [value].flat().every((v) => FIELD_VALUE.test(v))) hints[name] = value;
+    try {
+      res.writeEarlyHints(hints);
+    } catch {
+      // A Link node:http refuses: hints are only hints, and the final answer still comes.
+    }
+  }
+}

@@ -146,7 +146,14 @@ export async function startNodeProcess(settings: Settings, logger: Logger, crede
     dht,
     metrics,
     cache: cache?.service,
-    gateway: settings.origin && cache ? { origin: new URL(settings.origin), client: cache.origin } : undefined,
+    gateway: settings.origin && cache
+      ? {
+          origin: new URL(settings.origin),
+          client: cache.origin,
+          proxyFields: { via: settings.via, forwardedFor: settings.forwardedHeaders },
+          maxObjectBytes: settings.maxObjectMB * MIB,
+        }
+      : undefined,
     openProxy: settings.openProxy ?? !settings.origin,
     clock: wallClock,
     demoOrigin: settings.demoOrigin,

@@ -89,6 +89,11 @@ describe('origin - OriginClient against loopback servers', () => {
       res.writeHead(200, { 'content-length': '100' });
       res.write(Buffer.alloc(10));
     },
+    '/hints': (_req, res) => {
+      res.writeProcessing();
+      res.writeEarlyHints({ link: '</a.css>; rel=preload', 'x-hint': 'yes' });
+      res.writeHead(200, { 'content-type': 'text/plain' }).end('final');
+    },
     '/hop': (_req, res) =>
       res
         .writeHead(200, { connection: 'keep-alive, x-hop-info', 'keep-alive': 'timeout=5', 'x-hop-info': 'secret', 'proxy-authenticate': 'Basic', 'x-end': 'kept' })
@@ -277,6 +282,20 @@ describe('origin - OriginClient against loopback servers', () => {
     const crossAllowed = await seen(client({ gatewayOrigin: new URL(a.url) }).fetch(get(`${a.url}/redirect?to=${elsewhere}`, { headers })));
     assert.equal(crossAllowed['authorization'], undefined, 'credentials do not follow a redirect to another origin');
     assert.equal(crossAllowed['cookie'], undefined);
+  });
+
+  it('hands interim responses (RFC 9110 §15.2) to the request\'s listener, apart from the final response', async () => {
+    for (const send of ['fetch', 'passThrough'] as const) {
+      const heard: { status: number; headers: Record<string, string | string[]> }[] = [];
+      const onInterim = (status: number, headers: Record<string, string | string[]>) => heard.push({ status, headers });
+      const c = client();
+      const res = send === 'fetch' ? await c.fetch(get(`${a.url}/hints`, { onInterim })) : await c.passThrough({ url: new URL(`${a.url}/hints`), method: 'GET', headers: {}, onInterim });
+      const body = Buffer.isBuffer(res.body) ? res.body : Buffer.concat(await res.body.toArray());
+      assert.deepEqual([res.status, body.toString()], [200, 'final'], send);
+      assert.deepEqual(heard.map((h) => h.status), [102, 103], send);
+      assert.equal(heard[1]!.headers['link'], '</a.css>; rel=preload', send);
+      assert.equal(heard[1]!.headers['x-hint'], 'yes', send);
+    }
   });
 
   it('drops hop-by-hop headers from responses', async () => {

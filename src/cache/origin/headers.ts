@@ -55,3 +55,46 @@ export function originRequestHeaders(headers: HeaderMap, options: OriginHeaderOp
   if (!options.trusted) for (const name of CREDENTIALS) delete out[name];
   return out;
 }
+
+/** How this cache names itself in Via (RFC 9110 §7.6.3): a pseudonym, so no internal address leaks. */
+export const VIA = '1.1 koorde';
+
+/** Which forwarding fields a gateway adds to what it sends on (CACHE_VIA, CACHE_FORWARDED_HEADERS). */
+export interface ProxyFieldsInit {
+  readonly via: boolean;
+  readonly forwardedFor: boolean;
+}
+
+/** The connection a request came in on, as X-Forwarded-For and X-Forwarded-Proto describe it. */
+export interface ClientConnection {
+  readonly address: string | undefined;
+  readonly encrypted: boolean;
+}
+
+/**
+ * A client request's end-to-end fields as a gateway passes them on (RFC 9110 §7.6.1): no
+ * hop-by-hop fields, none that Connection names, no Host (the origin URL names the host),
+ * repeated fields joined into one comma-separated value.
+ */
+export function endToEndRequestFields(headers: HeaderMap): Record<string, string> {
+  const out: Record<string, string> = {};
+  const fields = stripHopByHop(headers);
+  for (const name in fields) if (name !== 'host') out[name] = [fields[name]!].flat().join(', ');
+  return out;
+}
+
+/**
+ * `fields` with this proxy's own added: Via (appended to the client's), X-Forwarded-For (this
+ * client's address appended to the chain) and X-Forwarded-Proto (kept when a proxy in front
+ * already set it, since only that proxy saw the client's scheme).
+ */
+export function withProxyFields(fields: Readonly<Record<string, string>>, client: ClientConnection, init: ProxyFieldsInit): Record<string, string> {
+  const out: Record<string, string> = { ...fields };
+  const append = (name: string, value: string) => (out[name] = out[name] ? `${out[name]}, ${value}` : value);
+  if (init.via) append('via', VIA);
+  if (init.forwardedFor) {
+    if (client.address !== undefined) append('x-forwarded-for', client.address);
+    out['x-forwarded-proto'] ??= client.encrypted ? 'https' : 'http';
+  }
+  return out;
+}

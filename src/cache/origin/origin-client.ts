@@ -65,7 +65,12 @@ export interface OriginRequest {
   /** Overrides OriginClientInit.maxRedirects for this request (0: hand 3xx back to the caller). */
   readonly maxRedirects?: number;
   readonly signal?: AbortSignal;
+  /** Hears the origin's interim (1xx) responses, end-to-end headers only. */
+  readonly onInterim?: InterimListener;
 }
+
+/** Hears an interim (1xx) response (RFC 9110 §15.2) before the final one. */
+export type InterimListener = (status: number, headers: Record<string, string | string[]>) => void;
 
 export interface OriginResponse {
   readonly status: number;
@@ -83,6 +88,7 @@ export interface PassThroughRequest {
   /** Streamed to the origin as it arrives. */
   readonly body?: Readable;
   readonly signal?: AbortSignal;
+  readonly onInterim?: InterimListener;
 }
 
 export interface PassThroughResponse {
@@ -170,7 +176,7 @@ export class OriginClient {
       // Every hop so far at the gateway origin: a redirect from elsewhere earns no trust.
       const trusted = this.#isGateway(req.url) && this.#isGateway(url);
       const headers = originRequestHeaders(req.headers, { trusted, hasBody: false });
-      const res = await this.#send(url, { method: req.method, headers, trusted, signal: req.signal });
+      const res = await this.#send(url, { method: req.method, headers, trusted, signal: req.signal, onInterim: req.onInterim });
       const location = REDIRECTS.has(res.statusCode) ? firstValue(res.headers['location']) : undefined;
       if (location === undefined || maxRedirects === 0) {
         const body = await this.#readBody(res, url, req.signal);
@@ -198,7 +204,7 @@ export class OriginClient {
     const headers = originRequestHeaders(req.headers, { trusted, hasBody: req.body !== undefined });
     const release = await this.#limiter?.acquire(req.url.origin, req.signal);
     try {
-      const res = await this.#send(req.url, { method, headers, trusted, signal: req.signal, body: req.body });
+      const res = await this.#send(req.url, { method, headers, trusted, signal: req.signal, body: req.body, onInterim: req.onInterim });
       const body = relay(res.body, (err) => this.#explain(err, req.url, req.signal));
       if (release) body.once('close', release); // the slot is held while the body streams
       return { status: res.statusCode, headers: stripHopByHop(res.headers), body };
@@ -223,7 +229,14 @@ export class OriginClient {
 
   async #send(
     url: URL,
-    options: { method: string; headers: Record<string, string | string[]>; trusted: boolean; signal?: AbortSignal | undefined; body?: Readable | undefined },
+    options: {
+      method: string;
+      headers: Record<string, string | string[]>;
+      trusted: boolean;
+      signal?: AbortSignal | undefined;
+      body?: Readable | undefined;
+      onInterim?: InterimListener | undefined;
+    },
   ): Promise<Dispatcher.ResponseData> {
     const host = url.hostname.replace(/^\[|\]$/g, '');
     // An IP literal is connected to without a lookup, so the connect-time check never sees it.
@@ -237,6 +250,7 @@ export class OriginClient {
         headers: options.headers,
         body: options.body ?? null,
         signal: options.signal,
+        onInfo: options.onInterim && (({ statusCode, headers }) => options.onInterim!(statusCode, stripHopByHop(headers))),
       });
     } catch (err) {
       const explained = this.#explain(err, url, options.signal);

@@ -1,6 +1,6 @@
 import { Pool } from 'undici';
 import type { CachePeers, ForwardedResponse, ForwardOptions } from '../../cache/cache-peers.js';
-import { headersToWire } from '../../cache/cache-wire.js';
+import { headersToWire, type WireFetchRequest } from '../../cache/cache-wire.js';
 import type { Variant } from '../../cache/stored-variant.js';
 import type { CacheRequest } from '../../cache/owner-cache.js';
 import { DhtError, ERROR_CODES, type ErrorCode } from '../../errors.js';
@@ -64,7 +64,8 @@ export class HttpCachePeers implements CachePeers {
     if (this.init.hopDelayMs > 0) await sleep(this.clock, this.init.hopDelayMs, signal);
     const peer = await this.pool(addr);
     const context = `fetch of ${req.url.slice(0, 200)} from ${addr}`;
-    const body = JSON.stringify({ url: req.url, method: req.method, headers: headersToWire(req.headers), from_route_cache: options.fromRouteCache });
+    const wire: WireFetchRequest = { url: req.url, method: req.method, headers: headersToWire(req.headers), from_route_cache: options.fromRouteCache, interim: req.onInterim !== undefined };
+    const body = JSON.stringify(wire);
     let answer;
     try {
       answer = await peer.pool.request({
@@ -73,6 +74,7 @@ export class HttpCachePeers implements CachePeers {
         headers: { 'content-type': 'application/json', ...traceHeaders() },
         body,
         signal,
+        onInfo: req.onInterim && (({ statusCode, headers }) => req.onInterim!(statusCode, headers)),
       });
     } catch (err) {
       if (signal?.aborted) throw signal.reason;

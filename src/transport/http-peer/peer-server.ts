@@ -5,6 +5,7 @@ import type { OwnerEndpoint } from '../../cache/owner-endpoint.js';
 import { DhtError, ERROR_CODES, errorCode } from '../../errors.js';
 import type { Logger } from '../../runtime/logger.js';
 import { continueTrace } from '../../runtime/telemetry.js';
+import { sendInterim } from '../../http/respond.js';
 import { httpsServerOptions, type GrpcCredentials } from '../grpc/tls.js';
 import { FETCH_PATH, FRAME_CONTENT_TYPE, framePrefix, MAX_HTTP_HEADER_BYTES, MAX_REQUEST_BYTES, parseFetchRequest } from './peer-wire.js';
 
@@ -37,9 +38,11 @@ export function createPeerServer(endpoint: OwnerEndpoint, credentials: GrpcCrede
       res.setHeader('allow', 'POST');
       return sendPeerError(res, new DhtError('ERR_INVALID_ARGUMENT', `${FETCH_PATH} takes POST`), 405);
     }
-    const { req: forwarded, fromRouteCache } = parseFetchRequest(await readBody(req));
+    const { req: forwarded, fromRouteCache, interim } = parseFetchRequest(await readBody(req));
     const traceContext = typeof req.headers.traceparent === 'string' ? { traceparent: req.headers.traceparent, tracestate: String(req.headers.tracestate ?? '') } : undefined;
-    const serve = () => endpoint.serve(forwarded, { fromRouteCache, signal: entryGone(res) });
+    // The origin's interim responses go on to the entry as this answer's own (102, 103), when it relays them.
+    const relayed = interim ? { ...forwarded, onInterim: (status: number, headers: Record<string, string | string[]>) => sendInterim(res, status, headers) } : forwarded;
+    const serve = () => endpoint.serve(relayed, { fromRouteCache, signal: entryGone(res) });
     const response = await (traceContext ? continueTrace(traceContext, serve) : serve());
     const prefix = framePrefix(headToWire(response));
     res.writeHead(200, { 'content-type': FRAME_CONTENT_TYPE, 'content-length': prefix.length + response.body.length });

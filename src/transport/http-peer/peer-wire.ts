@@ -1,5 +1,5 @@
 import { checkedPeerUrl } from '../../cache/cache-key.js';
-import { headFromWire, requestFromWire, type WireFetchRequest, type WireHead, type WireHeader, type ResponseHead } from '../../cache/cache-wire.js';
+import { headFromWire, MAX_REQUEST_FIELDS, requestFromWire, type WireFetchRequest, type WireHead, type WireHeader, type ResponseHead } from '../../cache/cache-wire.js';
 import type { CacheRequest } from '../../cache/owner-cache.js';
 import { DhtError } from '../../errors.js';
 
@@ -12,7 +12,7 @@ import { DhtError } from '../../errors.js';
 export const FETCH_PATH = '/v1/fetch';
 export const FRAME_CONTENT_TYPE = 'application/x-koorde-peer-frame';
 
-/** A request carries a URL (≤ 16 KiB) and a few client headers. */
+/** A request carries a URL (≤ 16 KiB) and a client's header fields (≤ 16 KiB in node:http's parser). */
 export const MAX_REQUEST_BYTES = 128 * 1024;
 /** Request header lines the HTTP parser accepts: well above what an entry sends. */
 export const MAX_HTTP_HEADER_BYTES = 16 * 1024;
@@ -21,7 +21,6 @@ export const MAX_HEAD_BYTES = 256 * 1024;
 /** An error answer is a short JSON object. */
 export const MAX_ERROR_BYTES = 16 * 1024;
 
-const MAX_REQUEST_HEADERS = 64;
 const MAX_RESPONSE_HEADERS = 256;
 const MAX_HEADER_VALUE = 16 * 1024;
 /** RFC 9110 token, lower case as both sides send names. */
@@ -63,17 +62,19 @@ function checkedHeaders(raw: unknown, field: string, max: number): WireHeader[] 
 }
 
 /** The owner's side: a forwarded request from its JSON, or ERR_INVALID_ARGUMENT naming the field. */
-export function parseFetchRequest(text: string): { req: CacheRequest; fromRouteCache: boolean } {
+export function parseFetchRequest(text: string): { req: CacheRequest; fromRouteCache: boolean; interim: boolean } {
   const raw = jsonObject(text, 'the request body');
   if (raw.method !== 'GET' && raw.method !== 'HEAD') invalid('method: expected GET or HEAD');
   if (raw.from_route_cache !== undefined && typeof raw.from_route_cache !== 'boolean') invalid('from_route_cache: expected true or false');
+  if (raw.interim !== undefined && typeof raw.interim !== 'boolean') invalid('interim: expected true or false');
   const wire: WireFetchRequest = {
     url: checkedPeerUrl(raw.url, 'url'),
     method: raw.method,
-    headers: checkedHeaders(raw.headers, 'headers', MAX_REQUEST_HEADERS),
+    headers: checkedHeaders(raw.headers, 'headers', MAX_REQUEST_FIELDS),
     from_route_cache: raw.from_route_cache === true,
+    interim: raw.interim === true,
   };
-  return { req: requestFromWire(wire), fromRouteCache: wire.from_route_cache };
+  return { req: requestFromWire(wire), fromRouteCache: wire.from_route_cache, interim: wire.interim };
 }
 
 /** The entry's side: the owner's response head, every field checked before it reaches a client. */
