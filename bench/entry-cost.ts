@@ -9,7 +9,7 @@
  * synthetic figures fall short. The constants of src/cache/entry-size.ts are the fixed cost plus
  * that shortfall, and the per-header cost.
  */
-import { createPolicy, type Headers } from '../src/cache/freshness.js';
+import { evaluate, type Headers } from '../src/cache/freshness.js';
 import { ObjectStore } from '../src/cache/object-store.js';
 import type { Variant } from '../src/cache/stored-variant.js';
 import { HotKeys } from '../src/cache/hot-keys.js';
@@ -55,7 +55,7 @@ function measure(extraHeaders: number): { perEntry: number; payload: number; hea
     const url = `http://127.0.0.1:9000/obj/${i}?size=${BODY_BYTES}`;
     const raw = { ...originHeaders(i, extraHeaders), connection: 'keep-alive', 'keep-alive': 'timeout=60' };
     const headers = originHeaders(i, extraHeaders);
-    const policy = createPolicy({ url, method: 'GET', headers: {} }, 200, raw, 3600);
+    const { policy } = evaluate({}, 200, raw, { targets: [], defaultTtlSeconds: 3600 });
     const body = Buffer.alloc(BODY_BYTES, i % 251);
     const variant: Variant = { url, status: 200, headers, body, policy, selectedBy: {} };
     store.put(variant);
