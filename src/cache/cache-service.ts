@@ -323,6 +323,8 @@ function cacheStatus(head: ResponseHead, xCache: XCache): string {
     case 'REVALIDATED':
       return `koorde; fwd=stale${fwdStatus}${head.stored ? '; stored' : ''}; ${ttl}`;
     case 'MISS':
+      // Not forwarded at all: only-if-cached found nothing to answer with (RFC 9111 §5.2.1.7).
+      if (head.originStatus === undefined) return 'koorde; detail=only-if-cached';
       return `koorde; fwd=uri-miss${fwdStatus}${head.stored ? '; stored' : ''}`;
   }
 }

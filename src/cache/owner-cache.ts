@@ -116,10 +116,14 @@ export class OwnerCache {
       const policy = variant.policy;
       if (policy.reuse(rules, now) !== 'revalidate') {
         response = this.fromVariant(variant, policy, 'HIT', now);
+      } else if (rules.onlyIfCached) {
+        response = ONLY_IF_CACHED;
       } else {
         const key = `${req.url}\n${JSON.stringify(variant.selectedBy)}`;
         response = (await this.once(key, signal, (cancel) => this.revalidate(variant, policy, req, rules, cancel))).response;
       }
+    } else if (rules.onlyIfCached) {
+      response = ONLY_IF_CACHED;
     } else {
       const shared = await this.once(req.url, signal, (cancel) => this.fetch(req, rules, cancel));
       response = shared.response;
@@ -296,6 +300,20 @@ function storedHit(variant: StoredVariant, now: number): CacheResponse {
 }
 
 const NO_BODY = Buffer.alloc(0);
+
+/**
+ * RFC 9111 §5.2.1.7: a request with only-if-cached that the store cannot answer gets a 504;
+ * the origin is not asked (a MISS without an origin status).
+ */
+const ONLY_IF_CACHED: CacheResponse = {
+  status: 504,
+  headers: { 'content-type': 'application/json' },
+  body: Buffer.from(JSON.stringify({ error: 'only_if_cached', message: 'only-if-cached: no stored response may answer this request' })),
+  outcome: 'MISS',
+  stored: false,
+  hot: false,
+  freshForMs: 0,
+};
 
 /** A fresh hit answered from the prepared list; the header map is built only if something reads it. */
 class FreshHit implements CacheResponse {

@@ -135,6 +135,19 @@ describe('RFC 9111 through a gateway-mode ring', () => {
     assert.equal(originRequests(refused), 2);
   });
 
+  it('RFC 9111 §5.2.1.7, RFC 9211: only-if-cached gets a 504 that says it was not forwarded, or the stored response', async () => {
+    const p = serve('/only-if-cached', 200, [['Cache-Control', 'max-age=600']]);
+    const none = await viaGateway(nodes[0]!, p, { headers: { 'cache-control': 'only-if-cached' } });
+    assert.equal(none.status, 504);
+    assert.equal(none.headers.get('cache-status'), 'koorde; detail=only-if-cached');
+    assert.equal(originRequests(p), 0);
+    await viaGateway(nodes[0]!, p);
+    const stored = await viaGateway(nodes[1]!, p, { headers: { 'cache-control': 'only-if-cached' } });
+    assert.equal(stored.status, 200);
+    assert.match(stored.headers.get('cache-status')!, /^koorde; hit/);
+    assert.equal(originRequests(p), 1);
+  });
+
   it('RFC 9111 §4.1: Vary matching ignores the order and case of Accept-Language', async () => {
     const p = serve('/vary-language', 200, [['Cache-Control', 'max-age=600'], ['Vary', 'Accept-Language']]);
     await viaGateway(nodes[0]!, p, { headers: { 'accept-language': 'en-US, fr;q=0.5' } });

@@ -131,6 +131,21 @@ describe('RFC 9111 at the owner', () => {
     assert.equal((await other.serve(get({ 'cache-control': 'no-store' }))).stored, false);
   });
 
+  it('§5.2.1.7: only-if-cached is answered from the store or with a 504, never by the origin', async () => {
+    const { fetcher, asked } = origin(() => ({ status: 200, headers: { 'cache-control': 'max-age=10' } }));
+    const cache = ownerCache(fetcher);
+    const nothing = await cache.serve(get({ 'cache-control': 'only-if-cached' }));
+    assert.equal(nothing.status, 504);
+    assert.equal(nothing.originStatus, undefined);
+    assert.equal(asked.length, 0);
+    await cache.serve(get());
+    assert.equal((await cache.serve(get({ 'cache-control': 'only-if-cached' }))).status, 200);
+    mock.timers.tick(20_000);
+    assert.equal((await cache.serve(get({ 'cache-control': 'only-if-cached' }))).status, 504, 'stale: not without asking the origin');
+    assert.equal((await cache.serve(get({ 'cache-control': 'only-if-cached, max-stale' }))).status, 200);
+    assert.equal(asked.length, 1);
+  });
+
   it('RFC 9213: CDN-Cache-Control wins over Cache-Control for this cache and is not passed downstream', async () => {
     const { fetcher, asked } = origin(() => ({ status: 200, headers: { 'cache-control': 'no-store', 'cdn-cache-control': 'max-age=600' } }));
     const cache = ownerCache(fetcher);
