@@ -318,6 +318,8 @@ function cacheStatus(head: ResponseHead, xCache: XCache): string {
   switch (head.outcome) {
     case 'HIT':
       return `koorde; hit; ${ttl}${xCache === 'HIT-HOT' ? '; detail=hot-copy' : ''}`;
+    case 'UPDATING':
+      return 'koorde; hit; fwd=stale; detail=stale-while-revalidate';
     case 'STALE':
       return `koorde; hit; fwd=stale${fwdStatus}; detail=stale-if-error`;
     case 'REVALIDATED':

@@ -30,8 +30,11 @@ export interface CacheRequest {
   readonly headers: Readonly<Record<string, string>>;
 }
 
-/** HIT fresh from the store, MISS fetched, REVALIDATED by a 304, STALE served because the origin failed (stale-if-error). */
-export type Outcome = 'HIT' | 'MISS' | 'REVALIDATED' | 'STALE';
+/**
+ * HIT fresh from the store, MISS fetched, REVALIDATED by a 304, STALE served because the origin
+ * failed (stale-if-error), UPDATING served stale while a revalidation runs (stale-while-revalidate).
+ */
+export type Outcome = 'HIT' | 'MISS' | 'REVALIDATED' | 'STALE' | 'UPDATING';
 
 export interface CacheResponse {
   readonly status: number;
@@ -120,7 +123,15 @@ export class OwnerCache {
         response = ONLY_IF_CACHED;
       } else {
         const key = `${req.url}\n${JSON.stringify(variant.selectedBy)}`;
-        response = (await this.once(key, signal, (cancel) => this.revalidate(variant, policy, req, rules, cancel))).response;
+        const revalidation = (cancel: AbortSignal) => this.revalidate(variant, policy, req, rules, cancel);
+        if (rules === NO_RULES && policy.staleWhileRevalidateAllows(now)) {
+          // RFC 5861 §3: the stale copy now, while one revalidation that no client waits for
+          // (so none cancels it) refreshes the store; its failure leaves the stale copy as it is.
+          this.once(key, undefined, revalidation).catch(() => undefined);
+          response = this.fromVariant(variant, policy, 'UPDATING', now);
+        } else {
+          response = (await this.once(key, signal, revalidation)).response;
+        }
       }
     } else if (rules.onlyIfCached) {
       response = ONLY_IF_CACHED;
@@ -156,10 +167,10 @@ export class OwnerCache {
   private count(response: CacheResponse): void {
     const c = this.counts;
     if (response.outcome === 'HIT') c.hits++;
-    else if (response.outcome === 'STALE') c.staleServed++;
+    else if (response.outcome === 'STALE' || response.outcome === 'UPDATING') c.staleServed++;
     else if (response.outcome === 'REVALIDATED') c.revalidated++;
     else c.misses++;
-    if (response.outcome !== 'HIT' && response.outcome !== 'STALE' && response.stored) c.stores++;
+    if ((response.outcome === 'MISS' || response.outcome === 'REVALIDATED') && response.stored) c.stores++;
   }
 
   /** Forgets a URL (after an unsafe method changed it at the origin). */

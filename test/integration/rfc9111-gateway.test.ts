@@ -148,6 +148,17 @@ describe('RFC 9111 through a gateway-mode ring', () => {
     assert.equal(originRequests(p), 1);
   });
 
+  it('RFC 5861 §3, RFC 9211: stale-while-revalidate serves the stale copy, says so, and revalidates once', async () => {
+    const p = serve('/swr', 200, [['Cache-Control', 'max-age=1, stale-while-revalidate=60'], ['ETag', '"w"']]);
+    await viaGateway(nodes[0]!, p);
+    await new Promise((resolve) => setTimeout(resolve, 2100));
+    const stale = await viaGateway(nodes[1]!, p);
+    assert.equal(stale.status, 200);
+    assert.equal(stale.body, BODY);
+    assert.equal(stale.headers.get('cache-status'), 'koorde; hit; fwd=stale; detail=stale-while-revalidate');
+    await waitFor('the background revalidation', async () => originRequests(p) === 2);
+  });
+
   it('RFC 9111 §4.1: Vary matching ignores the order and case of Accept-Language', async () => {
     const p = serve('/vary-language', 200, [['Cache-Control', 'max-age=600'], ['Vary', 'Accept-Language']]);
     await viaGateway(nodes[0]!, p, { headers: { 'accept-language': 'en-US, fr;q=0.5' } });

@@ -118,6 +118,35 @@ describe('RFC 9111 at the owner', () => {
     assert.equal((await cache.serve(get())).outcome, 'STALE');
   });
 
+  it('RFC 5861 §3: stale-while-revalidate answers with the stale copy at once while one revalidation refreshes it', async () => {
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    const asked: Record<string, string>[] = [];
+    const fetcher: OriginFetcher = {
+      fetch: async (req) => {
+        asked.push(req.headers);
+        if (req.headers['if-none-match']) await held;
+        const headers = { etag: '"s"', 'cache-control': 'max-age=10, stale-while-revalidate=60' };
+        return { status: req.headers['if-none-match'] ? 304 : 200, headers, body: req.headers['if-none-match'] ? Buffer.alloc(0) : BODY, url: req.url.href };
+      },
+    };
+    const cache = ownerCache(fetcher);
+    await cache.serve(get());
+    mock.timers.tick(20_000);
+    const answers = await Promise.all([cache.serve(get()), cache.serve(get())]);
+    assert.deepEqual(answers.map((a) => a.outcome), ['UPDATING', 'UPDATING']);
+    assert.deepEqual(answers[0]!.body, BODY);
+    assert.equal(asked.length, 2, 'one revalidation for both');
+    release();
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.equal((await cache.serve(get())).outcome, 'HIT', 'the 304 refreshed the store');
+    mock.timers.tick(100_000);
+    assert.equal(asked.length, 2);
+    const late = cache.serve(get());
+    assert.equal(asked.length, 3, 'past the window the client waits for the revalidation');
+    assert.equal((await late).outcome, 'REVALIDATED');
+  });
+
   it('§5.2.1: request max-stale, max-age=0 and no-store', async () => {
     const { fetcher, asked } = origin(() => ({ status: 200, headers: { 'cache-control': 'max-age=10', etag: '"a"' } }));
     const cache = ownerCache(fetcher);
