@@ -257,8 +257,9 @@ export class OwnerCache {
     const kept = cookie === undefined || this.init.storeSetCookie ? headers : withoutCookie;
     const { url, status, body, selectedBy } = variant;
     const now = Date.now();
+    // A request's no-store leaves the store as it was; a 304 that makes the response unstorable empties it.
     const stored = judged.storable && !rules.noStore && this.store.put({ url, status, body, selectedBy, headers: kept, policy: judged.policy });
-    if (!stored) this.store.delete(url);
+    if (!judged.storable) this.store.delete(url);
     return { ...this.fromVariant({ url, status, body, selectedBy, headers }, judged.policy, 'REVALIDATED', now), stored, originStatus: 304 };
   }
 
