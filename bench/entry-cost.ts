@@ -33,6 +33,8 @@ function heapBytes(): number {
 }
 
 /** Headers like an origin's, every value a string of its own as a parser would make it. */
+const NOW = new Date().toUTCString();
+
 function originHeaders(i: number, extra: number): Headers {
   const h: Headers = {
     'content-type': 'text/plain; charset=utf-8',
@@ -40,7 +42,8 @@ function originHeaders(i: number, extra: number): Headers {
     'cache-control': 'public, max-age=300',
     etag: `"${i.toString(16).padStart(16, '0')}"`,
     'last-modified': `Mon, 01 Jan 2024 00:00:${String(i % 60).padStart(2, '0')} GMT`,
-    date: `Mon, 01 Jan 2024 01:00:${String(i % 60).padStart(2, '0')} GMT`,
+    // Made now, as an origin's answer is: an old Date would make every entry stale on arrival.
+    date: NOW,
   };
   for (let x = 0; x < extra; x++) h[`x-extra-${x}`] = `value-${i}-${x}`;
   return h;
