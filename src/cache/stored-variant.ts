@@ -6,6 +6,16 @@ import { varyValue } from './rfc9111/vary.js';
 /** Fields this cache sets on every answer (Age, the entry node's): an origin's own would only be replaced. */
 const SET_BY_CACHE: ReadonlySet<string> = new Set(['age', 'x-cache', 'cache-status', 'x-node-id', 'x-responsible-node', 'x-entry-node', 'x-hops', 'x-latency-ms', 'x-cache-origin']);
 
+/** The policy's rules besides the deadline: must-revalidate and no-cache flags, RFC 5861 windows in seconds. */
+interface ReuseRules {
+  readonly flags: number;
+  readonly staleWhileRevalidate: number;
+  readonly staleIfError: number;
+}
+
+/** Shared by every variant whose response has none of those: most of them, so they cost no object each. */
+const NO_REUSE_RULES: ReuseRules = Object.freeze({ flags: 0, staleWhileRevalidate: 0, staleIfError: 0 });
+
 /** Shared by every variant whose response has no Vary: most of them. */
 const NO_SELECTION: Readonly<Record<string, string>> = Object.freeze({});
 
@@ -47,10 +57,7 @@ export class StoredVariant {
      * in the object, where a second timestamp would take a heap number of its own.
      */
     private readonly freshMs: number,
-    /** The policy's MUST_REVALIDATE | NO_CACHE, and its RFC 5861 windows in seconds: small integers too. */
-    private readonly flags: number,
-    private readonly staleWhileRevalidate: number,
-    private readonly staleIfError: number,
+    private readonly rules: ReuseRules,
   ) {}
 
   /** The compact form of `v`, its URL given as `url` (the store's key, so that the string is kept once). */
@@ -60,7 +67,9 @@ export class StoredVariant {
     const selectedBy = Object.keys(v.selectedBy).length === 0 ? NO_SELECTION : v.selectedBy;
     // slice(): push leaves spare capacity that would stay allocated as long as the entry.
     const list = toHeaderList(v.headers, SET_BY_CACHE).slice();
-    return new StoredVariant(url, v.status, list, ownAllocation(v.body), selectedBy, p.responseTime, p.initialAge, freshMs, p.flags, p.staleWhileRevalidate, p.staleIfError);
+    const { flags, staleWhileRevalidate, staleIfError } = p;
+    const rules = flags === 0 && staleWhileRevalidate === 0 && staleIfError === 0 ? NO_REUSE_RULES : { flags, staleWhileRevalidate, staleIfError };
+    return new StoredVariant(url, v.status, list, ownAllocation(v.body), selectedBy, p.responseTime, p.initialAge, freshMs, rules);
   }
 
   /** The stored headers as a map (revalidation, hand-offs, forwarding). */
@@ -70,7 +79,8 @@ export class StoredVariant {
 
   /** The policy, rebuilt from the stored numbers: for revalidation, requests with their own directives, and hand-offs. */
   get policy(): CachePolicy {
-    return new CachePolicy(this.responseTime, this.initialAge, this.initialAge + this.freshMs / 1000, this.flags, this.staleWhileRevalidate, this.staleIfError);
+    const { flags, staleWhileRevalidate, staleIfError } = this.rules;
+    return new CachePolicy(this.responseTime, this.initialAge, this.initialAge + this.freshMs / 1000, flags, staleWhileRevalidate, staleIfError);
   }
 
   /** Whether a request with these headers selects this variant (its Vary fields match, as vary.ts compares them). */
@@ -87,12 +97,12 @@ export class StoredVariant {
 
   /** Reusable without revalidation at `now` for a request that asks nothing special. */
   freshAt(now: number): boolean {
-    return now < this.responseTime + this.freshMs && (this.flags & NO_CACHE) === 0;
+    return now < this.responseTime + this.freshMs && (this.rules.flags & NO_CACHE) === 0;
   }
 
   /** Milliseconds of freshness left at `now` (0 once stale, and always for no-cache). */
   freshForMs(now: number): number {
-    return (this.flags & NO_CACHE) === 0 ? Math.max(0, this.responseTime + this.freshMs - now) : 0;
+    return (this.rules.flags & NO_CACHE) === 0 ? Math.max(0, this.responseTime + this.freshMs - now) : 0;
   }
 
   /** The Age field's value at `now`, in whole seconds. */
