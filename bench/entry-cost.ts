@@ -9,7 +9,7 @@
  * synthetic figures fall short. The constants of src/cache/entry-size.ts are the fixed cost plus
  * that shortfall, and the per-header cost.
  */
-import { createPolicy, type Headers } from '../src/cache/freshness.js';
+import { evaluate, type Headers } from '../src/cache/freshness.js';
 import { ObjectStore } from '../src/cache/object-store.js';
 import type { Variant } from '../src/cache/stored-variant.js';
 import { HotKeys } from '../src/cache/hot-keys.js';
@@ -33,6 +33,8 @@ function heapBytes(): number {
 }
 
 /** Headers like an origin's, every value a string of its own as a parser would make it. */
+const NOW = new Date().toUTCString();
+
 function originHeaders(i: number, extra: number): Headers {
   const h: Headers = {
     'content-type': 'text/plain; charset=utf-8',
@@ -40,7 +42,8 @@ function originHeaders(i: number, extra: number): Headers {
     'cache-control': 'public, max-age=300',
     etag: `"${i.toString(16).padStart(16, '0')}"`,
     'last-modified': `Mon, 01 Jan 2024 00:00:${String(i % 60).padStart(2, '0')} GMT`,
-    date: `Mon, 01 Jan 2024 01:00:${String(i % 60).padStart(2, '0')} GMT`,
+    // Made now, as an origin's answer is: an old Date would make every entry stale on arrival.
+    date: NOW,
   };
   for (let x = 0; x < extra; x++) h[`x-extra-${x}`] = `value-${i}-${x}`;
   return h;
@@ -55,7 +58,7 @@ function measure(extraHeaders: number): { perEntry: number; payload: number; hea
     const url = `http://127.0.0.1:9000/obj/${i}?size=${BODY_BYTES}`;
     const raw = { ...originHeaders(i, extraHeaders), connection: 'keep-alive', 'keep-alive': 'timeout=60' };
     const headers = originHeaders(i, extraHeaders);
-    const policy = createPolicy({ url, method: 'GET', headers: {} }, 200, raw, 3600);
+    const { policy } = evaluate({}, 200, raw, { targets: [], defaultTtlSeconds: 3600 });
     const body = Buffer.alloc(BODY_BYTES, i % 251);
     const variant: Variant = { url, status: 200, headers, body, policy, selectedBy: {} };
     store.put(variant);

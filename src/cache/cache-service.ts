@@ -330,11 +330,15 @@ function cacheStatus(head: ResponseHead, xCache: XCache): string {
   switch (head.outcome) {
     case 'HIT':
       return `koorde; hit; ${ttl}${xCache === 'HIT-HOT' ? '; detail=hot-copy' : ''}`;
+    case 'UPDATING':
+      return 'koorde; hit; fwd=stale; detail=stale-while-revalidate';
     case 'STALE':
       return `koorde; hit; fwd=stale${fwdStatus}; detail=stale-if-error`;
     case 'REVALIDATED':
       return `koorde; fwd=stale${fwdStatus}${head.stored ? '; stored' : ''}; ${ttl}`;
     case 'MISS':
+      // Not forwarded at all: only-if-cached found nothing to answer with (RFC 9111 §5.2.1.7).
+      if (head.originStatus === undefined) return 'koorde; detail=only-if-cached';
       return `koorde; fwd=uri-miss${fwdStatus}${head.stored ? '; stored' : ''}`;
   }
 }

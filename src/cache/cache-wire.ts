@@ -1,6 +1,6 @@
-import CachePolicy from 'http-cache-semantics';
 import type { Headers } from './freshness.js';
 import type { CacheRequest, CacheResponse, Outcome } from './owner-cache.js';
+import { CachePolicy } from './rfc9111/policy.js';
 import type { Variant } from './stored-variant.js';
 
 /** dht.v1.Header: one per value, so multi-valued headers (Set-Cookie) survive. */
@@ -97,7 +97,7 @@ export function variantToWire(v: Variant): WireVariant {
     status: v.status,
     headers: headersToWire(v.headers),
     body: v.body,
-    policy_json: JSON.stringify(v.policy.toObject()),
+    policy_json: v.policy.toWire(),
     selected_by: headersToWire(v.selectedBy),
   };
 }
@@ -108,7 +108,7 @@ export function variantFromWire(w: WireVariant): Variant {
     status: w.status,
     headers: headersFromWire(w.headers),
     body: Buffer.from(w.body),
-    policy: CachePolicy.fromObject(JSON.parse(w.policy_json) as CachePolicy.CachePolicyObject),
+    policy: CachePolicy.fromWire(w.policy_json),
     selectedBy: Object.fromEntries((w.selected_by ?? []).map((h) => [h.name, h.value])),
   };
 }

@@ -1,4 +1,3 @@
-import { headerText } from './freshness.js';
 import type { StoredVariant } from './stored-variant.js';
 
 /**
@@ -21,14 +20,12 @@ export const HEADER_FIELD_BYTES = 50;
 
 /**
  * Bytes an entry holds in the heap, as the byte budget counts them: measured overhead plus the
- * URL, every stored header, the Vary selection and the policy's own view of the fields that
- * differ from the stored ones, and the body's whole allocation.
+ * URL, every stored header, the Vary selection, and the body's whole allocation.
  */
 export function entryBytes(v: StoredVariant): number {
   let bytes = ENTRY_FIXED_BYTES + v.url.length + v.body.buffer.byteLength;
   const list = v.headerList;
   for (let i = 0; i < list.length; i += 2) bytes += HEADER_FIELD_BYTES + list[i]!.length + list[i + 1]!.length;
   for (const name in v.selectedBy) bytes += HEADER_FIELD_BYTES + name.length + v.selectedBy[name]!.length;
-  for (const name in v.policyFields) bytes += HEADER_FIELD_BYTES + name.length + headerText(v.policyFields[name] ?? undefined).length;
   return bytes;
 }

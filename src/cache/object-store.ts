@@ -2,6 +2,7 @@ import { LRUCache } from 'lru-cache';
 import type { IdSpace } from '../id/id-space.js';
 import { entryBytes } from './entry-size.js';
 import { CREDENTIAL_HEADERS, headerText, type Headers } from './freshness.js';
+import { varyValue } from './rfc9111/vary.js';
 import { StoredVariant, type Variant } from './stored-variant.js';
 
 /** Variants kept per URL: a Vary on a header clients choose freely must not grow one entry without end. */
@@ -19,7 +20,7 @@ export function varySelection(responseHeaders: Headers, requestHeaders: Headers)
     .map((n) => n.trim())
     .filter(Boolean);
   if (names.some((n) => n === '*' || CREDENTIAL_HEADERS.has(n))) return undefined;
-  return Object.fromEntries(names.sort().map((n) => [n, headerText(requestHeaders[n]).trim()]));
+  return Object.fromEntries(names.sort().map((n) => [n, varyValue(n, requestHeaders[n])]));
 }
 
 /** A URL's variants: most URLs have one, kept without an array around it. */

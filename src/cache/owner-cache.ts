@@ -1,12 +1,13 @@
-import type CachePolicy from 'http-cache-semantics';
 import { DhtError, errorCode } from '../errors.js';
 import { abortable } from '../runtime/abort.js';
 import { inSpan, SpanKind } from '../runtime/telemetry.js';
-import { createPolicy, headerText, worthStoring, type Headers, type PolicyRequest } from './freshness.js';
+import { evaluate, type Headers } from './freshness.js';
 import { fromHeaderList, listValue, type HeaderList } from './header-list.js';
 import type { HotKeys } from './hot-keys.js';
 import type { InterimListener } from './origin/origin-client.js';
 import { varySelection, type ObjectStore } from './object-store.js';
+import { NO_RULES, requestRules, worthStoring, type CacheOptions, type CachePolicy, type Evaluation, type RequestRules } from './rfc9111/policy.js';
+import { clientNotModified, conditionalHeaders, freshenedHeaders, notModifiedMatches } from './rfc9111/validation.js';
 import type { StoredVariant, Variant } from './stored-variant.js';
 
 /**
@@ -40,8 +41,11 @@ export interface CacheRequest {
   readonly onInterim?: InterimListener;
 }
 
-/** HIT fresh from the store, MISS fetched, REVALIDATED by a 304, STALE served because the origin failed (stale-if-error). */
-export type Outcome = 'HIT' | 'MISS' | 'REVALIDATED' | 'STALE';
+/**
+ * HIT fresh from the store, MISS fetched, REVALIDATED by a 304, STALE served because the origin
+ * failed (stale-if-error), UPDATING served stale while a revalidation runs (stale-while-revalidate).
+ */
+export type Outcome = 'HIT' | 'MISS' | 'REVALIDATED' | 'STALE' | 'UPDATING';
 
 export interface CacheResponse {
   readonly status: number;
@@ -68,8 +72,6 @@ export interface CacheResponse {
  * whole current response, to store it (RFC 9111 §4.3.1: the cache adds its own validators).
  */
 const ANSWERED_BY_CACHE: ReadonlySet<string> = new Set(['if-none-match', 'if-modified-since', 'if-match', 'if-unmodified-since', 'if-range', 'range']);
-/** Headers a 304 may not change (the stored body stays). */
-const BODY_HEADERS = new Set(['content-length', 'content-encoding', 'transfer-encoding', 'content-range']);
 
 export interface OwnerCacheInit {
   readonly defaultTtlSeconds: number;
@@ -78,6 +80,11 @@ export interface OwnerCacheInit {
    * the client that asked and never stored, so one client's cookie is not replayed to others.
    */
   readonly storeSetCookie: boolean;
+  /**
+   * The RFC 9213 targeted field this cache obeys before Cache-Control (CACHE_TARGETED_CACHE_CONTROL;
+   * CDN-Cache-Control if not given), CDN-Cache-Control after it; neither is passed on downstream.
+   */
+  readonly targetedCacheControl?: string;
 }
 
 /** An origin request that one or more client requests wait for. */
@@ -96,6 +103,7 @@ export class OwnerCache {
   private readonly inFlight = new Map<string, InFlight>();
   /** What this node's store did, over every request it served as owner. */
   readonly counts = { hits: 0, misses: 0, revalidated: 0, staleServed: 0, stores: 0, originFetches: 0 };
+  private readonly rfc9111: CacheOptions;
 
   constructor(
     readonly store: ObjectStore,
@@ -104,7 +112,10 @@ export class OwnerCache {
     private readonly init: OwnerCacheInit,
     /** Aborts every origin fetch when the node stops. */
     private readonly shutdown: AbortSignal,
-  ) {}
+  ) {
+    const targets = [...new Set([(init.targetedCacheControl ?? 'cdn-cache-control').toLowerCase(), 'cdn-cache-control'])];
+    this.rfc9111 = { targets, defaultTtlSeconds: init.defaultTtlSeconds };
+  }
 
   /**
    * `signal` says the client has gone. An origin fetch outlives the request that started it
@@ -112,28 +123,39 @@ export class OwnerCache {
    */
   async serve(req: CacheRequest, signal?: AbortSignal): Promise<CacheResponse> {
     const hot = this.hotKeys.hit(req.url);
-    const policyRequest: PolicyRequest = { url: req.url, method: 'GET', headers: req.headers };
     const variant = this.store.find(req.url, req.headers);
     const now = Date.now();
+    const rules = asksNothing(req) ? NO_RULES : requestRules(req.headers);
     let response: CacheResponse;
-    if (variant && asksNothing(req) && variant.freshAt(now)) {
+    if (variant && rules === NO_RULES && variant.freshAt(now)) {
       response = storedHit(variant, now);
     } else if (variant) {
       const policy = variant.policy;
-      if (!policy.evaluateRequest(policyRequest).revalidation) {
-        response = this.fromVariant(variant, policy, 'HIT');
+      if (policy.reuse(rules, now) !== 'revalidate') {
+        response = this.fromVariant(variant, policy, 'HIT', now);
+      } else if (rules.onlyIfCached) {
+        response = ONLY_IF_CACHED;
       } else {
-        const conditional = pick(policy.revalidationHeaders(policyRequest), ['if-none-match', 'if-modified-since']);
         const key = `${req.url}\n${JSON.stringify(variant.selectedBy)}`;
-        response = (await this.once(key, signal, (cancel) => this.revalidate(variant, policy, req, conditional, cancel))).response;
+        const revalidation = (cancel: AbortSignal) => this.revalidate(variant, policy, req, rules, cancel);
+        if (rules === NO_RULES && policy.staleWhileRevalidateAllows(now)) {
+          // RFC 5861 §3: the stale copy now, while one revalidation that no client waits for
+          // (so none cancels it) refreshes the store; its failure leaves the stale copy as it is.
+          this.once(key, undefined, revalidation).catch(() => undefined);
+          response = this.fromVariant(variant, policy, 'UPDATING', now);
+        } else {
+          response = (await this.once(key, signal, revalidation)).response;
+        }
       }
+    } else if (rules.onlyIfCached) {
+      response = ONLY_IF_CACHED;
     } else {
-      const shared = await this.once(req.url, signal, (cancel) => this.fetch(req, cancel));
+      const shared = await this.once(req.url, signal, (cancel) => this.fetch(req, rules, cancel));
       response = shared.response;
       // A waiter may share only a stored answer that its own headers select; an unstored one
       // may be private to the request that fetched it, and another variant is not this one.
       if (!shared.leader && !(response.stored && this.store.find(req.url, req.headers))) {
-        response = await this.fetch(req, signal ? AbortSignal.any([this.shutdown, signal]) : this.shutdown);
+        response = await this.fetch(req, rules, signal ? AbortSignal.any([this.shutdown, signal]) : this.shutdown);
       }
     }
     this.count(response);
@@ -143,14 +165,14 @@ export class OwnerCache {
   /**
    * The fast path for a fresh local hit: a request that asks nothing of the cache (no
    * Cache-Control or Pragma, no conditionals) and a stored variant before its freshness
-   * deadline are answered from the prepared header list, without http-cache-semantics and
+   * deadline are answered from the prepared header list, without rebuilding its policy and
    * without building a header map. Undefined when `serve` must decide.
    */
   serveFresh(req: CacheRequest): CacheResponse | undefined {
     const { headers } = req;
     if (!asksNothing(req) || headers['if-none-match'] !== undefined || headers['if-modified-since'] !== undefined) return undefined;
     const variant = this.store.find(req.url, headers);
-    const now = Date.now(); // http-cache-semantics' clock, which set the deadline
+    const now = Date.now(); // the policy's clock, which set the deadline
     if (variant === undefined || !variant.freshAt(now)) return undefined;
     this.counts.hits++;
     return new FreshHit(variant, now, this.hotKeys.hit(req.url), req.method === 'HEAD');
@@ -159,10 +181,10 @@ export class OwnerCache {
   private count(response: CacheResponse): void {
     const c = this.counts;
     if (response.outcome === 'HIT') c.hits++;
-    else if (response.outcome === 'STALE') c.staleServed++;
+    else if (response.outcome === 'STALE' || response.outcome === 'UPDATING') c.staleServed++;
     else if (response.outcome === 'REVALIDATED') c.revalidated++;
     else c.misses++;
-    if (response.outcome !== 'HIT' && response.outcome !== 'STALE' && response.stored) c.stores++;
+    if ((response.outcome === 'MISS' || response.outcome === 'REVALIDATED') && response.stored) c.stores++;
   }
 
   /** Forgets a URL (after an unsafe method changed it at the origin). */
@@ -205,77 +227,77 @@ export class OwnerCache {
     if (this.inFlight.get(key) === entry) this.inFlight.delete(key);
   }
 
-  private async fetch(req: CacheRequest, signal: AbortSignal): Promise<CacheResponse> {
+  private async fetch(req: CacheRequest, rules: RequestRules, signal: AbortSignal): Promise<CacheResponse> {
+    const requestTime = Date.now();
     const res = await this.fetchOrigin(req, {}, signal);
-    const { variant, storable } = this.variantOf(req, res);
-    const stored = storable && this.store.put(variant);
-    return { ...this.fromVariant(variant, variant.policy, 'MISS'), stored, originStatus: res.status };
+    return this.fromOrigin(req, rules, res, requestTime);
   }
 
   /**
    * A POST's response as its URL's stored answer to GETs (RFC 9110 §9.3.3, RFC 9111 §4): only
-   * with explicit freshness (no default TTL), and only what a GET's response would be stored
-   * as. Undefined when it may not be stored. The caller has checked that its Content-Location
-   * is the POST's target.
+   * with explicit freshness (no default TTL, no heuristics), and only what a GET's response
+   * would be stored as. Undefined when it may not be stored. The caller has checked that its
+   * Content-Location is the POST's target.
    */
   variantAfterPost(req: CacheRequest, res: { status: number; headers: Headers; body: Buffer }): Variant | undefined {
-    // http-cache-semantics stores a POST's response only with explicit freshness, this rule exactly.
-    if (!createPolicy({ url: req.url, method: 'POST', headers: req.headers }, res.status, res.headers, 0).storable()) return undefined;
-    const { variant, storable } = this.variantOf(req, res);
-    return storable ? variant : undefined;
+    const now = Date.now();
+    const { variant, judged, selectedBy } = this.variantOf(req, res, now);
+    return judged.explicit && this.mayStore(judged, res.headers, selectedBy, NO_RULES, now) ? variant : undefined;
   }
 
-  /** What the store would keep of a response to `req`, and whether it may keep it. */
-  private variantOf(req: CacheRequest, res: { status: number; headers: Headers; body: Buffer }): { variant: Variant; storable: boolean } {
-    const policy = this.policy(req, res.status, res.headers);
+  /** A full response from the origin: stored if it may be, answered either way. */
+  private fromOrigin(req: CacheRequest, rules: RequestRules, res: { status: number; headers: Headers; body: Buffer }, requestTime: number): CacheResponse {
+    const now = Date.now();
+    const { variant, judged, selectedBy } = this.variantOf(req, res, requestTime);
+    const stored = this.mayStore(judged, res.headers, selectedBy, rules, now) && this.store.put(variant);
+    return { ...this.fromVariant(variant, judged.policy, 'MISS', now), stored, originStatus: res.status };
+  }
+
+  /** What the store would keep of a response to `req`, and RFC 9111's judgement of it. */
+  private variantOf(req: CacheRequest, res: { status: number; headers: Headers; body: Buffer }, requestTime: number) {
+    const judged = evaluate(req.headers, res.status, res.headers, this.rfc9111, requestTime);
     const selectedBy = varySelection(res.headers, req.headers);
-    const variant: Variant = { url: req.url, status: res.status, headers: forwardable(res.headers), body: res.body, policy, selectedBy: selectedBy ?? {} };
-    return { variant, storable: this.mayStore(policy, res.headers, selectedBy) };
+    const variant: Variant = { url: req.url, status: res.status, headers: this.forwardable(res.headers), body: res.body, policy: judged.policy, selectedBy: selectedBy ?? {} };
+    return { variant, judged, selectedBy };
   }
 
-  private async revalidate(variant: StoredVariant, policy: CachePolicy, req: CacheRequest, conditional: Record<string, string>, signal: AbortSignal): Promise<CacheResponse> {
+  private async revalidate(variant: StoredVariant, policy: CachePolicy, req: CacheRequest, rules: RequestRules, signal: AbortSignal): Promise<CacheResponse> {
+    const storedHeaders = variant.headers;
+    const requestTime = Date.now();
     let res;
     try {
-      res = await this.fetchOrigin(req, conditional, signal);
+      res = await this.fetchOrigin(req, conditionalHeaders(storedHeaders), signal);
     } catch (err) {
       const code = errorCode(err);
-      if ((code === 'ERR_ORIGIN_FAILED' || code === 'ERR_ORIGIN_TIMEOUT') && staleIfErrorAllows(variant, policy)) return this.fromVariant(variant, policy, 'STALE');
+      if ((code === 'ERR_ORIGIN_FAILED' || code === 'ERR_ORIGIN_TIMEOUT') && policy.staleIfErrorAllows(Date.now())) return this.fromVariant(variant, policy, 'STALE', Date.now());
       throw err;
     }
-    if (res.status >= 500 && staleIfErrorAllows(variant, policy)) return { ...this.fromVariant(variant, policy, 'STALE'), originStatus: res.status };
+    if (res.status >= 500 && policy.staleIfErrorAllows(Date.now())) return { ...this.fromVariant(variant, policy, 'STALE', Date.now()), originStatus: res.status };
     if (res.status !== 304) {
-      const { variant: fresh, storable } = this.variantOf(req, res);
-      const stored = storable && this.store.put(fresh);
-      if (!stored) this.store.delete(req.url);
-      return { ...this.fromVariant(fresh, fresh.policy, 'MISS'), stored, originStatus: res.status };
+      const response = this.fromOrigin(req, rules, res, requestTime);
+      if (!response.stored) this.store.delete(req.url);
+      return response;
     }
-    const updated = policy.revalidatedPolicy({ url: req.url, method: 'GET', headers: req.headers }, { status: 304, headers: res.headers });
-    if (updated.modified) throw new DhtError('ERR_ORIGIN_FAILED', `the origin answered 304 for ${req.url} with validators that match no stored response`);
-    const headers = { ...variant.headers };
-    for (const [name, value] of Object.entries(forwardable(res.headers))) if (!BODY_HEADERS.has(name)) headers[name] = value;
-    // The 304 refreshes freshness; a default TTL applies again if the origin still says nothing.
+    // §4.3.4: a 304 about another response than the one stored says nothing of it: ask for the whole response.
+    if (!notModifiedMatches(res.headers, storedHeaders)) return this.fetch(req, rules, signal);
+    // The 304's own Date and Age, or none: the stored ones belong to the first response.
+    const merged = { ...freshenedHeaders(storedHeaders, res.headers), date: res.headers.date, age: res.headers.age };
+    const judged = evaluate(req.headers, variant.status, merged, this.rfc9111, requestTime);
     // A cookie set on revalidation is this client's alone: it gets it, the store keeps none.
+    const headers = this.forwardable(merged);
     const { 'set-cookie': cookie, ...withoutCookie } = headers;
     const kept = cookie === undefined || this.init.storeSetCookie ? headers : withoutCookie;
-    const refreshed = this.policy(req, variant.status, { ...kept, date: headerText(res.headers.date) || undefined });
     const { url, status, body, selectedBy } = variant;
-    this.store.put({ url, status, body, selectedBy, headers: kept, policy: refreshed });
-    return { ...this.fromVariant({ url, status, body, selectedBy, headers }, refreshed, 'REVALIDATED'), originStatus: 304 };
+    const now = Date.now();
+    // A request's no-store leaves the store as it was; a 304 that makes the response unstorable empties it.
+    const stored = judged.storable && !rules.noStore && this.store.put({ url, status, body, selectedBy, headers: kept, policy: judged.policy });
+    if (!judged.storable) this.store.delete(url);
+    return { ...this.fromVariant({ url, status, body, selectedBy, headers }, judged.policy, 'REVALIDATED', now), stored, originStatus: 304 };
   }
 
-  /**
-   * The response's freshness rules. http-cache-semantics gives a Set-Cookie response no
-   * freshness unless it says public; an operator who opted in to storing them gets RFC 9111's
-   * rules instead, in which a cookie changes nothing.
-   */
-  private policy(req: CacheRequest, status: number, headers: Headers): CachePolicy {
-    const { 'set-cookie': _cookie, ...withoutCookie } = headers;
-    return createPolicy({ url: req.url, method: 'GET', headers: req.headers }, status, this.init.storeSetCookie ? withoutCookie : headers, this.init.defaultTtlSeconds);
-  }
-
-  /** Storable, and not a response that sets one client's cookie (unless CACHE_STORE_SET_COOKIE). */
-  private mayStore(policy: CachePolicy, headers: Headers, selectedBy: Record<string, string> | undefined): boolean {
-    if (selectedBy === undefined || !worthStoring(policy, headers)) return false;
+  /** Storable, worth it, wanted by the request, and not a response that sets one client's cookie (unless CACHE_STORE_SET_COOKIE). */
+  private mayStore(judged: Evaluation, headers: Headers, selectedBy: Record<string, string> | undefined, rules: RequestRules, now: number): boolean {
+    if (selectedBy === undefined || rules.noStore || !worthStoring(judged, now)) return false;
     return this.init.storeSetCookie || headers['set-cookie'] === undefined;
   }
 
@@ -293,20 +315,21 @@ export class OwnerCache {
   }
 
   /** `policy` is the variant's, passed so that a stored variant's is not rebuilt twice. */
-  private fromVariant(variant: Omit<Variant, 'policy'>, policy: CachePolicy, outcome: Outcome): CacheResponse {
-    const freshForMs = Math.max(0, (policy.maxAge() - policy.age()) * 1000);
-    const headers: Headers = { ...variant.headers, age: String(Math.floor(policy.age())) };
-    return { status: variant.status, headers, body: variant.body, outcome, stored: true, hot: false, freshForMs };
+  private fromVariant(variant: Omit<Variant, 'policy'>, policy: CachePolicy, outcome: Outcome, now: number): CacheResponse {
+    const headers: Headers = { ...variant.headers, age: String(Math.floor(policy.ageAt(now))) };
+    return { status: variant.status, headers, body: variant.body, outcome, stored: true, hot: false, freshForMs: policy.freshForMs(now) };
   }
-}
 
-function pick(headers: Headers, names: readonly string[]): Record<string, string> {
-  return Object.fromEntries(names.filter((n) => headers[n] !== undefined).map((n) => [n, headerText(headers[n])]));
-}
-
-function staleIfErrorAllows(variant: StoredVariant, policy: CachePolicy): boolean {
-  const match = /(?:^|,)\s*stale-if-error\s*=\s*(\d+)/i.exec(headerText(variant.headers['cache-control']));
-  return !!match && policy.age() < policy.maxAge() + Number(match[1]);
+  /**
+   * The origin's end-to-end headers as the cache passes them on: without its Age (this cache
+   * states the age it serves itself) and without the targeted Cache-Control fields meant for
+   * this cache (RFC 9213 §2.1).
+   */
+  private forwardable(headers: Headers): Headers {
+    const { age: _age, ...rest } = headers;
+    for (const name of this.rfc9111.targets) delete rest[name];
+    return rest;
+  }
 }
 
 /** The request carries no directive of its own (Cache-Control, Pragma) for the policy to weigh. */
@@ -321,6 +344,20 @@ function storedHit(variant: StoredVariant, now: number): CacheResponse {
 }
 
 const NO_BODY = Buffer.alloc(0);
+
+/**
+ * RFC 9111 §5.2.1.7: a request with only-if-cached that the store cannot answer gets a 504;
+ * the origin is not asked (a MISS without an origin status).
+ */
+const ONLY_IF_CACHED: CacheResponse = {
+  status: 504,
+  headers: { 'content-type': 'application/json' },
+  body: Buffer.from(JSON.stringify({ error: 'only_if_cached', message: 'only-if-cached: no stored response may answer this request' })),
+  outcome: 'MISS',
+  stored: false,
+  hot: false,
+  freshForMs: 0,
+};
 
 /** A fresh hit answered from the prepared list; the header map is built only if something reads it. */
 class FreshHit implements CacheResponse {
@@ -351,31 +388,12 @@ class FreshHit implements CacheResponse {
   }
 }
 
-/** The origin's end-to-end headers without its Age: this cache states the age it serves itself. */
-function forwardable(headers: Headers): Headers {
-  const { age: _age, ...rest } = headers;
-  return rest;
-}
-
 /** Answers the client's own conditional request (304) and HEAD (no body). */
 function finishForClient(response: CacheResponse, req: CacheRequest): CacheResponse {
-  if (response.status === 200 && notModified(req.headers, response.headers)) {
+  if (response.status === 200 && clientNotModified(req.headers, response.headers)) {
     const keep = ['etag', 'last-modified', 'cache-control', 'expires', 'vary', 'date', 'age', 'content-location'];
     const headers = Object.fromEntries(Object.entries(response.headers).filter(([name]) => keep.includes(name)));
     return { ...response, status: 304, headers, body: Buffer.alloc(0) };
   }
   return req.method === 'HEAD' ? { ...response, body: Buffer.alloc(0) } : response;
-}
-
-/** RFC 9110 §13.1: If-None-Match (weak comparison) wins over If-Modified-Since. */
-function notModified(request: Readonly<Record<string, string>>, response: Headers): boolean {
-  const ifNoneMatch = request['if-none-match'];
-  const etag = headerText(response.etag);
-  if (ifNoneMatch) {
-    const weak = (tag: string) => tag.trim().replace(/^W\//, '');
-    return ifNoneMatch.trim() === '*' ? !!etag : !!etag && ifNoneMatch.split(',').some((tag) => weak(tag) === weak(etag));
-  }
-  const since = Date.parse(request['if-modified-since'] ?? '');
-  const modified = Date.parse(headerText(response['last-modified']));
-  return Number.isFinite(since) && Number.isFinite(modified) && modified <= since;
 }

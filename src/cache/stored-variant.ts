@@ -1,12 +1,20 @@
-import CachePolicy from 'http-cache-semantics';
-import { headerText, type Headers } from './freshness.js';
+import type { Headers } from './freshness.js';
 import { fromHeaderList, toHeaderList, type HeaderList } from './header-list.js';
+import { CachePolicy, NO_CACHE } from './rfc9111/policy.js';
+import { varyValue } from './rfc9111/vary.js';
 
 /** Fields this cache sets on every answer (Age, the entry node's): an origin's own would only be replaced. */
 const SET_BY_CACHE: ReadonlySet<string> = new Set(['age', 'x-cache', 'cache-status', 'x-node-id', 'x-responsible-node', 'x-entry-node', 'x-hops', 'x-latency-ms', 'x-cache-origin']);
 
-/** Response fields http-cache-semantics reads to decide freshness, Vary and validators. */
-const POLICY_FIELDS = ['cache-control', 'pragma', 'expires', 'last-modified', 'date', 'age', 'vary', 'set-cookie', 'etag'];
+/** The policy's rules besides the deadline: must-revalidate and no-cache flags, RFC 5861 windows in seconds. */
+interface ReuseRules {
+  readonly flags: number;
+  readonly staleWhileRevalidate: number;
+  readonly staleIfError: number;
+}
+
+/** Shared by every variant whose response has none of those: most of them, so they cost no object each. */
+const NO_REUSE_RULES: ReuseRules = Object.freeze({ flags: 0, staleWhileRevalidate: 0, staleIfError: 0 });
 
 /** Shared by every variant whose response has no Vary: most of them. */
 const NO_SELECTION: Readonly<Record<string, string>> = Object.freeze({});
@@ -23,15 +31,15 @@ export interface Variant {
   readonly body: Buffer;
   /** Freshness and revalidation rules. */
   readonly policy: CachePolicy;
-  /** The request's values of the headers named in Vary, which select this variant. */
+  /** The request's values of the headers named in Vary (vary.ts's form), which select this variant. */
   readonly selectedBy: Readonly<Record<string, string>>;
 }
 
 /**
  * What the store keeps of a response: what a hit needs, precomputed once (the forwardable
  * headers as a list ready for `res.writeHead`, the freshness deadline, the Vary selection, the
- * body in its own allocation), and no http-cache-semantics policy. The policy is rebuilt from
- * these fields only when revalidation or a request with its own directives needs it.
+ * body in its own allocation) and the policy's few numbers, from which it is rebuilt without
+ * parsing when revalidation or a request with its own directives needs it.
  */
 export class StoredVariant {
   private constructor(
@@ -40,42 +48,28 @@ export class StoredVariant {
     readonly headerList: HeaderList,
     readonly body: Buffer,
     readonly selectedBy: Readonly<Record<string, string>>,
-    /** When the response arrived: ms on http-cache-semantics' clock (Date.now()). */
+    /** When the response arrived, ms (Date.now()). */
     private readonly responseTime: number,
-    /** The Age the response arrived with, in seconds. */
+    /** Its age then, whole seconds (RFC 9111 §4.2.3). */
     private readonly initialAge: number,
     /**
      * How long after `responseTime` it stays fresh, in whole ms: a small integer, which V8 keeps
      * in the object, where a second timestamp would take a heap number of its own.
      */
     private readonly freshMs: number,
-    /** must-revalidate: http-cache-semantics revalidates such a response on every use. */
-    private readonly alwaysRevalidate: boolean,
-    /**
-     * The policy's own view of the fields it reads, where it differs from the stored headers
-     * (an s-maxage the default TTL added, an Age, a Set-Cookie it must not see; null: absent).
-     * Undefined for most responses.
-     */
-    readonly policyFields: Readonly<Record<string, string | string[] | null>> | undefined,
+    private readonly rules: ReuseRules,
   ) {}
 
   /** The compact form of `v`, its URL given as `url` (the store's key, so that the string is kept once). */
   static of(v: Variant, url = v.url): StoredVariant {
-    const { policy } = v;
-    const state = policy.toObject();
-    // Age as http-cache-semantics counts it (the Age field's integer plus the time since the response arrived).
-    const initialAge = Math.round(policy.age() - (Date.now() - state.t) / 1000);
-    const freshMs = Math.floor((policy.maxAge() - initialAge) * 1000);
-    let policyFields: Record<string, string | string[] | null> | undefined;
-    for (const name of POLICY_FIELDS) {
-      const seen = state.resh[name];
-      if (headerText(seen) === headerText(v.headers[name]) && (seen === undefined) === (v.headers[name] === undefined)) continue;
-      (policyFields ??= {})[name] = seen ?? null;
-    }
+    const p = v.policy;
+    const freshMs = Math.floor((p.lifetime - p.initialAge) * 1000);
     const selectedBy = Object.keys(v.selectedBy).length === 0 ? NO_SELECTION : v.selectedBy;
     // slice(): push leaves spare capacity that would stay allocated as long as the entry.
     const list = toHeaderList(v.headers, SET_BY_CACHE).slice();
-    return new StoredVariant(url, v.status, list, ownAllocation(v.body), selectedBy, state.t, initialAge, freshMs, state.rescc['must-revalidate'] !== undefined, policyFields);
+    const { flags, staleWhileRevalidate, staleIfError } = p;
+    const rules = flags === 0 && staleWhileRevalidate === 0 && staleIfError === 0 ? NO_REUSE_RULES : { flags, staleWhileRevalidate, staleIfError };
+    return new StoredVariant(url, v.status, list, ownAllocation(v.body), selectedBy, p.responseTime, p.initialAge, freshMs, rules);
   }
 
   /** The stored headers as a map (revalidation, hand-offs, forwarding). */
@@ -83,25 +77,15 @@ export class StoredVariant {
     return fromHeaderList(this.headerList);
   }
 
-  /**
-   * The full http-cache-semantics policy, rebuilt: for revalidation, requests with their own
-   * directives, and hand-offs. Each read builds it anew.
-   */
+  /** The policy, rebuilt from the stored numbers: for revalidation, requests with their own directives, and hand-offs. */
   get policy(): CachePolicy {
-    const seen: Headers = this.headers;
-    for (const name in this.policyFields) {
-      const value = this.policyFields[name];
-      if (value === null || value === undefined) delete seen[name];
-      else seen[name] = value;
-    }
-    const request = { url: this.url, method: 'GET', headers: this.selectedBy as Headers };
-    const state = new CachePolicy(request, { status: this.status, headers: seen }, { shared: true }).toObject();
-    return CachePolicy.fromObject({ ...state, t: this.responseTime });
+    const { flags, staleWhileRevalidate, staleIfError } = this.rules;
+    return new CachePolicy(this.responseTime, this.initialAge, this.initialAge + this.freshMs / 1000, flags, staleWhileRevalidate, staleIfError);
   }
 
-  /** Whether a request with these headers selects this variant (its Vary fields match). */
+  /** Whether a request with these headers selects this variant (its Vary fields match, as vary.ts compares them). */
   selects(requestHeaders: Headers): boolean {
-    for (const name in this.selectedBy) if (headerText(requestHeaders[name]).trim() !== this.selectedBy[name]) return false;
+    for (const name in this.selectedBy) if (varyValue(name, requestHeaders[name]) !== this.selectedBy[name]) return false;
     return true;
   }
 
@@ -113,12 +97,12 @@ export class StoredVariant {
 
   /** Reusable without revalidation at `now` for a request that asks nothing special. */
   freshAt(now: number): boolean {
-    return now < this.responseTime + this.freshMs && !this.alwaysRevalidate;
+    return now < this.responseTime + this.freshMs && (this.rules.flags & NO_CACHE) === 0;
   }
 
-  /** Milliseconds of freshness left at `now` (0 once stale). */
+  /** Milliseconds of freshness left at `now` (0 once stale, and always for no-cache). */
   freshForMs(now: number): number {
-    return Math.max(0, this.responseTime + this.freshMs - now);
+    return (this.rules.flags & NO_CACHE) === 0 ? Math.max(0, this.responseTime + this.freshMs - now) : 0;
   }
 
   /** The Age field's value at `now`, in whole seconds. */

@@ -116,6 +116,12 @@ const dnsSuffix: Parser<string> = (raw) => {
   return t === '' || /^([a-z0-9]([a-z0-9-]*[a-z0-9])?\.)*[a-z0-9]([a-z0-9-]*[a-z0-9])?$/i.test(t) ? { value: t.toLowerCase() } : { allowed: 'empty or a DNS domain such as koorde.dht' };
 };
 
+/** RFC 9213 §2: a targeted field is named `<target>-Cache-Control`. */
+const targetedField: Parser<string> = (raw) => {
+  const t = String(raw ?? '').trim();
+  return /^[A-Za-z0-9!#$%&'*+.^_`|~-]+-Cache-Control$/i.test(t) ? { value: t } : { allowed: 'a header field name ending in -Cache-Control, such as CDN-Cache-Control' };
+};
+
 const BOOTSTRAP_MODES = ['static', 'dns', 'route53'] as const;
 const TRACING_EXPORTERS = ['otlp', 'stdout', 'none'] as const;
 const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
@@ -178,6 +184,13 @@ export const SETTINGS = {
   via: setting('CACHE_VIA', 'cache.via', true, boolean, 'gateway mode: add Via to requests sent to the origin and to answers'),
   forwardedHeaders: setting('CACHE_FORWARDED_HEADERS', 'cache.forwardedHeaders', true, boolean, 'gateway mode: add X-Forwarded-For and X-Forwarded-Proto to requests sent to the origin'),
   storeSetCookie: setting('CACHE_STORE_SET_COOKIE', 'cache.storeSetCookie', false, boolean, 'store responses that carry Set-Cookie (off: passed through, never stored)'),
+  targetedCacheControl: setting(
+    'CACHE_TARGETED_CACHE_CONTROL',
+    'cache.targetedCacheControl',
+    'CDN-Cache-Control',
+    targetedField,
+    'RFC 9213 field this cache obeys over Cache-Control (CDN-Cache-Control next); not passed on',
+  ),
   routeCache: setting('CACHE_ROUTE_CACHE', 'cache.routeCache', true, boolean, 'entry nodes remember key ranges → owners'),
   loggerEnabled: setting('LOGGER_ENABLED', 'logger.enabled', true, boolean, 'structured logs on'),
   loggerLevel: setting('LOGGER_LEVEL', 'logger.level', 'info' as LogLevel, oneOf(LOG_LEVELS), 'log level'),

@@ -249,7 +249,7 @@ function webCache(settings: Settings, dht: DhtNode, logger: Logger, credentials:
     store,
     origin,
     new HotKeys(wallClock, settings.hotspotThreshold, settings.hotspotDecay),
-    { defaultTtlSeconds: settings.defaultTtlSeconds, storeSetCookie: settings.storeSetCookie },
+    { defaultTtlSeconds: settings.defaultTtlSeconds, storeSetCookie: settings.storeSetCookie, targetedCacheControl: settings.targetedCacheControl },
     dht.signal,
   );
   const peers = new HttpCachePeers(new CacheControlClient(credentials, wallClock, settings.failureTimeoutMs * 10), credentials, wallClock, {

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import * as grpc from '@grpc/grpc-js';
-import CachePolicy from 'http-cache-semantics';
 import { DhtClient } from '../../src/client/dht-client.js';
+import { evaluate } from '../../src/cache/freshness.js';
 import { IdSpace } from '../../src/id/id-space.js';
 import { nodeIds, routingTable, startNodes, waitForStableRing, type TestNode } from '../helpers/node-cluster.js';
 import { freePorts, ProcessGroup } from '../helpers/processes.js';
@@ -115,8 +115,8 @@ describe('integration - node-to-node input - hostile peers on loopback', () => {
     const url = 'http://victim.test/account';
     const { stranger } = responsibleFor(ids.hash(url));
     const headers = { 'cache-control': 'max-age=3600', 'content-type': 'text/html' };
-    const policy = new CachePolicy({ url: '/account', method: 'GET', headers: {} }, { status: 200, headers }, { shared: true });
-    const variant = { url, status: 200, headers: [{ name: 'content-type', value: 'text/html' }], body: Buffer.from('<script>evil()</script>'), policy_json: JSON.stringify(policy.toObject()), selected_by: [] };
+    const { policy } = evaluate({}, 200, headers, { targets: [], defaultTtlSeconds: 0 });
+    const variant = { url, status: 200, headers: [{ name: 'content-type', value: 'text/html' }], body: Buffer.from('<script>evil()</script>'), policy_json: policy.toWire(), selected_by: [] };
     const poisoned = await stranger.peer.call('StoreObjects', { variants: [variant] }, 'cache');
     assert.equal(poisoned.code, grpc.status.FAILED_PRECONDITION, poisoned.details);
     for (const broken of [{ ...variant, policy_json: '{' }, { ...variant, url: 'not a url' }, { ...variant, status: 7 }]) {

@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { canonicalUrl } from '../../src/cache/cache-key.js';
-import { createPolicy, worthStoring, type Headers } from '../../src/cache/freshness.js';
+import { evaluate, type Headers } from '../../src/cache/freshness.js';
 import { HotKeys } from '../../src/cache/hot-keys.js';
 import { MAX_VARIANTS_PER_URL, ObjectStore, varySelection } from '../../src/cache/object-store.js';
+import { worthStoring } from '../../src/cache/rfc9111/policy.js';
 import type { Variant } from '../../src/cache/stored-variant.js';
 import { RouteCache } from '../../src/cache/route-cache.js';
 import { IdSpace } from '../../src/id/id-space.js';
@@ -13,7 +14,7 @@ import { VirtualClock } from '../../src/sim/virtual-clock.js';
 const ids = new IdSpace(66);
 
 function variant(url: string, bodyBytes: number, headers: Headers = {}, request: Headers = {}): Variant {
-  const policy = createPolicy({ url, method: 'GET', headers: request }, 200, headers, 3600);
+  const { policy } = evaluate(request, 200, headers, { targets: [], defaultTtlSeconds: 3600 });
   return { url, status: 200, headers, body: Buffer.alloc(bodyBytes, 1), policy, selectedBy: varySelection(headers, request) ?? {} };
 }
 
@@ -32,31 +33,28 @@ describe('cache - canonical URLs', () => {
 });
 
 describe('cache - freshness rules', () => {
-  const req = { url: 'http://o/x', method: 'GET', headers: {} };
+  const judge = (status: number, headers: Headers, defaultTtlSeconds: number) => evaluate({}, status, headers, { targets: [], defaultTtlSeconds });
+  const ttlMs = (headers: Headers, defaultTtlSeconds = 600) => judge(200, headers, defaultTtlSeconds).policy.freshForMs(Date.now());
   it('gives CACHE_DEFAULT_TTL to a response that says nothing about freshness', () => {
-    const policy = createPolicy(req, 200, { 'content-type': 'text/plain' }, 600);
-    assert.ok(Math.abs(policy.timeToLive() - 600_000) < 2000);
-    assert.equal(worthStoring(policy, {}), true);
+    assert.ok(Math.abs(ttlMs({ 'content-type': 'text/plain' }) - 600_000) < 2000);
+    assert.equal(worthStoring(judge(200, { 'content-type': 'text/plain' }, 600), Date.now()), true);
   });
 
   it('with CACHE_DEFAULT_TTL=0 stores nothing that has no freshness', () => {
-    const policy = createPolicy(req, 200, {}, 0);
-    assert.equal(worthStoring(policy, {}), false);
+    assert.equal(worthStoring(judge(200, {}, 0), Date.now()), false);
   });
 
   it('never overrides what the origin said: max-age, no-store, private, heuristic from Last-Modified', () => {
-    assert.ok(Math.abs(createPolicy(req, 200, { 'cache-control': 'max-age=5' }, 600).timeToLive() - 5000) < 1000);
-    assert.equal(createPolicy(req, 200, { 'cache-control': 'no-store' }, 600).storable(), false);
-    assert.equal(createPolicy(req, 200, { 'cache-control': 'private, max-age=60' }, 600).storable(), false);
+    assert.ok(Math.abs(ttlMs({ 'cache-control': 'max-age=5' }) - 5000) < 1000);
+    assert.equal(judge(200, { 'cache-control': 'no-store' }, 600).storable, false);
+    assert.equal(judge(200, { 'cache-control': 'private, max-age=60' }, 600).storable, false);
     const tenDaysAgo = new Date(Date.now() - 10 * 86_400_000).toUTCString();
-    const heuristic = createPolicy(req, 200, { 'last-modified': tenDaysAgo, date: new Date().toUTCString() }, 600);
-    assert.ok(Math.abs(heuristic.timeToLive() - 86_400_000) < 5000, 'a tenth of the time since Last-Modified');
+    assert.ok(Math.abs(ttlMs({ 'last-modified': tenDaysAgo, date: new Date().toUTCString() }) - 86_400_000) < 5000, 'a tenth of the time since Last-Modified');
   });
 
   it('stores max-age=0 with a validator, for revalidation', () => {
-    const headers = { 'cache-control': 'max-age=0', etag: '"v1"' };
-    assert.equal(worthStoring(createPolicy(req, 200, headers, 600), headers), true);
-    assert.equal(worthStoring(createPolicy(req, 200, { 'cache-control': 'max-age=0' }, 600), {}), false);
+    assert.equal(worthStoring(judge(200, { 'cache-control': 'max-age=0', etag: '"v1"' }, 600), Date.now()), true);
+    assert.equal(worthStoring(judge(200, { 'cache-control': 'max-age=0' }, 600), Date.now()), false);
   });
 });
 

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { batchByBytes, variantToWire, wireVariantBytes } from '../../src/cache/cache-wire.js';
-import { createPolicy } from '../../src/cache/freshness.js';
+import { evaluate } from '../../src/cache/freshness.js';
 import { MAX_MESSAGE_BYTES, OBJECT_ENVELOPE_BYTES } from '../../src/transport/grpc/limits.js';
 
 const MIB = 1024 * 1024;
@@ -27,7 +27,7 @@ describe('cache - hand-off batches', () => {
       status: 200,
       headers,
       body: Buffer.alloc(1000),
-      policy: createPolicy({ url: 'http://o.test/x', method: 'GET', headers: {} }, 200, headers, 0),
+      policy: evaluate({}, 200, headers, { targets: [], defaultTtlSeconds: 0 }).policy,
       selectedBy: {},
     });
     assert.ok(wireVariantBytes(wire) > 1000 + wire.policy_json.length);

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { loadSettings } from '../../src/config/load.js';
-import { createPolicy } from '../../src/cache/freshness.js';
+import { evaluate } from '../../src/cache/freshness.js';
 import { MemoryGuard, type Evictable } from '../../src/cache/memory-guard.js';
 import { ObjectStore } from '../../src/cache/object-store.js';
 import { IdSpace } from '../../src/id/id-space.js';
@@ -112,7 +112,7 @@ describe('memory - pressure eviction', () => {
     const store = new ObjectStore(100 * MIB, new IdSpace(66));
     for (let i = 0; i < 10; i++) {
       const url = `http://o/${i}`;
-      store.put({ url, status: 200, headers: {}, body: Buffer.alloc(10_000), policy: createPolicy({ url, method: 'GET', headers: {} }, 200, {}, 60), selectedBy: {} });
+      store.put({ url, status: 200, headers: {}, body: Buffer.alloc(10_000), policy: evaluate({}, 200, {}, { targets: [], defaultTtlSeconds: 60 }).policy, selectedBy: {} });
     }
     store.find('http://o/0', {}); // recently used: kept
     const evicted = store.evictOldest(25_000);

@@ -141,8 +141,14 @@ describe('cache - fast path for fresh local hits', () => {
     assert.equal(asked.length, 2);
   });
 
-  it('a must-revalidate response is revalidated on every use, as the full rules say', async () => {
-    const { fetcher, asked } = origin((h) => (h['if-none-match'] ? { status: 304, headers: { etag: ETAG } } : { status: 200, headers: { ...cacheable, 'cache-control': 'max-age=60, must-revalidate' } }));
+  it('a must-revalidate response is a fresh hit while fresh (RFC 9111 §5.2.2.2); a no-cache one is revalidated on every use (§5.2.2.4)', async () => {
+    const mustRevalidate = origin(() => ({ status: 200, headers: { ...cacheable, 'cache-control': 'max-age=60, must-revalidate' } }));
+    const fresh = ownerCache(mustRevalidate.fetcher);
+    await fresh.serve(request());
+    assert.equal(fresh.serveFresh(request())?.outcome, 'HIT');
+    assert.equal(mustRevalidate.asked.length, 1);
+
+    const { fetcher, asked } = origin((h) => (h['if-none-match'] ? { status: 304, headers: { etag: ETAG } } : { status: 200, headers: { ...cacheable, 'cache-control': 'max-age=60, no-cache' } }));
     const cache = ownerCache(fetcher);
     await cache.serve(request());
     assert.equal(cache.serveFresh(request()), undefined);

@@ -262,6 +262,12 @@ export class OriginClient {
   }
 
   async #readBody(res: Dispatcher.ResponseData, url: URL, signal: AbortSignal | undefined): Promise<Buffer> {
+    if (res.statusCode === 304) {
+      // A 304 has no content (RFC 9110 §15.4.5); its Content-Length describes the stored
+      // representation (RFC 9111 §4.3.4), which undici would take for a truncated body.
+      await res.body.dump().catch(() => undefined);
+      return Buffer.alloc(0);
+    }
     const declared = Number(firstValue(res.headers['content-length']) ?? NaN);
     if (declared > this.#maxBodyBytes) {
       // Destroying an unread undici body emits its abort error: nobody else listens, so swallow it here.

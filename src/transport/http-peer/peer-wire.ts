@@ -27,7 +27,7 @@ const MAX_HEADER_VALUE = 16 * 1024;
 const HEADER_NAME = /^[a-z0-9!#$%&'*+.^_`|~-]{1,256}$/;
 /** No control characters but tab: a value is written into the client's response as is. */
 const HEADER_VALUE = /^[^\0-\x08\x0a-\x1f\x7f]*$/;
-const OUTCOMES = new Set(['HIT', 'MISS', 'REVALIDATED', 'STALE']);
+const OUTCOMES = new Set(['HIT', 'MISS', 'REVALIDATED', 'STALE', 'UPDATING']);
 
 function invalid(message: string): never {
   throw new DhtError('ERR_INVALID_ARGUMENT', message);
@@ -82,7 +82,7 @@ export function parseHead(text: string): ResponseHead {
   const raw = jsonObject(text, 'the response head');
   const { status, outcome, stored, origin_status: originStatus, hot, fresh_for_ms: freshForMs } = raw;
   if (!Number.isInteger(status) || (status as number) < 100 || (status as number) > 599) invalid('head.status: expected an HTTP status');
-  if (typeof outcome !== 'string' || !OUTCOMES.has(outcome)) invalid('head.outcome: expected HIT, MISS, REVALIDATED or STALE');
+  if (typeof outcome !== 'string' || !OUTCOMES.has(outcome)) invalid('head.outcome: expected HIT, MISS, REVALIDATED, STALE or UPDATING');
   if (typeof stored !== 'boolean' || typeof hot !== 'boolean') invalid('head.stored, head.hot: expected true or false');
   if (!Number.isInteger(originStatus) || (originStatus as number) < 0 || (originStatus as number) > 599) invalid('head.origin_status: expected 0 or an HTTP status');
   if (typeof freshForMs !== 'number' || !Number.isFinite(freshForMs) || freshForMs < 0) invalid('head.fresh_for_ms: expected a duration');
