@@ -1,5 +1,5 @@
 import { DhtError } from '../errors.js';
-import { inSpan, SpanKind } from '../runtime/telemetry.js';
+import { inSpan, SpanKind, tracingOn } from '../runtime/telemetry.js';
 import type { ForwardOptions } from './cache-peers.js';
 import type { Variant } from './stored-variant.js';
 import type { CacheRequest, CacheResponse, OwnerCache } from './owner-cache.js';
@@ -12,6 +12,11 @@ import type { OwnerLocator } from './owner-locator.js';
 export interface OwnerEndpoint {
   /** Answers a forwarded request; ERR_NOT_OWNER when a route-cache hit reached a former owner. */
   serve(req: CacheRequest, options: ForwardOptions): Promise<CacheResponse>;
+  /**
+   * What `serve` would answer, when that is a fresh hit it can give at once and tracing is off;
+   * undefined otherwise (then `serve` must run). Spares the common case a promise and a span.
+   */
+  serveFresh(req: CacheRequest, options: ForwardOptions): CacheResponse | undefined;
   /** Keeps objects a previous owner handed over: only those this node owns or replicates. */
   accept(variants: readonly Variant[]): Promise<void>;
   invalidate(url: string): void;
@@ -32,6 +37,11 @@ export class CacheOwnerEndpoint implements OwnerEndpoint {
       span.setAttributes({ 'koorde.outcome': response.outcome, 'koorde.stored': response.stored, 'koorde.hot': response.hot });
       return response;
     });
+  }
+
+  serveFresh(req: CacheRequest, options: ForwardOptions): CacheResponse | undefined {
+    if (tracingOn() || (options.fromRouteCache && !this.locator.owns(this.locator.keyOf(req.url)))) return undefined;
+    return this.owner.serveFresh(req);
   }
 
   async accept(variants: readonly Variant[]): Promise<void> {
