@@ -14,6 +14,9 @@ export interface PeerConnectionInit {
   readonly maxBodyBytes: number;
 }
 
+/** How long the TCP (and TLS) handshake with an owner may take. */
+const CONNECT_TIMEOUT_MS = 10_000;
+
 /** Request ids wrap before u32 does; 0 is the connection's own. */
 const LAST_ID = 0x7fff_ffff;
 
@@ -59,6 +62,10 @@ export class PeerConnection {
   ) {
     this.socket = material ? connectTls({ host, port, ...httpsClientOptions(material) }) : connectTcp({ host, port });
     this.socket.setNoDelay(true);
+    // A host that drops the connection attempt silently is unreachable, not slow: requests move on.
+    const connecting = setTimeout(() => this.fail(new DhtError('ERR_UNREACHABLE', `${this.context}: no connection in ${CONNECT_TIMEOUT_MS} ms`)), CONNECT_TIMEOUT_MS);
+    this.socket.once(material ? 'secureConnect' : 'connect', () => clearTimeout(connecting));
+    this.socket.once('close', () => clearTimeout(connecting));
     this.writer = new FrameWriter(this.socket);
     const reader = new FrameReader(acceptedPayload, (id, type, payload) => this.onFrame(id, type, payload));
     this.socket.on('data', (chunk: Buffer) => {
