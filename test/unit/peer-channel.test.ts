@@ -19,6 +19,11 @@ function around(ring: CacheRing, url: string, offset: number): bigint {
   return (ring.ids.hash(url) + BigInt(offset) + ring.ids.size) % ring.ids.size;
 }
 
+async function waitUntil(condition: () => boolean): Promise<void> {
+  for (let i = 0; i < 200 && !condition(); i++) await new Promise((resolve) => setTimeout(resolve, 10));
+  assert.ok(condition(), 'condition not met in 2 s');
+}
+
 function listen(server: Server): Promise<number> {
   return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve((server.address() as AddressInfo).port)));
 }
@@ -171,6 +176,58 @@ describe('cache - the peer data channel on loopback', () => {
       assert.ok(failure instanceof DhtError, `a DhtError, got ${String(failure)}`);
       assert.equal(errorCode(failure), code, (failure as Error).message);
     }
+  });
+
+  it('a request whose client left, or whose owner stays silent, is cancelled at the owner; the connection carries on', async () => {
+    const seen: [number, number][] = [];
+    const owner = createNetServer((socket) => {
+      const reader = new FrameReader(
+        (type) => (type === FrameType.FETCH ? 1 << 20 : 0),
+        (id, type, payload) => {
+          seen.push([id, type]);
+          // Only a request for /answered gets an answer; the others wait for their cancellation.
+          if (type === FrameType.FETCH && payload.toString().includes('/answered')) {
+            const head = Buffer.from(JSON.stringify({ status: 200, headers: [], outcome: 'HIT', stored: true, origin_status: 0, hot: false, fresh_for_ms: 1000 }));
+            socket.write(Buffer.concat([frame(id, FrameType.HEAD, head), frame(id, FrameType.BODY, Buffer.from('ok')), frame(id, FrameType.END)]));
+          }
+        },
+      );
+      socket.on('data', (chunk: Buffer) => reader.push(chunk)).on('error', () => undefined);
+    });
+    const port = await listen(owner);
+    const peers = new FramedCachePeers(
+      { peerPort: async () => port, store: async () => {}, invalidate: async () => {}, close: () => {} },
+      GrpcCredentials.PLAINTEXT,
+      wallClock,
+      { ...INIT, headTimeoutMs: 300 },
+    );
+    closers.push(async () => {
+      peers.close();
+      await new Promise((resolve) => owner.close(resolve));
+    });
+    const fetchOf = (path: string, signal?: AbortSignal) =>
+      peers.fetch('127.0.0.1:1', { url: `http://origin.test${path}`, method: 'GET', headers: {} }, { fromRouteCache: false, signal }).then(
+        async (r) => {
+          let body = '';
+          for await (const chunk of r.chunks) body += chunk.toString();
+          return body;
+        },
+        (err: unknown) => errorCode(err),
+      );
+    const client = new AbortController();
+    const left = fetchOf('/left', client.signal);
+    await waitUntil(() => seen.length === 1);
+    client.abort(new DhtError('ERR_ABORTED', 'the client went away'));
+    assert.equal(await left, 'ERR_ABORTED');
+    assert.equal(await fetchOf('/silent'), 'ERR_TIMEOUT');
+    assert.equal(await fetchOf('/answered'), 'ok');
+    assert.deepEqual(seen, [
+      [1, FrameType.FETCH],
+      [1, FrameType.CANCEL],
+      [2, FrameType.FETCH],
+      [2, FrameType.CANCEL],
+      [3, FrameType.FETCH],
+    ]);
   });
 
   it('many requests at once share one connection, each answer matched to its own request', async () => {
