@@ -14,6 +14,8 @@ import { errorToWire, MAX_REQUEST_BYTES, parseFetchRequest } from './peer-wire.j
 export const MAX_IN_FLIGHT = 4096;
 /** An owner stops reading an entry's requests while this much of its answers waits to be sent. */
 const WRITE_BACKLOG_BYTES = 8 << 20;
+/** How long closing waits for the requests in flight before it cuts the connections. */
+const CLOSE_GRACE_MS = 5000;
 /** A connection that carries nothing this long is dropped (entries close theirs sooner). */
 const IDLE_MS = 10 * 60_000;
 
@@ -52,6 +54,10 @@ export function createPeerServer(endpoint: OwnerEndpoint, credentials: GrpcCrede
       new Promise((resolve) => {
         server.close(() => resolve());
         for (const session of sessions) session.closeWhenIdle();
+        // An entry that neither takes its answers nor closes does not hold the shutdown up.
+        setTimeout(() => {
+          for (const session of sessions) session.destroy();
+        }, CLOSE_GRACE_MS).unref();
       }),
   };
 }
@@ -87,6 +93,10 @@ class PeerSession {
       for (const cancel of this.inFlight.values()) cancel?.abort(new DhtError('ERR_ABORTED', 'the entry node went away'));
       this.inFlight.clear();
     });
+  }
+
+  destroy(): void {
+    this.socket.destroy();
   }
 
   closeWhenIdle(): void {
