@@ -56,7 +56,7 @@ interface Run {
   readonly x_cache: Record<string, number>;
   /**
    * CPU time the cell's server processes spent per request served (user + system, from
-   * /proc): unlike req/s it does not depend on how much of the CPU other work left them.
+   * /proc): far less than req/s does it depend on how much of the CPU other work left them.
    */
   readonly cpu_us_per_request?: number;
 }
