@@ -73,8 +73,8 @@ export class PeerConnection {
       try {
         reader.push(chunk);
       } catch (err) {
-        if (!(err instanceof FrameError)) throw err;
-        this.fail(new DhtError('ERR_INTERNAL', `${this.context}: ${err.message}`));
+        // A bad frame, or a bug handling one: either way this connection is done, the node is not.
+        this.fail(new DhtError('ERR_INTERNAL', `${this.context}: ${err instanceof FrameError ? err.message : `failed to read an answer (${String(err)})`}`, { cause: err }));
       } finally {
         // Heads go to their callers once the whole chunk is read: a small body came with its head.
         for (const pending of this.headed) pending.handOver();

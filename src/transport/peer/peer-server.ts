@@ -84,8 +84,9 @@ class PeerSession {
       try {
         reader.push(chunk);
       } catch (err) {
-        if (!(err instanceof FrameError)) throw err;
-        this.refuse(err.message);
+        // Never thrown on from a socket handler: that would take the node down with one connection.
+        if (!(err instanceof FrameError)) logger.error({ err }, 'peer frame handling failed');
+        this.refuse(err instanceof FrameError ? err.message : 'internal error');
       }
     });
     socket.on('error', (err) => logger.debug({ err }, 'peer connection failed'));
@@ -119,22 +120,27 @@ class PeerSession {
       return this.answerError(id, err); // a bad request, not a bad connection
     }
     const options = { fromRouteCache: forwarded.fromRouteCache };
-    const fresh = forwarded.trace ? undefined : this.endpoint.serveFresh(forwarded.req, options);
-    if (fresh) return this.answer(id, fresh);
     const cancel = new AbortController();
-    this.inFlight.set(id, cancel);
-    const serve = () => this.endpoint.serve(forwarded.req, { ...options, signal: cancel.signal });
-    (forwarded.trace ? continueTrace(forwarded.trace, serve) : serve()).then(
-      (response) => {
+    const failed = (err: unknown) => {
+      if (!(err instanceof DhtError)) this.logger.error({ err }, 'peer request failed');
+      // Not answered if the entry cancelled it or the connection is gone.
+      if (!cancel.signal.aborted && !this.refused) this.answerError(id, err);
+      this.inFlight.delete(id);
+      this.afterAnswer();
+    };
+    // Called from the socket's data handler: a throw here would take the whole node down.
+    try {
+      const fresh = forwarded.trace ? undefined : this.endpoint.serveFresh(forwarded.req, options);
+      if (fresh) return this.answer(id, fresh);
+      this.inFlight.set(id, cancel);
+      const serve = () => this.endpoint.serve(forwarded.req, { ...options, signal: cancel.signal });
+      (forwarded.trace ? continueTrace(forwarded.trace, serve) : serve()).then((response) => {
         if (this.inFlight.delete(id) && !cancel.signal.aborted) this.answer(id, response);
         this.afterAnswer();
-      },
-      (err: unknown) => {
-        if (!(err instanceof DhtError)) this.logger.error({ err }, 'peer request failed');
-        if (this.inFlight.delete(id) && !cancel.signal.aborted) this.answerError(id, err);
-        this.afterAnswer();
-      },
-    );
+      }, failed);
+    } catch (err) {
+      failed(err);
+    }
   }
 
   private answer(id: number, response: CacheResponse): void {
