@@ -13,7 +13,7 @@
  *   npm run bench:hitpath -- --profile /tmp/prof   # nodes under --cpu-prof; see docs/benchmarks/hitpath-profile.md
  */
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -27,6 +27,8 @@ const LOAD_CPU = 0;
 const CONNECTIONS = 64;
 const URLS = 200;
 const OBJECT_BYTES = 1024;
+/** Clock ticks per second of /proc's CPU times (USER_HZ: 100 on Linux). */
+const TICKS_PER_SECOND = 100;
 
 const { values } = parseArgs({ options: { runs: { type: 'string' }, seconds: { type: 'string' }, out: { type: 'string' }, profile: { type: 'string' } } });
 const runs = Number(values.runs ?? 3);
@@ -38,6 +40,8 @@ if (!Number.isInteger(runs) || runs < 1 || !(seconds > 0)) {
   process.exit(2);
 }
 const HAS_WRK = spawnSync('wrk', ['--version']).error === undefined;
+/** Other work on the shared machine, at the start and (in the results) at the end of the run. */
+const loadAtStart = Number(loadavg()[0]!.toFixed(1));
 const log = (line: string) => process.stdout.write(line + '\n');
 const work = mkdtempSync(join(tmpdir(), 'hitpath-'));
 
@@ -50,6 +54,11 @@ interface Run {
   readonly failed: number;
   /** X-Cache counts the entry node reported over the run (empty for bare node:http). */
   readonly x_cache: Record<string, number>;
+  /**
+   * CPU time the cell's server processes spent per request served (user + system, from
+   * /proc): far less than req/s does it depend on how much of the CPU other work left them.
+   */
+  readonly cpu_us_per_request?: number;
 }
 
 interface Cell {
@@ -59,6 +68,8 @@ interface Cell {
   readonly pathsFile: string;
   /** The node whose X-Cache counts tell what was served. */
   readonly entry?: string;
+  /** The server processes whose CPU time the cell costs. */
+  readonly pids: readonly number[];
 }
 
 const BARE_SERVER = `
@@ -86,7 +97,7 @@ try {
     const bare = spawnBenchChild(process.execPath, ['-e', BARE_SERVER], { cpu: SERVER_CPU });
     children.push(bare);
     const port = (await bare.waitFor(/listening (\d+)/))[1]!;
-    cells.push({ name: 'bare', label: 'bare node:http answering 1 KiB from memory', base: `http://127.0.0.1:${port}`, pathsFile: pathsFile('bare', ['/']) });
+    cells.push({ name: 'bare', label: 'bare node:http answering 1 KiB from memory', base: `http://127.0.0.1:${port}`, pathsFile: pathsFile('bare', ['/']), pids: [bare.child.pid!] });
   }
 
   const startCluster = async (nodes: number) => {
@@ -113,7 +124,7 @@ try {
   for (let i = 1; i <= URLS; i++) await get(node + cachePath(i));
   const localPaths = Array.from({ length: URLS }, (_, i) => cachePath(i + 1));
   await expectXCache(node + localPaths[0]!, 'HIT-LOCAL');
-  cells.push({ name: 'local', label: `one node, its own hits (/cache?url=, ${URLS} URLs)`, base: node, pathsFile: pathsFile('local', localPaths), entry: node });
+  cells.push({ name: 'local', label: `one node, its own hits (/cache?url=, ${URLS} URLs)`, base: node, pathsFile: pathsFile('local', localPaths), entry: node, pids: [single.nodes[0]!.child.pid!] });
 
   const pair = await startCluster(2);
   const [entry, owner] = [pair.nodes[0]!, pair.nodes[1]!];
@@ -124,7 +135,7 @@ try {
     if (headers.get('x-responsible-node') === owner.grpc) remote.push(cachePath(i));
   }
   await expectXCache(entry.http + remote[0]!, 'HIT-DHT');
-  cells.push({ name: 'forwarded', label: 'two nodes, every hit owned by the other node', base: entry.http, pathsFile: pathsFile('forwarded', remote), entry: entry.http });
+  cells.push({ name: 'forwarded', label: 'two nodes, every hit owned by the other node', base: entry.http, pathsFile: pathsFile('forwarded', remote), entry: entry.http, pids: [entry.child.pid!, owner.child.pid!] });
 
   const results = new Map<string, Run[]>(cells.map((c) => [c.name, []]));
   /** Measured periods per cell on the monotonic clock CPU profiles use (µs), so a profile can leave out start-up and warm-up. */
@@ -137,7 +148,7 @@ try {
       const run = await load(cell, seconds);
       windows.get(cell.name)!.push([from, micros()]);
       results.get(cell.name)!.push(run);
-      log(`hitpath  round ${round}  ${cell.name.padEnd(10)} ${run.rps.toFixed(0).padStart(7)} req/s  p50 ${run.p50_ms.toFixed(2)} ms  p99 ${run.p99_ms.toFixed(2)} ms${run.failed ? `  ${run.failed} FAILED` : ''}  ${JSON.stringify(run.x_cache)}`);
+      log(`hitpath  round ${round}  ${cell.name.padEnd(10)} ${run.rps.toFixed(0).padStart(7)} req/s  p50 ${run.p50_ms.toFixed(2)} ms  p99 ${run.p99_ms.toFixed(2)} ms${run.cpu_us_per_request === undefined ? '' : `  ${run.cpu_us_per_request.toFixed(1)} µs CPU/req`}${run.failed ? `  ${run.failed} FAILED` : ''}  ${JSON.stringify(run.x_cache)}`);
     }
   }
 
@@ -151,6 +162,11 @@ try {
     }
   } else {
     const bareMedian = spread(results.get('bare')!.map((r) => r.rps)).median;
+    const cpuMedian = (cellRuns: readonly Run[]) => {
+      const known = cellRuns.flatMap((r) => (r.cpu_us_per_request === undefined ? [] : [r.cpu_us_per_request]));
+      return known.length ? spread(known).median : undefined;
+    };
+    const bareCpu = cpuMedian(results.get('bare')!);
     const rows = cells.map((cell) => {
       const cellRuns = results.get(cell.name)!;
       const rps = spread(cellRuns.map((r) => r.rps));
@@ -160,13 +176,16 @@ try {
         rps,
         spread_pct: (100 * (rps.max - rps.min)) / rps.median,
         vs_bare: rps.median / bareMedian,
+        cpu_us_per_request: cpuMedian(cellRuns),
+        /** Bare node:http's CPU per request over this cell's: the req/s ratio on a CPU of its own. */
+        cpu_vs_bare: bareCpu === undefined ? undefined : bareCpu / cpuMedian(cellRuns)!,
         p50_ms: spread(cellRuns.map((r) => r.p50_ms)).median,
         p99_ms: spread(cellRuns.map((r) => r.p99_ms)).median,
         failed: cellRuns.reduce((sum, r) => sum + r.failed, 0),
         runs: cellRuns,
       };
     });
-    const machine = { cpu: cpus()[0]?.model ?? 'unknown', cpus: cpus().length, node: process.version, load: HAS_WRK ? 'wrk -t1' : 'bench/lib/http-load.ts', pinned: CAN_PIN, load_average_1m: Number(loadavg()[0]!.toFixed(1)) };
+    const machine = { cpu: cpus()[0]?.model ?? 'unknown', cpus: cpus().length, node: process.version, load: HAS_WRK ? 'wrk -t1' : 'bench/lib/http-load.ts', pinned: CAN_PIN, load_average_1m_start: loadAtStart, load_average_1m: Number(loadavg()[0]!.toFixed(1)) };
     const options = { runs, seconds, connections: CONNECTIONS, urls: URLS, object_bytes: OBJECT_BYTES, server_cpu: SERVER_CPU, load_cpu: LOAD_CPU };
     mkdirSync(out, { recursive: true });
     writeFileSync(join(out, 'hitpath.json'), JSON.stringify({ machine, options, rows }, null, 2) + '\n');
@@ -179,13 +198,13 @@ try {
       }),
     );
     const table = [
-      '| path | req/s (median) | spread (min–max) | vs bare node:http | p50 ms | p99 ms | failed |',
-      '|---|---|---|---|---|---|---|',
-      ...rows.map((r) => `| ${r.label} | ${Math.round(r.rps.median)} | ${Math.round(r.rps.min)}–${Math.round(r.rps.max)} (${r.spread_pct.toFixed(1)} %) | ${r.vs_bare.toFixed(2)} | ${r.p50_ms.toFixed(2)} | ${r.p99_ms.toFixed(2)} | ${r.failed} |`),
+      '| path | req/s (median) | spread (min–max) | vs bare node:http | CPU µs per request | vs bare by CPU | p50 ms | p99 ms | failed |',
+      '|---|---|---|---|---|---|---|---|---|',
+      ...rows.map((r) => `| ${r.label} | ${Math.round(r.rps.median)} | ${Math.round(r.rps.min)}–${Math.round(r.rps.max)} (${r.spread_pct.toFixed(1)} %) | ${r.vs_bare.toFixed(2)} | ${r.cpu_us_per_request?.toFixed(1) ?? '–'} | ${r.cpu_vs_bare?.toFixed(2) ?? '–'} | ${r.p50_ms.toFixed(2)} | ${r.p99_ms.toFixed(2)} | ${r.failed} |`),
     ].join('\n');
     writeFileSync(join(out, 'hitpath.md'), table + '\n');
     log('\n' + table + '\n');
-    log(`hitpath: ${machine.cpus} × ${machine.cpu}, Node ${machine.node}, load average ${machine.load_average_1m}; results in ${out}/hitpath.{json,svg,md}`);
+    log(`hitpath: ${machine.cpus} × ${machine.cpu}, Node ${machine.node}, load average ${machine.load_average_1m_start} at the start, ${machine.load_average_1m} at the end; results in ${out}/hitpath.{json,svg,md}`);
   }
 } finally {
   await Promise.all(clusters.map((c) => c.stop()));
@@ -217,13 +236,35 @@ async function xCacheCounts(node: string): Promise<Record<string, number>> {
 
 async function load(cell: Cell, forSeconds: number): Promise<Run> {
   const before = cell.entry ? await xCacheCounts(cell.entry) : {};
+  const cpuBefore = cpuSeconds(cell.pids);
   const generator = HAS_WRK
     ? spawnBenchChild('wrk', ['-t1', `-c${CONNECTIONS}`, `-d${forSeconds}s`, '--timeout', '10s', '--latency', '-s', 'bench/lib/wrk-paths.lua', cell.base, '--', cell.pathsFile], { cpu: LOAD_CPU })
     : spawnBenchChild(process.execPath, ['--import', 'tsx', 'bench/lib/http-load.ts', cell.base, cell.pathsFile, String(CONNECTIONS), String(forSeconds)], { cpu: LOAD_CPU });
   const text = await generator.done;
+  const cpuAfter = cpuSeconds(cell.pids);
   const after = cell.entry ? await xCacheCounts(cell.entry) : {};
   const x_cache = Object.fromEntries(Object.entries(after).map(([k, v]) => [k, v - (before[k] ?? 0)]).filter(([, v]) => (v as number) > 0));
-  return { ...(HAS_WRK ? parseWrk(text) : (JSON.parse(text) as Omit<Run, 'x_cache'>)), x_cache };
+  const run = HAS_WRK ? parseWrk(text) : (JSON.parse(text) as Omit<Run, 'x_cache'>);
+  const served = run.rps * forSeconds;
+  const cpu_us_per_request = cpuBefore !== undefined && cpuAfter !== undefined && served > 0 ? ((cpuAfter - cpuBefore) * 1e6) / served : undefined;
+  return { ...run, x_cache, cpu_us_per_request };
+}
+
+/** User + system CPU seconds of `pids` so far; undefined without /proc. */
+function cpuSeconds(pids: readonly number[]): number | undefined {
+  let ticks = 0;
+  for (const pid of pids) {
+    let stat: string;
+    try {
+      stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    } catch {
+      return undefined;
+    }
+    // Fields after the command name (which may hold spaces) in parentheses: utime is the 12th, stime the 13th.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    ticks += Number(fields[11]) + Number(fields[12]);
+  }
+  return ticks / TICKS_PER_SECOND;
 }
 
 function parseWrk(text: string): Omit<Run, 'x_cache'> {

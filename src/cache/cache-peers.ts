@@ -6,6 +6,8 @@ export interface ForwardedResponse {
   readonly head: ResponseHead;
   /** The body as the owner sends it. */
   readonly chunks: AsyncIterable<Buffer>;
+  /** The whole body, when it had all arrived with the head (then `chunks` need not be read). */
+  readonly body?: Buffer;
 }
 
 export interface ForwardOptions {

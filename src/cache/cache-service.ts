@@ -189,7 +189,9 @@ export class CacheService {
           const forwarded = await this.c.peers.fetch(target.addr, req, { fromRouteCache: located.fromRouteCache, signal });
           const { head } = forwarded;
           const xCache = head.outcome === 'MISS' ? 'MISS-DHT' : head.outcome === 'REVALIDATED' ? 'REVALIDATED' : 'HIT-DHT';
-          const body = head.hot ? this.keepHotCopy(req, head, forwarded.chunks, target) : forwarded.chunks;
+          const { body: whole } = forwarded;
+          if (whole && head.hot) this.keepHot(req, head, whole, target);
+          const body = whole ?? (head.hot ? this.keepHotCopy(req, head, forwarded.chunks, target) : forwarded.chunks);
           // X-Cache-Origin: what the owner did, as the original system reported on forwarded answers.
           return this.answer(head, body, xCache, target.addr, lookupHops + 1, started, ownerXCache(head));
         } catch (err) {
@@ -250,7 +252,11 @@ export class CacheService {
       parts.push(chunk);
       yield chunk;
     }
-    if (req.method === 'GET' && head.status === 200) this.hotCopies.put(req.url, head, Buffer.concat(parts), owner, req.headers);
+    this.keepHot(req, head, Buffer.concat(parts), owner);
+  }
+
+  private keepHot(req: CacheRequest, head: ResponseHead, body: Buffer, owner: NodeRef): void {
+    if (req.method === 'GET' && head.status === 200) this.hotCopies.put(req.url, head, body, owner, req.headers);
   }
 
   /**

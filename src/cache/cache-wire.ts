@@ -1,4 +1,5 @@
 import type { Headers } from './freshness.js';
+import type { HeaderList } from './header-list.js';
 import type { CacheRequest, CacheResponse, Outcome } from './owner-cache.js';
 import { CachePolicy } from './rfc9111/policy.js';
 import type { Variant } from './stored-variant.js';
@@ -13,6 +14,12 @@ export function headersToWire(headers: Headers | Readonly<Record<string, string>
   return Object.entries(headers).flatMap(([name, value]) =>
     value === undefined ? [] : Array.isArray(value) ? value.map((v) => ({ name, value: v })) : [{ name, value }],
   );
+}
+
+function listToWire(list: HeaderList): WireHeader[] {
+  const out: WireHeader[] = [];
+  for (let i = 0; i < list.length; i += 2) out.push({ name: list[i]!, value: list[i + 1]! });
+  return out;
 }
 
 export function headersFromWire(list: readonly WireHeader[] | undefined): Headers {
@@ -61,7 +68,8 @@ export type ResponseHead = Omit<CacheResponse, 'body'>;
 export function headToWire(r: ResponseHead): WireHead {
   return {
     status: r.status,
-    headers: headersToWire(r.headers),
+    // A fresh hit's prepared list, when it has one, rather than the map built from it on demand.
+    headers: r.headerList ? listToWire(r.headerList) : headersToWire(r.headers),
     outcome: r.outcome,
     stored: r.stored,
     origin_status: r.originStatus ?? 0,

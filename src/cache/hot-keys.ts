@@ -3,7 +3,12 @@ import type { Clock } from '../runtime/clock.js';
 interface Rate {
   value: number;
   at: number;
+  /** When the URL last moved to the recent end of the map. */
+  movedAt: number;
 }
+
+/** A URL's place in recency order is renewed at most this often: re-inserting on every request cost more than the count. */
+const REORDER_MS = 1000;
 
 /** How many URLs' rates are tracked at most; the coldest are forgotten first. */
 const MAX_TRACKED = 10_000;
@@ -29,12 +34,17 @@ export class HotKeys {
     if (rate) {
       rate.value = this.decayed(rate, now) + 1; // updated in place: no garbage per request
       rate.at = now;
-      this.rates.delete(url); // re-insert: Map order then is recency order, for pruning
+      if (now - rate.movedAt >= REORDER_MS) {
+        // Re-inserted: Map order then is recency order (to within REORDER_MS), for pruning.
+        rate.movedAt = now;
+        this.rates.delete(url);
+        this.rates.set(url, rate);
+      }
     } else {
-      rate = { value: 1, at: now };
+      rate = { value: 1, at: now, movedAt: now };
+      this.rates.set(url, rate);
+      if (this.rates.size > MAX_TRACKED) this.rates.delete(this.rates.keys().next().value!);
     }
-    this.rates.set(url, rate);
-    if (this.rates.size > MAX_TRACKED) this.rates.delete(this.rates.keys().next().value!);
     return rate.value >= this.threshold;
   }
 

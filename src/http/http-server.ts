@@ -79,10 +79,15 @@ const TARGETS_REMEMBERED = 1024;
 const LONGEST_REMEMBERED_TARGET = 2048;
 
 /**
- * Parsed request targets and canonical /cache?url= URLs, shared by the requests that repeat
- * them: parsing was a tenth of a cached hit's CPU. The URLs are only read, never changed.
+ * Parsed request targets (with the API path each names) and canonical /cache?url= URLs, shared
+ * by the requests that repeat them: parsing was a tenth of a cached hit's CPU. The URLs are only
+ * read, never changed.
  */
-const requestTarget = recentResults(TARGETS_REMEMBERED, LONGEST_REMEMBERED_TARGET, parseRequestTarget);
+const requestTarget = recentResults(TARGETS_REMEMBERED, LONGEST_REMEMBERED_TARGET, (raw) => {
+  const url = parseRequestTarget(raw);
+  const path = url.pathname.replace(/\/+$/, '') || '/';
+  return { url, path, api: API_PATHS.includes(path) || path.startsWith('/dashboard/') };
+});
 const cacheTarget = recentResults(TARGETS_REMEMBERED, LONGEST_REMEMBERED_TARGET, canonicalUrl);
 
 /** /cache?url=: client headers that matter to caching decisions and to the origin. */
@@ -102,9 +107,7 @@ export function createHttpServer(deps: HttpServerDeps): Server {
   server.keepAliveTimeout = 65_000; // longer than common load balancer idle timeouts (AWS: 60 s)
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const url = requestTarget(req.url ?? '/');
-    const path = url.pathname.replace(/\/+$/, '') || '/';
-    const api = API_PATHS.includes(path) || path.startsWith('/dashboard/');
+    const { url, path, api } = requestTarget(req.url ?? '/');
     if (deps.gateway && !api) return gateway(req, res, url);
     switch (path) {
       case '/health':

@@ -1,4 +1,4 @@
-import type { Server } from 'node:http';
+import type { Server } from 'node:net';
 
 /**
  * Pending connections the kernel may hold for a server (capped by net.core.somaxconn). Node's

@@ -5,15 +5,22 @@
 export class LogHistogram {
   private static readonly GROWTH = 1.02;
   private static readonly MIN = 0.001;
-  private readonly counts = new Map<number, number>();
+  private static readonly LOG_GROWTH = Math.log(LogHistogram.GROWTH);
+  /** ~1e32 ms: far beyond any duration measured. */
+  private static readonly MAX_BUCKET = 4096;
+  /** Count per bucket index: an array, since recording is on every request's path. */
+  private readonly counts: number[] = [];
   #count = 0;
   #sum = 0;
   #max = 0;
 
   record(value: number): void {
     const v = Math.max(LogHistogram.MIN, value);
-    const bucket = Math.floor(Math.log(v / LogHistogram.MIN) / Math.log(LogHistogram.GROWTH));
-    this.counts.set(bucket, (this.counts.get(bucket) ?? 0) + 1);
+    // Capped (and NaN in bucket 0), so no value can grow the array without bound.
+    const bucket = Math.min(LogHistogram.MAX_BUCKET, Math.floor(Math.log(v / LogHistogram.MIN) / LogHistogram.LOG_GROWTH)) || 0;
+    // Filled up to the highest bucket seen, so the array stays packed.
+    while (this.counts.length <= bucket) this.counts.push(0);
+    this.counts[bucket]!++;
     this.#count++;
     this.#sum += value;
     this.#max = Math.max(this.#max, value);
@@ -36,8 +43,8 @@ export class LogHistogram {
     if (this.#count === 0) return 0;
     const target = q * this.#count;
     let seen = 0;
-    for (const bucket of [...this.counts.keys()].sort((a, b) => a - b)) {
-      seen += this.counts.get(bucket)!;
+    for (let bucket = 0; bucket < this.counts.length; bucket++) {
+      seen += this.counts[bucket]!;
       if (seen >= target) return Math.min(this.#max, LogHistogram.MIN * LogHistogram.GROWTH ** (bucket + 1));
     }
     return this.#max;

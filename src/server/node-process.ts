@@ -30,8 +30,8 @@ import { createServer, dhtImplementation, listen, shutdown } from '../transport/
 import { GrpcTransport } from '../transport/grpc/grpc-transport.js';
 import type { GrpcCredentials } from '../transport/grpc/tls.js';
 import { services } from '../transport/grpc/protos.js';
-import { HttpCachePeers } from '../transport/http-peer/http-cache-peers.js';
-import { createPeerServer } from '../transport/http-peer/peer-server.js';
+import { FramedCachePeers } from '../transport/peer/framed-cache-peers.js';
+import { createPeerServer } from '../transport/peer/peer-server.js';
 import { advertisedHost, joinHostPort } from './address.js';
 import { bootstrap, dnsPeers, staticPeers, type PeerSource } from './bootstrap.js';
 import { clientApiImplementation } from './client-api.js';
@@ -51,8 +51,6 @@ const FORWARD_HEAD_TIMEOUT_MS = 60_000;
 const HOT_COPY_SHARE = 1 / 16;
 /** How often the memory guard reads resident memory besides after stores. */
 const MEMORY_CHECK_INTERVAL_MS = 1000;
-/** Keep-alive connections an entry holds to each owner's peer port. */
-const PEER_CONNECTIONS = 16;
 const MIB = 1024 * 1024;
 
 export interface NodeProcess {
@@ -131,8 +129,8 @@ export async function startNodeProcess(settings: Settings, logger: Logger, crede
   const cache = settings.cacheEnabled ? webCache(settings, dht, logger, credentials) : undefined;
   if (cache) {
     // The peer data channel listens first, so the port the control plane announces is its own.
-    await listenHttp(cache.peerServer, settings.peerPort, settings.bind);
-    const peerPort = (cache.peerServer.address() as AddressInfo).port;
+    await listenHttp(cache.peerServer.server, settings.peerPort, settings.bind);
+    const peerPort = (cache.peerServer.server.address() as AddressInfo).port;
     server.addService(services().cache.service, cacheControlImplementation(cache.endpoint, () => peerPort));
   }
   await listen(server, settings.bind, settings.port, credentials);
@@ -182,7 +180,7 @@ export async function startNodeProcess(settings: Settings, logger: Logger, crede
         }
         await shutdown(server, SHUTDOWN_GRACE_MS);
         await closeHttp(http);
-        if (cache) await closeHttp(cache.peerServer);
+        if (cache) await cache.peerServer.close();
         transport.close();
         cache?.peers.close();
         await cache?.origin.close();
@@ -252,11 +250,10 @@ function webCache(settings: Settings, dht: DhtNode, logger: Logger, credentials:
     { defaultTtlSeconds: settings.defaultTtlSeconds, storeSetCookie: settings.storeSetCookie, targetedCacheControl: settings.targetedCacheControl },
     dht.signal,
   );
-  const peers = new HttpCachePeers(new CacheControlClient(credentials, wallClock, settings.failureTimeoutMs * 10), credentials, wallClock, {
+  const peers = new FramedCachePeers(new CacheControlClient(credentials, wallClock, settings.failureTimeoutMs * 10), credentials, wallClock, {
     headTimeoutMs: FORWARD_HEAD_TIMEOUT_MS,
     hopDelayMs: settings.hopDelayMs,
     maxBodyBytes: settings.maxObjectMB * MIB,
-    connectionsPerPeer: PEER_CONNECTIONS,
   });
   const locator = dhtOwnerLocator(dht);
   const service = new CacheService(

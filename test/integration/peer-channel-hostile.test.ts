@@ -1,28 +1,53 @@
 import assert from 'node:assert/strict';
-import { connect } from 'node:net';
+import { connect, type Socket } from 'node:net';
 import { after, before, describe, it } from 'node:test';
+import { frame, frameHeader, FrameReader, FrameType } from '../../src/transport/peer/frames.js';
 import { startNodes, type TestNode } from '../helpers/node-cluster.js';
 import { freePorts, ProcessGroup, waitFor } from '../helpers/processes.js';
 import { answersHealth, RawPeer } from '../helpers/raw-grpc.js';
 
-/** What a peer answers: status and the error code of its JSON body, if any. */
-async function post(port: number, init: { path?: string; method?: string; body?: string; headers?: Record<string, string> }): Promise<{ status: number; error?: string }> {
-  const res = await fetch(`http://127.0.0.1:${port}${init.path ?? '/v1/fetch'}`, {
-    method: init.method ?? 'POST',
-    headers: { 'content-type': 'application/json', ...init.headers },
-    body: init.body,
-  });
-  const text = await res.text();
-  let error: string | undefined;
-  try {
-    error = (JSON.parse(text) as { error?: string }).error;
-  } catch {
-    // not every refusal (431 from the HTTP parser) carries JSON
-  }
-  return { status: res.status, error };
+interface Answer {
+  readonly id: number;
+  readonly type: number;
+  readonly error?: string;
 }
 
-const request = (fields: Record<string, unknown>) => JSON.stringify({ url: 'http://127.0.0.1:9/x', method: 'GET', headers: [], ...fields });
+/** A raw connection to a node's peer port: sends bytes, collects the frames it answers with. */
+class RawEntry {
+  readonly answers: Answer[] = [];
+  readonly closed: Promise<void>;
+  private readonly socket: Socket;
+
+  constructor(port: number) {
+    this.socket = connect(port, '127.0.0.1');
+    this.socket.on('error', () => undefined);
+    const reader = new FrameReader(
+      () => 1 << 20,
+      (id, type, payload) => {
+        const error = type === FrameType.ERROR ? (JSON.parse(payload.toString('utf8')) as { error: string }).error : undefined;
+        this.answers.push({ id, type, error });
+      },
+    );
+    this.socket.on('data', (chunk: Buffer) => reader.push(chunk));
+    this.closed = new Promise((resolve) => this.socket.once('close', () => resolve()));
+  }
+
+  send(bytes: Buffer | string): void {
+    this.socket.write(bytes);
+  }
+
+  /** The request's final frame (END or ERROR). */
+  async final(id: number): Promise<Answer> {
+    await waitFor(`an answer to request ${id}`, async () => this.answers.some((a) => a.id === id && (a.type === FrameType.END || a.type === FrameType.ERROR)));
+    return this.answers.find((a) => a.id === id && (a.type === FrameType.END || a.type === FrameType.ERROR))!;
+  }
+
+  destroy(): void {
+    this.socket.destroy();
+  }
+}
+
+const fetchFrame = (id: number, fields: Record<string, unknown>) => frame(id, FrameType.FETCH, Buffer.from(JSON.stringify({ url: 'http://127.0.0.1:9/x', method: 'GET', headers: [], ...fields })));
 
 describe('integration - the peer data channel - hostile input on loopback', () => {
   const group = new ProcessGroup();
@@ -47,40 +72,67 @@ describe('integration - the peer data channel - hostile input on loopback', () =
     }
   });
 
-  it('refuses garbage with a clean 4xx and keeps serving', async () => {
-    const cases: [string, Parameters<typeof post>[1], number, string | undefined][] = [
-      ['garbage JSON', { body: '{"url": "http://a/' }, 400, 'ERR_INVALID_ARGUMENT'],
-      ['a JSON array', { body: '[1,2,3]' }, 400, 'ERR_INVALID_ARGUMENT'],
-      ['the wrong method', { method: 'GET' }, 405, 'ERR_INVALID_ARGUMENT'],
-      ['a method other than GET or HEAD in the request', { body: request({ method: 'DELETE' }) }, 400, 'ERR_INVALID_ARGUMENT'],
-      ['a 5000-character path', { path: '/' + 'a'.repeat(5000) }, 404, 'ERR_NOT_FOUND'],
-      ['a 20000-character URL', { body: request({ url: 'http://a.test/' + 'a'.repeat(20_000) }) }, 400, 'ERR_INVALID_ARGUMENT'],
-      ['a file: URL', { body: request({ url: 'file:///etc/passwd' }) }, 400, 'ERR_INVALID_ARGUMENT'],
-      ['a javascript: URL', { body: request({ url: 'javascript:alert(1)' }) }, 400, 'ERR_INVALID_ARGUMENT'],
-      ['a relative URL', { body: request({ url: '/etc/passwd' }) }, 400, 'ERR_INVALID_ARGUMENT'],
-      ['too many headers', { body: request({ headers: Array.from({ length: 500 }, (_, i) => ({ name: `x-h${i}`, value: 'v' })) }) }, 400, 'ERR_INVALID_ARGUMENT'],
-      ['a header with CR LF', { body: request({ headers: [{ name: 'accept', value: 'a\r\nx-injected: 1' }] }) }, 400, 'ERR_INVALID_ARGUMENT'],
-      ['a header name that is no token', { body: request({ headers: [{ name: 'Bad Name:', value: 'v' }] }) }, 400, 'ERR_INVALID_ARGUMENT'],
-      ['a non-boolean route flag', { body: request({ from_route_cache: 'yes' }) }, 400, 'ERR_INVALID_ARGUMENT'],
-      ['a 200 KiB body', { body: request({ pad: 'x'.repeat(200 * 1024) }) }, 413, 'ERR_TOO_LARGE'],
-      ['huge request headers', { headers: { 'x-huge': 'h'.repeat(64 * 1024) }, body: request({}) }, 431, undefined],
+  it('refuses a bad request with an error frame for that request and keeps the connection', async () => {
+    const entry = new RawEntry(peerPort);
+    try {
+      const cases: [string, Buffer][] = [
+        ['garbage JSON', frame(1, FrameType.FETCH, Buffer.from('{"url": "http://a/'))],
+        ['a JSON array', frame(2, FrameType.FETCH, Buffer.from('[1,2,3]'))],
+        ['a method other than GET or HEAD', fetchFrame(3, { method: 'DELETE' })],
+        ['a 20000-character URL', fetchFrame(4, { url: 'http://a.test/' + 'a'.repeat(20_000) })],
+        ['a file: URL', fetchFrame(5, { url: 'file:///etc/passwd' })],
+        ['a javascript: URL', fetchFrame(6, { url: 'javascript:alert(1)' })],
+        ['a relative URL', fetchFrame(7, { url: '/etc/passwd' })],
+        ['too many headers', fetchFrame(8, { headers: Array.from({ length: 500 }, (_, i) => ({ name: `x-h${i}`, value: 'v' })) })],
+        ['a header with CR LF', fetchFrame(9, { headers: [{ name: 'accept', value: 'a\r\nx-injected: 1' }] })],
+        ['a header name that is no token', fetchFrame(10, { headers: [{ name: 'Bad Name:', value: 'v' }] })],
+        ['a non-boolean route flag', fetchFrame(11, { from_route_cache: 'yes' })],
+      ];
+      for (const [what, bytes] of cases) {
+        const id = bytes.readUInt32BE(4);
+        entry.send(bytes);
+        assert.deepEqual(await entry.final(id), { id, type: FrameType.ERROR, error: 'ERR_INVALID_ARGUMENT' }, what);
+      }
+      // The same connection still serves: a well-formed request gets its own answer (the origin port is closed).
+      entry.send(fetchFrame(12, {}));
+      assert.equal((await entry.final(12)).type, FrameType.ERROR);
+      assert.notEqual((await entry.final(12)).error, 'ERR_INVALID_ARGUMENT');
+      assert.ok(await answersHealth(node.http));
+    } finally {
+      entry.destroy();
+    }
+  });
+
+  it('answers a malformed frame with a connection error, closes that connection, and keeps serving', async () => {
+    const cases: [string, Buffer | string][] = [
+      ['bytes that are no frame', 'GET / HTTP/1.1\r\nhost: x\r\n\r\n'],
+      ['a frame over the size limit (its payload never sent)', frameHeader(1, FrameType.FETCH, 1 << 30)],
+      ['a 200 KiB request', fetchFrame(1, { pad: 'x'.repeat(200 * 1024) })],
+      ['a frame type only owners send', frame(1, FrameType.HEAD, Buffer.from('{}'))],
+      ['an unknown frame type', frame(1, 200 as FrameType)],
+      ['request id 0', fetchFrame(0, {})],
+      ['a cancellation with a payload', frame(1, FrameType.CANCEL, Buffer.from('x'))],
     ];
-    for (const [what, init, status, error] of cases) {
-      const answer = await post(peerPort, init).catch((err: unknown) => ({ status: 0, error: String(err) }));
-      assert.deepEqual(answer, { status, error }, what);
+    for (const [what, bytes] of cases) {
+      const entry = new RawEntry(peerPort);
+      entry.send(bytes);
+      await entry.closed;
+      assert.deepEqual(entry.answers, [{ id: 0, type: FrameType.ERROR, error: 'ERR_INVALID_ARGUMENT' }], what);
       assert.ok(await answersHealth(node.http), `/health answers after ${what}`);
     }
   });
 
-  it('survives a client that sends half a request and hangs up', async () => {
-    await new Promise<void>((resolve) => {
-      const socket = connect(peerPort, '127.0.0.1', () => {
-        socket.write('POST /v1/fetch HTTP/1.1\r\nhost: x\r\ncontent-length: 1000\r\n\r\n{"url":');
-        socket.destroy();
-        resolve();
-      });
-    });
+  it('survives a client that sends half a frame and hangs up', async () => {
+    const entry = new RawEntry(peerPort);
+    entry.send(fetchFrame(1, {}).subarray(0, 20));
+    entry.destroy();
     assert.ok(await answersHealth(node.http));
-    assert.equal((await post(peerPort, { body: 'nope' })).status, 400);
+    const next = new RawEntry(peerPort);
+    try {
+      next.send(frame(1, FrameType.FETCH, Buffer.from('nope')));
+      assert.equal((await next.final(1)).error, 'ERR_INVALID_ARGUMENT');
+    } finally {
+      next.destroy();
+    }
   });
 });

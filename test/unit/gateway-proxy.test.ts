@@ -4,7 +4,7 @@ import type { ServedResponse } from '../../src/cache/cache-service.js';
 import { MAX_REQUEST_FIELDS } from '../../src/cache/cache-wire.js';
 import { endToEndRequestFields, withProxyFields } from '../../src/cache/origin/headers.js';
 import { answerRange } from '../../src/http/byte-ranges.js';
-import { parseFetchRequest } from '../../src/transport/http-peer/peer-wire.js';
+import { parseFetchRequest } from '../../src/transport/peer/peer-wire.js';
 
 const client = { address: '127.0.0.7', encrypted: false };
 

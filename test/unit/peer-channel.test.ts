@@ -1,22 +1,27 @@
 import assert from 'node:assert/strict';
-import { createServer, type Server } from 'node:http';
-import { request as httpsRequest } from 'node:https';
-import type { AddressInfo } from 'node:net';
+import { connect as connectNet, createServer as createNetServer, type AddressInfo, type Server, type Socket } from 'node:net';
+import { connect as connectTls } from 'node:tls';
 import { after, describe, it } from 'node:test';
 import { DhtError, errorCode } from '../../src/errors.js';
 import { wallClock } from '../../src/runtime/clock.js';
 import { silentLogger } from '../../src/runtime/logger.js';
 import { GrpcCredentials, readTlsMaterial } from '../../src/transport/grpc/tls.js';
-import { HttpCachePeers, type PeerControl } from '../../src/transport/http-peer/http-cache-peers.js';
-import { createPeerServer } from '../../src/transport/http-peer/peer-server.js';
+import { FramedCachePeers, type PeerControl } from '../../src/transport/peer/framed-cache-peers.js';
+import { frame, frameHeader, FrameReader, FrameType, FRAME_HEADER_BYTES } from '../../src/transport/peer/frames.js';
+import { createPeerServer, type PeerServer } from '../../src/transport/peer/peer-server.js';
 import { CacheRing, type RingNode } from '../helpers/cache-ring.js';
 import { hasOpenssl, makeRingCertificates } from '../helpers/tls-certs.js';
 
 const URL_A = 'http://origin.test/objects/a';
-const INIT = { headTimeoutMs: 10_000, hopDelayMs: 0, maxBodyBytes: 16 << 20, connectionsPerPeer: 4 };
+const INIT = { headTimeoutMs: 10_000, hopDelayMs: 0, maxBodyBytes: 16 << 20 };
 
 function around(ring: CacheRing, url: string, offset: number): bigint {
   return (ring.ids.hash(url) + BigInt(offset) + ring.ids.size) % ring.ids.size;
+}
+
+async function waitUntil(condition: () => boolean): Promise<void> {
+  for (let i = 0; i < 200 && !condition(); i++) await new Promise((resolve) => setTimeout(resolve, 10));
+  assert.ok(condition(), 'condition not met in 2 s');
 }
 
 function listen(server: Server): Promise<number> {
@@ -39,44 +44,41 @@ class TablePorts implements PeerControl {
   close(): void {}
 }
 
-/** A ring whose forwards cross real loopback HTTP: each node's endpoint behind its own peer server. */
-function httpRing(credentials = GrpcCredentials.PLAINTEXT) {
+/** A ring whose forwards cross real loopback connections: each node's endpoint behind its own peer server. */
+function framedRing(credentials = GrpcCredentials.PLAINTEXT) {
   let control!: TablePorts;
-  let peers!: HttpCachePeers;
+  let peers!: FramedCachePeers;
   const ring = new CacheRing({
     peers: () => {
       control ??= new TablePorts(ring);
-      peers ??= new HttpCachePeers(control, credentials, wallClock, INIT);
+      peers ??= new FramedCachePeers(control, credentials, wallClock, INIT);
       return peers;
     },
   });
-  const servers: Server[] = [];
+  const servers: PeerServer[] = [];
   let next = 1;
   const join = async (id: bigint): Promise<RingNode> => {
     const node = ring.join(id, `127.0.0.1:${next++}`); // the gRPC port is only a name here
     const server = createPeerServer(node.endpoint, credentials, silentLogger);
     servers.push(server);
-    control.ports.set(node.ref.addr, await listen(server));
+    control.ports.set(node.ref.addr, await listen(server.server));
     return node;
   };
   const close = async () => {
     peers?.close();
-    for (const server of servers) {
-      server.closeAllConnections();
-      await new Promise((resolve) => server.close(resolve));
-    }
+    for (const server of servers) await server.close();
   };
   return { ring, join, close, control: () => control, servers };
 }
 
-describe('cache - the HTTP peer data channel on loopback', () => {
+describe('cache - the peer data channel on loopback', () => {
   const closers: (() => Promise<void>)[] = [];
   after(async () => {
     for (const close of closers) await close();
   });
 
   it('forwards to the owner: MISS-DHT, then HIT-DHT; a 3 MiB body arrives intact; HEAD has none', async () => {
-    const { ring, join, close, control } = httpRing();
+    const { ring, join, close, control } = framedRing();
     closers.push(close);
     const owner = await join(around(ring, URL_A, 0));
     const entry = await join(around(ring, URL_A, 5000));
@@ -98,7 +100,7 @@ describe('cache - the HTTP peer data channel on loopback', () => {
   });
 
   it('a stale route comes back as ERR_NOT_OWNER, and the entry finds the new owner', async () => {
-    const { ring, join, close } = httpRing();
+    const { ring, join, close } = framedRing();
     closers.push(close);
     const former = await join(around(ring, URL_A, 50));
     const entry = await join(around(ring, URL_A, 5000));
@@ -115,45 +117,50 @@ describe('cache - the HTTP peer data channel on loopback', () => {
   });
 
   it('an owner that moved its peer port is asked for it again after the first failure', async () => {
-    const { ring, join, close, control, servers } = httpRing();
+    const { ring, join, close, control, servers } = framedRing();
     closers.push(close);
     const owner = await join(around(ring, URL_A, 0));
     const entry = await join(around(ring, URL_A, 5000));
     assert.equal((await ring.request(entry, URL_A)).xCache, 'MISS-DHT');
-    const old = servers[0]!;
-    old.closeAllConnections();
-    await new Promise((resolve) => old.close(resolve));
+    await servers[0]!.close();
     const moved = createPeerServer(owner.endpoint, GrpcCredentials.PLAINTEXT, silentLogger);
     servers.push(moved);
-    control().ports.set(owner.ref.addr, await listen(moved));
-    // The first try finds the old port closed, forgets it, and the retry learns the new one.
+    control().ports.set(owner.ref.addr, await listen(moved.server));
+    // The old connection closed with its server: the next request learns the new port.
     const answer = await ring.request(entry, URL_A);
     assert.deepEqual([answer.status, answer.xCache, answer.owner], [200, 'HIT-DHT', owner.ref.addr]);
     assert.equal(control().asked.filter((a) => a === owner.ref.addr).length, 2);
   });
 
   it('a hostile owner\'s malformed answers become clean peer errors, never a crash', async () => {
-    const answers: ((res: import('node:http').ServerResponse) => void)[] = [
-      (res) => res.writeHead(200).end('not a frame'),
-      (res) => {
-        const prefix = Buffer.alloc(4);
-        prefix.writeUInt32BE(50 << 20);
-        res.writeHead(200).end(prefix);
-      },
-      (res) => frame(res, { status: 99, headers: [], outcome: 'HIT', stored: true, origin_status: 0, hot: false, fresh_for_ms: 0 }),
-      (res) => frame(res, { status: 200, headers: [{ name: 'x-evil', value: 'a\r\nset-cookie: b' }], outcome: 'HIT', stored: true, origin_status: 0, hot: false, fresh_for_ms: 0 }),
-      (res) => frame(res, { status: 200, headers: [], outcome: 'PWNED', stored: true, origin_status: 0, hot: false, fresh_for_ms: 0 }),
-      (res) => res.writeHead(503, { 'content-type': 'application/json' }).end('{"error":"ERR_NOT_OWNER","message":"moved"}'),
-      (res) => res.writeHead(500).end('<html>oops</html>'),
+    const head = (fields: object) => Buffer.from(JSON.stringify({ status: 200, headers: [], outcome: 'HIT', stored: true, origin_status: 0, hot: false, fresh_for_ms: 0, ...fields }));
+    const answers: ((id: number) => Buffer)[] = [
+      () => Buffer.from('not a frame at all'),
+      (id) => frameHeader(id, FrameType.HEAD, 50 << 20),
+      (id) => frame(id, 99 as FrameType),
+      (id) => frame(id, FrameType.FETCH, Buffer.from('{}')),
+      (id) => frame(id, FrameType.BODY, Buffer.from('a body before its head')),
+      (id) => frame(id, FrameType.HEAD, head({ status: 99 })),
+      (id) => frame(id, FrameType.HEAD, head({ headers: [{ name: 'x-evil', value: 'a\r\nset-cookie: b' }] })),
+      (id) => frame(id, FrameType.HEAD, head({ outcome: 'PWNED' })),
+      (id) => frame(id, FrameType.HEAD, Buffer.from('{"status":')),
+      (id) => frame(id, FrameType.ERROR, Buffer.from('{"error":"ERR_NOT_OWNER","message":"moved"}')),
+      (id) => frame(id, FrameType.ERROR, Buffer.from('<html>oops</html>')),
+      (id) => frame(id, FrameType.INTERIM, Buffer.from('{"status":101,"headers":[]}')),
+      (id) => frame(id, FrameType.INTERIM, Buffer.from('{"status":103,"headers":[{"name":"link","value":"a\\r\\nx: y"}]}')),
+      () => frame(0, FrameType.ERROR, Buffer.from('{"error":"ERR_OVERLOADED","message":"go away"}')),
     ];
-    const expected = ['ERR_INTERNAL', 'ERR_INTERNAL', 'ERR_INTERNAL', 'ERR_INTERNAL', 'ERR_INTERNAL', 'ERR_NOT_OWNER', 'ERR_INTERNAL'];
+    const expected = ['ERR_INTERNAL', 'ERR_INTERNAL', 'ERR_INTERNAL', 'ERR_INTERNAL', 'ERR_INTERNAL', 'ERR_INTERNAL', 'ERR_INTERNAL', 'ERR_INTERNAL', 'ERR_INTERNAL', 'ERR_NOT_OWNER', 'ERR_INTERNAL', 'ERR_INTERNAL', 'ERR_INTERNAL', 'ERR_OVERLOADED'];
     let at = 0;
-    const hostile = createServer((req, res) => {
-      req.resume();
-      answers[at++]!(res);
+    const hostile = createNetServer((socket) => {
+      const reader = new FrameReader(
+        (type) => (type === FrameType.FETCH ? 1 << 20 : 0),
+        (id, type) => type === FrameType.FETCH && socket.write(answers[at++]!(id)),
+      );
+      socket.on('data', (chunk: Buffer) => reader.push(chunk)).on('error', () => undefined);
     });
     const port = await listen(hostile);
-    const peers = new HttpCachePeers(
+    const peers = new FramedCachePeers(
       { peerPort: async () => port, store: async () => {}, invalidate: async () => {}, close: () => {} },
       GrpcCredentials.PLAINTEXT,
       wallClock,
@@ -161,7 +168,6 @@ describe('cache - the HTTP peer data channel on loopback', () => {
     );
     closers.push(async () => {
       peers.close();
-      hostile.closeAllConnections();
       await new Promise((resolve) => hostile.close(resolve));
     });
     for (const code of expected) {
@@ -170,38 +176,102 @@ describe('cache - the HTTP peer data channel on loopback', () => {
         (err: unknown) => err,
       );
       assert.ok(failure instanceof DhtError, `a DhtError, got ${String(failure)}`);
-      assert.equal(errorCode(failure), code);
+      assert.equal(errorCode(failure), code, (failure as Error).message);
     }
+  });
+
+  it('a request whose client left, or whose owner stays silent, is cancelled at the owner; the connection carries on', async () => {
+    const seen: [number, number][] = [];
+    const owner = createNetServer((socket) => {
+      const reader = new FrameReader(
+        (type) => (type === FrameType.FETCH ? 1 << 20 : 0),
+        (id, type, payload) => {
+          seen.push([id, type]);
+          // Only a request for /answered gets an answer; the others wait for their cancellation.
+          if (type === FrameType.FETCH && payload.toString().includes('/answered')) {
+            const head = Buffer.from(JSON.stringify({ status: 200, headers: [], outcome: 'HIT', stored: true, origin_status: 0, hot: false, fresh_for_ms: 1000 }));
+            socket.write(Buffer.concat([frame(id, FrameType.HEAD, head), frame(id, FrameType.BODY, Buffer.from('ok')), frame(id, FrameType.END)]));
+          }
+        },
+      );
+      socket.on('data', (chunk: Buffer) => reader.push(chunk)).on('error', () => undefined);
+    });
+    const port = await listen(owner);
+    const peers = new FramedCachePeers(
+      { peerPort: async () => port, store: async () => {}, invalidate: async () => {}, close: () => {} },
+      GrpcCredentials.PLAINTEXT,
+      wallClock,
+      { ...INIT, headTimeoutMs: 300 },
+    );
+    closers.push(async () => {
+      peers.close();
+      await new Promise((resolve) => owner.close(resolve));
+    });
+    const fetchOf = (path: string, signal?: AbortSignal) =>
+      peers.fetch('127.0.0.1:1', { url: `http://origin.test${path}`, method: 'GET', headers: {} }, { fromRouteCache: false, signal }).then(
+        async (r) => {
+          let body = '';
+          for await (const chunk of r.chunks) body += chunk.toString();
+          return body;
+        },
+        (err: unknown) => errorCode(err),
+      );
+    const client = new AbortController();
+    const left = fetchOf('/left', client.signal);
+    await waitUntil(() => seen.length === 1);
+    client.abort(new DhtError('ERR_ABORTED', 'the client went away'));
+    assert.equal(await left, 'ERR_ABORTED');
+    assert.equal(await fetchOf('/silent'), 'ERR_TIMEOUT');
+    assert.equal(await fetchOf('/answered'), 'ok');
+    assert.deepEqual(seen, [
+      [1, FrameType.FETCH],
+      [1, FrameType.CANCEL],
+      [2, FrameType.FETCH],
+      [2, FrameType.CANCEL],
+      [3, FrameType.FETCH],
+    ]);
+  });
+
+  it('many requests at once share one connection, each answer matched to its own request', async () => {
+    const { ring, join, close } = framedRing();
+    closers.push(close);
+    const owner = await join(around(ring, URL_A, 0));
+    const entry = await join(around(ring, URL_A, 5000));
+    const urls = Array.from({ length: 40 }, (_, i) => `http://origin.test/many/${i}`).filter((u) => ring.ownerOf(ring.ids.hash(u)).addr === owner.ref.addr);
+    assert.ok(urls.length > 5);
+    const answers = await Promise.all(urls.map((u) => ring.request(entry, u)));
+    assert.deepEqual(answers.map((a) => a.body), urls.map((u) => `body of ${u}`));
+    assert.deepEqual(new Set(answers.map((a) => a.xCache)), new Set(['MISS-DHT']));
+    const again = await Promise.all(urls.map((u) => ring.request(entry, u)));
+    assert.deepEqual(again.map((a) => [a.xCache, a.body]), urls.map((u) => ['HIT-DHT', `body of ${u}`]));
   });
 
   it('with TLS on, the channel needs a certificate from the cluster CA: plaintext and certificate-less clients are refused', { skip: !hasOpenssl() && 'openssl is missing' }, async () => {
     const certs = makeRingCertificates();
     const material = readTlsMaterial({ ca: certs.ca, cert: certs.nodeCert, key: certs.nodeKey }, { ca: 'ca', cert: 'cert', key: 'key' })!;
-    const { ring, join, close, control } = httpRing(new GrpcCredentials(material));
+    const { ring, join, close, control } = framedRing(new GrpcCredentials(material));
     closers.push(close);
     const owner = await join(around(ring, URL_A, 0));
     const entry = await join(around(ring, URL_A, 5000));
     assert.equal((await ring.request(entry, URL_A)).xCache, 'MISS-DHT');
     const port = control().ports.get(owner.ref.addr)!;
-    const body = JSON.stringify({ url: URL_A, method: 'GET', headers: [] });
-    const plaintext = await fetch(`http://127.0.0.1:${port}/v1/fetch`, { method: 'POST', body }).then(
-      (r) => `status ${r.status}`,
-      () => 'refused',
-    );
-    assert.equal(plaintext, 'refused');
-    const withoutCertificate = await new Promise<string>((resolve) => {
-      const req = httpsRequest({ host: '127.0.0.1', port, path: '/v1/fetch', method: 'POST', ca: material.ca, checkServerIdentity: () => undefined }, (res) => resolve(`status ${res.statusCode}`));
-      req.on('error', () => resolve('refused'));
-      req.end(body);
-    });
-    assert.equal(withoutCertificate, 'refused');
+    const request = frame(1, FrameType.FETCH, Buffer.from(JSON.stringify({ url: URL_A, method: 'GET', headers: [] })));
+    assert.equal(await exchange(connectNet({ host: '127.0.0.1', port }), request), 'refused', 'a plaintext client');
+    const withoutCertificate = connectTls({ host: '127.0.0.1', port, ca: material.ca, checkServerIdentity: () => undefined });
+    assert.equal(await exchange(withoutCertificate, request), 'refused', 'a client without a certificate');
     assert.equal(ring.origin.count(URL_A), 1, 'neither refused client reached the origin');
   });
 });
 
-function frame(res: import('node:http').ServerResponse, head: object): void {
-  const json = Buffer.from(JSON.stringify(head));
-  const prefix = Buffer.alloc(4);
-  prefix.writeUInt32BE(json.length);
-  res.writeHead(200).end(Buffer.concat([prefix, json]));
+/** 'answered' when the peer sent a frame back, 'refused' when it closed the connection without one. */
+function exchange(socket: Socket, request: Buffer): Promise<string> {
+  return new Promise((resolve) => {
+    socket.on('data', (chunk: Buffer) => {
+      if (chunk.length >= FRAME_HEADER_BYTES) resolve(`answered (type ${chunk[8]})`);
+    });
+    socket.on('error', () => resolve('refused'));
+    socket.on('close', () => resolve('refused'));
+    socket.write(request);
+    setTimeout(() => socket.destroy(), 5000).unref();
+  });
 }

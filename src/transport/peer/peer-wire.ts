@@ -1,21 +1,16 @@
 import { checkedPeerUrl } from '../../cache/cache-key.js';
-import { headFromWire, MAX_REQUEST_FIELDS, requestFromWire, type WireFetchRequest, type WireHead, type WireHeader, type ResponseHead } from '../../cache/cache-wire.js';
+import { headersFromWire, headersToWire, headFromWire, MAX_REQUEST_FIELDS, requestFromWire, type WireFetchRequest, type WireHead, type WireHeader, type ResponseHead } from '../../cache/cache-wire.js';
 import type { CacheRequest } from '../../cache/owner-cache.js';
-import { DhtError } from '../../errors.js';
+import { DhtError, ERROR_CODES, type ErrorCode } from '../../errors.js';
 
 /**
- * The peer data channel: an entry POSTs a forwarded request as JSON to FETCH_PATH; the owner
- * answers 200 with a frame (a 4-byte big-endian length, the response head as JSON, then the
- * raw body), or an error status with `{ error: <ERR_ code>, message }`. Both sides treat every
- * byte from the other as hostile: the checks below bound and type each field.
+ * What the peer data channel's frames (frames.ts) carry: a forwarded request and a response
+ * head, both as JSON. Both sides treat every byte from the other as hostile: the checks below
+ * bound and type each field.
  */
-export const FETCH_PATH = '/v1/fetch';
-export const FRAME_CONTENT_TYPE = 'application/x-koorde-peer-frame';
 
 /** A request carries a URL (≤ 16 KiB) and a client's header fields (≤ 16 KiB in node:http's parser). */
 export const MAX_REQUEST_BYTES = 128 * 1024;
-/** Request header lines the HTTP parser accepts: well above what an entry sends. */
-export const MAX_HTTP_HEADER_BYTES = 16 * 1024;
 /** The JSON head of an answer: the origin's headers, bounded like an HTTP header block. */
 export const MAX_HEAD_BYTES = 256 * 1024;
 /** An error answer is a short JSON object. */
@@ -61,9 +56,23 @@ function checkedHeaders(raw: unknown, field: string, max: number): WireHeader[] 
   });
 }
 
+/** W3C trace context: `traceparent` and `tracestate`, sent only while tracing is on. */
+const MAX_TRACE_FIELD = 512;
+
 /** The owner's side: a forwarded request from its JSON, or ERR_INVALID_ARGUMENT naming the field. */
-export function parseFetchRequest(text: string): { req: CacheRequest; fromRouteCache: boolean; interim: boolean } {
+export function parseFetchRequest(text: string): { req: CacheRequest; fromRouteCache: boolean; interim: boolean; trace?: Record<string, string> } {
   const raw = jsonObject(text, 'the request body');
+  let trace: Record<string, string> | undefined;
+  if (raw.trace !== undefined) {
+    if (!isObject(raw.trace)) invalid('trace: expected an object of trace context fields');
+    trace = {};
+    for (const name of ['traceparent', 'tracestate']) {
+      const value = raw.trace[name];
+      if (value === undefined) continue;
+      if (typeof value !== 'string' || value.length > MAX_TRACE_FIELD || !HEADER_VALUE.test(value)) invalid(`trace.${name}: expected a short header value`);
+      trace[name] = value;
+    }
+  }
   if (raw.method !== 'GET' && raw.method !== 'HEAD') invalid('method: expected GET or HEAD');
   if (raw.from_route_cache !== undefined && typeof raw.from_route_cache !== 'boolean') invalid('from_route_cache: expected true or false');
   if (raw.interim !== undefined && typeof raw.interim !== 'boolean') invalid('interim: expected true or false');
@@ -74,7 +83,7 @@ export function parseFetchRequest(text: string): { req: CacheRequest; fromRouteC
     from_route_cache: raw.from_route_cache === true,
     interim: raw.interim === true,
   };
-  return { req: requestFromWire(wire), fromRouteCache: wire.from_route_cache, interim: wire.interim };
+  return { req: requestFromWire(wire), fromRouteCache: wire.from_route_cache, interim: wire.interim, trace };
 }
 
 /** The entry's side: the owner's response head, every field checked before it reaches a client. */
@@ -98,11 +107,37 @@ export function parseHead(text: string): ResponseHead {
   return headFromWire(wire);
 }
 
-/** The first bytes of a 200 answer: length prefix and head. */
-export function framePrefix(head: WireHead): Buffer {
-  const json = Buffer.from(JSON.stringify(head));
-  const prefix = Buffer.allocUnsafe(4 + json.length);
-  prefix.writeUInt32BE(json.length, 0);
-  json.copy(prefix, 4);
-  return prefix;
+/** An interim response is a status and a few fields (103's Link). */
+export const MAX_INTERIM_BYTES = 64 * 1024;
+
+/** The owner's side: an interim response the origin sent, relayed to the entry that asked for them. */
+export function interimToWire(status: number, headers: Record<string, string | string[]>): Buffer {
+  return Buffer.from(JSON.stringify({ status, headers: headersToWire(headers) }));
+}
+
+/** The entry's side: an interim response, its status a 1xx other than 101 and its fields checked like a head's. */
+export function parseInterim(text: string): { status: number; headers: Record<string, string | string[]> } {
+  const raw = jsonObject(text, 'the interim response');
+  const status = raw.status;
+  if (typeof status !== 'number' || !Number.isInteger(status) || status < 100 || status > 199 || status === 101) invalid('interim.status: expected an informational status other than 101');
+  const headers = headersFromWire(checkedHeaders(raw.headers, 'interim.headers', MAX_RESPONSE_HEADERS)) as Record<string, string | string[]>;
+  return { status, headers };
+}
+
+/** `{ error: <ERR_ code>, message }`: the other side maps the code back to the same DhtError. */
+export function errorToWire(code: string, message: string): Buffer {
+  return Buffer.from(JSON.stringify({ error: code, message: message.slice(0, 500) }));
+}
+
+/** An error answer's code as its sender meant it; a code it cannot name counts as its internal error. */
+export function parseError(text: string, context: string): DhtError {
+  let sent: { error?: unknown; message?: unknown } = {};
+  try {
+    sent = JSON.parse(text) as typeof sent;
+  } catch {
+    // Not JSON: an internal error without a message of its own.
+  }
+  const code: ErrorCode = typeof sent?.error === 'string' && sent.error in ERROR_CODES ? (sent.error as ErrorCode) : 'ERR_INTERNAL';
+  const message = typeof sent?.message === 'string' ? sent.message.slice(0, 500) : 'no message';
+  return new DhtError(code, `${context}: ${message}`);
 }
