@@ -34,11 +34,13 @@ export interface Variant {
  * these fields only when revalidation or a request with its own directives needs it.
  */
 export class StoredVariant {
+  #body: Buffer;
+
   private constructor(
     readonly url: string,
     readonly status: number,
     readonly headerList: HeaderList,
-    readonly body: Buffer,
+    body: Buffer,
     readonly selectedBy: Readonly<Record<string, string>>,
     /** When the response arrived: ms on http-cache-semantics' clock (Date.now()). */
     private readonly responseTime: number,
@@ -57,10 +59,24 @@ export class StoredVariant {
      * Undefined for most responses.
      */
     readonly policyFields: Readonly<Record<string, string | string[] | null>> | undefined,
-  ) {}
+  ) {
+    this.#body = body;
+  }
 
-  /** The compact form of `v`, its URL given as `url` (the store's key, so that the string is kept once). */
-  static of(v: Variant, url = v.url): StoredVariant {
+  get body(): Buffer {
+    return this.#body;
+  }
+
+  /** The same bytes elsewhere: the store compacting the slabs small bodies share (body-arena.ts). */
+  moveBody(to: Buffer): void {
+    this.#body = to;
+  }
+
+  /**
+   * The compact form of `v`, its URL given as `url` (the store's key, so that the string is kept
+   * once), its body as `body` (the store's copy of it, by default one in an allocation of its own).
+   */
+  static of(v: Variant, url = v.url, body = ownAllocation(v.body)): StoredVariant {
     const { policy } = v;
     const state = policy.toObject();
     // Age as http-cache-semantics counts it (the Age field's integer plus the time since the response arrived).
@@ -75,7 +91,7 @@ export class StoredVariant {
     const selectedBy = Object.keys(v.selectedBy).length === 0 ? NO_SELECTION : v.selectedBy;
     // slice(): push leaves spare capacity that would stay allocated as long as the entry.
     const list = toHeaderList(v.headers, SET_BY_CACHE).slice();
-    return new StoredVariant(url, v.status, list, ownAllocation(v.body), selectedBy, state.t, initialAge, freshMs, state.rescc['must-revalidate'] !== undefined, policyFields);
+    return new StoredVariant(url, v.status, list, body, selectedBy, state.t, initialAge, freshMs, state.rescc['must-revalidate'] !== undefined, policyFields);
   }
 
   /** The stored headers as a map (revalidation, hand-offs, forwarding). */
