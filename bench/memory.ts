@@ -10,6 +10,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { request } from 'undici';
 import { freeClusterBase } from '../src/cluster/free-ports.js';
+import { nodeHeapOptions, podLimitMib } from '../src/server/container-memory.js';
 import { SyntheticOrigin } from '../src/synthetic/origin-server.js';
 import { lineChart } from './lib/svg-chart.js';
 
@@ -101,6 +102,8 @@ async function measureCell(origin: string, objectBytes: number, capacityMb: numb
       CACHE_MAX_OBJECT_MB: '16',
       CACHE_ORIGIN_ALLOWLIST: '127.0.0.1',
       LOGGER_LEVEL: 'warn',
+      // The heap flags a pod sized for this capacity runs with (the StatefulSet's NODE_OPTIONS).
+      NODE_OPTIONS: nodeHeapOptions(podLimitMib(capacityMb)),
     },
     stdio: ['ignore', 'inherit', 'inherit'],
   });

@@ -85,3 +85,20 @@ export function memoryCeilingBytes(setting: number | 'auto' | 'none', containerL
  */
 export const RSS_PER_CAPACITY = 1.25;
 export const RSS_BASE_MB = 160;
+
+/**
+ * Largest semi-space of V8's young generation, in MB (Node's default is 16, a 32 MB new space
+ * committed for good). Measured on a node filled with 1 KiB objects at 256 MB (docs/benchmarks/memory.md):
+ * 4 MB keeps about 60 MB less resident; the cost is more frequent (and each shorter) scavenges.
+ */
+export const SEMI_SPACE_MB = 4;
+
+/** The pod memory limit, in MiB, that holds a node with a cache of `capacityMb` (deploy/eks/README.md). */
+export function podLimitMib(capacityMb: number): number {
+  return Math.ceil((RSS_BASE_MB + RSS_PER_CAPACITY * capacityMb) / AUTO_LIMIT_SHARE);
+}
+
+/** The heap flags a pod's node runs with (NODE_OPTIONS in the StatefulSet), for a memory limit in MiB. */
+export function nodeHeapOptions(limitMib: number): string {
+  return `--max-old-space-size=${limitMib} --max-semi-space-size=${SEMI_SPACE_MB}`;
+}

@@ -658,7 +658,7 @@ export const typedManifests = {
                   },
                   {
                     "name": "NODE_OPTIONS",
-                    "value": "--max-old-space-size=$(HEAP_LIMIT_MIB)"
+                    "value": "--max-old-space-size=$(HEAP_LIMIT_MIB) --max-semi-space-size=4"
                   }
                 ],
                 "resources": {
