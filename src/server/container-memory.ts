@@ -78,12 +78,14 @@ export function memoryCeilingBytes(setting: number | 'auto' | 'none', containerL
 
 /**
  * Sizing a pod: resident memory of a node with a full cache ≈ RSS_BASE_MB + RSS_PER_CAPACITY ×
- * CACHE_CAPACITY_MB. From `npm run bench:memory` (docs/benchmarks/memory.md): a fresh node is
- * ~90 MB, and filling it with 1 KiB, 16 KiB or 1 MiB objects grows RSS by 29–40 MB plus 0.99–1.18 ×
- * the capacity (a line through the 64 MB and 256 MB cells). The factor adds 1/16 for entry nodes'
- * hot copies; the base adds ~30 MB for hand-off batches and gRPC buffers.
+ * CACHE_CAPACITY_MB. From `npm run bench:memory` (docs/benchmarks/memory.md), the node started
+ * with a pod's heap flags (nodeHeapOptions): a fresh node is ~85 MB, and filling it with 1 KiB,
+ * 16 KiB or 1 MiB objects gives lines through the 64 MB and 256 MB cells of slope 1.19, 1.27 and
+ * 1.01 and at most ~120 MB at zero capacity (the 1 MiB cells' peak). The factor adds 1/16 for
+ * entry nodes' hot copies to the steepest slope; the base adds ~40 MB for hand-off batches and
+ * gRPC buffers.
  */
-export const RSS_PER_CAPACITY = 1.25;
+export const RSS_PER_CAPACITY = 1.33;
 export const RSS_BASE_MB = 160;
 
 /**
