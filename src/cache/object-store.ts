@@ -105,8 +105,16 @@ export class ObjectStore {
     }
     const next = [...stored.filter((v) => !v.sameSelection(kept)), kept].slice(-MAX_VARIANTS_PER_URL);
     for (const v of stored) if (!next.includes(v)) this.arena.release(v.body);
-    this.lru.set(kept.url, next.length === 1 ? kept : next);
+    const held = next.length === 1 ? kept : next;
+    this.lru.set(kept.url, held);
+    if (this.lru.peek(kept.url) !== held) {
+      // Variants that together outgrow the capacity: the LRU dropped the URL (its reason 'set' releases nothing).
+      for (const v of next) this.arena.release(v.body);
+      return false;
+    }
     this.fitArenaWaste();
+    // Making room for the arena's waste can evict the URL itself (dispose releases its bodies).
+    if (!this.lru.has(kept.url)) return false;
     this.#storedListener?.(bytes);
     return true;
   }

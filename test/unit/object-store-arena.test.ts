@@ -62,6 +62,26 @@ describe('cache - small bodies in shared slabs', () => {
     assert.equal(store.arenaWasteBytes, slabBytesFor(16 * MIB) - 2000);
   });
 
+  it('releases the bodies of a URL whose variants together outgrow the capacity', () => {
+    const capacity = 16 * 1024;
+    const vary = { vary: 'accept' };
+    // Small variants only: the URL goes when its entry and the arena's waste pass the capacity.
+    const small = new ObjectStore(capacity, new IdSpace(66));
+    const refused: number[] = [];
+    for (let i = 0; i < 40; i++) if (!small.put(variant('http://o/many', bodyOf(i, 60), vary, { accept: `t${i}` }))) refused.push(i);
+    assert.ok(refused.length > 0, 'put says when the URL had to go');
+    small.delete('http://o/many');
+    assert.equal(small.sizeBytes, slabBytesFor(capacity), 'nothing counted but the empty current slab');
+    // Small variants, then big ones (allocations of their own) until the URL alone is too big for the LRU.
+    const mixed = new ObjectStore(capacity, new IdSpace(66));
+    for (let i = 0; i < 5; i++) assert.ok(mixed.put(variant('http://o/mixed', bodyOf(i, 60), vary, { accept: `s${i}` })));
+    let bigRefused = false;
+    for (let i = 0; i < 4 && !bigRefused; i++) bigRefused = !mixed.put(variant('http://o/mixed', bodyOf(i, 5000), vary, { accept: `b${i}` }));
+    assert.ok(bigRefused, 'the URL outgrew the store');
+    assert.equal(mixed.entryCount, 0);
+    assert.equal(mixed.sizeBytes, slabBytesFor(capacity), 'the small bodies were released');
+  });
+
   it('moves survivors out of sparse slabs, keeping every body intact and entries plus waste within the capacity', () => {
     const capacity = 2 * MIB;
     const store = new ObjectStore(capacity, new IdSpace(66));
