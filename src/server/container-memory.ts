@@ -80,8 +80,8 @@ export function memoryCeilingBytes(setting: number | 'auto' | 'none', containerL
  * Sizing a pod: resident memory of a node with a full cache ≈ RSS_BASE_MB + RSS_PER_CAPACITY ×
  * CACHE_CAPACITY_MB. From `npm run bench:memory` (docs/benchmarks/memory.md), the node started
  * with a pod's heap flags (nodeHeapOptions): a fresh node is ~85 MB, and filling it with 1 KiB,
- * 16 KiB or 1 MiB objects gives lines through the 64 MB and 256 MB cells of slope 1.19, 1.27 and
- * 1.01 and at most ~120 MB at zero capacity (the 1 MiB cells' peak). The factor adds 1/16 for
+ * 16 KiB or 1 MiB objects gives lines through the 64 MB and 256 MB cells of slope 1.18, 1.27 and
+ * 1.06 and at most ~110 MB at zero capacity (the 1 MiB cells' peak). The factor adds 1/16 for
  * entry nodes' hot copies to the steepest slope; the base adds ~40 MB for hand-off batches and
  * gRPC buffers.
  */
