@@ -1,9 +1,9 @@
 /** Bytes of a slab at most: big enough that a slab's own allocation cost vanishes, small enough to empty. */
-export const MAX_SLAB_BYTES = 64 * 1024;
+const MAX_SLAB_BYTES = 64 * 1024;
 
 /**
  * Largest body packed, as a share of the slab. A Buffer of its own costs about
- * BUFFER_ALLOCATION_BYTES (entry-size.ts) outside the heap besides its bytes, a third of a 1 KiB
+ * BUFFER_ALLOCATION_BYTES (entry-size.ts) outside the heap besides its bytes, a quarter of a 1 KiB
  * body; a view into a slab costs only the view. Past a few KiB that cost no longer matters, and
  * a big body would leave a big unusable tail in its slab (at most 1/16 of it this way).
  */
