@@ -7,7 +7,10 @@
  * Then the same count again the way a node really fills its store (a local origin, the origin
  * client, the owner): its heap per entry against what the budget counts says how far the
  * synthetic figures fall short. The constants of src/cache/entry-size.ts are the fixed cost plus
- * that shortfall, and the per-header cost.
+ * that shortfall, and the per-header cost. Last, what a Buffer with an allocation of its own costs
+ * outside the heap (backing store, malloc): resident memory not explained by the heap or the
+ * ArrayBuffer bytes, BUFFER_ALLOCATION_BYTES. 1 KiB bodies are packed into shared slabs, so the
+ * entry figures are those of packed bodies; the slabs' unused memory is in through_owner.
  */
 import { evaluate, type Headers } from '../src/cache/freshness.js';
 import { ObjectStore } from '../src/cache/object-store.js';
@@ -94,6 +97,23 @@ async function throughOwner(): Promise<{ heap: number; accounted: number }> {
   }
 }
 
+/** Resident memory per Buffer of its own beyond its bytes and the V8 heap. */
+function bufferAllocationBytes(): number {
+  const outside = () => {
+    gc!();
+    gc!();
+    const m = process.memoryUsage();
+    return m.rss - m.heapUsed - m.arrayBuffers;
+  };
+  const before = outside();
+  // Written to, so that their pages are resident as a stored body's are.
+  const kept = Array.from({ length: ENTRIES }, (_, i) => Buffer.allocUnsafeSlow(BODY_BYTES).fill(i));
+  const after = outside();
+  if (kept.length !== ENTRIES) throw new Error('lost the buffers');
+  return (after - before) / ENTRIES;
+}
+
+const ownAllocation = bufferAllocationBytes(); // first, while the heap is still small and steady
 measure(0); // warm-up: code, shapes and string tables settle
 const few = measure(0);
 const many = measure(10);
@@ -109,6 +129,7 @@ process.stdout.write(
       per_header_bytes: Math.round(perHeader),
       fixed_bytes: Math.round(fixed),
       payload_per_entry: { [`${few.headers}_headers`]: Math.round(few.payload), [`${many.headers}_headers`]: Math.round(many.payload) },
+      buffer_allocation_bytes: Math.round(ownAllocation),
       through_owner: { heap_per_entry: Math.round(real.heap), accounted_per_entry: Math.round(real.accounted), shortfall_bytes: Math.round(real.heap - real.accounted) },
     },
     null,

@@ -2,15 +2,16 @@ import type { StoredVariant } from './stored-variant.js';
 
 /**
  * What one stored variant costs the heap besides its URL, header and body bytes: the compact
- * variant (stored-variant.ts) with its freshness numbers, the LRU's slots, the Buffer and
- * ArrayBuffer objects of the body. Measured, not guessed: `node --expose-gc --import tsx
- * bench/entry-cost.ts` (40 000 entries, garbage collected before each reading) on Node 20.20
- * reports 280–283 B fixed and 50 B per header for entries made in place, and 263 B more per entry
- * when the store is filled the way a node fills it (local origin, origin client, owner), which is
- * what counts: 283 + 263. With a full http-cache-semantics policy per entry it was 1064 B and
- * 131 B (README: Memory and sizing).
+ * variant (stored-variant.ts) with its freshness numbers, the LRU's slots, the body's Buffer view.
+ * Measured, not guessed: `node --expose-gc --import tsx bench/entry-cost.ts` (40 000 entries with
+ * 1 KiB bodies packed into slabs, garbage collected before each reading) on Node 20.20 reports
+ * 192–195 B fixed and 50 B per header for entries made in place, and 265 B more per entry when
+ * the store is filled the way a node fills it (local origin, origin client, owner), which is
+ * what counts: 195 + 265 (measured before the RFC 9111 policy numbers replaced the
+ * http-cache-semantics state, which took one field off the entry). With a full
+ * http-cache-semantics policy object per entry it was 1064 B and 131 B (README: Memory and sizing).
  */
-export const ENTRY_FIXED_BYTES = 546;
+export const ENTRY_FIXED_BYTES = 460;
 
 /**
  * One header beyond its name and value bytes: two slots of the header list and the value's
@@ -19,11 +20,20 @@ export const ENTRY_FIXED_BYTES = 546;
 export const HEADER_FIELD_BYTES = 50;
 
 /**
- * Bytes an entry holds in the heap, as the byte budget counts them: measured overhead plus the
- * URL, every stored header, the Vary selection, and the body's whole allocation.
+ * What a Buffer with an allocation of its own costs outside the heap besides its bytes: the
+ * backing store, its bookkeeping and malloc's header and rounding. Bodies packed into shared
+ * slabs (body-arena.ts) do not pay it. Measured by bench/entry-cost.ts (resident memory not
+ * explained by the heap or the ArrayBuffer bytes, 40 000 1 KiB Buffers): 229–248 B on Node 20.20.
  */
-export function entryBytes(v: StoredVariant): number {
-  let bytes = ENTRY_FIXED_BYTES + v.url.length + v.body.buffer.byteLength;
+export const BUFFER_ALLOCATION_BYTES = 240;
+
+/**
+ * Bytes an entry holds, as the byte budget counts them: measured overhead plus the URL, every
+ * stored header, the Vary selection, and the body: its bytes when `packed` in a shared slab (whose unused memory the
+ * store counts apart), else its whole allocation and that allocation's own cost.
+ */
+export function entryBytes(v: StoredVariant, packed: boolean): number {
+  let bytes = ENTRY_FIXED_BYTES + v.url.length + (packed ? v.body.length : v.body.buffer.byteLength + BUFFER_ALLOCATION_BYTES);
   const list = v.headerList;
   for (let i = 0; i < list.length; i += 2) bytes += HEADER_FIELD_BYTES + list[i]!.length + list[i + 1]!.length;
   for (const name in v.selectedBy) bytes += HEADER_FIELD_BYTES + name.length + v.selectedBy[name]!.length;

@@ -1,5 +1,6 @@
 import { LRUCache } from 'lru-cache';
 import type { IdSpace } from '../id/id-space.js';
+import { BodyArena, slabBytesFor } from './body-arena.js';
 import { entryBytes } from './entry-size.js';
 import { CREDENTIAL_HEADERS, headerText, type Headers } from './freshness.js';
 import { varyValue } from './rfc9111/vary.js';
@@ -32,10 +33,15 @@ function variantsOf(held: Held | undefined): StoredVariant[] {
 
 /**
  * The objects a node owns: an LRU bounded by the heap its entries take (entry-size.ts), keyed by
- * URL, holding each URL's variants together so they move and expire as one.
+ * URL, holding each URL's variants together so they move and expire as one. Small bodies share
+ * slabs (body-arena.ts); the slab memory they leave unused counts against the same budget.
  */
 export class ObjectStore {
   private readonly lru: LRUCache<string, Held>;
+  private readonly arena: BodyArena;
+  /** Arena waste that starts a compaction; half of it is what a compaction aims to leave. */
+  private readonly compactAtWaste: number;
+  #compactAt: number;
   #evictions = 0;
   #storedListener: ((bytes: number) => void) | undefined;
 
@@ -43,11 +49,16 @@ export class ObjectStore {
     readonly capacityBytes: number,
     private readonly ids: IdSpace,
   ) {
+    this.arena = new BodyArena(slabBytesFor(capacityBytes));
+    this.compactAtWaste = Math.max(capacityBytes / 8, 2 * this.arena.slabSize);
+    this.#compactAt = this.compactAtWaste;
     this.lru = new LRUCache<string, Held>({
       maxSize: Math.max(1, capacityBytes),
-      sizeCalculation: (held) => Math.max(1, Array.isArray(held) ? held.reduce((sum, v) => sum + entryBytes(v), 0) : entryBytes(held)),
-      dispose: (_value, _key, reason) => {
+      sizeCalculation: (held) => Math.max(1, variantsOf(held).reduce((sum, v) => sum + entryBytes(v, this.arena.holds(v.body)), 0)),
+      dispose: (held, _key, reason) => {
         if (reason === 'evict') this.#evictions++;
+        // A replaced URL's variants are released by put, which knows which of them it keeps.
+        if (reason !== 'set') for (const v of variantsOf(held)) this.arena.release(v.body);
       },
     });
   }
@@ -56,8 +67,14 @@ export class ObjectStore {
     return this.#evictions;
   }
 
+  /** Accounted bytes: the entries and the slab memory small bodies leave unused. */
   get sizeBytes(): number {
-    return this.lru.calculatedSize;
+    return this.lru.calculatedSize + this.arena.wasteBytes;
+  }
+
+  /** Slab memory no stored body uses (included in sizeBytes). */
+  get arenaWasteBytes(): number {
+    return this.arena.wasteBytes;
   }
 
   /** Stored URLs (each may hold several variants). */
@@ -80,13 +97,49 @@ export class ObjectStore {
   put(variant: Variant): boolean {
     const stored = variantsOf(this.lru.peek(variant.url));
     // The URL string once per stored URL: the LRU keeps the key it was first given.
-    const kept = StoredVariant.of(variant, stored[0]?.url ?? variant.url);
-    const bytes = entryBytes(kept);
-    if (bytes > this.capacityBytes) return false;
-    const others = stored.filter((v) => !v.sameSelection(kept));
-    this.lru.set(kept.url, others.length === 0 ? kept : [...others, kept].slice(-MAX_VARIANTS_PER_URL));
+    const body = this.arena.packs(variant.body.length) ? this.arena.hold(variant.body) : undefined;
+    const kept = StoredVariant.of(variant, stored[0]?.url ?? variant.url, body);
+    const bytes = entryBytes(kept, body !== undefined);
+    if (bytes > this.capacityBytes) {
+      this.arena.release(kept.body);
+      return false;
+    }
+    const next = [...stored.filter((v) => !v.sameSelection(kept)), kept].slice(-MAX_VARIANTS_PER_URL);
+    for (const v of stored) if (!next.includes(v)) this.arena.release(v.body);
+    const held = next.length === 1 ? kept : next;
+    this.lru.set(kept.url, held);
+    if (this.lru.peek(kept.url) !== held) {
+      // Variants that together outgrow the capacity: the LRU dropped the URL (its reason 'set' releases nothing).
+      for (const v of next) this.arena.release(v.body);
+      return false;
+    }
+    this.fitArenaWaste();
+    // Making room for the arena's waste can evict the URL itself (dispose releases its bodies).
+    if (!this.lru.has(kept.url)) return false;
     this.#storedListener?.(bytes);
     return true;
+  }
+
+  /**
+   * Keeps entries plus arena waste within the capacity: compacts the arena when its waste has
+   * grown, then evicts what is still over, oldest first.
+   */
+  private fitArenaWaste(): void {
+    this.compactArena();
+    // Each eviction takes an entry's whole size and adds at most its body to the waste: this ends.
+    while (this.lru.size > 0 && this.sizeBytes > this.capacityBytes) this.lru.pop();
+  }
+
+  /**
+   * Past the trigger, moves the bodies of the sparsest slabs into the current one (one pass over
+   * the entries). The next pass waits until as much waste again has gathered: slabs too full to
+   * be worth emptying must not make every store scan the entries.
+   */
+  private compactArena(): void {
+    if (this.arena.wasteBytes <= this.#compactAt) return;
+    const emptied = this.arena.sparsestSlabs(this.compactAtWaste / 2);
+    if (emptied.size > 0) for (const held of this.lru.values()) for (const v of variantsOf(held)) if (emptied.has(v.body.buffer)) v.moveBody(this.arena.move(v.body));
+    this.#compactAt = Math.max(this.compactAtWaste, this.arena.wasteBytes + this.compactAtWaste / 2);
   }
 
   /** Tells `listener` the accounted size of every variant stored (the memory guard watches stores). */
@@ -96,9 +149,10 @@ export class ObjectStore {
 
   /** Evicts least recently used URLs until `bytes` of accounted size are gone; returns how many. */
   evictOldest(bytes: number): number {
-    const target = this.lru.calculatedSize - bytes;
+    const target = this.sizeBytes - bytes;
     let evicted = 0;
-    for (; this.lru.size > 0 && this.lru.calculatedSize > target; evicted++) this.lru.pop();
+    for (; this.lru.size > 0 && this.sizeBytes > target; evicted++) this.lru.pop();
+    this.compactArena();
     return evicted;
   }
 

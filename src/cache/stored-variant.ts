@@ -42,11 +42,13 @@ export interface Variant {
  * parsing when revalidation or a request with its own directives needs it.
  */
 export class StoredVariant {
+  #body: Buffer;
+
   private constructor(
     readonly url: string,
     readonly status: number,
     readonly headerList: HeaderList,
-    readonly body: Buffer,
+    body: Buffer,
     readonly selectedBy: Readonly<Record<string, string>>,
     /** When the response arrived, ms (Date.now()). */
     private readonly responseTime: number,
@@ -58,10 +60,24 @@ export class StoredVariant {
      */
     private readonly freshMs: number,
     private readonly rules: ReuseRules,
-  ) {}
+  ) {
+    this.#body = body;
+  }
 
-  /** The compact form of `v`, its URL given as `url` (the store's key, so that the string is kept once). */
-  static of(v: Variant, url = v.url): StoredVariant {
+  get body(): Buffer {
+    return this.#body;
+  }
+
+  /** The same bytes elsewhere: the store compacting the slabs small bodies share (body-arena.ts). */
+  moveBody(to: Buffer): void {
+    this.#body = to;
+  }
+
+  /**
+   * The compact form of `v`, its URL given as `url` (the store's key, so that the string is kept
+   * once), its body as `body` (the store's copy of it, by default one in an allocation of its own).
+   */
+  static of(v: Variant, url = v.url, body = ownAllocation(v.body)): StoredVariant {
     const p = v.policy;
     const freshMs = Math.floor((p.lifetime - p.initialAge) * 1000);
     const selectedBy = Object.keys(v.selectedBy).length === 0 ? NO_SELECTION : v.selectedBy;
@@ -69,7 +85,7 @@ export class StoredVariant {
     const list = toHeaderList(v.headers, SET_BY_CACHE).slice();
     const { flags, staleWhileRevalidate, staleIfError } = p;
     const rules = flags === 0 && staleWhileRevalidate === 0 && staleIfError === 0 ? NO_REUSE_RULES : { flags, staleWhileRevalidate, staleIfError };
-    return new StoredVariant(url, v.status, list, ownAllocation(v.body), selectedBy, p.responseTime, p.initialAge, freshMs, rules);
+    return new StoredVariant(url, v.status, list, body, selectedBy, p.responseTime, p.initialAge, freshMs, rules);
   }
 
   /** The stored headers as a map (revalidation, hand-offs, forwarding). */

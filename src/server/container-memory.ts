@@ -78,10 +78,29 @@ export function memoryCeilingBytes(setting: number | 'auto' | 'none', containerL
 
 /**
  * Sizing a pod: resident memory of a node with a full cache ≈ RSS_BASE_MB + RSS_PER_CAPACITY ×
- * CACHE_CAPACITY_MB. From `npm run bench:memory` (docs/benchmarks/memory.md): a fresh node is
- * ~90 MB, and filling it with 1 KiB, 16 KiB or 1 MiB objects grows RSS by 29–40 MB plus 0.99–1.18 ×
- * the capacity (a line through the 64 MB and 256 MB cells). The factor adds 1/16 for entry nodes'
- * hot copies; the base adds ~30 MB for hand-off batches and gRPC buffers.
+ * CACHE_CAPACITY_MB. From `npm run bench:memory` (docs/benchmarks/memory.md), the node started
+ * with a pod's heap flags (nodeHeapOptions): a fresh node is ~85 MB, and filling it with 1 KiB,
+ * 16 KiB or 1 MiB objects gives lines through the 64 MB and 256 MB cells of slope 1.18, 1.27 and
+ * 1.06 and at most ~110 MB at zero capacity (the 1 MiB cells' peak). The factor adds 1/16 for
+ * entry nodes' hot copies to the steepest slope; the base adds ~40 MB for hand-off batches and
+ * gRPC buffers.
  */
-export const RSS_PER_CAPACITY = 1.25;
+export const RSS_PER_CAPACITY = 1.33;
 export const RSS_BASE_MB = 160;
+
+/**
+ * Largest semi-space of V8's young generation, in MB (Node's default is 16, a 32 MB new space
+ * committed for good). Measured on a node filled with 1 KiB objects at 256 MB (docs/benchmarks/memory.md):
+ * 4 MB keeps about 60 MB less resident; the cost is more frequent (and each shorter) scavenges.
+ */
+export const SEMI_SPACE_MB = 4;
+
+/** The pod memory limit, in MiB, that holds a node with a cache of `capacityMb` (deploy/eks/README.md). */
+export function podLimitMib(capacityMb: number): number {
+  return Math.ceil((RSS_BASE_MB + RSS_PER_CAPACITY * capacityMb) / AUTO_LIMIT_SHARE);
+}
+
+/** The heap flags a pod's node runs with (NODE_OPTIONS in the StatefulSet), for a memory limit in MiB. */
+export function nodeHeapOptions(limitMib: number): string {
+  return `--max-old-space-size=${limitMib} --max-semi-space-size=${SEMI_SPACE_MB}`;
+}

@@ -148,7 +148,7 @@ for (const overlay of OVERLAYS) {
         [
           ['NODE_HOST', 'status.podIP'],
           ['HEAP_LIMIT_MIB', 'limits.memory'],
-          ['NODE_OPTIONS', '--max-old-space-size=$(HEAP_LIMIT_MIB)'],
+          ['NODE_OPTIONS', '--max-old-space-size=$(HEAP_LIMIT_MIB) --max-semi-space-size=4'],
         ],
       );
     });

@@ -71,6 +71,9 @@ export const typedManifests = {
         "CACHE_ORIGIN": "",
         "CACHE_OPEN_PROXY": "",
         "CACHE_STORE_SET_COOKIE": "false",
+        "CACHE_VIA": "true",
+        "CACHE_FORWARDED_HEADERS": "true",
+        "CACHE_TARGETED_CACHE_CONTROL": "CDN-Cache-Control",
         "CACHE_ORIGIN_MAX_CONCURRENT": "256",
         "CACHE_ORIGIN_MAX_PER_HOST": "32",
         "CACHE_ORIGIN_QUEUE": "1024",
@@ -658,7 +661,7 @@ export const typedManifests = {
                   },
                   {
                     "name": "NODE_OPTIONS",
-                    "value": "--max-old-space-size=$(HEAP_LIMIT_MIB)"
+                    "value": "--max-old-space-size=$(HEAP_LIMIT_MIB) --max-semi-space-size=4"
                   }
                 ],
                 "resources": {

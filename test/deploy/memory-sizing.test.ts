@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
-import { AUTO_LIMIT_SHARE, RSS_BASE_MB, RSS_PER_CAPACITY } from '../../src/server/container-memory.js';
+import { AUTO_LIMIT_SHARE, nodeHeapOptions, RSS_BASE_MB, RSS_PER_CAPACITY } from '../../src/server/container-memory.js';
 import { OVERLAYS, quantity, renderOverlay, REPO_ROOT } from './manifests.js';
 import { nodeContainer, podEnv } from './pod-env.js';
 
@@ -27,6 +27,7 @@ for (const overlay of OVERLAYS) {
       const heapMib = Number(/--max-old-space-size=(\d+)/.exec(env.NODE_OPTIONS ?? '')?.[1]);
       assert.equal(heapMib, Math.ceil(limit / MIB));
       assert.ok(heapMib * MIB >= capacity + 64 * MIB, 'entries without bodies put the whole budget on the heap');
+      assert.equal(env.NODE_OPTIONS, nodeHeapOptions(heapMib), 'the heap flags bench:memory measured with');
     });
   });
 }

@@ -1,0 +1,105 @@
+/** Bytes of a slab at most: big enough that a slab's own allocation cost vanishes, small enough to empty. */
+const MAX_SLAB_BYTES = 64 * 1024;
+
+/**
+ * Largest body packed, as a share of the slab. A Buffer of its own costs about
+ * BUFFER_ALLOCATION_BYTES (entry-size.ts) outside the heap besides its bytes, a quarter of a 1 KiB
+ * body; a view into a slab costs only the view. Past a few KiB that cost no longer matters, and
+ * a big body would leave a big unusable tail in its slab (at most 1/16 of it this way).
+ */
+const PACKED_SHARE = 16;
+
+/** The slab size for a store of `capacityBytes`: a slab's unused tail stays a small share of the budget. */
+export function slabBytesFor(capacityBytes: number): number {
+  return Math.min(MAX_SLAB_BYTES, 2 ** Math.floor(Math.log2(Math.max(1024, capacityBytes / 64))));
+}
+
+/**
+ * Small stored bodies packed into shared slabs, each body a view into one. A slab's memory is
+ * given back only when none of its bodies is held any more, so the bytes of released bodies in a
+ * slab still in use (and the unused tail of each slab) are waste: the store counts `wasteBytes`
+ * against its budget, and moves the survivors of the sparsest slabs elsewhere (`sparsestSlabs`,
+ * `move`) when waste grows.
+ */
+export class BodyArena {
+  /** Bytes held per slab, by the slab's memory. */
+  readonly #held = new Map<ArrayBufferLike, number>();
+  #current: Buffer | undefined;
+  #used = 0;
+  #heldBytes = 0;
+  /** Largest body packed. */
+  readonly packedMaxBytes: number;
+
+  constructor(readonly slabSize: number) {
+    this.packedMaxBytes = slabSize / PACKED_SHARE;
+  }
+
+  /** Whether `length` bytes go into a slab rather than an allocation of their own. */
+  packs(length: number): boolean {
+    return length > 0 && length <= this.packedMaxBytes;
+  }
+
+  /** A copy of `body` in the current slab (a new one when it is full); `packs(body.length)` must hold. */
+  hold(body: Buffer): Buffer {
+    if (this.#current === undefined || this.#used + body.length > this.slabSize) {
+      if (this.#current !== undefined && this.#held.get(this.#current.buffer) === 0) this.#held.delete(this.#current.buffer);
+      this.#current = Buffer.allocUnsafeSlow(this.slabSize);
+      this.#used = 0;
+      this.#held.set(this.#current.buffer, 0);
+    }
+    const view = this.#current.subarray(this.#used, this.#used + body.length);
+    body.copy(view);
+    // Views start at multiples of 8, as the allocator would place them: no unaligned reads for whoever consumes them.
+    this.#used += (body.length + 7) & ~7;
+    this.#held.set(this.#current.buffer, this.#held.get(this.#current.buffer)! + body.length);
+    this.#heldBytes += body.length;
+    return view;
+  }
+
+  /** Whether `body` is a view this arena handed out and still counts. */
+  holds(body: Buffer): boolean {
+    return this.#held.has(body.buffer);
+  }
+
+  /** The store no longer keeps `body`: its slab is forgotten (and freed by the GC) once nothing in it is held. */
+  release(body: Buffer): void {
+    const held = this.#held.get(body.buffer);
+    if (held === undefined) return;
+    this.#heldBytes -= body.length;
+    if (held > body.length || body.buffer === this.#current?.buffer) this.#held.set(body.buffer, held - body.length);
+    else this.#held.delete(body.buffer);
+  }
+
+  /** `body` copied into the current slab and released from its old one. */
+  move(body: Buffer): Buffer {
+    const moved = this.hold(body);
+    this.release(body);
+    return moved;
+  }
+
+  /** Memory of all slabs. */
+  get slabBytes(): number {
+    return this.#held.size * this.slabSize;
+  }
+
+  /** Slab memory no stored body uses: released bodies, alignment, tails. */
+  get wasteBytes(): number {
+    return this.slabBytes - this.#heldBytes;
+  }
+
+  /**
+   * The slabs to empty, sparsest first, until the waste left would be at most `targetWaste`:
+   * only slabs at most 3/4 full, so that moving their bodies copies at most 3 bytes per byte freed.
+   */
+  sparsestSlabs(targetWaste: number): Set<ArrayBufferLike> {
+    const candidates = [...this.#held].filter(([slab, held]) => slab !== this.#current?.buffer && held <= (this.slabSize * 3) / 4).sort((a, b) => a[1] - b[1]);
+    const chosen = new Set<ArrayBufferLike>();
+    let waste = this.wasteBytes;
+    for (const [slab, held] of candidates) {
+      if (waste <= targetWaste) break;
+      chosen.add(slab);
+      waste -= this.slabSize - held;
+    }
+    return chosen;
+  }
+}
