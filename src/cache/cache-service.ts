@@ -333,6 +333,8 @@ function serving(locator: OwnerLocator): boolean {
 function cacheStatus(head: ResponseHead, xCache: XCache): string {
   const ttl = `ttl=${Math.floor(head.freshForMs / 1000)}`;
   const fwdStatus = head.originStatus ? `; fwd-status=${head.originStatus}` : '';
+  const stored = head.stored ? '; stored' : '';
+  const collapsed = head.collapsed ? '; collapsed' : '';
   switch (head.outcome) {
     case 'HIT':
       return `koorde; hit; ${ttl}${xCache === 'HIT-HOT' ? '; detail=hot-copy' : ''}`;
@@ -341,10 +343,10 @@ function cacheStatus(head: ResponseHead, xCache: XCache): string {
     case 'STALE':
       return `koorde; hit; fwd=stale${fwdStatus}; detail=stale-if-error`;
     case 'REVALIDATED':
-      return `koorde; fwd=stale${fwdStatus}${head.stored ? '; stored' : ''}; ${ttl}`;
+      return `koorde; fwd=stale${fwdStatus}${stored}${collapsed}; ${ttl}`;
     case 'MISS':
       // Not forwarded at all: only-if-cached found nothing to answer with (RFC 9111 §5.2.1.7).
       if (head.originStatus === undefined) return 'koorde; detail=only-if-cached';
-      return `koorde; fwd=uri-miss${fwdStatus}${head.stored ? '; stored' : ''}`;
+      return `koorde; fwd=${head.varyMiss ? 'vary-miss' : 'uri-miss'}${fwdStatus}${stored}${collapsed}`;
   }
 }

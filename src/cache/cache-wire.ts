@@ -61,6 +61,8 @@ export interface WireHead {
   origin_status: number;
   hot: boolean;
   fresh_for_ms: number;
+  collapsed?: boolean;
+  vary_miss?: boolean;
 }
 
 export type ResponseHead = Omit<CacheResponse, 'body'>;
@@ -75,6 +77,8 @@ export function headToWire(r: ResponseHead): WireHead {
     origin_status: r.originStatus ?? 0,
     hot: r.hot,
     fresh_for_ms: r.freshForMs,
+    collapsed: r.collapsed === true,
+    vary_miss: r.varyMiss === true,
   };
 }
 
@@ -87,6 +91,8 @@ export function headFromWire(w: WireHead): ResponseHead {
     originStatus: w.origin_status || undefined,
     hot: w.hot,
     freshForMs: w.fresh_for_ms,
+    collapsed: w.collapsed === true,
+    varyMiss: w.vary_miss === true,
   };
 }
 

@@ -7,11 +7,15 @@ export const CREDENTIAL_HEADERS: ReadonlySet<string> = new Set(['authorization',
 
 /**
  * RFC 9111 for this shared cache (rfc9111/policy.ts) applied to a response to a request with
- * `requestHeaders`, sent at `requestTime`: only whether they carried Authorization counts
- * (§3.5), so no credential reaches the policy that is stored and handed off.
+ * `requestHeaders`, sent at `requestTime`: only whether they carried credentials counts, so no
+ * credential reaches the policy that is stored and handed off. A Cookie counts like
+ * Authorization (§3.5 names only the latter): in gateway mode the operator's origin sees the
+ * client's cookies, and an answer made for one user is shared only when it says so itself
+ * (public, s-maxage, must-revalidate), as Varnish refuses to cache such requests at all.
  */
 export function evaluate(requestHeaders: Headers, status: number, headers: Headers, options: CacheOptions, requestTime?: number): Evaluation {
-  return evaluateResponse({ status, headers, authorised: headerText(requestHeaders.authorization) !== '', requestTime }, options);
+  const authorised = headerText(requestHeaders.authorization) !== '' || headerText(requestHeaders.cookie) !== '';
+  return evaluateResponse({ status, headers, authorised, requestTime }, options);
 }
 
 export function headerText(value: string | string[] | undefined): string {

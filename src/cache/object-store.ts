@@ -82,6 +82,11 @@ export class ObjectStore {
     return this.lru.size;
   }
 
+  /** Whether any variant of the URL is stored; recency unchanged. */
+  has(url: string): boolean {
+    return this.lru.has(url);
+  }
+
   /** The variant a request selects, refreshing the URL's recency. */
   find(url: string, requestHeaders: Headers): StoredVariant | undefined {
     const held = this.lru.get(url);

@@ -60,6 +60,10 @@ export interface CacheResponse {
   /** Hot object: entry nodes may keep a copy for `freshForMs`. */
   readonly hot: boolean;
   readonly freshForMs: number;
+  /** Answered by another request's trip to the origin, which this one waited for (RFC 9211 `collapsed`). */
+  readonly collapsed?: boolean;
+  /** Fetched although the URL is stored: no stored variant matched the request's Vary fields (`fwd=vary-miss`). */
+  readonly varyMiss?: boolean;
   /**
    * The same fields as `headers` in the list form `res.writeHead` takes, Content-Length
    * included: set by `serveFresh` only, whose `headers` is then built when first read.
@@ -144,19 +148,21 @@ export class OwnerCache {
           this.once(key, undefined, revalidation).catch(() => undefined);
           response = this.fromVariant(variant, policy, 'UPDATING', now);
         } else {
-          response = (await this.once(key, signal, revalidation)).response;
+          const shared = await this.once(key, signal, revalidation);
+          response = shared.leader ? shared.response : { ...shared.response, collapsed: true };
         }
       }
     } else if (rules.onlyIfCached) {
       response = ONLY_IF_CACHED;
     } else {
+      const varyMiss = this.store.has(req.url);
       const shared = await this.once(req.url, signal, (cancel) => this.fetch(req, rules, cancel));
-      response = shared.response;
       // A waiter may share only a stored answer that its own headers select; an unstored one
       // may be private to the request that fetched it, and another variant is not this one.
-      if (!shared.leader && !(response.stored && this.store.find(req.url, req.headers))) {
-        response = await this.fetch(req, rules, signal ? AbortSignal.any([this.shutdown, signal]) : this.shutdown);
-      }
+      if (shared.leader) response = shared.response;
+      else if (shared.response.stored && this.store.find(req.url, req.headers)) response = { ...shared.response, collapsed: true };
+      else response = await this.fetch(req, rules, signal ? AbortSignal.any([this.shutdown, signal]) : this.shutdown);
+      if (varyMiss) response = { ...response, varyMiss };
     }
     this.count(response);
     return finishForClient({ ...response, hot: hot && response.stored && response.freshForMs > 0 }, req);

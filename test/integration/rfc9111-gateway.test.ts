@@ -166,4 +166,26 @@ describe('RFC 9111 through a gateway-mode ring', () => {
     assert.match(second.xCache!, /^HIT/);
     assert.equal(originRequests(p), 1);
   });
+
+  it('RFC 9211 §2.2, §2.6: a stored URL whose variants the request does not select is fwd=vary-miss, through every node', async () => {
+    const p = serve('/vary-miss', 200, [['Cache-Control', 'max-age=600'], ['Vary', 'Accept-Language']]);
+    const first = await viaGateway(nodes[0]!, p, { headers: { 'accept-language': 'en' } });
+    assert.match(first.headers.get('cache-status')!, /^koorde; fwd=uri-miss; fwd-status=200; stored$/);
+    for (const node of nodes) {
+      const other = await viaGateway(node, p, { headers: { 'accept-language': `de-${node.http.slice(-2)}` } });
+      assert.match(other.headers.get('cache-status')!, /^koorde; fwd=vary-miss; fwd-status=200; stored$/, node.http);
+    }
+  });
+
+  it('RFC 9211 §2.7: requests that waited for another one\'s origin fetch say collapsed; the origin is asked once', async () => {
+    const path = '/collapsed';
+    scripts.set(path, (_req, res) => {
+      setTimeout(() => res.writeHead(200, { 'cache-control': 'max-age=600', date: new Date().toUTCString(), 'content-length': Buffer.byteLength(BODY) }).end(BODY), 500);
+    });
+    const answers = await Promise.all(Array.from({ length: 6 }, (_, i) => viaGateway(nodes[i % nodes.length]!, path)));
+    const statuses = answers.map((a) => a.headers.get('cache-status')!);
+    assert.equal(originRequests(path), 1, statuses.join(' | '));
+    assert.equal(statuses.filter((s) => /^koorde; fwd=uri-miss; fwd-status=200; stored$/.test(s)).length, 1, statuses.join(' | '));
+    assert.equal(statuses.filter((s) => /^koorde; fwd=uri-miss; fwd-status=200; stored; collapsed$/.test(s)).length, 5, statuses.join(' | '));
+  });
 });

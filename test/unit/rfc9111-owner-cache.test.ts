@@ -42,6 +42,15 @@ describe('RFC 9111 at the owner', () => {
   beforeEach(() => mock.timers.enable({ apis: ['Date'], now: NOW }));
   afterEach(() => mock.timers.reset());
 
+  it('§3.5: an answer to a request with Cookie is shared only when it says public, s-maxage or must-revalidate itself', async () => {
+    const { fetcher } = origin((headers) => ({ status: 200, headers: { date: date(), 'cache-control': headers['x-say'] ?? 'max-age=60' } }));
+    const cache = ownerCache(fetcher);
+    const withCookie = (say?: string): CacheRequest => ({ url: `${URL_A}/${say ?? 'plain'}`, method: 'GET', headers: { cookie: 'session=alice', ...(say ? { 'x-say': say } : {}) } });
+    assert.equal((await cache.serve(withCookie())).stored, false, 'max-age alone: made for this user');
+    assert.equal((await cache.serve(get())).stored, true, 'the same answer without a cookie is shared');
+    for (const say of ['public, max-age=60', 's-maxage=60', 'max-age=60, must-revalidate']) assert.equal((await cache.serve(withCookie(say))).stored, true, say);
+  });
+
   it('§5.2, RFC 9110 §5.3: Cache-Control on two lines is one list, stored and reused, no crash', async () => {
     const { fetcher, asked } = origin(() => ({ status: 200, headers: { date: date(), 'cache-control': ['public', 'Max-Age=60'], expires: ['0', 'x'] } }));
     const cache = ownerCache(fetcher);

@@ -95,6 +95,7 @@ export function parseHead(text: string): ResponseHead {
   if (typeof stored !== 'boolean' || typeof hot !== 'boolean') invalid('head.stored, head.hot: expected true or false');
   if (!Number.isInteger(originStatus) || (originStatus as number) < 0 || (originStatus as number) > 599) invalid('head.origin_status: expected 0 or an HTTP status');
   if (typeof freshForMs !== 'number' || !Number.isFinite(freshForMs) || freshForMs < 0) invalid('head.fresh_for_ms: expected a duration');
+  for (const flag of ['collapsed', 'vary_miss']) if (raw[flag] !== undefined && typeof raw[flag] !== 'boolean') invalid(`head.${flag}: expected true or false`);
   const wire: WireHead = {
     status: status as number,
     headers: checkedHeaders(raw.headers, 'head.headers', MAX_RESPONSE_HEADERS),
@@ -103,6 +104,8 @@ export function parseHead(text: string): ResponseHead {
     origin_status: originStatus as number,
     hot,
     fresh_for_ms: freshForMs,
+    collapsed: raw.collapsed === true,
+    vary_miss: raw.vary_miss === true,
   };
   return headFromWire(wire);
 }
