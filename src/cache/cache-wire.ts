@@ -4,7 +4,7 @@ import type { CacheRequest, CacheResponse, Outcome } from './owner-cache.js';
 import { CachePolicy } from './rfc9111/policy.js';
 import type { Variant } from './stored-variant.js';
 
-/** dht.v1.Header: one per value, so multi-valued headers (Set-Cookie) survive. */
+/** cache.v1.Header: one per value, so multi-valued headers (Set-Cookie) survive. */
 export interface WireHeader {
   name: string;
   value: string;

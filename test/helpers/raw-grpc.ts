@@ -20,7 +20,7 @@ export class RawPeer {
     this.cache = new (services().cache)(addr, grpc.credentials.createInsecure());
   }
 
-  /** Calls a unary rpc of dht.v1.Dht (or dht.v1.Cache) and reports the status instead of throwing. */
+  /** Calls a unary rpc of dht.v1.Dht (or cache.v1.Cache) and reports the status instead of throwing. */
   call(rpc: string, req: unknown, service: 'dht' | 'cache' = 'dht', timeoutMs = 10_000): Promise<RawAnswer> {
     const client = service === 'dht' ? this.dht : this.cache;
     const method = (client as unknown as Record<string, Unary>)[rpc]!.bind(client);

@@ -17,7 +17,7 @@ type Stub = grpc.Client & Record<string, (...args: unknown[]) => unknown>;
  */
 const HANDOFF_BATCH_BYTES = 16 * 1024 * 1024;
 
-/** The control-plane calls of dht.v1.Cache: hand-offs, invalidations, and where a peer's data channel is. */
+/** The control-plane calls of cache.v1.Cache: hand-offs, invalidations, and where a peer's data channel is. */
 export class CacheControlClient {
   /** Closed once idle, so stubs of owners that left do not pile up. */
   private readonly stubs: PeerChannels<Stub>;

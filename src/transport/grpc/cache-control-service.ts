@@ -21,7 +21,7 @@ function checkedVariant(w: WireVariant, field: string): Variant {
 }
 
 /**
- * dht.v1.Cache as the owner serves it: the bytes checked here, the work done by the endpoint.
+ * cache.v1.Cache as the owner serves it: the bytes checked here, the work done by the endpoint.
  * `peerPort` is where this node's peer data channel listens.
  */
 export function cacheControlImplementation(endpoint: OwnerEndpoint, peerPort: () => number): grpc.UntypedServiceImplementation {

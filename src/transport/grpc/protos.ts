@@ -28,15 +28,16 @@ let loaded: Services | undefined;
 export function services(): Services {
   if (!loaded) {
     const definition = protoLoader.loadSync(
-      ['dht/v1/dht.proto', 'dht/v1/cache.proto', 'client/v1/client.proto', 'grpc/health/v1/health.proto'],
+      ['dht/v1/dht.proto', 'cache/v1/cache.proto', 'client/v1/client.proto', 'grpc/health/v1/health.proto'],
       LOADER_OPTIONS,
     );
     const root = grpc.loadPackageDefinition(definition) as unknown as {
-      dht: { v1: { Dht: grpc.ServiceClientConstructor; Cache: grpc.ServiceClientConstructor } };
+      dht: { v1: { Dht: grpc.ServiceClientConstructor } };
+      cache: { v1: { Cache: grpc.ServiceClientConstructor } };
       client: { v1: { ClientAPI: grpc.ServiceClientConstructor } };
       grpc: { health: { v1: { Health: grpc.ServiceClientConstructor } } };
     };
-    loaded = { dht: root.dht.v1.Dht, cache: root.dht.v1.Cache, client: root.client.v1.ClientAPI, health: root.grpc.health.v1.Health };
+    loaded = { dht: root.dht.v1.Dht, cache: root.cache.v1.Cache, client: root.client.v1.ClientAPI, health: root.grpc.health.v1.Health };
   }
   return loaded;
 }
