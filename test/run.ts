@@ -1,15 +1,16 @@
 /**
- * npm test's runner: every *.test.ts under test/, in two groups that run side by side, reported
- * as one TAP stream with one summary (CI reads its `# tests`, `# pass` and `# fail` lines).
+ * npm test's runner: every *.test.ts under test/, in groups that run side by side, reported as
+ * one TAP stream with one summary (CI reads its `# tests`, `# pass` and `# fail` lines).
  *
  *   node --import tsx test/run.ts
  *
  * The multi-process suites (test/integration) spend much of their time waiting for rings to
  * settle, so two of them share the 2-core machine well; more would starve each other's node
  * processes. The other files (unit, property, simulation, deploy) are mostly CPU-bound and short:
- * one at a time beside them, they are done long before the multi-process suites. Every file runs
- * in its own process and fails when it takes more than TEST_FILE_TIMEOUT_MS, so a hung child
- * fails its file instead of blocking CI (node --test's --test-timeout bounds a file the same way).
+ * one at a time beside them, they are done long before the multi-process suites. The heaviest
+ * suites then run alone (ALONE). Every file runs in its own process and fails when it takes more
+ * than TEST_FILE_TIMEOUT_MS, so a hung child fails its file instead of blocking CI (node --test's
+ * --test-timeout bounds a file the same way).
  */
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -17,9 +18,20 @@ import { run } from 'node:test';
 import { tap, type TestEvent } from 'node:test/reporters';
 
 const TEST_FILE_TIMEOUT_MS = 300_000;
-const GROUPS = [
-  { dirs: ['test/integration'], concurrency: 2 },
-  { dirs: ['test/unit', 'test/sim', 'test/deploy'], concurrency: 1 },
+/**
+ * Suites that keep more than one core busy on their own (8-node rings storing 1000 keys; the
+ * benchmark driver's clusters and load): beside anything else their nodes miss RPC deadlines, so
+ * they run last, one at a time, with nothing beside them.
+ */
+const ALONE = ['test/integration/bench-driver.test.ts', 'test/integration/kv-cluster.test.ts'];
+const inDirs = (...dirs: string[]) => dirs.flatMap(testFiles).filter((f) => !ALONE.includes(f));
+/** Phases run one after the other; the groups of a phase run side by side. */
+const PHASES = [
+  [
+    { files: inDirs('test/integration'), concurrency: 2 },
+    { files: inDirs('test/unit', 'test/sim', 'test/deploy'), concurrency: 1 },
+  ],
+  [{ files: ALONE, concurrency: 1 }],
 ];
 /** The root's closing diagnostics, which this runner adds up over the groups. */
 const SUMMARY = /^(tests|suites|pass|fail|cancelled|skipped|todo|duration_ms) [\d.]+$/;
@@ -28,11 +40,10 @@ function testFiles(dir: string): string[] {
   return readdirSync(dir, { recursive: true, encoding: 'utf8' }).filter((f) => f.endsWith('.test.ts')).map((f) => join(dir, f)).sort();
 }
 
-const found = testFiles('test');
-const grouped = GROUPS.map((g) => g.dirs.flatMap(testFiles));
-const ungrouped = found.filter((f) => !grouped.flat().includes(f));
-if (ungrouped.length) {
-  process.stderr.write(`test/run.ts: no group runs ${ungrouped.join(', ')}; add its folder to GROUPS\n`);
+const scheduled = PHASES.flat().flatMap((g) => g.files);
+const unscheduled = testFiles('test').filter((f) => !scheduled.includes(f));
+if (unscheduled.length) {
+  process.stderr.write(`test/run.ts: no group runs ${unscheduled.join(', ')}; add its folder to PHASES\n`);
   process.exit(2);
 }
 
@@ -81,11 +92,13 @@ const numbering = { next: 0 };
 let failed = false;
 
 async function* report(): AsyncGenerator<TestEvent> {
-  const groups = GROUPS.map((g, i) => blocks(run({ files: grouped[i]!, concurrency: g.concurrency, timeout: TEST_FILE_TIMEOUT_MS }) as AsyncIterable<TestEvent>, totals, numbering));
-  for await (const block of merge(groups)) {
-    for (const event of block) {
-      if (event.type === 'test:fail' && !event.data.todo) failed = true;
-      yield event;
+  for (const phase of PHASES) {
+    const groups = phase.map((g) => blocks(run({ files: g.files, concurrency: g.concurrency, timeout: TEST_FILE_TIMEOUT_MS }) as AsyncIterable<TestEvent>, totals, numbering));
+    for await (const block of merge(groups)) {
+      for (const event of block) {
+        if (event.type === 'test:fail' && !event.data.todo) failed = true;
+        yield event;
+      }
     }
   }
   yield { type: 'test:plan', data: { nesting: 0, count: numbering.next } } as TestEvent;
