@@ -19,11 +19,11 @@ import { tap, type TestEvent } from 'node:test/reporters';
 
 const TEST_FILE_TIMEOUT_MS = 300_000;
 /**
- * Suites that keep more than one core busy on their own (8-node rings storing 1000 keys; the
- * benchmark driver's clusters and load): beside anything else their nodes miss RPC deadlines, so
- * they run last, one at a time, with nothing beside them.
+ * Suites that keep more than one core busy on their own (the benchmark driver's clusters and load,
+ * a 16-node ring and chromium, 8-node rings storing 1000 keys): beside other suites their nodes
+ * miss RPC and start-up deadlines, so they run last, one at a time, with nothing beside them.
  */
-const ALONE = ['test/integration/bench-driver.test.ts', 'test/integration/kv-cluster.test.ts'];
+const ALONE = ['test/integration/bench-driver.test.ts', 'test/integration/dashboard-browser.test.ts', 'test/integration/kv-cluster.test.ts'];
 const inDirs = (...dirs: string[]) => dirs.flatMap(testFiles).filter((f) => !ALONE.includes(f));
 /** Phases run one after the other; the groups of a phase run side by side. */
 const PHASES = [
