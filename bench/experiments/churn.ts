@@ -112,7 +112,10 @@ async function clientRun(routing: ClientRouting, variant: ChurnVariant, options:
     await cache.waitReady(30_000);
   };
   try {
-    for (let slot = 0; slot < MEMBERS; slot++) await start(slot);
+    // Independent caches: they start side by side (start-up is not measured).
+    const started = await Promise.allSettled(Array.from({ length: MEMBERS }, (_, slot) => start(slot)));
+    const failed = started.find((s) => s.status === 'rejected');
+    if (failed) throw failed.reason;
     const results: PhaseResult[] = [];
     for (let phase = 1; phase <= PHASES; phase++) {
       if (variant !== 'none' && phase === 2) {
