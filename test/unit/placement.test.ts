@@ -4,7 +4,7 @@ import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { ConfigError, loadSettings } from '../../src/config/load.js';
 import { IdSpace } from '../../src/id/id-space.js';
-import { balancedId, balanceOf, freeBalancedId, ordinalFromHostname, ordinalId, sharesOf, type RingSample } from '../../src/id/placement.js';
+import { balancedId, balanceOf, freeBalancedId, ordinalFromHostname, ordinalId, sharesOf, worthMoving, type RingSample } from '../../src/id/placement.js';
 import { initialPlacement } from '../../src/server/node-id.js';
 import { seededRng } from '../../src/runtime/rng.js';
 
@@ -101,6 +101,17 @@ describe('placement - balanced ids', () => {
     assert.equal(new Set(sorted).size, 1024);
     const balance = balanceOf(sharesOf(sorted, space));
     assert.ok(balance.max_share_over_mean <= 2, JSON.stringify(balance));
+  });
+
+  it('moves a sliver beside a fair interval when the ring has a much larger one, and leaves fair shares alone', async () => {
+    // Members of an 8-bit ring; lookups show the whole ring.
+    const ring = (members: bigint[]) => async (): Promise<RingSample> => ({ predecessor: ref(members[0]!), successors: [...members.slice(1), members[0]!].map(ref) });
+    // 0, 100, 104, 150: intervals 100, 4, 46 and 106 (150 → 0 across the wrap).
+    const skewed = ring([0n, 100n, 104n, 150n]);
+    assert.equal(await worthMoving(ids, seededRng(1), 4n, 46n, skewed), true, 'the node at 104 holds 4 and its successor would hold 50 ≤ ¾ · 106');
+    assert.equal(await worthMoving(ids, seededRng(1), 100n, 4n, skewed), false, 'the node at 100 holds a fair share');
+    const even = ring([0n, 64n, 128n, 192n]);
+    assert.equal(await worthMoving(ids, seededRng(1), 64n, 64n, even), false);
   });
 
   it('measures balance: max and min over the mean, and the Gini coefficient', () => {
