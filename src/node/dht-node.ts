@@ -20,7 +20,7 @@ import { leaveHandler } from '../rpc/handlers/leave.js';
 import { lookupHandler } from '../rpc/handlers/lookup.js';
 import { notifyHandler } from '../rpc/handlers/notify.js';
 import { pingHandler } from '../rpc/handlers/ping.js';
-import type { Handlers, NodeDescription } from '../rpc/messages.js';
+import type { Handler, Handlers, NodeDescription } from '../rpc/messages.js';
 import { sleep, type Clock } from '../runtime/clock.js';
 import type { Logger } from '../runtime/logger.js';
 import { repeat } from '../runtime/periodic.js';
@@ -190,11 +190,23 @@ export class DhtNode {
         const { status, protocol, predecessor, successors, pointers } = nodeSnapshot(this, (n) => n);
         return { status, protocol, predecessor, successors, pointers, figures: JSON.stringify(this.#figures?.() ?? {}) };
       }),
-      getNeighbours: getNeighboursHandler(this.ring),
-      notify: notifyHandler(this.ring),
+      getNeighbours: this.inRingOnly<'getNeighbours'>(getNeighboursHandler(this.ring)),
+      notify: this.inRingOnly<'notify'>(notifyHandler(this.ring)),
       findNext: findNextHandler(this.router),
       lookup: lookupHandler((key, signal) => this.lookup(key, { signal })),
       leave: leaveHandler(this.ring),
+    };
+  }
+
+  /**
+   * A node that is not in a ring yet must not become anyone's neighbour: a process that moved or
+   * restarted answers at the address peers still know under its old id, and two such nodes
+   * joining through each other would form a ring of their own.
+   */
+  private inRingOnly<M extends 'getNeighbours' | 'notify'>(handler: Handler<M>): Handler<M> {
+    return async (request, context) => {
+      if (!this.#joined) throw new DhtError('ERR_NOT_READY', `node ${this.self.addr} has not joined a ring`);
+      return handler(request, context);
     };
   }
 
