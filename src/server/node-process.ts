@@ -131,7 +131,7 @@ export async function startNodeProcess(settings: Settings, logger: Logger, crede
         maxItemsPerMessage: settings.kvMaxItemsPerMessage,
         maxClockSkewMs: settings.kvMaxClockSkewMs,
       },
-      rebalance: placement.balanceOnJoin && (options.moves ?? 0) < MAX_MOVES,
+      rebalance: settings.idRebalance && placement.balanceOnJoin && (options.moves ?? 0) < MAX_MOVES,
     },
   );
   for (const item of state?.items ?? []) dht.store.items.merge(item);

@@ -1,5 +1,8 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { ConfigError, loadSettings } from '../../src/config/load.js';
@@ -133,5 +136,23 @@ describe('placement - NODE_ID_STRATEGY setting', () => {
     const run = spawnSync(process.execPath, ['--import', 'tsx', cli], { env: { ...process.env, NODE_ID_STRATEGY: 'sequential' }, encoding: 'utf8', timeout: 30_000 });
     assert.equal(run.status, 2);
     assert.match(run.stderr, /NODE_ID_STRATEGY/);
+  });
+});
+
+describe('placement - NODE_ID_REBALANCE setting', () => {
+  it('is off unless turned on', () => {
+    assert.equal(loadSettings({}).idRebalance, false);
+    assert.equal(loadSettings({ NODE_ID_REBALANCE: 'true' }).idRebalance, true);
+  });
+
+  it('reads dht.idRebalance from YAML, and the env var overrides it', () => {
+    const path = join(mkdtempSync(join(tmpdir(), 'koorde-rebalance-')), 'node.yaml');
+    writeFileSync(path, 'dht:\n  idRebalance: true\n');
+    assert.equal(loadSettings({}, path).idRebalance, true);
+    assert.equal(loadSettings({ NODE_ID_REBALANCE: 'false' }, path).idRebalance, false);
+  });
+
+  it('rejects a value that is not a boolean, naming the setting', () => {
+    assert.throws(() => loadSettings({ NODE_ID_REBALANCE: 'sometimes' }), (err: unknown) => err instanceof ConfigError && /NODE_ID_REBALANCE/.test(err.message) && /true or false/.test(err.message));
   });
 });
