@@ -78,7 +78,7 @@ const REBALANCE_CHECKS = 6;
  * The shortest wait before a node's first placement check, each later one twice as long, each
  * stretched by a random factor in [1, 2). It spans a few stabilization rounds, so the ring has
  * settled, and one and a half storage repair rounds, so pairs written while the ring was in flux
- * have reached their owners (a leaving node hands over only its own range).
+ * have reached their owners and replicas before a neighbour moves.
  */
 function firstCheckMs(init: Pick<DhtNodeInit, 'stabilizeIntervalMs' | 'storageFixIntervalMs'>): number {
   return Math.max(5 * init.stabilizeIntervalMs, 1.5 * init.storageFixIntervalMs);

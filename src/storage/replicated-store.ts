@@ -93,12 +93,18 @@ export class ReplicatedStore {
     throw new DhtError('ERR_UNREACHABLE', `no replica of "${key}" answered`, { cause: failure });
   }
 
-  /** Gives everything this node owns to its successor, which owns it once this node is gone. */
+  /**
+   * Gives everything this node holds away before it leaves: its own range to its successor, which
+   * owns it once this node is gone, and every other pair to that pair's owner. A replica's copy
+   * is usually one of several, but a repair round on a stale view may have left the only copy of
+   * a pair here; the owner keeps the newest version and its repair restores the replicas.
+   */
   async handOff(signal?: AbortSignal): Promise<void> {
     const { ring } = this.c;
     if (ring.alone || !ring.predecessor) return;
     const owned = this.items.inRange(ring.predecessor.id, this.c.self.id);
     await this.send(ring.successor, owned, signal);
+    await this.relocate(ring.predecessor.id, { keepReplicas: false }, signal);
   }
 
   /** A node joined just before this one: it now owns (previous, joined], so it gets those pairs. */
@@ -122,7 +128,7 @@ export class ReplicatedStore {
         if (!isRetryable(err)) throw err; // a dead replica drops out of the successor list soon
       });
     }
-    if (!ring.alone) await this.relocate(from, signal);
+    if (!ring.alone) await this.relocate(from, { keepReplicas: true }, signal);
   }
 
   private async write(key: string, value: string, deleted: boolean, signal?: AbortSignal): Promise<void> {
@@ -231,8 +237,11 @@ export class ReplicatedStore {
     for (const batch of batches(items, this.limits)) await this.c.peers.call(to.addr, 'storeItems', { items: batch }, { signal });
   }
 
-  /** Pairs outside this node's range stay only if it is one of their replicas; the rest go to their owner. */
-  private async relocate(ownFrom: bigint, signal?: AbortSignal): Promise<void> {
+  /**
+   * Pairs outside this node's range go to their owner; with `keepReplicas`, those it is one of
+   * the replicas of stay.
+   */
+  private async relocate(ownFrom: bigint, { keepReplicas }: { keepReplicas: boolean }, signal?: AbortSignal): Promise<void> {
     const { ids, self } = this.c;
     const foreign = this.items.all().filter((item) => !ids.inHalfOpen(this.items.keyId(item.key), ownFrom, self.id));
     let covered: { from: bigint; to: bigint; keep: boolean; owner: NodeRef } | undefined;
@@ -242,7 +251,8 @@ export class ReplicatedStore {
       if (!covered || !ids.inHalfOpen(id, covered.from, covered.to)) {
         try {
           const answer = await this.c.lookup(id, signal);
-          const keep = answer.successors.slice(0, this.replicationFactor).some((n) => sameNode(n, self));
+          // A stale view may name this node the owner: it cannot give the pair to itself.
+          const keep = sameNode(answer.owner, self) || (keepReplicas && answer.successors.slice(0, this.replicationFactor).some((n) => sameNode(n, self)));
           covered = { from: answer.predecessor.id, to: answer.owner.id, keep, owner: answer.owner };
         } catch (err) {
           if (!isRetryable(err)) throw err;
@@ -255,7 +265,12 @@ export class ReplicatedStore {
       moves.set(covered.owner.addr, move);
     }
     for (const { owner, items } of moves.values()) {
-      await this.send(owner, items, signal);
+      try {
+        await this.send(owner, items, signal);
+      } catch (err) {
+        if (!isRetryable(err)) throw err;
+        continue; // an owner that refused or did not answer gets them in a later round; the others get theirs now
+      }
       // Drop only what is still the same version: a write may have arrived meanwhile.
       for (const item of items) {
         const current = this.items.get(item.key);
