@@ -151,7 +151,7 @@ export const SETTINGS = {
   idRebalance: setting(
     'NODE_ID_REBALANCE',
     'dht.idRebalance',
-    false,
+    true,
     boolean,
     'balanced ids: a joiner left a sliver by joins that raced with its own leaves and joins again at a balanced id',
   ),

@@ -140,16 +140,16 @@ describe('placement - NODE_ID_STRATEGY setting', () => {
 });
 
 describe('placement - NODE_ID_REBALANCE setting', () => {
-  it('is off unless turned on', () => {
-    assert.equal(loadSettings({}).idRebalance, false);
-    assert.equal(loadSettings({ NODE_ID_REBALANCE: 'true' }).idRebalance, true);
+  it('is on unless turned off', () => {
+    assert.equal(loadSettings({}).idRebalance, true);
+    assert.equal(loadSettings({ NODE_ID_REBALANCE: 'false' }).idRebalance, false);
   });
 
   it('reads dht.idRebalance from YAML, and the env var overrides it', () => {
     const path = join(mkdtempSync(join(tmpdir(), 'koorde-rebalance-')), 'node.yaml');
-    writeFileSync(path, 'dht:\n  idRebalance: true\n');
-    assert.equal(loadSettings({}, path).idRebalance, true);
-    assert.equal(loadSettings({ NODE_ID_REBALANCE: 'false' }, path).idRebalance, false);
+    writeFileSync(path, 'dht:\n  idRebalance: false\n');
+    assert.equal(loadSettings({}, path).idRebalance, false);
+    assert.equal(loadSettings({ NODE_ID_REBALANCE: 'true' }, path).idRebalance, true);
   });
 
   it('rejects a value that is not a boolean, naming the setting', () => {
