@@ -4,7 +4,7 @@ import { ConfigError, loadSettings } from '../config/load.js';
 import { SETTINGS, TLS_SETTING_NAMES, tlsFiles } from '../config/settings.js';
 import { closeLogFile, openLogFile, unappliedLogFileSettings } from '../server/log-file.js';
 import { createLogger } from '../server/logging.js';
-import { startNodeProcess } from '../server/node-process.js';
+import { startNodeProcess, type NodeProcess } from '../server/node-process.js';
 import { GrpcCredentials, readTlsMaterial, TlsFilesError } from '../transport/grpc/tls.js';
 import { command } from './options.js';
 
@@ -38,7 +38,7 @@ if (!credentials.mutualTls) {
     'gRPC is plaintext: anyone who reaches NODE_PORT can act as a peer or client; set TLS_CA_FILE, TLS_CERT_FILE and TLS_KEY_FILE for mutual TLS',
   );
 }
-let node;
+let node: NodeProcess;
 try {
   node = await startNodeProcess(settings, logger, credentials);
 } catch (err) {
@@ -68,11 +68,28 @@ const stop = (signal: string) => {
 };
 process.on('SIGTERM', () => stop('SIGTERM'));
 process.on('SIGINT', () => stop('SIGINT'));
-// It already left the ring; its id (taken by another node) must not be saved, so a restart picks anew.
-void node.displaced.then(() => {
-  logger.fatal('another node joined with this id at the same instant; exiting so that a restart joins as a new node');
-  return exit(1);
-});
+/**
+ * A node that left the ring for good has saved no id. One that moves to rebalance starts over in
+ * this process as a new node at a balanced id; one whose id a twin took exits, so that a restart
+ * joins as a new node.
+ */
+const whenDisplaced = (current: NodeProcess, moves: number): void => {
+  void current.displaced.then(async (reason) => {
+    if (reason === 'twin') {
+      logger.fatal('another node joined with this id at the same instant; exiting so that a restart joins as a new node');
+      return exit(1);
+    }
+    await current.release();
+    if (stopping) return exit(0);
+    node = await startNodeProcess(settings, logger, credentials, { moves: moves + 1 });
+    whenDisplaced(node, moves + 1);
+    await joined(node);
+  }).catch((err: unknown) => {
+    logger.fatal({ err }, 'could not start over as a new node');
+    return exit(1);
+  });
+};
+whenDisplaced(node, 0);
 // Started by koorde-cluster, which died without stopping us: the whole local cluster is going
 // away, so there is nobody to hand data to and no one left to read our logs.
 whenParentGone(process.env, () => {
@@ -80,11 +97,14 @@ whenParentGone(process.env, () => {
   process.exit(1);
 });
 
-try {
-  await node.ready;
-} catch (err) {
-  if (!stopping) {
-    logger.fatal({ err }, 'could not join a ring');
-    await exit(1);
+async function joined(current: NodeProcess): Promise<void> {
+  try {
+    await current.ready;
+  } catch (err) {
+    if (!stopping) {
+      logger.fatal({ err }, 'could not join a ring');
+      await exit(1);
+    }
   }
 }
+await joined(node);

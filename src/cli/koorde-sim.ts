@@ -6,7 +6,7 @@ import { balanceOf, ID_STRATEGIES, sharesOf, type IdStrategy } from '../id/place
 import { PROTOCOLS } from '../routing/router.js';
 import { runChurn, type ChurnReport } from '../sim/churn.js';
 import { measureLookups, measureMaintenance, stateEntries, type LookupReport, type MaintenanceReport } from '../sim/measure.js';
-import { SIMULATION_DEFAULTS, Simulation } from '../sim/simulation.js';
+import { SIMULATION_DEFAULTS, Simulation, type Arrival } from '../sim/simulation.js';
 import { command, decimal, duration, integer, oneOf, usageError } from './options.js';
 
 const NAME = 'koorde-sim';
@@ -18,6 +18,7 @@ const program = command(NAME, 'Runs the real node code on a simulated network: h
   .option('--lookups <n>', 'random lookups to measure on the stable ring', integer(0), 2000)
   .option('--seed <n>', 'seed of all randomness', integer(0, 2 ** 32 - 1), 1)
   .option('--build <how>', 'static: converged state computed directly; join: real joins + stabilization', oneOf(['static', 'join'] as const), 'static')
+  .option('--arrival <how>', 'one-by-one: each node joins the ring the ones before it formed; at-once: all join the first node at the same instant', oneOf(['one-by-one', 'at-once'] as const), 'one-by-one')
   .option('--id-strategy <name>', 'hash (random ids), balanced (joiners split the largest sampled interval) or ordinal', oneOf(ID_STRATEGIES), 'balanced')
   .option('--successors <r>', 'successor list length', integer(1, 64), SIMULATION_DEFAULTS.successorListSize)
   .option('--maintenance-window <duration>', 'virtual time over which upkeep traffic is counted (0 = skip)', duration, 20_000)
@@ -42,6 +43,7 @@ const opts = program.opts<{
   lookups: number;
   seed: number;
   build: 'static' | 'join';
+  arrival: Arrival;
   idStrategy: IdStrategy;
   successors: number;
   maintenanceWindow: number;
@@ -76,10 +78,13 @@ const sim = new Simulation({
 const started = performance.now();
 const maintain = opts.maintenanceWindow > 0 || opts.churn === true;
 if (opts.build === 'static') {
-  await sim.buildStatic(opts.nodes, { maintain });
+  await sim.buildStatic(opts.nodes, { maintain, arrival: opts.arrival });
 } else {
   sim.create();
-  for (let n = 1; n < opts.nodes; n++) await sim.join();
+  if (opts.arrival === 'at-once') await sim.joinAll(opts.nodes - 1);
+  else for (let n = 1; n < opts.nodes; n++) await sim.join();
+  // Balanced joiners check their place for a while after joining, and may move.
+  if (opts.idStrategy === 'balanced' && !(await sim.settlePlacement(10 * 3_600_000))) usageError(NAME, 'balanced nodes still moved after ten hours of virtual time');
   if (!(await sim.converge(600_000))) usageError(NAME, 'the ring built by joins did not converge within 10 minutes of virtual time');
 }
 const stable: LookupReport = await measureLookups(sim, opts.lookups);
@@ -105,8 +110,11 @@ const report = {
   bits: opts.bits,
   seed: opts.seed,
   build: opts.build,
+  arrival: opts.arrival,
   id_strategy: opts.idStrategy,
   balance: balanceOf(sharesOf(sim.oracle().sorted.map((n) => n.id), new IdSpace(opts.bits))),
+  // Balanced nodes that left a sliver of the ring after racing joins and joined again elsewhere.
+  moves: sim.moves,
   lookups: stable.lookups,
   failures: stable.failures,
   wrong_owner: stable.wrong,
@@ -148,8 +156,8 @@ function printSummary(): void {
   const f = (n: number) => n.toFixed(2);
   const name = opts.protocol === 'koorde' ? `Koorde k=${opts.degree}` : 'Chord';
   const lines = [
-    `${name}, ${opts.nodes} nodes (${opts.build}), ${opts.bits}-bit ids, seed ${opts.seed}`,
-    `balance      largest share ${f(report.balance.max_share_over_mean)}× the mean, smallest ${f(report.balance.min_share_over_mean)}×, Gini ${f(report.balance.gini)} (${opts.idStrategy} ids)`,
+    `${name}, ${opts.nodes} nodes (${opts.build}, ${opts.arrival}), ${opts.bits}-bit ids, seed ${opts.seed}`,
+    `balance      largest share ${f(report.balance.max_share_over_mean)}× the mean, smallest ${f(report.balance.min_share_over_mean)}×, Gini ${f(report.balance.gini)} (${opts.idStrategy} ids, ${sim.moves} moves)`,
     `lookups      ${stable.lookups} run, ${stable.failures} failed, ${stable.wrong} wrong owner`,
     `hops         mean ${f(stable.hops.mean)}  p50 ${stable.hops.p50}  p99 ${stable.hops.p99}  max ${stable.hops.max}`,
     opts.protocol === 'koorde'

@@ -154,6 +154,13 @@ export const SETTINGS = {
   hopDelayMs: setting('DHT_HOP_DELAY', 'dht.hopDelay', 0, duration(0), 'artificial delay added to every node-to-node call (lab use: makes hop counts visible locally)'),
   nodeId: setting('NODE_ID', 'node.id', '', hexId, 'fixed hex id; empty = chosen by NODE_ID_STRATEGY'),
   idStrategy: setting('NODE_ID_STRATEGY', 'dht.idStrategy', 'balanced' as IdStrategy, oneOf(ID_STRATEGIES), 'hash (SHA-1 of host:port), balanced (split the largest sampled interval), ordinal (bit-reversed StatefulSet ordinal)'),
+  idRebalance: setting(
+    'NODE_ID_REBALANCE',
+    'dht.idRebalance',
+    true,
+    boolean,
+    'balanced ids: a joiner left a sliver by joins that raced with its own leaves and joins again at a balanced id',
+  ),
   bind: setting('NODE_BIND', 'node.bind', '0.0.0.0', text, 'listen address of gRPC and HTTP'),
   host: setting('NODE_HOST', 'node.host', '', text, 'advertised host; empty = chosen by DHT_MODE'),
   port: setting('NODE_PORT', 'node.port', 4000, integer(1, 65535), 'gRPC port'),

@@ -13,6 +13,10 @@ const MAX_SAMPLES = 48;
 const BAND_FRACTION = 8n;
 /** Picks in a row found taken before giving up: each is a fresh random point, so one retry is already rare. */
 const MAX_PICKS = 4;
+/** Moves one node makes in a row to rebalance at most: a guard besides the Σ span² argument (worthMoving) against joins that keep racing. */
+export const MAX_MOVES = 4;
+/** A member moves when its interval and its successor's add up to at most parts/of of the largest interval sampled (see worthMoving). */
+const MOVE_SHARE = { parts: 3n, of: 4n };
 
 /**
  * The pod ordinal of a StatefulSet hostname (`dht-node-3` → 3; a FQDN's first label counts).
@@ -53,9 +57,8 @@ interface Interval {
 }
 
 /**
- * Karger and Ruhl's placement: look up random keys (about log2 N of them, N estimated from what
- * the first answers show), and split the largest interval between consecutive members seen.
- * Each answer shows a run of members, so it measures several intervals at once. The id is a
+ * Karger and Ruhl's placement: look up random keys (sampleIntervals) and split the largest
+ * interval between consecutive members seen. The id is a
  * random point of the interval's middle eighth, not its midpoint, and ties go to a random
  * interval: joiners that see the same ring at the same instant still pick different ids.
  */
@@ -96,6 +99,23 @@ export async function freeBalancedId(ids: IdSpace, rng: Rng, view: PlacementView
 
 /** balancedId, also telling which interval it split; `taken` are ids in use that the samples may not show. */
 async function balancedPick(ids: IdSpace, rng: Rng, sample: (key: bigint) => Promise<RingSample>, taken: readonly bigint[]): Promise<{ id: bigint; interval: Interval }> {
+  const intervals = splitAt(await sampleIntervals(ids, rng, sample), taken, ids);
+  const largest = largestSpan(intervals);
+  if (largest < 2n) throw new RangeError('no interval of the ring is wide enough to split');
+  const ties = intervals.filter((x) => x.span === largest);
+  const interval = ties[rng.int(ties.length)]!;
+  const band = interval.span / BAND_FRACTION;
+  // (band · u) / 2^64 for a uniform 64-bit u: a uniform offset into the band, exact in bigint.
+  const offset = (band * rng.bits(64)) >> 64n;
+  return { id: ids.wrap(interval.from + interval.span / 2n - band / 2n + offset), interval };
+}
+
+/**
+ * Intervals between consecutive members seen by lookups of random keys: about log2 N of them,
+ * N estimated from what the first answers show. Each answer shows a run of members, so it
+ * measures several intervals at once, and a key falls into an interval as often as it is wide.
+ */
+async function sampleIntervals(ids: IdSpace, rng: Rng, sample: (key: bigint) => Promise<RingSample>): Promise<Interval[]> {
   const seen = new Map<bigint, Interval>();
   for (let lookups = 0, wanted = 1; lookups < wanted; lookups++) {
     let answer: RingSample;
@@ -113,15 +133,25 @@ async function balancedPick(ids: IdSpace, rng: Rng, sample: (key: bigint) => Pro
     if (run.length === 1) seen.set(answer.predecessor.id, { from: answer.predecessor.id, span: ids.size });
     wanted = Math.min(MAX_SAMPLES, Math.ceil(Math.log2(estimatedMembers(ids, [...seen.values()]))) + 1);
   }
-  const intervals = splitAt([...seen.values()], taken, ids);
-  const largest = intervals.reduce((best, x) => (x.span > best ? x.span : best), 0n);
-  if (largest < 2n) throw new RangeError('no interval of the ring is wide enough to split');
-  const ties = intervals.filter((x) => x.span === largest);
-  const interval = ties[rng.int(ties.length)]!;
-  const band = interval.span / BAND_FRACTION;
-  // (band · u) / 2^64 for a uniform 64-bit u: a uniform offset into the band, exact in bigint.
-  const offset = (band * rng.bits(64)) >> 64n;
-  return { id: ids.wrap(interval.from + interval.span / 2n - band / 2n + offset), interval };
+  return [...seen.values()];
+}
+
+function largestSpan(intervals: readonly Interval[]): bigint {
+  return intervals.reduce((best, x) => (x.span > best ? x.span : best), 0n);
+}
+
+/**
+ * Karger and Ruhl's repair for joins that raced: nodes that sampled the ring at the same instant
+ * all split the same interval, so right after a join a balanced member looks again. It moves
+ * (leaves, handing its range to its successor, and joins again at a balanced id) when `own` and
+ * `next`, the intervals ending at it and at its successor, together take at most MOVE_SHARE of
+ * the largest interval sampled. The successor's merged interval then stays below that largest
+ * one, which is halved, so Σ span² drops by a fixed share of the mean squared with every move:
+ * moves end however they interleave with joins.
+ */
+export async function worthMoving(ids: IdSpace, rng: Rng, own: bigint, next: bigint, sample: (key: bigint) => Promise<RingSample>): Promise<boolean> {
+  const largest = largestSpan(await sampleIntervals(ids, rng, sample));
+  return (own + next) * MOVE_SHARE.of <= largest * MOVE_SHARE.parts;
 }
 
 /** Intervals cut at ids known to be taken. */

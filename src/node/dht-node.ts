@@ -2,6 +2,7 @@ import { setMaxListeners } from 'node:events';
 import { DigitSpace } from '../id/digits.js';
 import { IdSpace } from '../id/id-space.js';
 import type { NodeRef } from '../id/node-ref.js';
+import { worthMoving } from '../id/placement.js';
 import { DhtError, isRetryable } from '../errors.js';
 import { handOffToSuccessor, moveToNewPredecessor, type RangeData, type RangeView } from '../ring/range-hand-off.js';
 import { Ring } from '../ring/ring.js';
@@ -20,8 +21,8 @@ import { leaveHandler } from '../rpc/handlers/leave.js';
 import { lookupHandler } from '../rpc/handlers/lookup.js';
 import { notifyHandler } from '../rpc/handlers/notify.js';
 import { pingHandler } from '../rpc/handlers/ping.js';
-import type { Handlers, NodeDescription } from '../rpc/messages.js';
-import type { Clock } from '../runtime/clock.js';
+import type { Handler, Handlers, NodeDescription } from '../rpc/messages.js';
+import { sleep, type Clock } from '../runtime/clock.js';
 import type { Logger } from '../runtime/logger.js';
 import { repeat } from '../runtime/periodic.js';
 import type { Rng } from '../runtime/rng.js';
@@ -36,9 +37,15 @@ export interface NodeComponents {
   readonly clock: Clock;
   readonly rng: Rng;
   readonly logger: Logger;
-  /** Told once this node has left because another node joined with its id at the same instant: start it over as a new node. */
-  readonly onDisplaced?: (twin: NodeRef) => void;
+  /**
+   * Told once this node has left the ring for good, either because another node joined with its
+   * id at the same instant ('twin') or to take a better place ('rebalance', see DhtNodeInit):
+   * start it over as a new node that picks a balanced id.
+   */
+  readonly onDisplaced?: (reason: DisplacedReason) => void;
 }
+
+export type DisplacedReason = 'twin' | 'rebalance';
 
 export interface DhtNodeInit {
   readonly self: NodeRef;
@@ -58,6 +65,29 @@ export interface DhtNodeInit {
   readonly storageFixIntervalMs: number;
   /** Sizes, counts and clock skew the store accepts; its defaults when absent. */
   readonly kvLimits?: KvLimits;
+  /**
+   * A balanced joiner that checks its place a few times after joining and moves when joins that
+   * raced with its own left it a sliver of the ring (see worthMoving); off when absent.
+   */
+  readonly rebalance?: boolean;
+}
+
+/** Placement checks after a join: the last comes about 2^REBALANCE_CHECKS first-check delays later. */
+const REBALANCE_CHECKS = 6;
+
+/**
+ * The shortest wait before a node's first placement check, each later one twice as long, each
+ * stretched by a random factor in [1, 2). It spans a few stabilization rounds, so the ring has
+ * settled, and one and a half storage repair rounds, so pairs written while the ring was in flux
+ * have reached their owners and replicas before a neighbour moves.
+ */
+function firstCheckMs(init: Pick<DhtNodeInit, 'stabilizeIntervalMs' | 'storageFixIntervalMs'>): number {
+  return Math.max(5 * init.stabilizeIntervalMs, 1.5 * init.storageFixIntervalMs);
+}
+
+/** The latest a node's last placement check can come after its join. */
+export function placementChecksSpanMs(init: Pick<DhtNodeInit, 'stabilizeIntervalMs' | 'storageFixIntervalMs'>): number {
+  return 2 * firstCheckMs(init) * (2 ** REBALANCE_CHECKS - 1);
 }
 
 /** Data held by key range, bound to this node's ring: what moves when ownership does. */
@@ -158,11 +188,23 @@ export class DhtNode {
         const { status, protocol, predecessor, successors, pointers } = nodeSnapshot(this, (n) => n);
         return { status, protocol, predecessor, successors, pointers, figures: JSON.stringify(this.#figures?.() ?? {}) };
       }),
-      getNeighbours: getNeighboursHandler(this.ring),
-      notify: notifyHandler(this.ring),
+      getNeighbours: this.inRingOnly<'getNeighbours'>(getNeighboursHandler(this.ring)),
+      notify: this.inRingOnly<'notify'>(notifyHandler(this.ring)),
       findNext: findNextHandler(this.router),
       lookup: lookupHandler((key, signal) => this.lookup(key, { signal })),
       leave: leaveHandler(this.ring),
+    };
+  }
+
+  /**
+   * A node that is not in a ring yet must not become anyone's neighbour: a process that moved or
+   * restarted answers at the address peers still know under its old id, and two such nodes
+   * joining through each other would form a ring of their own.
+   */
+  private inRingOnly<M extends 'getNeighbours' | 'notify'>(handler: Handler<M>): Handler<M> {
+    return async (request, context) => {
+      if (!this.#joined) throw new DhtError('ERR_NOT_READY', `node ${this.self.addr} has not joined a ring`);
+      return handler(request, context);
     };
   }
 
@@ -199,6 +241,7 @@ export class DhtNode {
     if (this.#leaving) return; // that first round found a twin (see leaveForTwin)
     await this.fixPointers(signal);
     this.startMaintenance();
+    if (this.init.rebalance) this.checkPlacement().catch((err: unknown) => this.logger.warn({ err }, 'placement check failed'));
   }
 
   /** The owner may have died since the lookup; the next live node of its list then succeeds it. */
@@ -316,9 +359,55 @@ export class DhtNode {
   private leaveForTwin(twin: NodeRef): void {
     if (this.#leaving) return;
     this.logger.warn({ id: this.ids.toHex(this.self.id), twin: twin.addr }, 'another node joined with this id at the same instant; leaving');
+    this.leaveAndStartOver('twin');
+  }
+
+  /**
+   * Right after joins that raced, several joiners have split one interval and hold slivers of it.
+   * Each looks again after a random delay (so that the slivers move one after another, each
+   * seeing where the others went), and again at doubling delays: a sliver leaves the normal way,
+   * handing its range to its successor, and its owner joins it again at a balanced id. Checks
+   * stop after REBALANCE_CHECKS; each move also lowers Σ span² (worthMoving), so moves end.
+   */
+  private async checkPlacement(): Promise<void> {
+    const first = firstCheckMs(this.init);
+    let neighbourhood = this.neighbourhood();
+    for (let check = 0; check < REBALANCE_CHECKS && !this.#leaving; check++) {
+      try {
+        await sleep(this.clock, first * 2 ** check * (1 + this.rng.next()), this.signal);
+        // The copies of a range sit on its owner and the next nodes: while one of them moves, its
+        // neighbours wait for a check with the neighbourhood unchanged since the last one (at
+        // least a repair round), so that repair has restored the copies before the next goes.
+        const unchanged = neighbourhood === (neighbourhood = this.neighbourhood());
+        if (unchanged && (await this.wantsToMove())) return this.leaveAndStartOver('rebalance');
+      } catch (err) {
+        if (this.signal.aborted) return;
+        if (!isRetryable(err)) throw err;
+        // a ring in flux may fail a sampling lookup: the next check samples again
+      }
+    }
+  }
+
+  /** Who holds copies of this node's range and the ranges it replicates. */
+  private neighbourhood(): string {
+    const nearby = [this.ring.predecessor, ...this.ring.successors.slice(0, this.init.replicationFactor)];
+    return nearby.map((n) => n?.addr ?? '').join(' ');
+  }
+
+  private async wantsToMove(): Promise<boolean> {
+    const predecessor = this.ring.predecessor;
+    const successor = this.ring.successors[0];
+    if (!predecessor || !successor || successor.id === this.self.id) return false;
+    const own = this.ids.distance(predecessor.id, this.self.id);
+    const next = this.ids.distance(this.self.id, successor.id);
+    return worthMoving(this.ids, this.rng, own, next, (key) => this.route(key, this.signal));
+  }
+
+  private leaveAndStartOver(reason: DisplacedReason): void {
+    if (reason === 'rebalance') this.logger.info({ id: this.ids.toHex(this.self.id) }, 'joins that raced left this node a sliver of the ring; moving');
     this.leave()
-      .catch((err: unknown) => this.logger.warn({ err }, 'leaving after a twin join failed'))
-      .finally(() => this.onDisplaced?.(twin));
+      .catch((err: unknown) => this.logger.warn({ err, reason }, 'leaving to start over failed'))
+      .finally(() => this.onDisplaced?.(reason));
   }
 
   /** Stops all upkeep and abandons in-flight calls, telling no one (a crash, or after leave). */

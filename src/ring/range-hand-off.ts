@@ -16,6 +16,11 @@ export interface RangeData<T> {
    * (the KV store keeps them as a replica until repair decides).
    */
   release?(items: readonly T[]): void;
+  /**
+   * Leaving, once its own range (ownFrom, self] went to the successor: gives away what else it
+   * holds. Without it the rest is dropped (the cache holds nothing outside its range for long).
+   */
+  giveRest?(ownFrom: bigint, signal?: AbortSignal): Promise<void>;
 }
 
 /** The ring as a hand-off sees it. */
@@ -53,7 +58,7 @@ export async function handOffToSuccessor<T>(view: RangeView, data: RangeData<T>,
   const predecessor = view.predecessor();
   if (!successor || !predecessor) return 0;
   const owned = data.inRange(predecessor.id, view.self.id);
-  if (owned.length === 0) return 0;
-  await data.give(successor, owned, signal);
+  if (owned.length > 0) await data.give(successor, owned, signal);
+  await data.giveRest?.(predecessor.id, signal);
   return owned.length;
 }

@@ -15,7 +15,7 @@ import { createHttpServer } from '../http/http-server.js';
 import { listenHttp } from '../http/listen.js';
 import { dashboardFigures } from '../http/metrics.js';
 import { IdSpace } from '../id/id-space.js';
-import { freeBalancedId } from '../id/placement.js';
+import { freeBalancedId, MAX_MOVES } from '../id/placement.js';
 import type { Settings } from '../config/settings.js';
 import { wallClock } from '../runtime/clock.js';
 import type { Logger } from '../runtime/logger.js';
@@ -36,7 +36,7 @@ import { advertisedHost, joinHostPort } from './address.js';
 import { bootstrap, dnsPeers, staticPeers, type PeerSource } from './bootstrap.js';
 import { clientApiImplementation } from './client-api.js';
 import { containerMemoryLimit, memoryCeilingBytes } from './container-memory.js';
-import { DhtNode } from '../node/dht-node.js';
+import { DhtNode, type DisplacedReason } from '../node/dht-node.js';
 import { dhtOwnerLocator } from './dht-owner-locator.js';
 import { healthImplementation } from './health-service.js';
 import { initialPlacement } from './node-id.js';
@@ -58,17 +58,28 @@ export interface NodeProcess {
   readonly addr: string;
   /** Resolves once the node is in a ring (created or joined). */
   readonly ready: Promise<'created' | 'joined'>;
-  /** Resolves if the node left because another joined with its id at the same instant (see DhtNode): restart it as a new node. */
-  readonly displaced: Promise<void>;
+  /**
+   * Resolves once the node has left the ring for good (see DhtNode's onDisplaced): another joined
+   * with its id at the same instant, or it moves to rebalance. Its id must not be saved; after
+   * release(), a new node process takes its place.
+   */
+  readonly displaced: Promise<DisplacedReason>;
   /** SIGTERM: hand data to the successor, tell neighbours, save state, stop, flush tracing (always). */
   leave(): Promise<void>;
+  /** After displaced: frees the ports and connections without saving state, so a new node process can start. */
+  release(): Promise<void>;
+}
+
+export interface NodeProcessOptions {
+  /** How often this process's nodes already moved to rebalance: from MAX_MOVES on, a balanced node stays where it joins. */
+  readonly moves?: number;
 }
 
 /**
  * The composition root of a real node: gRPC on NODE_PORT (dht.v1, client.v1, grpc.health.v1),
  * the DhtNode with its store reloaded from STATE_FILE, and the bootstrap into a ring.
  */
-export async function startNodeProcess(settings: Settings, logger: Logger, credentials: GrpcCredentials): Promise<NodeProcess> {
+export async function startNodeProcess(settings: Settings, logger: Logger, credentials: GrpcCredentials, options: NodeProcessOptions = {}): Promise<NodeProcess> {
   const host = advertisedHost(settings);
   const addr = joinHostPort(host, settings.port);
   const ids = new IdSpace(settings.idBits);
@@ -97,10 +108,10 @@ export async function startNodeProcess(settings: Settings, logger: Logger, crede
   const stopTracing = settings.tracingEnabled
     ? startTracing({ exporter: settings.tracingExporter, endpoint: settings.tracingEndpoint }, { addr, id: ids.toHex(id), protocol: settings.protocol })
     : undefined;
-  let onDisplaced: () => void = () => {};
-  const displaced = new Promise<void>((resolve) => (onDisplaced = resolve));
+  let onDisplaced: (reason: DisplacedReason) => void = () => {};
+  const displaced = new Promise<DisplacedReason>((resolve) => (onDisplaced = resolve));
   const dht = new DhtNode(
-    { transport: dhtTransport, clock: wallClock, rng, logger, onDisplaced: () => onDisplaced() },
+    { transport: dhtTransport, clock: wallClock, rng, logger, onDisplaced: (reason) => onDisplaced(reason) },
     {
       self: { id, addr },
       idBits: settings.idBits,
@@ -118,6 +129,7 @@ export async function startNodeProcess(settings: Settings, logger: Logger, crede
         maxItemsPerMessage: settings.kvMaxItemsPerMessage,
         maxClockSkewMs: settings.kvMaxClockSkewMs,
       },
+      rebalance: settings.idRebalance && placement.balanceOnJoin && (options.moves ?? 0) < MAX_MOVES,
     },
   );
   for (const item of state?.items ?? []) dht.store.items.merge(item);
@@ -163,33 +175,53 @@ export async function startNodeProcess(settings: Settings, logger: Logger, crede
   const ready = start.creates ? Promise.resolve(dht.create()).then(() => 'created' as const) : bootstrap(dht, peers, { clock: wallClock, rng, logger }, dht.signal);
   ready.catch(() => {}); // awaited by the caller; this only keeps an early abort from being unhandled
 
-  return {
-    dht,
-    addr,
-    ready,
-    displaced,
-    async leave() {
+  let left = false;
+  displaced.then(() => (left = true));
+  /** Stops serving: the ring already knows this node is gone. */
+  const close = async () => {
+    // Peers stop finding this node once its record is gone; a failure leaves a stale record they skip.
+    await route53?.deregister().catch((err: unknown) => logger.warn({ err }, 'could not remove the Route 53 record'));
+    route53?.close();
+    await shutdown(server, SHUTDOWN_GRACE_MS);
+    await closeHttp(http);
+    if (cache) await cache.peerServer.close();
+    transport.close();
+    cache?.peers.close();
+    await cache?.origin.close();
+  };
+  let released: Promise<void> | undefined;
+  const release = () =>
+    (released ??= (async () => {
       try {
-        if (dht.status !== 'NOT_INITIALIZED') await dht.leave();
-        else dht.stop();
-        // Peers stop finding this node once its record is gone; a failure leaves a stale record they skip.
-        await route53?.deregister().catch((err: unknown) => logger.warn({ err }, 'could not remove the Route 53 record'));
-        route53?.close();
-        if (settings.stateFile) {
-          await writeState(settings.stateFile, { format: 1, id: ids.toHex(dht.self.id), addr, savedAt: new Date().toISOString(), items: dht.store.items.all() });
-        }
-        await shutdown(server, SHUTDOWN_GRACE_MS);
-        await closeHttp(http);
-        if (cache) await cache.peerServer.close();
-        transport.close();
-        cache?.peers.close();
-        await cache?.origin.close();
+        await close();
       } finally {
         // Spans wait in a batch until exported: flushed here, last (the servers' final requests
         // included) and also when a step above failed, before the caller exits the process.
         await stopTracing?.();
       }
       logger.info({ addr }, 'node stopped');
+    })());
+
+  return {
+    dht,
+    addr,
+    ready,
+    displaced,
+    release,
+    async leave() {
+      // A displaced node has left already, and its id is another's now or one it gave up.
+      if (left) return release();
+      try {
+        if (dht.status !== 'NOT_INITIALIZED') await dht.leave();
+        else dht.stop();
+        if (settings.stateFile) {
+          await writeState(settings.stateFile, { format: 1, id: ids.toHex(dht.self.id), addr, savedAt: new Date().toISOString(), items: dht.store.items.all() });
+        }
+      } catch (err) {
+        await release().catch(() => {}); // the first failure is the one to report
+        throw err;
+      }
+      await release();
     },
   };
 }

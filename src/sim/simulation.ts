@@ -1,14 +1,18 @@
 import { IdSpace } from '../id/id-space.js';
 import { sameNode, type NodeRef } from '../id/node-ref.js';
-import { balancedId, freeBalancedId, ordinalId, type IdStrategy, type RingSample } from '../id/placement.js';
+import { balancedId, freeBalancedId, MAX_MOVES, ordinalId, worthMoving, type IdStrategy, type RingSample } from '../id/placement.js';
 import { isRetryable } from '../errors.js';
-import { DhtNode, type DhtNodeInit } from '../node/dht-node.js';
+import { DhtNode, placementChecksSpanMs, type DhtNodeInit, type DisplacedReason } from '../node/dht-node.js';
 import { silentLogger } from '../runtime/logger.js';
 import { withDeadline } from '../transport/deadline.js';
+import { sleep } from '../runtime/clock.js';
 import { seededRng, type Rng } from '../runtime/rng.js';
 import { MemoryNetwork } from '../transport/memory/memory-network.js';
 import { Oracle } from './oracle.js';
 import { VirtualClock } from './virtual-clock.js';
+
+/** Tries of a join (through a random member each) before the simulated node gives up. */
+const JOIN_ATTEMPTS = 5;
 
 /** Every node's settings (as in production), and the simulated network's. */
 export interface SimulationInit extends Omit<DhtNodeInit, 'self'> {
@@ -51,6 +55,7 @@ export class Simulation {
   private readonly usedIds = new Set<bigint>();
   #spawned = 0;
   #restarts = 0;
+  #moves = 0;
   #oracle: Oracle | undefined;
 
   constructor(init: Partial<SimulationInit> = {}) {
@@ -96,13 +101,14 @@ export class Simulation {
    * an ordinal node takes its ordinal's place and any other a random id (a balanced joiner's id
    * is picked before it is spawned, see join).
    */
-  spawn(id?: bigint, ordinal = this.#spawned++): DhtNode {
+  /** `moves`: for a node whose id the balanced strategy picked, how often it moved already (see joinRing); others never move. */
+  spawn(id?: bigint, ordinal = this.#spawned++, moves?: number): DhtNode {
     const self = { id: id ?? (this.init.idStrategy === 'ordinal' ? ordinalId(ordinal, new IdSpace(this.init.idBits)) : this.randomId()), addr: simAddr(ordinal) };
     const { addr } = self;
     this.usedIds.add(self.id);
     const node: DhtNode = new DhtNode(
-      { transport: this.network.transport(addr), clock: this.clock, rng: this.rng, logger: silentLogger, onDisplaced: () => this.startOver(node) },
-      this.nodeInit(self),
+      { transport: this.network.transport(addr), clock: this.clock, rng: this.rng, logger: silentLogger, onDisplaced: (reason) => this.startOver(node, reason, moves ?? 0) },
+      this.nodeInit(self, moves),
     );
     void this.network.listener(addr).listen(node.handlers);
     this.live.set(addr, node);
@@ -113,6 +119,11 @@ export class Simulation {
   /** Nodes that left because a twin took their id, and joined again as new nodes. */
   get restarts(): number {
     return this.#restarts;
+  }
+
+  /** Nodes that left a sliver of the ring after racing joins, and joined again at a balanced id. */
+  get moves(): number {
+    return this.#moves;
   }
 
   /** The first node: a ring of one. */
@@ -136,22 +147,26 @@ export class Simulation {
     return this.clock.complete(Promise.all(Array.from({ length: count }, (_, i) => this.joinRing(ids[i]))));
   }
 
-  private async joinRing(id: bigint | undefined, via?: DhtNode): Promise<DhtNode> {
+  /** `moves`: how often this node already moved to rebalance (it stops checking after MAX_MOVES). */
+  private async joinRing(id: bigint | undefined, via?: DhtNode, moves = 0): Promise<DhtNode> {
     const ordinal = this.#spawned++;
     let node: DhtNode | undefined;
     for (let attempt = 1; ; attempt++) {
-      const members = this.nodes.filter((n) => n !== node && n.status !== 'NOT_INITIALIZED');
+      const members = this.nodes.filter((n) => n !== node && n.status !== 'NOT_INITIALIZED' && n.status !== 'LEAVING');
       const bootstrap = via ?? members[this.rng.int(members.length)];
       if (!bootstrap) throw new Error('join needs a live ring member');
       try {
-        node ??= this.spawn(id ?? (await this.pickId(ordinal, bootstrap)), ordinal);
+        // Only a picked id is the strategy's to move: a forced one stays, as NODE_ID does.
+        node ??= this.spawn(id ?? (await this.pickId(ordinal, bootstrap)), ordinal, id === undefined ? moves : undefined);
         await node.join(bootstrap.self.addr);
         return node;
       } catch (err) {
-        if (attempt === 3 || !isRetryable(err)) {
+        if (attempt === JOIN_ATTEMPTS || !isRetryable(err)) {
           if (node) this.crash(node);
           throw err;
         }
+        // As bootstrap backs off: a node that just left may linger in others' lists until stabilization drops it.
+        await sleep(this.clock, 250 * 2 ** attempt * (0.8 + 0.4 * this.rng.next()));
       }
     }
   }
@@ -166,14 +181,15 @@ export class Simulation {
     });
   }
 
-  /** A node that left for a twin is gone; a new node takes its turn, as a restarted process would. */
-  private startOver(node: DhtNode): void {
+  /** A node that left for a twin or to rebalance is gone; a new node takes its turn, as a restarted process would. */
+  private startOver(node: DhtNode, reason: DisplacedReason, moves: number): void {
     if (this.live.get(node.self.addr) !== node) return;
     this.live.delete(node.self.addr);
     this.#oracle = undefined;
     void this.network.listener(node.self.addr).close();
-    this.#restarts++;
-    this.joinRing(undefined).catch(() => {}); // a failed rejoin is a lost node, as after a crash
+    if (reason === 'twin') this.#restarts++;
+    else this.#moves++;
+    this.joinRing(undefined, undefined, reason === 'rebalance' ? moves + 1 : moves).catch(() => {}); // a failed rejoin is a lost node, as after a crash
   }
 
   /** The process dies: it stops and its address refuses connections. */
@@ -197,8 +213,8 @@ export class Simulation {
    * node's list and pointers are computed by the same upkeep code, fed from the oracle.
    * `maintain` starts the periodic upkeep too (for traffic measurements and churn).
    */
-  async buildStatic(members: number | readonly bigint[], options: { maintain?: boolean } = {}): Promise<void> {
-    const ids = typeof members === 'number' ? await this.staticIds(members) : members;
+  async buildStatic(members: number | readonly bigint[], options: { maintain?: boolean; arrival?: Arrival } = {}): Promise<void> {
+    const ids = typeof members === 'number' ? await this.staticIds(members, options.arrival ?? 'one-by-one') : members;
     const nodes = ids.map((id) => this.spawn(id));
     const oracle = this.oracle();
     const source = oracle.pointerSource();
@@ -211,18 +227,69 @@ export class Simulation {
   }
 
   /**
-   * Ids of a ring grown one join at a time by the strategy, without the messages: a balanced
-   * joiner samples the ring built so far exactly as its lookups would show it.
+   * Ids of a ring grown by the strategy, without the messages: a balanced joiner samples the
+   * ring exactly as its lookups would show it, either the ring built so far (one by one) or the
+   * first node alone (all at once, the worst race). Then joiners check their place in turn, in
+   * a random order, and move as a real node's placement checks would (worthMoving).
    */
-  private async staticIds(count: number): Promise<bigint[]> {
+  private async staticIds(count: number, arrival: Arrival): Promise<bigint[]> {
     const space = new IdSpace(this.init.idBits);
     if (this.init.idStrategy === 'ordinal') return Array.from({ length: count }, (_, i) => ordinalId(i, space));
     if (this.init.idStrategy === 'hash' || count === 0) return Array.from({ length: count }, () => this.randomId());
-    const ring = new SortedRing(this.init.successorListSize);
+    const ring = new SortedRing(space, this.init.successorListSize);
+    const sample = async (key: bigint) => ring.sample(key);
     ring.add(this.randomId());
-    while (ring.size < count) ring.add(await balancedId(space, this.rng, async (key) => ring.sample(key)));
+    const joiners: bigint[] = [];
+    while (joiners.length < count - 1) {
+      const id = await balancedId(space, this.rng, sample);
+      joiners.push(id);
+      if (arrival === 'one-by-one') ring.add(id);
+    }
+    if (arrival === 'at-once') for (const id of joiners) ring.add(id);
+    await this.settleStatic(ring, new Map(joiners.map((id) => [id, 0])));
     for (const id of ring.ids) this.usedIds.add(id);
     return ring.ids;
+  }
+
+  /** Rounds of placement checks on a static ring until none moves; `moves` counts each joiner's moves so far. */
+  private async settleStatic(ring: SortedRing, moves: Map<bigint, number>): Promise<void> {
+    const space = new IdSpace(this.init.idBits);
+    const sample = async (key: bigint) => ring.sample(key);
+    for (let moved = true; moved; ) {
+      moved = false;
+      const order = [...moves.keys()];
+      for (let i = order.length - 1; i > 0; i--) {
+        const j = this.rng.int(i + 1);
+        [order[i], order[j]] = [order[j]!, order[i]!];
+      }
+      for (const id of order) {
+        const made = moves.get(id)!;
+        if (made >= MAX_MOVES) continue;
+        const { own, next } = ring.intervalsAt(id);
+        if (!(await worthMoving(space, this.rng, own, next, sample))) continue;
+        ring.remove(id);
+        moves.delete(id);
+        const to = await balancedId(space, this.rng, sample);
+        ring.add(to);
+        moves.set(to, made + 1);
+        moved = true;
+        this.#moves++;
+      }
+    }
+  }
+
+  /**
+   * Runs until a whole round of placement checks (placementChecksSpanMs) passed without a move,
+   * or for `limitMs`; whether it settled.
+   */
+  async settlePlacement(limitMs: number): Promise<boolean> {
+    const span = placementChecksSpanMs(this.init);
+    for (let waited = 0; waited < limitMs; waited += span) {
+      const before = this.#moves;
+      await this.clock.advance(span);
+      if (this.#moves === before) return true;
+    }
+    return false;
   }
 
   /** Runs until every live node's successor list and predecessor match the oracle. */
@@ -230,17 +297,23 @@ export class Simulation {
     return this.clock.runUntilTrue(() => ringViolations(this.nodes, this.oracle()).length === 0, limitMs, 500);
   }
 
-  private nodeInit(self: NodeRef): DhtNodeInit {
-    const { latencyMs: _latency, lossRate: _loss, seed: _seed, idStrategy: _strategy, ...init } = this.init;
-    return { self, ...init };
+  private nodeInit(self: NodeRef, moves: number | undefined): DhtNodeInit {
+    const { latencyMs: _latency, lossRate: _loss, seed: _seed, idStrategy, ...init } = this.init;
+    return { self, ...init, rebalance: idStrategy === 'balanced' && moves !== undefined && moves < MAX_MOVES };
   }
 }
+
+/** How the nodes of a static ring arrived: each seeing the ones before it, or all seeing the first alone. */
+export type Arrival = 'one-by-one' | 'at-once';
 
 /** Bare ids in order, answering lookups as a converged ring would (for static construction). */
 class SortedRing {
   readonly ids: bigint[] = [];
 
-  constructor(private readonly successorListSize: number) {}
+  constructor(
+    private readonly space: IdSpace,
+    private readonly successorListSize: number,
+  ) {}
 
   get size(): number {
     return this.ids.length;
@@ -248,6 +321,19 @@ class SortedRing {
 
   add(id: bigint): void {
     this.ids.splice(this.ownerIndex(id), 0, id);
+  }
+
+  remove(id: bigint): void {
+    this.ids.splice(this.ownerIndex(id), 1);
+  }
+
+  /** The intervals ending at member `id` and at its successor. */
+  intervalsAt(id: bigint): { own: bigint; next: bigint } {
+    const n = this.ids.length;
+    const i = this.ownerIndex(id);
+    const at = (j: number) => this.ids[(j + n) % n]!;
+    const gap = (a: bigint, b: bigint) => this.space.distance(a, b) || this.space.size;
+    return { own: gap(at(i - 1), id), next: gap(id, at(i + 1)) };
   }
 
   sample(key: bigint): RingSample {

@@ -94,10 +94,17 @@ export class ReplicatedStore {
     throw new DhtError('ERR_UNREACHABLE', `no replica of "${key}" answered`, { cause: failure });
   }
 
-  /** The pairs by key range, as hand-offs move them: a new predecessor's copies stay here as replicas. */
+  /**
+   * The pairs by key range, as hand-offs move them: a new predecessor's copies stay here as
+   * replicas. Before leaving, every pair held outside the node's own range goes to its owner: a
+   * replica's copy is usually one of several, but a repair round on a stale view may have left the
+   * only copy of a pair here; the owner keeps the newest version and its repair restores the
+   * replicas.
+   */
   readonly range: RangeData<StoredItem> = {
     inRange: (from, to) => this.items.inRange(from, to),
     give: (to, items, signal) => this.send(to, items, signal),
+    giveRest: (ownFrom, signal) => this.relocate(ownFrom, { keepReplicas: false }, signal),
   };
 
   /**
@@ -114,7 +121,7 @@ export class ReplicatedStore {
         if (!isRetryable(err)) throw err; // a dead replica drops out of the successor list soon
       });
     }
-    if (!ring.alone) await this.relocate(from, signal);
+    if (!ring.alone) await this.relocate(from, { keepReplicas: true }, signal);
   }
 
   private async write(key: string, value: string, deleted: boolean, signal?: AbortSignal): Promise<void> {
@@ -223,8 +230,11 @@ export class ReplicatedStore {
     for (const batch of batches(items, this.limits)) await this.c.peers.call(to.addr, 'storeItems', { items: batch }, { signal });
   }
 
-  /** Pairs outside this node's range stay only if it is one of their replicas; the rest go to their owner. */
-  private async relocate(ownFrom: bigint, signal?: AbortSignal): Promise<void> {
+  /**
+   * Pairs outside this node's range go to their owner; with `keepReplicas`, those it is one of
+   * the replicas of stay.
+   */
+  private async relocate(ownFrom: bigint, { keepReplicas }: { keepReplicas: boolean }, signal?: AbortSignal): Promise<void> {
     const { ids, self } = this.c;
     const foreign = this.items.all().filter((item) => !ids.inHalfOpen(this.items.keyId(item.key), ownFrom, self.id));
     let covered: { from: bigint; to: bigint; keep: boolean; owner: NodeRef } | undefined;
@@ -234,7 +244,8 @@ export class ReplicatedStore {
       if (!covered || !ids.inHalfOpen(id, covered.from, covered.to)) {
         try {
           const answer = await this.c.lookup(id, signal);
-          const keep = answer.successors.slice(0, this.replicationFactor).some((n) => sameNode(n, self));
+          // A stale view may name this node the owner: it cannot give the pair to itself.
+          const keep = sameNode(answer.owner, self) || (keepReplicas && answer.successors.slice(0, this.replicationFactor).some((n) => sameNode(n, self)));
           covered = { from: answer.predecessor.id, to: answer.owner.id, keep, owner: answer.owner };
         } catch (err) {
           if (!isRetryable(err)) throw err;
@@ -247,7 +258,12 @@ export class ReplicatedStore {
       moves.set(covered.owner.addr, move);
     }
     for (const { owner, items } of moves.values()) {
-      await this.send(owner, items, signal);
+      try {
+        await this.send(owner, items, signal);
+      } catch (err) {
+        if (!isRetryable(err)) throw err;
+        continue; // an owner that refused or did not answer gets them in a later round; the others get theirs now
+      }
       // Drop only what is still the same version: a write may have arrived meanwhile.
       for (const item of items) {
         const current = this.items.get(item.key);

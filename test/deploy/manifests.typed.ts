@@ -55,6 +55,7 @@ export const typedManifests = {
         "BOOTSTRAP_DNS_SERVER": "",
         "NODE_ID": "",
         "NODE_ID_STRATEGY": "ordinal",
+        "NODE_ID_REBALANCE": "false",
         "NODE_BIND": "0.0.0.0",
         "NODE_PORT": "4000",
         "STATE_FILE": "/data/state.json",

@@ -91,4 +91,26 @@ describe('storage - replicated key-value store (simulated ring)', () => {
     const wrong = [...copies(sim, written.keys())].filter(([, n]) => n !== R);
     assert.deepEqual(wrong, [], 'replicas that left the replica set dropped their copies');
   });
+
+  it('a leaving node gives the pairs it holds outside its own range to their owners, so a pair whose only copy it holds survives', async () => {
+    // A repair round on a stale view may leave the only copy of an acknowledged pair with a node
+    // that replicates it (or by then owns nothing of it); that node must not drop it when it leaves.
+    const sim = await createRing(10, { ...options, seed: 5 });
+    const sorted = sim.oracle().sorted;
+    const leaver = sim.node(sorted[4]!.addr)!;
+    const ids = leaver.ids;
+    const keys = Array.from({ length: 400 }, (_, i) => `lone-${i}`);
+    const ownerIndex = (key: string) => sorted.indexOf(sim.oracle().ownerOf(ids.hash(key)));
+    const replicated = keys.filter((k) => [2, 3].includes(ownerIndex(k))).slice(0, 5); // leaver is their 3rd or 2nd copy
+    const foreign = keys.filter((k) => ownerIndex(k) === 7).slice(0, 5); // leaver holds it by mistake
+    assert.equal(replicated.length + foreign.length, 10);
+    const written = new Map([...replicated, ...foreign].map((k) => [k, `value of ${k}`]));
+    for (const [key, value] of written) leaver.store.items.merge({ key, value, version: sim.clock.now(), deleted: false });
+
+    await sim.leave(leaver);
+    assert.deepEqual(await unreadable(sim, written), []);
+    await sim.clock.advance(2 * options.storageFixIntervalMs);
+    const wrong = [...copies(sim, written.keys())].filter(([, n]) => n !== R);
+    assert.deepEqual(wrong, [], 'repair spreads them to R copies');
+  });
 });

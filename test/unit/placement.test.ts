@@ -1,10 +1,13 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { ConfigError, loadSettings } from '../../src/config/load.js';
 import { IdSpace } from '../../src/id/id-space.js';
-import { balancedId, balanceOf, freeBalancedId, ordinalFromHostname, ordinalId, sharesOf, type RingSample } from '../../src/id/placement.js';
+import { balancedId, balanceOf, freeBalancedId, ordinalFromHostname, ordinalId, sharesOf, worthMoving, type RingSample } from '../../src/id/placement.js';
 import { initialPlacement } from '../../src/server/node-id.js';
 import { seededRng } from '../../src/runtime/rng.js';
 
@@ -103,6 +106,17 @@ describe('placement - balanced ids', () => {
     assert.ok(balance.max_share_over_mean <= 2, JSON.stringify(balance));
   });
 
+  it('moves a sliver beside a fair interval when the ring has a much larger one, and leaves fair shares alone', async () => {
+    // Members of an 8-bit ring; lookups show the whole ring.
+    const ring = (members: bigint[]) => async (): Promise<RingSample> => ({ predecessor: ref(members[0]!), successors: [...members.slice(1), members[0]!].map(ref) });
+    // 0, 100, 104, 150: intervals 100, 4, 46 and 106 (150 → 0 across the wrap).
+    const skewed = ring([0n, 100n, 104n, 150n]);
+    assert.equal(await worthMoving(ids, seededRng(1), 4n, 46n, skewed), true, 'the node at 104 holds 4 and its successor would hold 50 ≤ ¾ · 106');
+    assert.equal(await worthMoving(ids, seededRng(1), 100n, 4n, skewed), false, 'the node at 100 holds a fair share');
+    const even = ring([0n, 64n, 128n, 192n]);
+    assert.equal(await worthMoving(ids, seededRng(1), 64n, 64n, even), false);
+  });
+
   it('measures balance: max and min over the mean, and the Gini coefficient', () => {
     assert.deepEqual(balanceOf([0.25, 0.25, 0.25, 0.25]), { max_share_over_mean: 1, min_share_over_mean: 1, gini: 0 });
     const skewed = balanceOf([0.5, 0.25, 0.125, 0.125]);
@@ -122,5 +136,23 @@ describe('placement - NODE_ID_STRATEGY setting', () => {
     const run = spawnSync(process.execPath, ['--import', 'tsx', cli], { env: { ...process.env, NODE_ID_STRATEGY: 'sequential' }, encoding: 'utf8', timeout: 30_000 });
     assert.equal(run.status, 2);
     assert.match(run.stderr, /NODE_ID_STRATEGY/);
+  });
+});
+
+describe('placement - NODE_ID_REBALANCE setting', () => {
+  it('is on unless turned off', () => {
+    assert.equal(loadSettings({}).idRebalance, true);
+    assert.equal(loadSettings({ NODE_ID_REBALANCE: 'false' }).idRebalance, false);
+  });
+
+  it('reads dht.idRebalance from YAML, and the env var overrides it', () => {
+    const path = join(mkdtempSync(join(tmpdir(), 'koorde-rebalance-')), 'node.yaml');
+    writeFileSync(path, 'dht:\n  idRebalance: false\n');
+    assert.equal(loadSettings({}, path).idRebalance, false);
+    assert.equal(loadSettings({ NODE_ID_REBALANCE: 'true' }, path).idRebalance, true);
+  });
+
+  it('rejects a value that is not a boolean, naming the setting', () => {
+    assert.throws(() => loadSettings({ NODE_ID_REBALANCE: 'sometimes' }), (err: unknown) => err instanceof ConfigError && /NODE_ID_REBALANCE/.test(err.message) && /true or false/.test(err.message));
   });
 });
