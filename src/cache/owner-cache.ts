@@ -149,7 +149,7 @@ export class OwnerCache {
           response = this.fromVariant(variant, policy, 'UPDATING', now);
         } else {
           const shared = await this.once(key, signal, revalidation);
-          response = shared.leader ? shared.response : { ...shared.response, collapsed: true };
+          response = shared.leader ? shared.response : (this.sharedAnswer(req, shared.response) ?? (await revalidation(this.ownSignal(signal))));
         }
       }
     } else if (rules.onlyIfCached) {
@@ -157,15 +157,28 @@ export class OwnerCache {
     } else {
       const varyMiss = this.store.has(req.url);
       const shared = await this.once(req.url, signal, (cancel) => this.fetch(req, rules, cancel));
-      // A waiter may share only a stored answer that its own headers select; an unstored one
-      // may be private to the request that fetched it, and another variant is not this one.
-      if (shared.leader) response = shared.response;
-      else if (shared.response.stored && this.store.find(req.url, req.headers)) response = { ...shared.response, collapsed: true };
-      else response = await this.fetch(req, rules, signal ? AbortSignal.any([this.shutdown, signal]) : this.shutdown);
+      response = shared.leader ? shared.response : (this.sharedAnswer(req, shared.response) ?? (await this.fetch(req, rules, this.ownSignal(signal))));
       if (varyMiss) response = { ...response, varyMiss };
     }
     this.count(response);
     return finishForClient({ ...response, hot: hot && response.stored && response.freshForMs > 0 }, req);
+  }
+
+  /**
+   * What a request that waited for another's origin trip is answered with: the stored response
+   * its own headers select, built from the store. Undefined when the trip stored none for it: an
+   * unstored answer may be private to the request that fetched it (`private`, a Set-Cookie, a
+   * 304's cookie kept out of the store), and another variant is not this one.
+   */
+  private sharedAnswer(req: CacheRequest, shared: CacheResponse): CacheResponse | undefined {
+    const found = shared.stored ? this.store.find(req.url, req.headers) : undefined;
+    if (!found) return undefined;
+    return { ...this.fromVariant(found, found.policy, shared.outcome, Date.now()), originStatus: shared.originStatus, collapsed: true };
+  }
+
+  /** A waiter's own origin trip, when it could not share another's: ends with its client or the node. */
+  private ownSignal(signal: AbortSignal | undefined): AbortSignal {
+    return signal ? AbortSignal.any([this.shutdown, signal]) : this.shutdown;
   }
 
   /**

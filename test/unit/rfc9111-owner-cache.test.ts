@@ -51,6 +51,36 @@ describe('RFC 9111 at the owner', () => {
     for (const say of ['public, max-age=60', 's-maxage=60', 'max-age=60, must-revalidate']) assert.equal((await cache.serve(withCookie(say))).stored, true, say);
   });
 
+  it('§3.5, §4.3.4: a request that waited for another\'s revalidation never gets that client\'s cookie or private answer', async () => {
+    for (const second of [
+      { status: 304, headers: { date: date(), etag: '"v1"', 'cache-control': 'max-age=60', 'set-cookie': 'sess=A' } },
+      { status: 200, headers: { date: date(), 'cache-control': 'private, max-age=60' }, body: Buffer.from('for A only') },
+    ]) {
+      let release = () => {};
+      const gate = new Promise<void>((resolve) => (release = resolve));
+      let calls = 0;
+      const fetcher: OriginFetcher = {
+        fetch: async (req) => {
+          if (++calls === 1) return { status: 200, headers: { date: date(), etag: '"v1"', 'cache-control': 'max-age=10' }, body: BODY, url: req.url.href };
+          if (calls === 2) await gate; // the first revalidation waits until the second request joined it
+          const a = calls === 2 ? second : { status: 304, headers: { date: date(), etag: '"v1"', 'cache-control': 'max-age=60' } };
+          return { status: a.status, headers: a.headers as Record<string, string>, body: (a as { body?: Buffer }).body ?? Buffer.alloc(0), url: req.url.href };
+        },
+      };
+      const cache = ownerCache(fetcher);
+      await cache.serve(get());
+      mock.timers.tick(20_000);
+      const first = cache.serve(get({ cookie: 'id=a' }));
+      const waiter = cache.serve(get({ cookie: 'id=b' }));
+      await new Promise((resolve) => setImmediate(resolve));
+      release();
+      const [a, b] = await Promise.all([first, waiter]);
+      assert.equal(a.status, 200, `${second.status}: the first client's answer`);
+      assert.equal(b.headers['set-cookie'], undefined, `${second.status}: no Set-Cookie meant for the first client`);
+      assert.notEqual(b.body.toString(), 'for A only', `${second.status}: no private body meant for the first client`);
+    }
+  });
+
   it('§5.2, RFC 9110 §5.3: Cache-Control on two lines is one list, stored and reused, no crash', async () => {
     const { fetcher, asked } = origin(() => ({ status: 200, headers: { date: date(), 'cache-control': ['public', 'Max-Age=60'], expires: ['0', 'x'] } }));
     const cache = ownerCache(fetcher);
