@@ -20,7 +20,7 @@ import { serveDashboard } from './dashboard-files.js';
 import { metricsJson, prometheusRegistry, type MetricsSources } from './metrics.js';
 import { gatewayTarget, parseRequestTarget } from './request-target.js';
 import { referenceDebugFields, referenceHealthDetails } from './reference-fields.js';
-import { sendError, sendInterim, sendJson, sendServed } from './respond.js';
+import { sendError, sendInterim, sendJson, sendServed, writeChunk } from './respond.js';
 
 /** What gateway mode needs for methods it does not cache: a streaming pass-through to its origin. */
 export interface OriginPassThrough {
@@ -238,12 +238,16 @@ export function createHttpServer(deps: HttpServerDeps): Server {
     const reusable = req.method === 'POST' && answer.status >= 200 && answer.status < 300 && namesTarget(answer.headers['content-location'], target);
     const kept: Buffer[] = [];
     let keptBytes = 0;
+    let whole = true;
     for await (const chunk of answer.body) {
       if (reusable && (keptBytes += chunk.length) <= maxObjectBytes) kept.push(chunk);
-      if (!res.write(chunk)) await new Promise((resolve) => res.once('drain', resolve));
+      if (!(await writeChunk(res, chunk))) {
+        whole = false; // the client left: the rest is not read, and a part is not kept
+        break;
+      }
     }
     // Kept before the answer ends, so that the client's next GET finds it.
-    if (reusable && keptBytes <= maxObjectBytes) {
+    if (reusable && whole && keptBytes <= maxObjectBytes) {
       const request: CacheRequest = { url: canonicalUrl(target.href).href, method: 'GET', headers };
       await requireCache()
         .keepAfterPost(request, { status: answer.status, headers: answer.headers, body: Buffer.concat(kept, keptBytes) })

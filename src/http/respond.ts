@@ -45,11 +45,26 @@ export async function sendServed(res: ServerResponse, served: ServedResponse, me
     res.end(served.body);
     return;
   }
-  for await (const chunk of served.body) {
-    if (res.destroyed) break;
-    if (!res.write(chunk)) await new Promise((resolve) => res.once('drain', resolve));
-  }
+  for await (const chunk of served.body) if (!(await writeChunk(res, chunk))) break; // the client left: the owner is told to stop
   res.end();
+}
+
+/**
+ * Writes one chunk of a streamed body, waiting while the client reads slowly; false once the
+ * client has gone (a write to a closed response would wait for a drain that never comes).
+ */
+export async function writeChunk(res: ServerResponse, chunk: Buffer): Promise<boolean> {
+  if (res.destroyed) return false;
+  if (!res.write(chunk)) {
+    await new Promise<void>((resolve) => {
+      const done = () => {
+        res.off('drain', done).off('close', done);
+        resolve();
+      };
+      res.on('drain', done).on('close', done);
+    });
+  }
+  return !res.destroyed;
 }
 
 /** RFC 9110 field name (token) and value (no control characters but tab). */

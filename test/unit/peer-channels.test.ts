@@ -36,6 +36,22 @@ describe('transport - grpc - per-peer channels stay bounded', () => {
     assert.equal(channels.size, 1);
   });
 
+  it('never closes a channel with calls in flight, idle or over the cap (a long answer on a peer connection)', () => {
+    const clock = manualClock();
+    const channels = new PeerChannels<FakeChannel & { inFlight: number }>({ idleMs: 1000, maxChannels: 2, clock });
+    const answering = Object.assign(new FakeChannel(), { inFlight: 1 });
+    channels.set('answering:1', answering);
+    clock.advance(5000);
+    channels.get('other:1');
+    channels.set('a:1', Object.assign(new FakeChannel(), { inFlight: 0 }));
+    channels.set('b:1', Object.assign(new FakeChannel(), { inFlight: 0 }));
+    assert.equal(answering.closed, false);
+    answering.inFlight = 0;
+    clock.advance(5000);
+    channels.get('other:1');
+    assert.equal(answering.closed, true, 'closed once its answers are done and it stayed idle');
+  });
+
   it('never holds more than maxChannels however many addresses it hears of', () => {
     const clock = manualClock();
     const channels = new PeerChannels<FakeChannel>({ idleMs: 60_000, maxChannels: 50, clock });

@@ -170,7 +170,8 @@ export class OriginClient {
   }
 
   async #fetchFollowing(req: OriginRequest): Promise<OriginResponse> {
-    const maxRedirects = req.maxRedirects ?? this.#maxRedirects;
+    // A reverse proxy hands its origin's redirects to the client: the gateway never follows one to another host.
+    const maxRedirects = this.#isGateway(req.url) ? 0 : (req.maxRedirects ?? this.#maxRedirects);
     let url = req.url;
     for (let redirects = 0; ; redirects++) {
       // Every hop so far at the gateway origin: a redirect from elsewhere earns no trust.

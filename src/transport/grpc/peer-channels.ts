@@ -15,9 +15,10 @@ export const DEFAULT_PEER_CHANNELS: PeerChannelsInit = { idleMs: 5 * 60_000, max
  * The per-peer gRPC channels (or stubs) of one node, by address. Addresses come from the wire
  * (notifies, lookups, leaves), so the map must not keep one channel per address ever heard of:
  * channels of departed peers are closed once idle, and the map never holds more than
- * maxChannels. Kept in order of last use, so pruning looks only at the oldest entries.
+ * maxChannels. Kept in order of last use, so pruning looks only at the oldest entries. A channel
+ * with calls in flight (`inFlight`, where the channel counts them) is in use, never idle.
  */
-export class PeerChannels<T extends { close(): void }> {
+export class PeerChannels<T extends { close(): void; readonly inFlight?: number }> {
   private readonly open = new Map<string, { readonly channel: T; usedAt: number }>();
 
   constructor(private readonly init: PeerChannelsInit = DEFAULT_PEER_CHANNELS) {}
@@ -41,6 +42,7 @@ export class PeerChannels<T extends { close(): void }> {
   set(addr: string, channel: T): void {
     for (const [oldest, entry] of this.open) {
       if (this.open.size < this.init.maxChannels) break;
+      if (busy(entry.channel)) continue;
       entry.channel.close();
       this.open.delete(oldest);
     }
@@ -64,8 +66,19 @@ export class PeerChannels<T extends { close(): void }> {
   private closeIdle(now: number): void {
     for (const [addr, entry] of this.open) {
       if (now - entry.usedAt < this.init.idleMs) return;
+      if (busy(entry.channel)) {
+        // Still answering: in use now, so it moves to the young end and the loop meets it there.
+        this.open.delete(addr);
+        entry.usedAt = now;
+        this.open.set(addr, entry);
+        continue;
+      }
       entry.channel.close();
       this.open.delete(addr);
     }
   }
+}
+
+function busy(channel: { readonly inFlight?: number }): boolean {
+  return (channel.inFlight ?? 0) > 0;
 }

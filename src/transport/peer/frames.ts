@@ -111,7 +111,15 @@ export class FrameWriter {
   private scheduled = false;
   private ending = false;
 
-  constructor(private readonly socket: Socket) {}
+  constructor(
+    private readonly socket: Socket,
+    /**
+     * Stop reading the socket while more than this waits to be sent, until it drains: an owner
+     * whose entry does not take its answers stops taking that entry's requests (every kind of
+     * answer counts, errors included). Undefined: never (an entry must keep reading answers).
+     */
+    private readonly pauseReadingAbove?: number,
+  ) {}
 
   push(buf: Buffer): void {
     if (this.ending) return; // nothing goes after the last frame
@@ -144,5 +152,13 @@ export class FrameWriter {
       this.socket.uncork();
     }
     if (this.ending) this.socket.end();
+    this.holdBackReading();
   };
+
+  private holdBackReading(): void {
+    const limit = this.pauseReadingAbove;
+    if (limit === undefined || this.socket.writableLength <= limit || this.socket.isPaused()) return;
+    this.socket.pause();
+    this.socket.once('drain', () => this.socket.resume());
+  }
 }

@@ -106,6 +106,8 @@ export class PeerConnection {
    */
   fetch(json: Buffer, what: string, signal: AbortSignal | undefined, onInterim?: InterimListener): Promise<ForwardedResponse> {
     if (this.failure) return Promise.reject(this.failure);
+    // Nothing is sent for a client that has gone already (a CANCEL would go before its FETCH).
+    if (signal?.aborted) return Promise.reject(signal.reason);
     const id = this.lastId === LAST_ID ? (this.lastId = 1) : ++this.lastId;
     return new Promise((resolve, reject) => {
       const pending = new PendingFetch(`${what} from ${this.context}`, this.init, onInterim, resolve, reject, {

@@ -75,7 +75,7 @@ class PeerSession {
     private readonly endpoint: OwnerEndpoint,
     private readonly logger: Logger,
   ) {
-    this.writer = new FrameWriter(socket);
+    this.writer = new FrameWriter(socket, WRITE_BACKLOG_BYTES);
     const reader = new FrameReader(acceptedPayload, (id, type, payload) => this.onFrame(id, type, payload));
     socket.setNoDelay(true);
     socket.setTimeout(IDLE_MS, () => socket.destroy());
@@ -163,7 +163,6 @@ class PeerSession {
       }
       this.writer.push(frame(id, FrameType.END));
     }
-    this.throttle();
   }
 
   private relayInterim(id: number, cancelled: AbortSignal, status: number, headers: Record<string, string | string[]>): void {
@@ -172,13 +171,6 @@ class PeerSession {
 
   private answerError(id: number, err: unknown): void {
     this.writer.push(frame(id, FrameType.ERROR, errorToWire(errorCode(err), err instanceof DhtError ? err.message : 'internal error')));
-  }
-
-  /** Reading pauses while the entry is slow to take what was already answered. */
-  private throttle(): void {
-    if (this.socket.writableLength < WRITE_BACKLOG_BYTES || this.socket.isPaused()) return;
-    this.socket.pause();
-    this.socket.once('drain', () => this.socket.resume());
   }
 
   private afterAnswer(): void {

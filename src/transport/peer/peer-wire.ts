@@ -16,7 +16,11 @@ export const MAX_HEAD_BYTES = 256 * 1024;
 /** An error answer is a short JSON object. */
 export const MAX_ERROR_BYTES = 16 * 1024;
 
-const MAX_RESPONSE_HEADERS = 256;
+/**
+ * As many fields as an origin's response can carry through the origin client (undici's 16 KiB
+ * header block, `a:` lines at the least): whatever an owner may store, an entry accepts.
+ */
+const MAX_RESPONSE_HEADERS = 4096;
 const MAX_HEADER_VALUE = 16 * 1024;
 /** RFC 9110 token, lower case as both sides send names. */
 const HEADER_NAME = /^[a-z0-9!#$%&'*+.^_`|~-]{1,256}$/;
