@@ -42,6 +42,12 @@ Example:
 const opts = program.opts<{ port: number; host: string; size: number; cacheControl: string; latencyMs: number }>();
 
 const origin = new SyntheticOrigin(opts);
+// Before "listening" is printed: whoever reads that line may stop us at once.
+for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+  process.once(signal, () => {
+    void origin.close().finally(() => process.exit(0));
+  });
+}
 try {
   process.stdout.write(`listening on ${await origin.listen()}\n`);
 } catch (err) {
@@ -49,10 +55,5 @@ try {
   process.exit(1);
 }
 
-for (const signal of ['SIGTERM', 'SIGINT'] as const) {
-  process.once(signal, () => {
-    void origin.close().then(() => process.exit(0));
-  });
-}
 // Started by a benchmark that died without stopping us.
 whenParentGone(process.env, () => process.exit(1));
