@@ -126,7 +126,7 @@ export class CacheService {
 
   /** Forgets a URL wherever it lives (after an unsafe method succeeded at the origin). */
   async invalidate(url: string): Promise<void> {
-    const { owner } = await this.c.locator.locate(this.c.locator.keyOf(url));
+    const { owner } = await this.c.locator.locate(this.keyOf(url));
     if (sameNode(owner, this.c.locator.self)) this.c.owner.invalidate(url);
     else await this.c.peers.invalidate(owner.addr, url);
   }

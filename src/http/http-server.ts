@@ -205,7 +205,7 @@ export function createHttpServer(deps: HttpServerDeps): Server {
     const forwarded = () => withProxyFields(fields, { address: req.socket.remoteAddress, encrypted: 'encrypted' in req.socket }, proxyFields);
     const via = proxyFields.via ? VIA_FIELD : [];
     if (req.method !== 'GET' && req.method !== 'HEAD') return passThrough(req, res, target, forwarded(), via, 'method');
-    const request: CacheRequest = { url: canonicalUrl(target.href).href, method: req.method, headers: fields };
+    const request: CacheRequest = { url: cacheTarget(target.href).href, method: req.method, headers: fields };
     let served;
     try {
       served = service.answerFresh(request) ?? (await service.handle({ ...request, headers: forwarded(), onInterim: interimTo(res) }, clientGone(res)));

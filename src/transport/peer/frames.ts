@@ -34,12 +34,17 @@ export class FrameError extends Error {
   override readonly name = 'FrameError';
 }
 
+/** Writes a frame's header into `out` at `at`. */
+function putHeader(out: Buffer, at: number, id: number, type: FrameType, payloadBytes: number): void {
+  out.writeUInt32BE(payloadBytes, at);
+  out.writeUInt32BE(id, at + 4);
+  out[at + 8] = type;
+}
+
 /** The bytes of one frame's header. */
 export function frameHeader(id: number, type: FrameType, payloadBytes: number): Buffer {
   const header = Buffer.allocUnsafe(FRAME_HEADER_BYTES);
-  header.writeUInt32BE(payloadBytes, 0);
-  header.writeUInt32BE(id, 4);
-  header[8] = type;
+  putHeader(header, 0, id, type, payloadBytes);
   return header;
 }
 
@@ -47,10 +52,17 @@ export function frameHeader(id: number, type: FrameType, payloadBytes: number): 
 export function frame(id: number, type: FrameType, payload?: Buffer): Buffer {
   const bytes = payload?.length ?? 0;
   const out = Buffer.allocUnsafe(FRAME_HEADER_BYTES + bytes);
-  out.writeUInt32BE(bytes, 0);
-  out.writeUInt32BE(id, 4);
-  out[8] = type;
+  putHeader(out, 0, id, type, bytes);
   payload?.copy(out, FRAME_HEADER_BYTES);
+  return out;
+}
+
+/** A whole small body and the END after it in one buffer: the common answer, one write entry. */
+export function lastBodyFrame(id: number, body: Buffer): Buffer {
+  const out = Buffer.allocUnsafe(2 * FRAME_HEADER_BYTES + body.length);
+  putHeader(out, 0, id, FrameType.BODY, body.length);
+  body.copy(out, FRAME_HEADER_BYTES);
+  putHeader(out, FRAME_HEADER_BYTES + body.length, id, FrameType.END, 0);
   return out;
 }
 

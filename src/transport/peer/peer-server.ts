@@ -7,7 +7,7 @@ import { DhtError, errorCode } from '../../errors.js';
 import type { Logger } from '../../runtime/logger.js';
 import { continueTrace } from '../../runtime/telemetry.js';
 import { httpsServerOptions, type GrpcCredentials } from '../grpc/tls.js';
-import { BODY_FRAME_BYTES, frame, FrameError, frameHeader, FrameReader, FrameType, FrameWriter, FRAME_HEADER_BYTES } from './frames.js';
+import { BODY_FRAME_BYTES, frame, FrameError, frameHeader, FrameReader, FrameType, FrameWriter, lastBodyFrame } from './frames.js';
 import { errorToWire, interimToWire, MAX_REQUEST_BYTES, parseFetchRequest } from './peer-wire.js';
 
 /** Requests one entry may have in flight on a connection; more is a misbehaving peer. */
@@ -149,12 +149,7 @@ class PeerSession {
     const { body } = response;
     this.writer.push(frame(id, FrameType.HEAD, Buffer.from(JSON.stringify(headToWire(response)))));
     if (body.length <= BODY_FRAME_BYTES) {
-      // Body frame and END in one buffer: small answers are the common case.
-      const out = Buffer.allocUnsafe(2 * FRAME_HEADER_BYTES + body.length);
-      frameHeader(id, FrameType.BODY, body.length).copy(out, 0);
-      body.copy(out, FRAME_HEADER_BYTES);
-      frameHeader(id, FrameType.END, 0).copy(out, FRAME_HEADER_BYTES + body.length);
-      this.writer.push(out);
+      this.writer.push(lastBodyFrame(id, body));
     } else {
       for (let at = 0; at < body.length; at += BODY_FRAME_BYTES) {
         const part = body.subarray(at, at + BODY_FRAME_BYTES);
