@@ -59,6 +59,8 @@ interface Run {
    * /proc): far less than req/s does it depend on how much of the CPU other work left them.
    */
   readonly cpu_us_per_request?: number;
+  /** The same per server process, in the cell's `pids` order (entry node first). */
+  readonly cpu_us_per_request_by_process?: readonly number[];
 }
 
 interface Cell {
@@ -148,7 +150,7 @@ try {
       const run = await load(cell, seconds);
       windows.get(cell.name)!.push([from, micros()]);
       results.get(cell.name)!.push(run);
-      log(`hitpath  round ${round}  ${cell.name.padEnd(10)} ${run.rps.toFixed(0).padStart(7)} req/s  p50 ${run.p50_ms.toFixed(2)} ms  p99 ${run.p99_ms.toFixed(2)} ms${run.cpu_us_per_request === undefined ? '' : `  ${run.cpu_us_per_request.toFixed(1)} µs CPU/req`}${run.failed ? `  ${run.failed} FAILED` : ''}  ${JSON.stringify(run.x_cache)}`);
+      log(`hitpath  round ${round}  ${cell.name.padEnd(10)} ${run.rps.toFixed(0).padStart(7)} req/s  p50 ${run.p50_ms.toFixed(2)} ms  p99 ${run.p99_ms.toFixed(2)} ms${run.cpu_us_per_request === undefined ? '' : `  ${run.cpu_us_per_request.toFixed(1)} µs CPU/req`}${(run.cpu_us_per_request_by_process?.length ?? 0) > 1 ? ` (entry ${run.cpu_us_per_request_by_process!.map((us) => us.toFixed(1)).join(' + owner ')})` : ''}${run.failed ? `  ${run.failed} FAILED` : ''}  ${JSON.stringify(run.x_cache)}`);
     }
   }
 
@@ -236,23 +238,24 @@ async function xCacheCounts(node: string): Promise<Record<string, number>> {
 
 async function load(cell: Cell, forSeconds: number): Promise<Run> {
   const before = cell.entry ? await xCacheCounts(cell.entry) : {};
-  const cpuBefore = cpuSeconds(cell.pids);
+  const cpuBefore = cpuSecondsEach(cell.pids);
   const generator = HAS_WRK
     ? spawnBenchChild('wrk', ['-t1', `-c${CONNECTIONS}`, `-d${forSeconds}s`, '--timeout', '10s', '--latency', '-s', 'bench/lib/wrk-paths.lua', cell.base, '--', cell.pathsFile], { cpu: LOAD_CPU })
     : spawnBenchChild(process.execPath, ['--import', 'tsx', 'bench/lib/http-load.ts', cell.base, cell.pathsFile, String(CONNECTIONS), String(forSeconds)], { cpu: LOAD_CPU });
   const text = await generator.done;
-  const cpuAfter = cpuSeconds(cell.pids);
+  const cpuAfter = cpuSecondsEach(cell.pids);
   const after = cell.entry ? await xCacheCounts(cell.entry) : {};
   const x_cache = Object.fromEntries(Object.entries(after).map(([k, v]) => [k, v - (before[k] ?? 0)]).filter(([, v]) => (v as number) > 0));
   const run = HAS_WRK ? parseWrk(text) : (JSON.parse(text) as Omit<Run, 'x_cache'>);
   const served = run.rps * forSeconds;
-  const cpu_us_per_request = cpuBefore !== undefined && cpuAfter !== undefined && served > 0 ? ((cpuAfter - cpuBefore) * 1e6) / served : undefined;
-  return { ...run, x_cache, cpu_us_per_request };
+  if (cpuBefore === undefined || cpuAfter === undefined || served === 0) return { ...run, x_cache };
+  const byProcess = cpuAfter.map((after, i) => ((after - cpuBefore[i]!) * 1e6) / served);
+  return { ...run, x_cache, cpu_us_per_request: byProcess.reduce((a, b) => a + b, 0), cpu_us_per_request_by_process: byProcess };
 }
 
-/** User + system CPU seconds of `pids` so far; undefined without /proc. */
-function cpuSeconds(pids: readonly number[]): number | undefined {
-  let ticks = 0;
+/** User + system CPU seconds of each of `pids` so far; undefined without /proc. */
+function cpuSecondsEach(pids: readonly number[]): number[] | undefined {
+  const seconds: number[] = [];
   for (const pid of pids) {
     let stat: string;
     try {
@@ -262,9 +265,9 @@ function cpuSeconds(pids: readonly number[]): number | undefined {
     }
     // Fields after the command name (which may hold spaces) in parentheses: utime is the 12th, stime the 13th.
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    ticks += Number(fields[11]) + Number(fields[12]);
+    seconds.push((Number(fields[11]) + Number(fields[12])) / TICKS_PER_SECOND);
   }
-  return ticks / TICKS_PER_SECOND;
+  return seconds;
 }
 
 function parseWrk(text: string): Omit<Run, 'x_cache'> {

@@ -1,4 +1,5 @@
 import { DhtError } from '../errors.js';
+import { recentResults } from '../runtime/memo.js';
 
 /**
  * The canonical form of a URL, so that spellings of the same resource share one cache entry and
@@ -25,6 +26,12 @@ export function canonicalUrl(raw: string | undefined): URL {
 export const MAX_PEER_URL_LENGTH = 16 * 1024;
 
 /**
+ * The scheme of the URLs peers send (empty when not a URL), remembered for the ones that
+ * repeat: parsing each forwarded URL anew was a twentieth of an owner's CPU per fresh hit.
+ */
+const peerUrlProtocol = recentResults(4096, 2048, (raw) => (URL.canParse(raw) ? new URL(raw).protocol : ''));
+
+/**
  * A URL a peer sent as a cache key: absolute http(s), of bounded length. `field` names it in
  * the error, so the peer learns which part of its message was refused.
  */
@@ -32,7 +39,7 @@ export function checkedPeerUrl(raw: unknown, field: string): string {
   if (typeof raw !== 'string' || raw.length > MAX_PEER_URL_LENGTH) {
     throw new DhtError('ERR_INVALID_ARGUMENT', `${field}: expected a URL of at most ${MAX_PEER_URL_LENGTH} characters`);
   }
-  const protocol = URL.canParse(raw) ? new URL(raw).protocol : undefined;
+  const protocol = peerUrlProtocol(raw);
   if (protocol !== 'http:' && protocol !== 'https:') {
     throw new DhtError('ERR_INVALID_ARGUMENT', `${field}: expected an absolute http(s) URL, got ${JSON.stringify(raw.slice(0, 64))}`);
   }

@@ -1,6 +1,5 @@
 import type { Headers } from './freshness.js';
-import type { HeaderList } from './header-list.js';
-import type { CacheRequest, CacheResponse, Outcome } from './owner-cache.js';
+import type { CacheResponse } from './owner-cache.js';
 import { CachePolicy } from './rfc9111/policy.js';
 import type { Variant } from './stored-variant.js';
 
@@ -14,12 +13,6 @@ export function headersToWire(headers: Headers | Readonly<Record<string, string>
   return Object.entries(headers).flatMap(([name, value]) =>
     value === undefined ? [] : Array.isArray(value) ? value.map((v) => ({ name, value: v })) : [{ name, value }],
   );
-}
-
-function listToWire(list: HeaderList): WireHeader[] {
-  const out: WireHeader[] = [];
-  for (let i = 0; i < list.length; i += 2) out.push({ name: list[i]!, value: list[i + 1]! });
-  return out;
 }
 
 export function headersFromWire(list: readonly WireHeader[] | undefined): Headers {
@@ -39,62 +32,7 @@ export const MAX_CLIENT_REQUEST_FIELDS = 100;
 /** Fields a forwarded request may carry: the client's plus this proxy's Via and X-Forwarded-For/-Proto. */
 export const MAX_REQUEST_FIELDS = MAX_CLIENT_REQUEST_FIELDS + 3;
 
-export interface WireFetchRequest {
-  url: string;
-  method: string;
-  headers: WireHeader[];
-  from_route_cache: boolean;
-  /** The entry relays the origin's interim responses to its client (gateway mode): the owner sends them on. */
-  interim: boolean;
-}
-
-export function requestFromWire(w: WireFetchRequest): CacheRequest {
-  const headers = Object.fromEntries(Object.entries(headersFromWire(w.headers)).map(([k, v]) => [k, Array.isArray(v) ? v.join(', ') : v!]));
-  return { url: w.url, method: w.method === 'HEAD' ? 'HEAD' : 'GET', headers };
-}
-
-export interface WireHead {
-  status: number;
-  headers: WireHeader[];
-  outcome: string;
-  stored: boolean;
-  origin_status: number;
-  hot: boolean;
-  fresh_for_ms: number;
-  collapsed?: boolean;
-  vary_miss?: boolean;
-}
-
 export type ResponseHead = Omit<CacheResponse, 'body'>;
-
-export function headToWire(r: ResponseHead): WireHead {
-  return {
-    status: r.status,
-    // A fresh hit's prepared list, when it has one, rather than the map built from it on demand.
-    headers: r.headerList ? listToWire(r.headerList) : headersToWire(r.headers),
-    outcome: r.outcome,
-    stored: r.stored,
-    origin_status: r.originStatus ?? 0,
-    hot: r.hot,
-    fresh_for_ms: r.freshForMs,
-    collapsed: r.collapsed === true,
-    vary_miss: r.varyMiss === true,
-  };
-}
-
-export function headFromWire(w: WireHead): ResponseHead {
-  return {
-    status: w.status,
-    headers: headersFromWire(w.headers),
-    outcome: w.outcome as Outcome,
-    stored: w.stored,
-    originStatus: w.origin_status || undefined,
-    hot: w.hot,
-    freshForMs: w.fresh_for_ms,
-    collapsed: w.collapsed === true,
-    varyMiss: w.vary_miss === true,
-  };
-}
 
 export interface WireVariant {
   url: string;

@@ -45,7 +45,9 @@ export class HotCopies {
     const selectedBy = varySelection(head.headers, requestHeaders);
     const ttl = Math.min(HOT_COPY_TTL_MS, head.freshForMs);
     if (!selectedBy || ttl <= 0) return;
-    this.copies.set(url, { head, body, owner, selectedBy, storedAt: this.clock.now() }, { ttl });
+    // Kept as a map without the listed form: each answer from the copy gets its own Age.
+    const kept: ResponseHead = { ...head, headers: head.headers, headerList: undefined };
+    this.copies.set(url, { head: kept, body, owner, selectedBy, storedAt: this.clock.now() }, { ttl });
   }
 
   get size(): number {

@@ -86,7 +86,8 @@ const LONGEST_REMEMBERED_TARGET = 2048;
 const requestTarget = recentResults(TARGETS_REMEMBERED, LONGEST_REMEMBERED_TARGET, (raw) => {
   const url = parseRequestTarget(raw);
   const path = url.pathname.replace(/\/+$/, '') || '/';
-  return { url, path, api: API_PATHS.includes(path) || path.startsWith('/dashboard/') };
+  // /cache's url parameter, as one string that the cache URL memo below hashes once.
+  return { url, path, api: API_PATHS.includes(path) || path.startsWith('/dashboard/'), cacheUrl: path === '/cache' ? url.searchParams.get('url') : null };
 });
 const cacheTarget = recentResults(TARGETS_REMEMBERED, LONGEST_REMEMBERED_TARGET, canonicalUrl);
 
@@ -107,7 +108,8 @@ export function createHttpServer(deps: HttpServerDeps): Server {
   server.keepAliveTimeout = 65_000; // longer than common load balancer idle timeouts (AWS: 60 s)
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const { url, path, api } = requestTarget(req.url ?? '/');
+    const target = requestTarget(req.url ?? '/');
+    const { url, path, api } = target;
     if (deps.gateway && !api) return gateway(req, res, url);
     switch (path) {
       case '/health':
@@ -117,7 +119,7 @@ export function createHttpServer(deps: HttpServerDeps): Server {
       case '/debug':
         return sendJson(res, 200, debugState(deps.dht));
       case '/cache':
-        return cacheRoute(req, res, url);
+        return cacheRoute(req, res, target.cacheUrl);
       case '/cluster':
         return sendJson(res, 200, await cluster());
       case '/trace':
@@ -163,7 +165,7 @@ export function createHttpServer(deps: HttpServerDeps): Server {
     sendJson(res, 200, metricsJson(deps.metrics));
   }
 
-  async function cacheRoute(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
+  async function cacheRoute(req: IncomingMessage, res: ServerResponse, raw: string | null): Promise<void> {
     if (!deps.openProxy) {
       const why = deps.gateway ? 'this gateway serves only its own origin' : 'CACHE_OPEN_PROXY=false';
       sendJson(res, 404, { error: 'not_found', message: `/cache?url= is off on this node (${why}); set CACHE_OPEN_PROXY=true to serve it` }, OPEN_PROXY_HEADERS);
@@ -175,7 +177,6 @@ export function createHttpServer(deps: HttpServerDeps): Server {
     }
     try {
       const service = requireCache();
-      const raw = url.searchParams.get('url');
       const target = raw ? cacheTarget(raw) : canonicalUrl(undefined);
       const request = cacheRequest(req, target);
       await sendServed(res, service.answerFresh(request) ?? (await service.handle(request, clientGone(res))), req.method, OPEN_PROXY_FIELDS);

@@ -1,14 +1,30 @@
+/** Each signal's watchers, behind one 'abort' listener of its own. */
+const watchers = new WeakMap<AbortSignal, Set<() => void>>();
+
 /**
  * Runs `onAbort` once, with the signal's reason, if `signal` aborts before the returned function
- * is called. Whatever listens to a long-lived signal (a node's shutdown signal) must stop when
- * its own work ends, or every call leaves a listener behind. A signal that has already aborted
- * fires nothing: check `signal.aborted` first.
+ * is called. Whatever listens to a long-lived signal (a node's shutdown signal, a client
+ * connection's) must stop when its own work ends, or every call leaves a listener behind. A
+ * signal that has already aborted fires nothing: check `signal.aborted` first. Watching costs a
+ * set entry: adding and removing an EventTarget listener took a microsecond each, and every
+ * forwarded request watches its client's connection.
  */
 export function whenAborted(signal: AbortSignal | undefined, onAbort: (reason: unknown) => void): () => void {
   if (!signal) return () => {};
-  const listener = () => onAbort(signal.reason);
-  signal.addEventListener('abort', listener, { once: true });
-  return () => signal.removeEventListener('abort', listener);
+  let watching = watchers.get(signal);
+  if (!watching) {
+    const created = new Set<() => void>();
+    const fire = () => {
+      for (const watcher of created) watcher();
+    };
+    signal.addEventListener('abort', fire, { once: true });
+    watchers.set(signal, created);
+    watching = created;
+  }
+  const set = watching;
+  const watcher = () => onAbort(signal.reason);
+  set.add(watcher);
+  return () => set.delete(watcher);
 }
 
 /**

@@ -1,5 +1,4 @@
 import type { CachePeers, ForwardedResponse, ForwardOptions } from '../../cache/cache-peers.js';
-import { headersToWire, type WireFetchRequest } from '../../cache/cache-wire.js';
 import type { Variant } from '../../cache/stored-variant.js';
 import type { CacheRequest } from '../../cache/owner-cache.js';
 import { sleep, type Clock } from '../../runtime/clock.js';
@@ -7,6 +6,7 @@ import { traceHeaders, tracingOn } from '../../runtime/telemetry.js';
 import { DEFAULT_PEER_CHANNELS, PeerChannels } from '../grpc/peer-channels.js';
 import type { GrpcCredentials } from '../grpc/tls.js';
 import { PeerConnection } from './peer-connection.js';
+import { fetchRequestToWire } from './peer-wire.js';
 
 export interface FramedCachePeersInit {
   /** How long an owner may take to send a response head (its origin fetch included), and then each body frame. */
@@ -52,9 +52,7 @@ export class FramedCachePeers implements CachePeers {
     if (this.init.hopDelayMs > 0) await sleep(this.clock, this.init.hopDelayMs, signal);
     const connection = this.connections.get(addr) ?? (await this.connect(addr));
     const trace = tracingOn() ? traceHeaders() : undefined;
-    const wire: WireFetchRequest = { url: req.url, method: req.method, headers: headersToWire(req.headers), from_route_cache: options.fromRouteCache, interim: req.onInterim !== undefined };
-    const json = Buffer.from(JSON.stringify({ ...wire, trace }));
-    return connection.fetch(json, `fetch of ${req.url.slice(0, 200)}`, signal, req.onInterim);
+    return connection.fetch(fetchRequestToWire(req, options.fromRouteCache, trace), `fetch of ${req.url.slice(0, 200)}`, signal, req.onInterim);
   }
 
   store(addr: string, variants: readonly Variant[], signal?: AbortSignal): Promise<void> {

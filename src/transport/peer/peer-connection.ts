@@ -3,6 +3,7 @@ import { connect as connectTls } from 'node:tls';
 import type { ForwardedResponse } from '../../cache/cache-peers.js';
 import type { ResponseHead } from '../../cache/cache-wire.js';
 import { DhtError } from '../../errors.js';
+import { whenAborted } from '../../runtime/abort.js';
 import { httpsClientOptions, type TlsMaterial } from '../grpc/tls.js';
 import { BODY_FRAME_BYTES, frame, FrameError, FrameReader, FrameType, FrameWriter } from './frames.js';
 import type { InterimListener } from '../../cache/origin/origin-client.js';
@@ -153,7 +154,7 @@ class PendingFetch {
   private readonly body = new BodyQueue(() => this.finish(true));
   private bodyBytes = 0;
   private readonly timer: NodeJS.Timeout;
-  private signal?: AbortSignal;
+  private stopWatching?: () => void;
   private done = false;
 
   constructor(
@@ -174,9 +175,8 @@ class PendingFetch {
 
   watch(signal: AbortSignal | undefined): void {
     if (!signal) return;
-    if (signal.aborted) return this.aborted();
-    this.signal = signal;
-    signal.addEventListener('abort', this.aborted);
+    if (signal.aborted) return this.aborted(signal.reason);
+    this.stopWatching = whenAborted(signal, this.aborted);
   }
 
   onFrame(type: FrameType, payload: Buffer): void {
@@ -244,15 +244,15 @@ class PendingFetch {
     this.fail(new DhtError('ERR_TIMEOUT', `${this.context}: no answer in ${this.init.silenceTimeoutMs} ms`), true);
   };
 
-  private readonly aborted = (): void => {
-    this.fail(this.signal?.reason ?? new DhtError('ERR_ABORTED', `${this.context}: aborted`), true);
+  private readonly aborted = (reason: unknown): void => {
+    this.fail(reason ?? new DhtError('ERR_ABORTED', `${this.context}: aborted`), true);
   };
 
   private finish(cancelled: boolean): void {
     if (this.done) return;
     this.done = true;
     clearTimeout(this.timer);
-    this.signal?.removeEventListener('abort', this.aborted);
+    this.stopWatching?.();
     this.connection.forget(cancelled);
   }
 }

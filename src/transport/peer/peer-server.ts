@@ -1,6 +1,5 @@
 import { createServer as createNetServer, type Server, type Socket } from 'node:net';
 import { createServer as createTlsServer } from 'node:tls';
-import { headToWire } from '../../cache/cache-wire.js';
 import type { CacheResponse } from '../../cache/owner-cache.js';
 import type { OwnerEndpoint } from '../../cache/owner-endpoint.js';
 import { DhtError, errorCode } from '../../errors.js';
@@ -8,7 +7,7 @@ import type { Logger } from '../../runtime/logger.js';
 import { continueTrace } from '../../runtime/telemetry.js';
 import { httpsServerOptions, type GrpcCredentials } from '../grpc/tls.js';
 import { BODY_FRAME_BYTES, frame, FrameError, frameHeader, FrameReader, FrameType, FrameWriter, lastBodyFrame } from './frames.js';
-import { errorToWire, interimToWire, MAX_REQUEST_BYTES, parseFetchRequest } from './peer-wire.js';
+import { errorToWire, headToWire, interimToWire, MAX_REQUEST_BYTES, parseFetchRequest } from './peer-wire.js';
 
 /** Requests one entry may have in flight on a connection; more is a misbehaving peer. */
 export const MAX_IN_FLIGHT = 4096;
@@ -120,34 +119,30 @@ class PeerSession {
       return this.answerError(id, err); // a bad request, not a bad connection
     }
     const options = { fromRouteCache: forwarded.fromRouteCache };
-    const cancel = new AbortController();
-    const failed = (err: unknown) => {
-      if (!(err instanceof DhtError)) this.logger.error({ err }, 'peer request failed');
-      // Not answered if the entry cancelled it or the connection is gone.
-      if (!cancel.signal.aborted && !this.refused) this.answerError(id, err);
-      this.inFlight.delete(id);
-      this.afterAnswer();
-    };
     // Called from the socket's data handler: a throw here would take the whole node down.
     try {
       const fresh = forwarded.trace ? undefined : this.endpoint.serveFresh(forwarded.req, options);
       if (fresh) return this.answer(id, fresh);
+      const cancel = new AbortController();
       this.inFlight.set(id, cancel);
       // The origin's interim responses go on to the entry before the head, when it relays them.
       const req = forwarded.interim ? { ...forwarded.req, onInterim: (status: number, headers: Record<string, string | string[]>) => this.relayInterim(id, cancel.signal, status, headers) } : forwarded.req;
       const serve = () => this.endpoint.serve(req, { ...options, signal: cancel.signal });
-      (forwarded.trace ? continueTrace(forwarded.trace, serve) : serve()).then((response) => {
-        if (this.inFlight.delete(id) && !cancel.signal.aborted) this.answer(id, response);
-        this.afterAnswer();
-      }, failed);
+      (forwarded.trace ? continueTrace(forwarded.trace, serve) : serve()).then(
+        (response) => {
+          if (this.inFlight.delete(id) && !cancel.signal.aborted) this.answer(id, response);
+          this.afterAnswer();
+        },
+        (err: unknown) => this.failed(id, err),
+      );
     } catch (err) {
-      failed(err);
+      this.failed(id, err);
     }
   }
 
   private answer(id: number, response: CacheResponse): void {
     const { body } = response;
-    this.writer.push(frame(id, FrameType.HEAD, Buffer.from(JSON.stringify(headToWire(response)))));
+    this.writer.push(frame(id, FrameType.HEAD, headToWire(response)));
     if (body.length <= BODY_FRAME_BYTES) {
       this.writer.push(lastBodyFrame(id, body));
     } else {
@@ -158,6 +153,14 @@ class PeerSession {
       }
       this.writer.push(frame(id, FrameType.END));
     }
+  }
+
+  /** A request that failed: answered unless the entry cancelled it or the connection is gone. */
+  private failed(id: number, err: unknown): void {
+    if (!(err instanceof DhtError)) this.logger.error({ err }, 'peer request failed');
+    if (!this.inFlight.get(id)?.signal.aborted && !this.refused) this.answerError(id, err);
+    this.inFlight.delete(id);
+    this.afterAnswer();
   }
 
   private relayInterim(id: number, cancelled: AbortSignal, status: number, headers: Record<string, string | string[]>): void {

@@ -1,12 +1,15 @@
 import { checkedPeerUrl } from '../../cache/cache-key.js';
-import { headersFromWire, headersToWire, headFromWire, MAX_REQUEST_FIELDS, requestFromWire, type WireFetchRequest, type WireHead, type WireHeader, type ResponseHead } from '../../cache/cache-wire.js';
-import type { CacheRequest } from '../../cache/owner-cache.js';
+import { MAX_REQUEST_FIELDS, type ResponseHead } from '../../cache/cache-wire.js';
+import type { Headers } from '../../cache/freshness.js';
+import { fromHeaderList, toHeaderList, type HeaderList } from '../../cache/header-list.js';
+import type { CacheRequest, Outcome } from '../../cache/owner-cache.js';
 import { DhtError, ERROR_CODES, type ErrorCode } from '../../errors.js';
 
 /**
  * What the peer data channel's frames (frames.ts) carry: a forwarded request and a response
- * head, both as JSON. Both sides treat every byte from the other as hostile: the checks below
- * bound and type each field.
+ * head, both as JSON, their header fields as one flat list `[name, value, name, value, …]` (a
+ * repeated field once per value), the form `res.writeHead` takes. Both sides treat every byte
+ * from the other as hostile: the checks below bound and type each field.
  */
 
 /** A request carries a URL (≤ 16 KiB) and a client's header fields (≤ 16 KiB in node:http's parser). */
@@ -26,7 +29,36 @@ const MAX_HEADER_VALUE = 16 * 1024;
 const HEADER_NAME = /^[a-z0-9!#$%&'*+.^_`|~-]{1,256}$/;
 /** No control characters but tab: a value is written into the client's response as is. */
 const HEADER_VALUE = /^[^\0-\x08\x0a-\x1f\x7f]*$/;
-const OUTCOMES = new Set(['HIT', 'MISS', 'REVALIDATED', 'STALE', 'UPDATING']);
+const OUTCOMES: ReadonlySet<string> = new Set(['HIT', 'MISS', 'REVALIDATED', 'STALE', 'UPDATING']);
+
+/** A forwarded request as it travels. */
+interface WireFetchRequest {
+  url: string;
+  method: string;
+  headers: HeaderList;
+  from_route_cache: boolean;
+  /** The entry relays the origin's interim responses to its client (gateway mode): the owner sends them on. */
+  interim: boolean;
+  trace?: Record<string, string>;
+}
+
+/** A response head as it travels. */
+interface WireHead {
+  status: number;
+  headers: HeaderList;
+  /**
+   * `headers` are the answer's final fields, Content-Length included (a fresh hit's prepared
+   * list): the entry writes them as they are.
+   */
+  final: boolean;
+  outcome: string;
+  stored: boolean;
+  origin_status: number;
+  hot: boolean;
+  fresh_for_ms: number;
+  collapsed: boolean;
+  vary_miss: boolean;
+}
 
 function invalid(message: string): never {
   throw new DhtError('ERR_INVALID_ARGUMENT', message);
@@ -48,16 +80,25 @@ function jsonObject(text: string, what: string): Record<string, unknown> {
   return raw;
 }
 
-function checkedHeaders(raw: unknown, field: string, max: number): WireHeader[] {
+/** A flat field list of at most `max` fields, each name a lower-case token and each value safe to write. */
+function checkedHeaders(raw: unknown, field: string, max: number): HeaderList {
   if (raw === undefined) return [];
-  if (!Array.isArray(raw) || raw.length > max) invalid(`${field}: expected a list of at most ${max} headers`);
-  return raw.map((h: unknown, at) => {
-    if (!isObject(h) || typeof h.name !== 'string' || !HEADER_NAME.test(h.name)) invalid(`${field}[${at}].name: expected a lower-case header name`);
-    if (typeof h.value !== 'string' || h.value.length > MAX_HEADER_VALUE || !HEADER_VALUE.test(h.value)) {
-      invalid(`${field}[${at}].value: expected a header value of at most ${MAX_HEADER_VALUE} characters without control characters`);
+  if (!Array.isArray(raw) || raw.length % 2 !== 0 || raw.length > 2 * max) invalid(`${field}: expected a list of names and values of at most ${max} headers`);
+  for (let at = 0; at < raw.length; at += 2) {
+    const name: unknown = raw[at];
+    const value: unknown = raw[at + 1];
+    if (typeof name !== 'string' || !HEADER_NAME.test(name)) invalid(`${field}[${at}]: expected a lower-case header name`);
+    if (typeof value !== 'string' || value.length > MAX_HEADER_VALUE || !HEADER_VALUE.test(value)) {
+      invalid(`${field}[${at + 1}]: expected a header value of at most ${MAX_HEADER_VALUE} characters without control characters`);
     }
-    return { name: h.name, value: h.value };
-  });
+  }
+  return raw as string[];
+}
+
+/** The entry's side: a forwarded request as JSON. */
+export function fetchRequestToWire(req: CacheRequest, fromRouteCache: boolean, trace?: Record<string, string>): Buffer {
+  const wire: WireFetchRequest = { url: req.url, method: req.method, headers: toHeaderList(req.headers), from_route_cache: fromRouteCache, interim: req.onInterim !== undefined, trace };
+  return Buffer.from(JSON.stringify(wire));
 }
 
 /** W3C trace context: `traceparent` and `tracestate`, sent only while tracing is on. */
@@ -80,14 +121,31 @@ export function parseFetchRequest(text: string): { req: CacheRequest; fromRouteC
   if (raw.method !== 'GET' && raw.method !== 'HEAD') invalid('method: expected GET or HEAD');
   if (raw.from_route_cache !== undefined && typeof raw.from_route_cache !== 'boolean') invalid('from_route_cache: expected true or false');
   if (raw.interim !== undefined && typeof raw.interim !== 'boolean') invalid('interim: expected true or false');
-  const wire: WireFetchRequest = {
-    url: checkedPeerUrl(raw.url, 'url'),
-    method: raw.method,
-    headers: checkedHeaders(raw.headers, 'headers', MAX_REQUEST_FIELDS),
-    from_route_cache: raw.from_route_cache === true,
-    interim: raw.interim === true,
+  const list = checkedHeaders(raw.headers, 'headers', MAX_REQUEST_FIELDS);
+  const headers: Record<string, string> = {};
+  for (let at = 0; at < list.length; at += 2) {
+    const name = list[at]!;
+    headers[name] = headers[name] === undefined ? list[at + 1]! : `${headers[name]}, ${list[at + 1]}`;
+  }
+  const req: CacheRequest = { url: checkedPeerUrl(raw.url, 'url'), method: raw.method, headers };
+  return { req, fromRouteCache: raw.from_route_cache === true, interim: raw.interim === true, trace };
+}
+
+/** The owner's side: an answer's head as JSON; a fresh hit's prepared list goes as it is. */
+export function headToWire(r: ResponseHead): Buffer {
+  const wire: WireHead = {
+    status: r.status,
+    headers: r.headerList ?? toHeaderList(r.headers),
+    final: r.headerList !== undefined,
+    outcome: r.outcome,
+    stored: r.stored,
+    origin_status: r.originStatus ?? 0,
+    hot: r.hot,
+    fresh_for_ms: r.freshForMs,
+    collapsed: r.collapsed === true,
+    vary_miss: r.varyMiss === true,
   };
-  return { req: requestFromWire(wire), fromRouteCache: wire.from_route_cache, interim: wire.interim, trace };
+  return Buffer.from(JSON.stringify(wire));
 }
 
 /** The entry's side: the owner's response head, every field checked before it reaches a client. */
@@ -99,19 +157,44 @@ export function parseHead(text: string): ResponseHead {
   if (typeof stored !== 'boolean' || typeof hot !== 'boolean') invalid('head.stored, head.hot: expected true or false');
   if (!Number.isInteger(originStatus) || (originStatus as number) < 0 || (originStatus as number) > 599) invalid('head.origin_status: expected 0 or an HTTP status');
   if (typeof freshForMs !== 'number' || !Number.isFinite(freshForMs) || freshForMs < 0) invalid('head.fresh_for_ms: expected a duration');
-  for (const flag of ['collapsed', 'vary_miss']) if (raw[flag] !== undefined && typeof raw[flag] !== 'boolean') invalid(`head.${flag}: expected true or false`);
-  const wire: WireHead = {
+  for (const flag of ['collapsed', 'vary_miss', 'final']) if (raw[flag] !== undefined && typeof raw[flag] !== 'boolean') invalid(`head.${flag}: expected true or false`);
+  const list = checkedHeaders(raw.headers, 'head.headers', MAX_RESPONSE_HEADERS);
+  const head = {
     status: status as number,
-    headers: checkedHeaders(raw.headers, 'head.headers', MAX_RESPONSE_HEADERS),
-    outcome,
+    outcome: outcome as Outcome,
     stored,
-    origin_status: originStatus as number,
+    originStatus: (originStatus as number) || undefined,
     hot,
-    fresh_for_ms: freshForMs,
+    freshForMs,
     collapsed: raw.collapsed === true,
-    vary_miss: raw.vary_miss === true,
+    varyMiss: raw.vary_miss === true,
   };
-  return headFromWire(wire);
+  return raw.final === true ? new ListedHead(head, list) : { ...head, headers: fromHeaderList(list) };
+}
+
+/** A head whose fields are final and listed: the map form is built only if something reads it. */
+class ListedHead implements ResponseHead {
+  readonly status: number;
+  readonly outcome: Outcome;
+  readonly stored: boolean;
+  readonly originStatus?: number;
+  readonly hot: boolean;
+  readonly freshForMs: number;
+  readonly collapsed: boolean;
+  readonly varyMiss: boolean;
+
+  constructor(
+    head: Omit<ResponseHead, 'headers' | 'headerList'>,
+    readonly headerList: HeaderList,
+  ) {
+    ({ status: this.status, outcome: this.outcome, stored: this.stored, originStatus: this.originStatus, hot: this.hot, freshForMs: this.freshForMs } = head);
+    this.collapsed = head.collapsed === true;
+    this.varyMiss = head.varyMiss === true;
+  }
+
+  get headers(): Headers {
+    return fromHeaderList(this.headerList);
+  }
 }
 
 /** An interim response is a status and a few fields (103's Link). */
@@ -119,7 +202,7 @@ export const MAX_INTERIM_BYTES = 64 * 1024;
 
 /** The owner's side: an interim response the origin sent, relayed to the entry that asked for them. */
 export function interimToWire(status: number, headers: Record<string, string | string[]>): Buffer {
-  return Buffer.from(JSON.stringify({ status, headers: headersToWire(headers) }));
+  return Buffer.from(JSON.stringify({ status, headers: toHeaderList(headers) }));
 }
 
 /** The entry's side: an interim response, its status a 1xx other than 101 and its fields checked like a head's. */
@@ -127,7 +210,7 @@ export function parseInterim(text: string): { status: number; headers: Record<st
   const raw = jsonObject(text, 'the interim response');
   const status = raw.status;
   if (typeof status !== 'number' || !Number.isInteger(status) || status < 100 || status > 199 || status === 101) invalid('interim.status: expected an informational status other than 101');
-  const headers = headersFromWire(checkedHeaders(raw.headers, 'interim.headers', MAX_RESPONSE_HEADERS)) as Record<string, string | string[]>;
+  const headers = fromHeaderList(checkedHeaders(raw.headers, 'interim.headers', MAX_RESPONSE_HEADERS));
   return { status, headers };
 }
 
