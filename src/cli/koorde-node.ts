@@ -2,7 +2,7 @@
 import { whenParentGone } from '../cluster/parent-pipe.js';
 import { ConfigError, loadSettings } from '../config/load.js';
 import { SETTINGS, TLS_SETTING_NAMES, tlsFiles } from '../config/settings.js';
-import { closeLogFile, openLogFile, unappliedLogFileSettings } from '../server/log-file.js';
+import { closeLogFile, openLogFile } from '../server/log-file.js';
 import { createLogger } from '../server/logging.js';
 import { startNodeProcess, type NodeProcess } from '../server/node-process.js';
 import { GrpcCredentials, readTlsMaterial, TlsFilesError } from '../transport/grpc/tls.js';
@@ -31,7 +31,6 @@ try {
 
 const logFile = settings.loggerMode === 'file' ? await openLogFile(settings) : undefined;
 const logger = createLogger(settings, { service: NAME }, logFile);
-for (const note of logFile ? unappliedLogFileSettings(settings) : []) logger.warn({}, `not applied: ${note}`);
 if (!credentials.mutualTls) {
   logger.warn(
     { settings: Object.values(TLS_SETTING_NAMES) },

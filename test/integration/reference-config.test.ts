@@ -58,9 +58,8 @@ describe('LOGGER_MODE=file - a node writes its logs to rotated files', () => {
     await ready(place.http);
     node.child.kill('SIGTERM');
     assert.equal(await node.exited, 0);
-    const lines = readFileSync(join(dir, 'node.1.log'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { msg: string });
+    const lines = readFileSync(join(dir, 'node.log'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { msg: string });
     const messages = lines.map((l) => l.msg);
-    assert.ok(messages.some((m) => m.startsWith('not applied: LOGGER_FILE_MAX_AGE=7')), messages.join(' | '));
     assert.ok(messages.includes('node listening'));
     assert.equal(messages.at(-1), 'node stopped');
     assert.doesNotMatch(node.output(), /node listening/);
