@@ -20,7 +20,7 @@ export async function freeClusterBase(count: number): Promise<number> {
   for (let attempt = 0; attempt < 50; attempt++) {
     const base = LOWEST_BASE + Math.floor(Math.random() * (highest - LOWEST_BASE));
     const ports = Array.from({ length: count }, (_, i) => Object.values(CLUSTER_PORT_OFFSETS).map((offset) => base + offset + i)).flat();
-    if ((await Promise.all(ports.map(isFree))).every(Boolean)) return base;
+    if (await allFree(ports)) return base;
   }
   throw new Error(`no free range of ${count} ports found`);
 }
@@ -34,6 +34,11 @@ function ephemeralLow(): number {
     // not Linux
   }
   return 32_768; // Linux's default; macOS and Windows start higher, at 49152
+}
+
+/** Whether every one of `ports` can be bound on 127.0.0.1 right now. */
+export async function allFree(ports: readonly number[]): Promise<boolean> {
+  return (await Promise.all(ports.map(isFree))).every(Boolean);
 }
 
 function isFree(port: number): Promise<boolean> {

@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
-import { freeClusterBase } from '../../src/cluster/free-ports.js';
+import { reservedClusterBase } from './ports.js';
 
 /** Every child any test started, so that even a failing or interrupted run leaves none behind. */
 const everyChild = new Set<ChildProcess>();
@@ -87,13 +87,13 @@ export class ProcessGroup {
 }
 
 /**
- * `count` consecutive ports free on 127.0.0.1 right now, for child processes to bind. They come
- * from below the kernel's ephemeral range (the benchmark's allocator): a port the OS hands out
+ * `count` consecutive ports free on 127.0.0.1 right now and reserved for this test file, for child
+ * processes to bind. They come from below the kernel's ephemeral range: a port the OS hands out
  * with listen(0) and that is then released can be taken again at once as the local port of an
  * outgoing connection of a node that started earlier, and the later node fails to bind.
  */
 export async function freePorts(count: number): Promise<number[]> {
-  const base = await freeClusterBase(count);
+  const base = await reservedClusterBase(count);
   return Array.from({ length: count }, (_, i) => base + i);
 }
 

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { get } from 'node:http';
 import { connect } from 'node:net';
 import { after, describe, it } from 'node:test';
-import { freeClusterBase } from '../../src/cluster/free-ports.js';
+import { reservedClusterBase } from '../helpers/ports.js';
 import { descendantsOf, freePorts, isRunning, ProcessGroup, waitFor } from '../helpers/processes.js';
 
 function refuses(port: number): Promise<boolean> {
@@ -32,7 +32,7 @@ describe('koorde-cluster - a local cluster in one command', () => {
 
   it('starts, serves a cached object through the balancer, shows every node, and Ctrl-C leaves nothing behind', async () => {
     const nodes = 4;
-    const base = await freeClusterBase(nodes);
+    const base = await reservedClusterBase(nodes);
     const [lb, origin] = await freePorts(2);
     const cluster = group.node('koorde-cluster', 'dist/cli/koorde-cluster.js', [
       'up', '--nodes', String(nodes), '--base-port', String(base), '--lb-port', String(lb), '--origin', '--origin-port', String(origin), '--protocol', 'chord',
@@ -74,7 +74,7 @@ describe('koorde-cluster - a local cluster in one command', () => {
 
   it('when koorde-cluster is SIGKILLed, every node it started exits too', async () => {
     const nodes = 3;
-    const base = await freeClusterBase(nodes);
+    const base = await reservedClusterBase(nodes);
     const [lb] = await freePorts(1);
     const cluster = group.node('koorde-cluster', 'dist/cli/koorde-cluster.js', ['up', '--nodes', String(nodes), '--base-port', String(base), '--lb-port', String(lb)], {
       STABILIZATION_INTERVAL: '250ms',
