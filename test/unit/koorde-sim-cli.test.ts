@@ -43,7 +43,7 @@ describe('cli - koorde-sim', () => {
   });
 
   it('checks ring invariants and acknowledged puts after every churn event', async () => {
-    const { code, stdout } = await sim('--nodes', '24', '--build', 'join', '--degree', '2', '--churn', '--churn-duration', '60s', '--session', '60s', '--check', '--json');
+    const { code, stdout } = await sim('--nodes', '24', '--build', 'join', '--degree', '2', '--churn', '--churn-duration', '30s', '--session', '30s', '--check', '--json');
     assert.equal(code, 0);
     const { churn } = JSON.parse(stdout);
     assert.ok(churn.check.events > 5, `${churn.check.events} churn events`);
