@@ -31,6 +31,17 @@ describe('runtime - abort helpers', () => {
     assert.equal(started, false);
   });
 
+  it('every watcher of a signal hears its abort once, with the reason, except those that stopped', () => {
+    const connection = new AbortController();
+    const heard: unknown[][] = [[], [], []];
+    const stops = heard.map((list) => whenAborted(connection.signal, (reason) => list.push(reason)));
+    stops[1]!();
+    const reason = new Error('the client went away');
+    connection.abort(reason);
+    connection.abort(new Error('again'));
+    assert.deepEqual(heard, [[reason], [], [reason]]);
+  });
+
   it('a settled call leaves no listener on a long-lived signal', async () => {
     const shutdown = new AbortController();
     for (let i = 0; i < 20; i++) {
