@@ -48,14 +48,6 @@ export interface ThroughputRow {
 /** An open-loop cell counts as served at this share of its offered rate. */
 export const SERVED_SHARE = 0.95;
 
-/**
- * The cluster (nodes, balancer, origin) on one CPU and the load generator on the other, as
- * bench:hitpath does: sharing both, the generator was descheduled for tens of ms at a time and
- * started requests late from 500 req/s on, which measured the machine, not the cluster.
- */
-const SERVER_CPU = 1;
-const LOAD_CPU = 0;
-
 /** Enough in flight for any offered rate here to be limited by the cluster, not by the cap. */
 const PACED_CAP = 2000;
 
@@ -71,7 +63,7 @@ export async function throughputExperiment(options: ThroughputOptions, log: (lin
     { name: 'Chord', protocol: 'chord' as const, degree: 2 },
   ]) {
     for (const nodes of options.sizes) {
-      await withCluster({ nodes, protocol: system.protocol, degree: system.degree, balancer: true, env: { DHT_ID_BITS: String(BENCH_ID_BITS) }, upkeep: options.upkeep, cpu: SERVER_CPU }, async ({ balancer, origin }) => {
+      await withCluster({ nodes, protocol: system.protocol, degree: system.degree, balancer: true, env: { DHT_ID_BITS: String(BENCH_ID_BITS) }, upkeep: options.upkeep }, async ({ balancer, origin }) => {
         const common = ['--target', balancer!, '--urls', String(options.urls), '--zipf', '1.2', '--seed', '5', '--url-template', `${origin}/obj/{i}`, '--timeout', '30s'];
         await workload([...common, '--requests', String(4 * options.urls), '--concurrency', '64']); // warm
         const measure = async (concurrency: number, rate?: number) => {
@@ -116,7 +108,7 @@ export async function throughputExperiment(options: ThroughputOptions, log: (lin
 /** One cache-workload run in a process of its own, so generating load does not share the benchmark's event loop. */
 async function workload(args: readonly string[]): Promise<WorkloadSummary> {
   const file = join(mkdtempSync(join(tmpdir(), 'throughput-')), 'summary.json');
-  const run = spawnBenchChild(process.execPath, ['dist/cli/cache-workload.js', ...args, '--json', file, '--output', '-'], { cpu: LOAD_CPU });
+  const run = spawnBenchChild(process.execPath, ['dist/cli/cache-workload.js', ...args, '--json', file, '--output', '-']);
   const output = await run.done;
   if (run.child.exitCode !== 0) throw new Error(`cache-workload ${args.join(' ')} failed: ${output}`);
   return JSON.parse(readFileSync(file, 'utf8')) as WorkloadSummary;

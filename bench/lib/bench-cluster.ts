@@ -1,7 +1,7 @@
 import { freeClusterBase } from '../../src/cluster/free-ports.js';
 import { LocalCluster, type LocalClusterInit } from '../../src/cluster/local-cluster.js';
 import { SETTINGS } from '../../src/config/settings.js';
-import { pinProcess, spawnBenchChild, type BenchChild } from './child.js';
+import { spawnBenchChild, type BenchChild } from './child.js';
 
 export interface BenchCluster {
   readonly cluster: LocalCluster;
@@ -19,12 +19,6 @@ export interface BenchClusterInit extends Omit<LocalClusterInit, 'basePort'> {
   readonly upkeep?: 'production' | 'fast';
   /** Origin latency per request, ms. */
   readonly originLatencyMs?: number;
-  /**
-   * The CPU every process of the cluster runs on (nodes, origin, balancer), where taskset can pin
-   * them: a load generator pinned to another CPU then starts its requests on time, however busy
-   * the cluster is.
-   */
-  readonly cpu?: number;
 }
 
 const FAST_POINTER_FIX_MS = 500;
@@ -36,8 +30,7 @@ const FAST_UPKEEP = { STABILIZATION_INTERVAL: '250ms', FINGER_FIX_INTERVAL: `${F
  * benchmark's event loop.
  */
 export async function withCluster<T>(init: BenchClusterInit, body: (c: BenchCluster) => Promise<T>): Promise<T> {
-  const { cpu } = init;
-  const origin = spawnBenchChild(process.execPath, ['dist/cli/koorde-origin.js', '--port', '0', '--latency-ms', String(init.originLatencyMs ?? 0)], { cpu });
+  const origin = spawnBenchChild(process.execPath, ['dist/cli/koorde-origin.js', '--port', '0', '--latency-ms', String(init.originLatencyMs ?? 0)]);
   const originUrl = (await origin.waitFor(/listening on (\S+)/))[1]!;
   const cluster = new LocalCluster({
     ...init,
@@ -50,7 +43,6 @@ export async function withCluster<T>(init: BenchClusterInit, body: (c: BenchClus
   let balancer: BenchChild | undefined;
   try {
     cluster.start();
-    if (cpu !== undefined) for (const node of cluster.nodes) pinProcess(node.child.pid!, cpu);
     await cluster.waitReady(60_000 + 4000 * init.nodes);
     // waitReady accepts the nodes that live; a measurement needs every one of them.
     const crashed = cluster.nodes.filter((n) => n.crashed !== undefined);
@@ -62,7 +54,7 @@ export async function withCluster<T>(init: BenchClusterInit, body: (c: BenchClus
     if (init.balancer) {
       const port = cluster.init.basePort + init.nodes + 2; // inside the checked free range
       // Its first health check runs as it starts, with every node ready.
-      balancer = spawnBenchChild(process.execPath, ['--import', 'tsx', 'bench/lib/balancer-process.ts', String(port), ...targets], { cpu });
+      balancer = spawnBenchChild(process.execPath, ['--import', 'tsx', 'bench/lib/balancer-process.ts', String(port), ...targets]);
       await balancer.waitFor(/^listening$/m);
       balancerUrl = `http://127.0.0.1:${port}`;
     }
