@@ -3,7 +3,9 @@
  * a fresh built node (its own process, a ring of one) in front of a local origin is filled with
  * distinct objects until it reports full utilisation and evictions. Reports RSS idle → full, heap,
  * the cache's own accounting, the per-entry overhead beyond URL + headers + body, and RSS growth
- * over capacity. Writes bench/results/memory.{json,svg} and docs/benchmarks/memory.md.
+ * over capacity, and per object size the marginal factor between the smallest and largest
+ * capacity. Writes bench/results/memory.{json,svg} and docs/benchmarks/memory.md; `--sizes` and
+ * `--capacities` (comma-separated) run some cells only and write bench/results/memory.json alone.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -15,8 +17,20 @@ import { SyntheticOrigin } from '../src/synthetic/origin-server.js';
 import { lineChart } from './lib/svg-chart.js';
 
 const MIB = 1024 * 1024;
-const SIZES = [1024, 16 * 1024, MIB];
-const CAPACITIES_MB = [64, 256];
+/**
+ * `--sizes 1024,16384` and `--capacities 64` run only those cells: a quicker look, written to
+ * bench/results/memory.json only (docs/benchmarks/memory.md keeps the last run of every cell).
+ */
+function listOption(name: string, all: readonly number[]): number[] {
+  const at = process.argv.indexOf(`--${name}`);
+  if (at < 0) return [...all];
+  const values = (process.argv[at + 1] ?? '').split(',').map(Number);
+  if (values.length === 0 || values.some((v) => !Number.isInteger(v) || v <= 0)) throw new Error(`--${name} takes positive integers separated by commas`);
+  return values;
+}
+const SIZES = listOption('sizes', [1024, 16 * 1024, MIB]);
+const CAPACITIES_MB = listOption('capacities', [64, 256]);
+const PARTIAL = process.argv.includes('--sizes') || process.argv.includes('--capacities');
 const CONCURRENCY = 16;
 /** Requests between two looks at /metrics while filling. */
 const PROBE_EVERY = 500;
@@ -174,6 +188,21 @@ async function measureCell(origin: string, objectBytes: number, capacityMb: numb
 const mb = (bytes: number) => (bytes / MIB).toFixed(0);
 const fmtSize = (bytes: number) => (bytes >= MIB ? `${bytes / MIB} MiB` : `${bytes / 1024} KiB`);
 
+/**
+ * Per object size, RSS at full between the smallest and the largest capacity over the capacity
+ * between them: what a node's resident memory grows by per MB of CACHE_CAPACITY_MB, without the
+ * costs that do not grow with the entries (which the growth over capacity in the table carries).
+ */
+function marginalFactors(cells: readonly Cell[]): { object_bytes: number; from_mb: number; to_mb: number; factor: number }[] {
+  const lo = Math.min(...CAPACITIES_MB);
+  const hi = Math.max(...CAPACITIES_MB);
+  if (lo === hi) return [];
+  return SIZES.flatMap((size) => {
+    const [a, b] = [lo, hi].map((capacity) => cells.find((c) => c.object_bytes === size && c.capacity_mb === capacity));
+    return a && b ? [{ object_bytes: size, from_mb: lo, to_mb: hi, factor: (b.rss_full_bytes - a.rss_full_bytes) / ((hi - lo) * MIB) }] : [];
+  });
+}
+
 function table(cells: readonly Cell[]): string[] {
   return [
     '| object | capacity | entries | RSS idle → full (peak), MB | heap used full, MB | size_bytes, MB | overhead / entry | RSS growth / capacity |',
@@ -208,7 +237,13 @@ const machine = {
 const baseline = existsSync(BASELINE) ? (JSON.parse(readFileSync(BASELINE, 'utf8')) as { label: string; cells: Cell[] }) : undefined;
 
 mkdirSync('bench/results', { recursive: true });
-writeFileSync('bench/results/memory.json', JSON.stringify({ machine, concurrency: CONCURRENCY, elapsed_s: elapsed, cells }, null, 2) + '\n');
+const marginal = marginalFactors(cells);
+writeFileSync('bench/results/memory.json', JSON.stringify({ machine, concurrency: CONCURRENCY, elapsed_s: elapsed, cells, marginal }, null, 2) + '\n');
+for (const m of marginal) process.stdout.write(`${fmtSize(m.object_bytes)}: RSS full ${m.from_mb} → ${m.to_mb} MB capacity grows ${m.factor.toFixed(2)} MB per MB\n`);
+if (PARTIAL) {
+  process.stdout.write(`wrote bench/results/memory.json (${elapsed.toFixed(0)} s)\n`);
+  process.exit(0);
+}
 const chart = lineChart({
   title: 'RSS growth over CACHE_CAPACITY_MB, cache full',
   xLabel: 'object size, bytes (log scale)',
@@ -237,9 +272,23 @@ writeFileSync(
     'everything the process spends per stored object beyond the bytes it must keep. It includes costs that do not grow',
     'with the entries (garbage of evicted objects not yet collected, allocator slack), so cells with few entries overstate it;',
     'the heap cost of one entry alone is what `node --expose-gc --import tsx bench/entry-cost.ts` measures.',
+    "RSS at full also depends on where the node is in its garbage collector's cycle when it is read: repeated runs of one",
+    'cell differ by 10 MB or more, which weighs most in the 64 MB cells.',
     '',
     ...table(cells),
     '',
+    ...(marginal.length > 0
+      ? [
+          `Marginal factor, a second figure: (RSS full at ${marginal[0]!.to_mb} MB − RSS full at ${marginal[0]!.from_mb} MB) / ${marginal[0]!.to_mb - marginal[0]!.from_mb} MB, what resident memory`,
+          'grows by per MB of CACHE_CAPACITY_MB once the costs that do not grow with the entries are paid (what sizes a pod beyond its base).',
+          'The growth over capacity above includes those costs, so it is the larger figure at small capacities.',
+          '',
+          '| object | marginal factor |',
+          '|---|---|',
+          ...marginal.map((m) => `| ${fmtSize(m.object_bytes)} | ${m.factor.toFixed(2)} |`),
+          '',
+        ]
+      : []),
     '![RSS growth over capacity](memory.svg)',
     ...(baseline ? ['', `## ${baseline.label}`, '', ...table(baseline.cells)] : []),
     '',

@@ -1,5 +1,5 @@
 import { DhtError, errorCode } from '../errors.js';
-import { abortable } from '../runtime/abort.js';
+import { abortable, linkedTo } from '../runtime/abort.js';
 import { inSpan, SpanKind } from '../runtime/telemetry.js';
 import { evaluate, type Headers } from './freshness.js';
 import { fromHeaderList, listValue, type HeaderList } from './header-list.js';
@@ -149,7 +149,7 @@ export class OwnerCache {
           response = this.fromVariant(variant, policy, 'UPDATING', now);
         } else {
           const shared = await this.once(key, signal, revalidation);
-          response = shared.leader ? shared.response : (this.sharedAnswer(req, shared.response) ?? (await revalidation(this.ownSignal(signal))));
+          response = shared.leader ? shared.response : (this.sharedAnswer(req, shared.response) ?? (await this.ownTrip(signal, revalidation)));
         }
       }
     } else if (rules.onlyIfCached) {
@@ -157,7 +157,7 @@ export class OwnerCache {
     } else {
       const varyMiss = this.store.has(req.url);
       const shared = await this.once(req.url, signal, (cancel) => this.fetch(req, rules, cancel));
-      response = shared.leader ? shared.response : (this.sharedAnswer(req, shared.response) ?? (await this.fetch(req, rules, this.ownSignal(signal))));
+      response = shared.leader ? shared.response : (this.sharedAnswer(req, shared.response) ?? (await this.ownTrip(signal, (cancel) => this.fetch(req, rules, cancel))));
       if (varyMiss) response = { ...response, varyMiss };
     }
     this.count(response);
@@ -177,8 +177,8 @@ export class OwnerCache {
   }
 
   /** A waiter's own origin trip, when it could not share another's: ends with its client or the node. */
-  private ownSignal(signal: AbortSignal | undefined): AbortSignal {
-    return signal ? AbortSignal.any([this.shutdown, signal]) : this.shutdown;
+  private ownTrip(signal: AbortSignal | undefined, work: (cancel: AbortSignal) => Promise<CacheResponse>): Promise<CacheResponse> {
+    return signal ? linkedTo([this.shutdown, signal], work) : work(this.shutdown);
   }
 
   /**
@@ -222,7 +222,7 @@ export class OwnerCache {
     const leader = entry === undefined;
     if (!entry) {
       const cancel = new AbortController();
-      const created: InFlight = { result: work(AbortSignal.any([this.shutdown, cancel.signal])), cancel, waiters: 0 };
+      const created: InFlight = { result: linkedTo([this.shutdown], work, cancel), cancel, waiters: 0 };
       created.result.then(
         () => this.forget(key, created),
         () => this.forget(key, created), // each waiter sees the failure through its own await

@@ -58,3 +58,26 @@ export function abortable<T>(
     });
   });
 }
+
+/**
+ * Runs `work` with `controller`'s signal, which aborts when any of `sources` does (with its
+ * reason), and stops listening to them once the work has settled. AbortSignal.any does the same
+ * but, on Node 20, keeps a weak reference to each signal it makes in its sources' sets of
+ * dependants for as long as those live: on a node's shutdown signal that was two WeakRefs and
+ * their Set slots per origin fetch, never given back (20 MB of heap after 140 000 misses).
+ */
+export async function linkedTo<T>(sources: readonly (AbortSignal | undefined)[], work: (signal: AbortSignal) => Promise<T>, controller = new AbortController()): Promise<T> {
+  const stops: (() => void)[] = [];
+  for (const source of sources) {
+    if (source?.aborted) {
+      controller.abort(source.reason);
+      break;
+    }
+    stops.push(whenAborted(source, (reason) => controller.abort(reason)));
+  }
+  try {
+    return await work(controller.signal);
+  } finally {
+    for (const stop of stops) stop();
+  }
+}

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { getEventListeners } from 'node:events';
 import { describe, it } from 'node:test';
 import { HotKeys } from '../../src/cache/hot-keys.js';
 import { ObjectStore } from '../../src/cache/object-store.js';
@@ -20,9 +21,19 @@ function heldOrigin() {
   return { fetcher, held };
 }
 
-function owner(fetcher: OriginFetcher): OwnerCache {
+function owner(fetcher: OriginFetcher, shutdown = new AbortController().signal): OwnerCache {
   const clock = new VirtualClock();
-  return new OwnerCache(new ObjectStore(1 << 20, new IdSpace(66)), fetcher, new HotKeys(clock, 1000, 0.65), { defaultTtlSeconds: 3600, storeSetCookie: false }, new AbortController().signal);
+  return new OwnerCache(new ObjectStore(1 << 20, new IdSpace(66)), fetcher, new HotKeys(clock, 1000, 0.65), { defaultTtlSeconds: 3600, storeSetCookie: false }, shutdown);
+}
+
+/**
+ * What a signal keeps of the signals made from it: its abort listeners, and on Node 20 the set of
+ * weak references AbortSignal.any leaves in each of its sources for as long as they live.
+ */
+function heldBy(signal: AbortSignal): number {
+  const dependants = Object.getOwnPropertySymbols(signal).find((s) => s.description === 'kDependantSignals');
+  const set = dependants === undefined ? undefined : (signal as unknown as Record<symbol, Set<unknown> | undefined>)[dependants];
+  return getEventListeners(signal, 'abort').length + (set?.size ?? 0);
 }
 
 const get = (url: string) => ({ url, method: 'GET' as const, headers: {} });
@@ -59,5 +70,25 @@ describe('cache - shared origin fetches', () => {
     assert.equal(held.length, 2);
     held[1]!.answer();
     assert.equal((await second).body.toString(), 'x');
+  });
+
+  it("the node's shutdown cancels an origin fetch in flight, and fetches that have ended leave nothing on it", async () => {
+    const shutdown = new AbortController();
+    const { fetcher, held } = heldOrigin();
+    const cache = owner(fetcher, shutdown.signal);
+    const kept = heldBy(shutdown.signal);
+    for (let i = 0; i < 50; i++) {
+      const served = cache.serve(get(`http://o.test/done/${i}`), new AbortController().signal);
+      await tick();
+      held.at(-1)!.answer();
+      assert.equal((await served).status, 200);
+    }
+    assert.ok(heldBy(shutdown.signal) <= kept + 1, `the shutdown signal keeps ${heldBy(shutdown.signal)} things after 50 fetches`);
+    const waiting = cache.serve(get('http://o.test/in-flight'));
+    waiting.catch(() => undefined);
+    await tick();
+    shutdown.abort(new DhtError('ERR_ABORTED', 'node stopped'));
+    await assert.rejects(waiting, /cancelled|node stopped/);
+    assert.equal(held.at(-1)!.signal.aborted, true);
   });
 });

@@ -3,6 +3,7 @@ import { isIP, type LookupFunction } from 'node:net';
 import { Readable } from 'node:stream';
 import { Agent, type Dispatcher } from 'undici';
 import { DhtError } from '../../errors.js';
+import { linkedTo } from '../../runtime/abort.js';
 import { wallClock, type Clock } from '../../runtime/clock.js';
 import { silentLogger, type Logger } from '../../runtime/logger.js';
 import type { FetchLimiter } from './fetch-limiter.js';
@@ -162,7 +163,7 @@ export class OriginClient {
       this.#totalTimeoutMs,
     );
     try {
-      return await this.#fetchFollowing({ ...req, signal: req.signal ? AbortSignal.any([req.signal, deadline.signal]) : deadline.signal });
+      return await linkedTo([req.signal], (signal) => this.#fetchFollowing({ ...req, signal }), deadline);
     } finally {
       timer.cancel();
       release?.();
