@@ -11,6 +11,8 @@ export interface BenchCluster {
   readonly origin: string;
   /** The round-robin balancer in front of the nodes, when asked for. */
   readonly balancer?: string;
+  /** Process ids of the origin and the balancer, for CPU accounting. */
+  readonly pids: { readonly origin: number; readonly balancer?: number };
 }
 
 export interface BenchClusterInit extends Omit<LocalClusterInit, 'basePort'> {
@@ -58,7 +60,7 @@ export async function withCluster<T>(init: BenchClusterInit, body: (c: BenchClus
       await balancer.waitFor(/^listening$/m);
       balancerUrl = `http://127.0.0.1:${port}`;
     }
-    return await body({ cluster, targets, origin: originUrl, balancer: balancerUrl });
+    return await body({ cluster, targets, origin: originUrl, balancer: balancerUrl, pids: { origin: origin.child.pid!, balancer: balancer?.child.pid } });
   } finally {
     await balancer?.stop();
     await cluster.stop();
