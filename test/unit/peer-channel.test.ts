@@ -1,10 +1,12 @@
 import assert from 'node:assert/strict';
 import { connect as connectNet, createServer as createNetServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import { connect as connectTls } from 'node:tls';
+import { createServer as createHttpServer } from 'node:http';
 import { after, describe, it } from 'node:test';
 import { DhtError, errorCode } from '../../src/errors.js';
 import { wallClock } from '../../src/runtime/clock.js';
 import { silentLogger } from '../../src/runtime/logger.js';
+import { sendServed } from '../../src/http/respond.js';
 import { GrpcCredentials, readTlsMaterial } from '../../src/transport/grpc/tls.js';
 import { FramedCachePeers, type PeerControl } from '../../src/transport/peer/framed-cache-peers.js';
 import { frame, frameHeader, FrameReader, FrameType, FRAME_HEADER_BYTES } from '../../src/transport/peer/frames.js';
@@ -147,6 +149,7 @@ describe('cache - the peer data channel on loopback', () => {
       (id) => frame(id, FrameType.HEAD, head({ final: 'yes' })),
       (id) => frame(id, FrameType.HEAD, head({ headers: ['x-name-without-value'] })),
       (id) => frame(id, FrameType.HEAD, head({ headers: [{ name: 'etag', value: '"a"' }] })),
+      (id) => frame(id, FrameType.HEAD, head({ headers: ['transfer-encoding', 'chunked'] })),
       (id) => frame(id, FrameType.HEAD, Buffer.from('{"status":')),
       (id) => frame(id, FrameType.ERROR, Buffer.from('{"error":"ERR_NOT_OWNER","message":"moved"}')),
       (id) => frame(id, FrameType.ERROR, Buffer.from('<html>oops</html>')),
@@ -154,7 +157,7 @@ describe('cache - the peer data channel on loopback', () => {
       (id) => frame(id, FrameType.INTERIM, Buffer.from('{"status":103,"headers":["link","a\\r\\nx: y"]}')),
       () => frame(0, FrameType.ERROR, Buffer.from('{"error":"ERR_OVERLOADED","message":"go away"}')),
     ];
-    const expected = ['ERR_INTERNAL', 'ERR_INTERNAL', 'ERR_INTERNAL', 'ERR_INTERNAL', 'ERR_INTERNAL', 'ERR_INTERNAL', 'ERR_INTERNAL', 'ERR_INTERNAL', 'ERR_INTERNAL', 'ERR_INTERNAL', 'ERR_INTERNAL', 'ERR_INTERNAL', 'ERR_INTERNAL', 'ERR_NOT_OWNER', 'ERR_INTERNAL', 'ERR_INTERNAL', 'ERR_INTERNAL', 'ERR_OVERLOADED'];
+    const expected = ['ERR_INTERNAL', 'ERR_INTERNAL', 'ERR_INTERNAL', 'ERR_INTERNAL', 'ERR_INTERNAL', 'ERR_INTERNAL', 'ERR_INTERNAL', 'ERR_INTERNAL', 'ERR_INTERNAL', 'ERR_INTERNAL', 'ERR_INTERNAL', 'ERR_INTERNAL', 'ERR_INTERNAL', 'ERR_INTERNAL', 'ERR_NOT_OWNER', 'ERR_INTERNAL', 'ERR_INTERNAL', 'ERR_INTERNAL', 'ERR_OVERLOADED'];
     let at = 0;
     const hostile = createNetServer((socket) => {
       const reader = new FrameReader(
@@ -182,6 +185,36 @@ describe('cache - the peer data channel on loopback', () => {
       assert.ok(failure instanceof DhtError, `a DhtError, got ${String(failure)}`);
       assert.equal(errorCode(failure), code, (failure as Error).message);
     }
+  });
+
+  it('an owner\'s final head whose Content-Length is not its body\'s reaches the client with the body\'s length', async () => {
+    const body = Buffer.from('twelve bytes');
+    const lying = createNetServer((socket) => {
+      const reader = new FrameReader(
+        (type) => (type === FrameType.FETCH ? 1 << 20 : 0),
+        (id) => {
+          const head = { status: 200, headers: ['content-type', 'text/plain', 'content-length', '5', 'age', '0'], final: true, outcome: 'HIT', stored: true, origin_status: 0, hot: false, fresh_for_ms: 1000 };
+          socket.write(Buffer.concat([frame(id, FrameType.HEAD, Buffer.from(JSON.stringify(head))), frame(id, FrameType.BODY, body), frame(id, FrameType.END)]));
+        },
+      );
+      socket.on('data', (chunk: Buffer) => reader.push(chunk)).on('error', () => undefined);
+    });
+    const { ring, join, close, control } = framedRing();
+    const owner = await join(around(ring, URL_A, 0));
+    const entry = await join(around(ring, URL_A, 5000));
+    control().ports.set(owner.ref.addr, await listen(lying));
+    const http = createHttpServer((_req, res) => void entry.service.handle({ url: URL_A, method: 'GET', headers: {} }).then((served) => sendServed(res, served, 'GET')));
+    const port = await listen(http);
+    closers.push(async () => {
+      await close();
+      await new Promise((resolve) => lying.close(resolve));
+      await new Promise((resolve) => http.close(resolve));
+    });
+    const answer = await fetch(`http://127.0.0.1:${port}/`);
+    const text = await answer.text();
+    assert.equal(text, body.toString());
+    assert.equal(answer.headers.get('content-length'), String(body.length));
+    assert.equal(answer.headers.get('x-cache'), 'HIT-DHT');
   });
 
   it('a request whose client left, or whose owner stays silent, is cancelled at the owner; the connection carries on', async () => {

@@ -4,6 +4,11 @@ export type HeaderMap = Record<string, string | string[] | undefined>;
 /** Hop-by-hop headers (RFC 9110 §7.6.1), plus the Proxy-* family, which is for the proxy itself. */
 const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'te', 'trailer', 'transfer-encoding', 'upgrade']);
 
+/** A lower-case field name that is for one connection only: never passed on, never stored. */
+export function isHopByHop(lower: string): boolean {
+  return HOP_BY_HOP.has(lower) || lower.startsWith('proxy-');
+}
+
 /** Credentials the open /cache?url= fetcher never passes on: the client's cookies are not the origin's business. */
 const CREDENTIALS = new Set(['cookie', 'authorization', 'proxy-authorization']);
 
@@ -22,7 +27,7 @@ export function stripHopByHop(headers: HeaderMap): Record<string, string | strin
   const out: Record<string, string | string[]> = {};
   for (const [name, value] of Object.entries(headers)) {
     const lower = name.toLowerCase();
-    if (value === undefined || HOP_BY_HOP.has(lower) || lower.startsWith('proxy-') || named.has(lower)) continue;
+    if (value === undefined || isHopByHop(lower) || named.has(lower)) continue;
     const previous = out[lower];
     out[lower] = previous === undefined ? value : [previous, value].flat();
   }

@@ -2,6 +2,7 @@ import { checkedPeerUrl } from '../../cache/cache-key.js';
 import { MAX_REQUEST_FIELDS, type ResponseHead } from '../../cache/cache-wire.js';
 import type { Headers } from '../../cache/freshness.js';
 import { fromHeaderList, toHeaderList, type HeaderList } from '../../cache/header-list.js';
+import { isHopByHop } from '../../cache/origin/headers.js';
 import type { CacheRequest, Outcome } from '../../cache/owner-cache.js';
 import { DhtError, ERROR_CODES, type ErrorCode } from '../../errors.js';
 
@@ -80,14 +81,19 @@ function jsonObject(text: string, what: string): Record<string, unknown> {
   return raw;
 }
 
-/** A flat field list of at most `max` fields, each name a lower-case token and each value safe to write. */
-function checkedHeaders(raw: unknown, field: string, max: number): HeaderList {
+/**
+ * A flat field list of at most `max` fields, each name a lower-case token and each value safe to
+ * write. A response's fields go to a client as they are, so they may not frame its connection
+ * (Transfer-Encoding, Connection, …): the entry does that itself.
+ */
+function checkedHeaders(raw: unknown, field: string, max: number, response = true): HeaderList {
   if (raw === undefined) return [];
   if (!Array.isArray(raw) || raw.length % 2 !== 0 || raw.length > 2 * max) invalid(`${field}: expected a list of names and values of at most ${max} headers`);
   for (let at = 0; at < raw.length; at += 2) {
     const name: unknown = raw[at];
     const value: unknown = raw[at + 1];
     if (typeof name !== 'string' || !HEADER_NAME.test(name)) invalid(`${field}[${at}]: expected a lower-case header name`);
+    if (response && isHopByHop(name)) invalid(`${field}[${at}]: ${name} is for one connection, not an answer's field`);
     if (typeof value !== 'string' || value.length > MAX_HEADER_VALUE || !HEADER_VALUE.test(value)) {
       invalid(`${field}[${at + 1}]: expected a header value of at most ${MAX_HEADER_VALUE} characters without control characters`);
     }
@@ -121,7 +127,7 @@ export function parseFetchRequest(text: string): { req: CacheRequest; fromRouteC
   if (raw.method !== 'GET' && raw.method !== 'HEAD') invalid('method: expected GET or HEAD');
   if (raw.from_route_cache !== undefined && typeof raw.from_route_cache !== 'boolean') invalid('from_route_cache: expected true or false');
   if (raw.interim !== undefined && typeof raw.interim !== 'boolean') invalid('interim: expected true or false');
-  const list = checkedHeaders(raw.headers, 'headers', MAX_REQUEST_FIELDS);
+  const list = checkedHeaders(raw.headers, 'headers', MAX_REQUEST_FIELDS, false);
   const headers: Record<string, string> = {};
   for (let at = 0; at < list.length; at += 2) {
     const name = list[at]!;
