@@ -7,7 +7,7 @@
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { CHURN_VARIANTS, hitRate, type ChurnOptions, type ChurnRow, type ChurnVariant } from './experiments/churn.js';
+import { busiestShare, CHURN_VARIANTS, hitRate, type ChurnOptions, type ChurnRow, type ChurnVariant, type PhaseResult } from './experiments/churn.js';
 import type { LatencyRow } from './experiments/latency.js';
 import type { ThroughputRow } from './experiments/throughput.js';
 import { spread } from './lib/child.js';
@@ -109,6 +109,7 @@ export function writeReport(dir: string): string {
     const errorsOf = (r: ChurnRow, v: ChurnVariant) => [0, 1, 2].map((i) => r.runs[v].reduce((sum, run) => sum + run[i]!.errors, 0));
     /** Hit rate that phases 2 and 3 lose against the same system without churn (medians). */
     const cost = (r: ChurnRow, v: ChurnVariant) => [1, 2].map((i) => phasesOf(r, 'none')[i]! - phasesOf(r, v)[i]!);
+    const label = (r: ChurnRow) => (r.id_strategy ? `${r.system}, ${r.id_strategy} ids` : r.system);
     writeFileSync(
       join(dir, 'churn.svg'),
       lineChart({
@@ -116,8 +117,8 @@ export function writeReport(dir: string): string {
         xLabel: 'phase (1: 4 members, 2: one gone, 3: it is back)',
         yLabel: 'hit rate over all requests (%)',
         series: churn.flatMap((r) => [
-          { name: `${r.system}, leave`, points: phasesOf(r, 'leave').map((h, i) => [i + 1, 100 * h] as const) },
-          { name: `${r.system}, crash`, dashed: true, points: phasesOf(r, 'crash').map((h, i) => [i + 1, 100 * h] as const) },
+          { name: `${label(r)}, leave`, points: phasesOf(r, 'leave').map((h, i) => [i + 1, 100 * h] as const) },
+          { name: `${label(r)}, crash`, dashed: true, points: phasesOf(r, 'crash').map((h, i) => [i + 1, 100 * h] as const) },
         ]),
       }),
     );
@@ -126,7 +127,7 @@ export function writeReport(dir: string): string {
       '',
       `Command: \`npm run bench -- --only churn${churnOptions.upkeep === 'fast' ? ' --quick' : ''}\` (${churnOptions.urls} URLs, ${churnOptions.requestsPerPhase} requests per phase at ${churnOptions.rate} req/s). Repetitions: ${runs} run${runs === 1 ? '' : 's'} of every system and variant; cells are medians${runs > 1 ? ', "min–max" the spread of the whole-run hit rate' : ', and one run has no spread'}. Machine: ${machine ? `${machine.cpus} × ${machine.cpu}, Node ${machine.node}, 1-minute load average ${machine.load_average_1m.join(' at the start, ')} at the end` : 'one 2-core machine'}, shared with other work: a loaded machine, where timing-dependent figures (errors in the crash phases, misses while a node rejoins) are worse than on an idle one.`,
       '',
-      'Per phase a paced Zipf(1.2) workload. Member 1 goes away before phase 2 and comes back in its old place before phase 3: "leave" sends SIGTERM (DHT nodes hand their objects to the successor), "crash" sends SIGKILL (no hand-off); "none" is the same run without churn. The DHT node comes back on its old address, so with its old id; round robin over the live nodes. The baselines are four independent caches with the routing in the client, over the live slots, the returning cache in its old slot: "hash mod n" (hash(url) mod n moves most URLs when n changes) and "rendezvous" (highest random weight, consistent hashing: only the gone cache\'s URLs move). The load generator learns of a membership change at once, for every system.',
+      `Per phase a paced Zipf(1.2) workload. Member 1 goes away before phase 2 and comes back in its old place before phase 3: "leave" sends SIGTERM (DHT nodes hand their objects to the successor), "crash" sends SIGKILL (no hand-off); "none" is the same run without churn. The DHT nodes start one after another (each once the ring holds the ones before it), once per \`NODE_ID_STRATEGY\` (${churnOptions.idStrategies.join(', ')}) with the same requests; the DHT node comes back on its old address, so with hash ids with its old id, while a balanced node joins at a balanced id again; round robin over the live nodes. The baselines are four independent caches with the routing in the client, over the live slots, the returning cache in its old slot: "hash mod n" (hash(url) mod n moves most URLs when n changes) and "rendezvous" (highest random weight, consistent hashing: only the gone cache's URLs move). The load generator learns of a membership change at once, for every system.`,
       '',
       'Hit rate counts over all requests: an error is neither a hit nor left out. "churn cost" is the hit rate that phases 2 and 3 lose against "none", in points.',
       '',
@@ -139,29 +140,37 @@ export function writeReport(dir: string): string {
           const t = totals(r, v);
           const costCell = v === 'none' ? '–' : cost(r, v).map(points).join(', ');
           const original = v === 'leave' && ORIGINAL.churn[r.system] !== undefined ? `${ORIGINAL.churn[r.system]} %` : '';
-          return `| ${r.system} | ${v} | ${phasesOf(r, v).map(pct).join(' | ')} | ${pct(spread(t).median)} | ${runs > 1 ? `${pct(spread(t).min)}–${pct(spread(t).max)}` : '–'} | ${errorsOf(r, v).join(' / ')} | ${costCell} | ${t.length} | ${original} |`;
+          return `| ${label(r)} | ${v} | ${phasesOf(r, v).map(pct).join(' | ')} | ${pct(spread(t).median)} | ${runs > 1 ? `${pct(spread(t).min)}–${pct(spread(t).max)}` : '–'} | ${errorsOf(r, v).join(' / ')} | ${costCell} | ${t.length} | ${original} |`;
         }),
       ),
       '',
     );
+    if (churn.every((r) => CHURN_VARIANTS.every((v) => r.runs[v].every((run) => run.every((p) => p.owner_requests !== undefined))))) lines.push(...churnBalance(churn, label), '');
     const dhts = churn.filter((r) => r.system === 'Koorde k=4' || r.system === 'Chord');
     const byName = (name: string) => churn.find((r) => r.system === name);
     const modN = byName('hash mod n');
     const ring = byName('rendezvous');
     for (const r of dhts) {
       const leave = cost(r, 'leave');
-      targets.push([`${r.system}: a graceful leave costs ≤ 5 points in phases 2 and 3`, leave.every((c) => c <= 0.05), leave.map(points).join(', ')]);
-      targets.push([`${r.system}: no errors in any phase when a node leaves gracefully`, errorsOf(r, 'leave').every((e) => e === 0), errorsOf(r, 'leave').join(' / ')]);
+      targets.push([`${label(r)}: a graceful leave costs ≤ 5 points in phases 2 and 3`, leave.every((c) => c <= 0.05), leave.map(points).join(', ')]);
+      targets.push([`${label(r)}: no errors in any phase when a node leaves gracefully`, errorsOf(r, 'leave').every((e) => e === 0), errorsOf(r, 'leave').join(' / ')]);
       if (ring) {
         const mine = cost(r, 'leave').reduce((a, b) => a + b, 0);
         const theirs = cost(ring, 'leave').reduce((a, b) => a + b, 0);
-        targets.push([`${r.system}: a graceful leave costs no more than it does client-side rendezvous hashing`, mine <= theirs, `${points(mine)} vs ${points(theirs)} over phases 2 and 3`]);
+        targets.push([`${label(r)}: a graceful leave costs no more than it does client-side rendezvous hashing`, mine <= theirs, `${points(mine)} vs ${points(theirs)} over phases 2 and 3`]);
       }
       if (modN) {
         const mine = spread(totals(r, 'leave')).median;
         const theirs = spread(totals(modN, 'leave')).median;
-        targets.push([`${r.system}: ≥ 1.8 × the hash-mod-n hit rate under churn (leave)`, mine >= 1.8 * theirs, `${pct(mine)} vs ${pct(theirs)}; churn cost ${cost(r, 'leave').map(points).join(', ')} vs ${cost(modN, 'leave').map(points).join(', ')}`]);
+        targets.push([`${label(r)}: ≥ 1.8 × the hash-mod-n hit rate under churn (leave)`, mine >= 1.8 * theirs, `${pct(mine)} vs ${pct(theirs)}; churn cost ${cost(r, 'leave').map(points).join(', ')} vs ${cost(modN, 'leave').map(points).join(', ')}`]);
       }
+    }
+    for (const balanced of dhts.filter((r) => r.id_strategy === 'balanced')) {
+      const hashed = dhts.find((r) => r.system === balanced.system && r.id_strategy === 'hash');
+      if (!hashed || !balanced.runs.none[0]?.[0]?.owner_requests) continue;
+      const mine = busiestOverMean(balanced, 'none', 'owner_requests');
+      const theirs = busiestOverMean(hashed, 'none', 'owner_requests');
+      targets.push([`${balanced.system}: balanced ids lower the busiest owner's share of Zipf requests against hash ids (no churn)`, mine < theirs, `${mine.toFixed(2)} vs ${theirs.toFixed(2)} × the mean (median of every phase and run)`]);
     }
   }
 
@@ -289,6 +298,32 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const args = process.argv.slice(2);
   if (args[0] === '--eks') writeEksReport(args[1] ?? 'bench/results/eks');
   else writeReport(args[0] ?? 'bench/results');
+}
+
+/** Median over every phase of every run of a variant: the busiest owner's share over the mean share. */
+function busiestOverMean(r: ChurnRow, v: ChurnVariant, count: 'owner_requests' | 'owner_urls'): number {
+  return spread(r.runs[v].flatMap((run) => run.map((p) => busiestShare(p, count).overMean))).median;
+}
+
+/** The churn experiment's load on owners: how much the busiest one served against the mean, per phase. */
+function churnBalance(churn: readonly ChurnRow[], label: (r: ChurnRow) => string): string[] {
+  const median = (r: ChurnRow, v: ChurnVariant, phase: number, pick: (p: PhaseResult) => number) => spread(r.runs[v].map((run) => pick(run[phase]!))).median;
+  const requestsCell = (r: ChurnRow, v: ChurnVariant, phase: number) =>
+    `${pct(median(r, v, phase, (p) => busiestShare(p, 'owner_requests').share))} (${median(r, v, phase, (p) => busiestShare(p, 'owner_requests').overMean).toFixed(2)}×)`;
+  const perPhase = (r: ChurnRow, v: ChurnVariant, pick: (p: PhaseResult) => number) => [0, 1, 2].map((i) => `${median(r, v, i, pick).toFixed(2)}×`).join(' / ');
+  const ring = (r: ChurnRow, v: ChurnVariant) => (r.runs[v].every((run) => run.every((p) => p.ring)) ? perPhase(r, v, (p) => p.ring!.max_share_over_mean) : '–');
+  const moves = (r: ChurnRow, v: ChurnVariant) => (r.id_strategy ? String(r.runs[v].reduce((sum, run) => sum + run.reduce((s, p) => s + (p.ring?.id_moves ?? 0), 0), 0)) : '–');
+  return [
+    '### Busiest owner',
+    '',
+    'The same runs, counted by the owner that answered (`X-Responsible-Node`); hot copies, which the entry node serves, are left out. A share\'s mean is 1 / the live members (4, 3, 4), so "×" is the busiest owner\'s share over the mean; with Zipf(1.2) over these URLs the most popular one alone draws about a quarter of the requests, so the share of requests cannot fall far below that whatever the ids. The share of URLs counts each URL once: the key space without the popularity. "Key space" is the largest share of the ring over the mean among the members that answer when the phase starts (`GET /cluster`); "id moves" counts ids that changed during the phases of all runs (balanced nodes moving). Cells are medians over the runs.',
+    '',
+    '| system | variant | busiest owner, share of requests: phase 1 | phase 2 | phase 3 | share of URLs (phases 1 / 2 / 3) | key space (phases 1 / 2 / 3) | id moves |',
+    '|---|---|---|---|---|---|---|---|',
+    ...churn.flatMap((r) =>
+      CHURN_VARIANTS.map((v) => `| ${label(r)} | ${v} | ${[0, 1, 2].map((i) => requestsCell(r, v, i)).join(' | ')} | ${perPhase(r, v, (p) => busiestShare(p, 'owner_urls').overMean)} | ${ring(r, v)} | ${moves(r, v)} |`),
+    ),
+  ];
 }
 
 /** Rows written before repeats existed have no spread. */

@@ -9,10 +9,14 @@
  *   npm run bench -- --only latency --configs 'Koorde k=2' --sizes 32
  *                                          # measure part of the latency matrix again; the other
  *                                          # rows of latency.json are kept
+ *   npm run bench -- --only churn --id-strategy balanced
+ *                                          # DHT nodes' NODE_ID_STRATEGY in the churn experiment
+ *                                          # (default: hash,balanced; --quick: balanced)
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { ID_STRATEGIES, type IdStrategy } from '../src/id/placement.js';
 import { DHT_CONFIGS } from './lib/configs.js';
 import { onMachine } from './lib/machine.js';
 import { churnExperiment } from './experiments/churn.js';
@@ -21,7 +25,7 @@ import { throughputExperiment } from './experiments/throughput.js';
 import { writeReport } from './report.js';
 
 const EXPERIMENTS = ['latency', 'churn', 'throughput'] as const;
-const { values } = parseArgs({ options: { quick: { type: 'boolean' }, out: { type: 'string' }, only: { type: 'string' }, configs: { type: 'string' }, sizes: { type: 'string' } } });
+const { values } = parseArgs({ options: { quick: { type: 'boolean' }, out: { type: 'string' }, only: { type: 'string' }, configs: { type: 'string' }, sizes: { type: 'string' }, 'id-strategy': { type: 'string' } } });
 const out = values.out ?? 'bench/results';
 const only = (values.only?.split(',') ?? EXPERIMENTS) as (typeof EXPERIMENTS)[number][];
 const unknown = only.filter((e) => !EXPERIMENTS.includes(e));
@@ -38,6 +42,14 @@ if (unknownConfigs.length) {
 const sizes = values.sizes?.split(',').map(Number);
 if (sizes?.some((n) => !Number.isInteger(n) || n < 1)) {
   process.stderr.write(`bench: --sizes takes ring sizes such as 8,16; got ${values.sizes}\n`);
+  process.exit(2);
+}
+// ordinal ids need StatefulSet host names, which local nodes do not have.
+const LOCAL_ID_STRATEGIES: readonly IdStrategy[] = ID_STRATEGIES.filter((s) => s !== 'ordinal');
+const idStrategies = values['id-strategy']?.split(',').map((s) => s.trim()) as IdStrategy[] | undefined;
+const unknownStrategies = idStrategies?.filter((s) => !LOCAL_ID_STRATEGIES.includes(s)) ?? [];
+if (unknownStrategies.length) {
+  process.stderr.write(`bench: unknown --id-strategy ${unknownStrategies.join(', ')}; choose from ${LOCAL_ID_STRATEGIES.join(', ')}\n`);
   process.exit(2);
 }
 const quick = values.quick === true;
@@ -64,8 +76,8 @@ if (only.includes('latency')) {
 if (only.includes('churn')) {
   // The quick run checks the experiment end to end with one DHT beside the two client-side baselines.
   const options = quick
-    ? { urls: 50, requestsPerPhase: 60, rate: 100, repeats: 1, upkeep: 'fast' as const, systems: ['Koorde k=4', 'hash mod n', 'rendezvous'] }
-    : { urls: 200, requestsPerPhase: 300, rate: 50, repeats: 3 };
+    ? { urls: 50, requestsPerPhase: 60, rate: 100, repeats: 1, upkeep: 'fast' as const, systems: ['Koorde k=4', 'hash mod n', 'rendezvous'], idStrategies: idStrategies ?? ['balanced' as const] }
+    : { urls: 200, requestsPerPhase: 300, rate: 50, repeats: 3, idStrategies: idStrategies ?? ['hash' as const, 'balanced' as const] };
   const { machine, result: rows } = await onMachine(() => churnExperiment(options, log));
   save('churn', { options, machine, rows });
 }

@@ -4,6 +4,8 @@ import { LocalCluster } from '../../src/cluster/local-cluster.js';
 import { SyntheticOrigin } from '../../src/synthetic/origin-server.js';
 import { runWorkload } from '../../src/workload/run.js';
 import { isHit } from '../../src/workload/summary.js';
+import { IdSpace } from '../../src/id/id-space.js';
+import { balanceOf, sharesOf, type IdStrategy } from '../../src/id/placement.js';
 import { withCluster } from '../lib/bench-cluster.js';
 import { BENCH_ID_BITS } from '../lib/configs.js';
 
@@ -17,6 +19,8 @@ export interface ChurnOptions {
   readonly upkeep?: 'production' | 'fast';
   /** Names of the systems to run; all of them when absent. */
   readonly systems?: readonly string[];
+  /** NODE_ID_STRATEGY of the DHT systems: each DHT system runs once per strategy, with the same requests. */
+  readonly idStrategies: readonly IdStrategy[];
 }
 
 /** How member 1 goes away before phase 2: not at all, SIGTERM (hand-off), SIGKILL (none). */
@@ -29,10 +33,26 @@ export interface PhaseResult {
   readonly hits: number;
   readonly errors: number;
   readonly errors_by_kind: Readonly<Record<string, number>>;
+  /** Live members during the phase: the mean share of one is 1 / members. */
+  readonly members: number;
+  /**
+   * Answers by the owner that served them (X-Responsible-Node). Hot copies (HIT-HOT) are left
+   * out: the entry node served those from its copy, not the owner.
+   */
+  readonly owner_requests: Readonly<Record<string, number>>;
+  /** Distinct URLs answered by each owner, whatever their popularity: the key space without Zipf. */
+  readonly owner_urls: Readonly<Record<string, number>>;
+  /**
+   * DHT systems: the largest share of the key space over the mean among the members that answer
+   * when the phase starts (GET /cluster), and ids that changed during the phase (balanced nodes moving).
+   */
+  readonly ring?: { readonly max_share_over_mean: number; readonly id_moves: number };
 }
 
 export interface ChurnRow {
   readonly system: string;
+  /** DHT systems: NODE_ID_STRATEGY of its nodes. */
+  readonly id_strategy?: IdStrategy;
   /** Per variant, per run, the three phases (4 members; one gone; the same one back). */
   readonly runs: Readonly<Record<ChurnVariant, readonly (readonly PhaseResult[])[]>>;
 }
@@ -48,8 +68,8 @@ type ClientRouting = (url: string, live: readonly number[]) => number;
 /**
  * 4 → 3 → 4 members under a paced Zipf(1.2) workload per phase. Member 1 goes away before
  * phase 2 (SIGTERM as a Kubernetes scale-down sends it, or SIGKILL as a crash does) and comes
- * back before phase 3 in its old place: the DHT node on its old address (so its old id), the
- * plain cache in its old slot. Systems: Koorde k=4 and Chord, with round robin over the live
+ * back before phase 3 in its old place: the DHT node on its old address (with hash ids its old
+ * id; a balanced node joins at a balanced id again), the plain cache in its old slot. Systems: Koorde k=4 and Chord, with round robin over the live
  * nodes; and two client-side baselines over independent plain caches, `hash mod n` and
  * rendezvous hashing (consistent: only the gone cache's URLs move). The load generator is
  * told of a membership change at once, as an ideal failure detector would tell a client.
@@ -64,26 +84,35 @@ export async function churnExperiment(options: ChurnOptions, log: (line: string)
     { name: 'rendezvous', routing: rendezvous },
   ];
   const systems = [
-    ...dhts.map((d) => ({ name: d.name, run: (variant: ChurnVariant, repeat: number) => dhtRun(d, variant, options, repeat) })),
-    ...clients.map((c) => ({ name: c.name, run: (variant: ChurnVariant, repeat: number) => clientRun(c.routing, variant, options, repeat) })),
+    ...dhts.flatMap((d) =>
+      options.idStrategies.map((ids) => ({ name: d.name, id_strategy: ids, run: (variant: ChurnVariant, repeat: number) => dhtRun(d, ids, variant, options, repeat) })),
+    ),
+    ...clients.map((c) => ({ name: c.name, id_strategy: undefined, run: (variant: ChurnVariant, repeat: number) => clientRun(c.routing, variant, options, repeat) })),
   ];
   const rows: ChurnRow[] = [];
   for (const system of systems.filter((s) => !options.systems || options.systems.includes(s.name))) {
     const runs = { none: [], leave: [], crash: [] } as Record<ChurnVariant, PhaseResult[][]>;
+    const label = system.id_strategy ? `${system.name}, ${system.id_strategy} ids` : system.name;
     for (let repeat = 0; repeat < options.repeats; repeat++) {
       for (const variant of CHURN_VARIANTS) {
         const phases = await system.run(variant, repeat);
         runs[variant].push(phases);
-        log(`churn    ${system.name.padEnd(12)} ${variant.padEnd(6)} run ${repeat + 1}: ${describe(phases)}`);
+        log(`churn    ${label.padEnd(26)} ${variant.padEnd(6)} run ${repeat + 1}: ${describe(phases)}`);
       }
     }
-    rows.push({ system: system.name, runs });
+    rows.push({ system: system.name, ...(system.id_strategy && { id_strategy: system.id_strategy }), runs });
   }
   return rows;
 }
 
-async function dhtRun(system: { protocol: 'koorde' | 'chord'; degree: number }, variant: ChurnVariant, options: ChurnOptions, repeat: number): Promise<PhaseResult[]> {
-  const init = { nodes: MEMBERS, protocol: system.protocol, degree: system.degree, env: { DHT_ID_BITS: String(BENCH_ID_BITS) }, upkeep: options.upkeep };
+/**
+ * The nodes start one after another, each once the ring holds the ones before it, so balanced
+ * joiners never race for one interval and have no sliver to move away from (moves stay on, as
+ * by default; `ring.id_moves` shows any that happen).
+ */
+async function dhtRun(system: { protocol: 'koorde' | 'chord'; degree: number }, idStrategy: IdStrategy, variant: ChurnVariant, options: ChurnOptions, repeat: number): Promise<PhaseResult[]> {
+  const env = { DHT_ID_BITS: String(BENCH_ID_BITS), NODE_ID_STRATEGY: idStrategy };
+  const init = { nodes: MEMBERS, protocol: system.protocol, degree: system.degree, env, upkeep: options.upkeep, oneByOne: true };
   return withCluster(init, async ({ cluster, origin }) => {
     const results: PhaseResult[] = [];
     for (let phase = 1; phase <= PHASES; phase++) {
@@ -94,10 +123,28 @@ async function dhtRun(system: { protocol: 'koorde' | 'chord'; degree: number }, 
         await cluster.waitReady(60_000);
       }
       const live = cluster.nodes.filter((n) => n.child.exitCode === null && n.child.signalCode === null).map((n) => n.http);
-      results.push(await runPhase(options, origin, { targets: live }, seedOf(repeat, phase)));
+      const before = await ringView(live[0]!);
+      const result = await runPhase(options, origin, { targets: live }, seedOf(repeat, phase));
+      const after = await ringView(live[0]!);
+      const idMoves = [...before.ids].filter(([addr, id]) => after.ids.has(addr) && after.ids.get(addr) !== id).length;
+      results.push({ ...result, ring: { max_share_over_mean: before.maxShareOverMean, id_moves: idMoves } });
     }
     return results;
   });
+}
+
+/**
+ * The ring as one member sees it: how evenly its live members split the key space, and their ids
+ * by address. Right after a member goes, successor lists still name it (UNREACHABLE in /cluster,
+ * whose own balance counts it): the split is that of the members that answer, as the ring will
+ * be once it notices.
+ */
+async function ringView(node: string): Promise<{ maxShareOverMean: number; ids: Map<string, string> }> {
+  const view = (await (await fetch(`${node}/cluster`)).json()) as { bits: number; members: { id: string; addr: string; status: string }[] };
+  const live = view.members.filter((m) => m.status !== 'UNREACHABLE');
+  const sorted = live.map((m) => BigInt(m.id)).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+  const { max_share_over_mean } = balanceOf(sharesOf(sorted, new IdSpace(view.bits)));
+  return { maxShareOverMean: max_share_over_mean, ids: new Map(live.map((m) => [m.addr, m.id])) };
 }
 
 /** Independent one-node caches in slots 0–3; the client picks the slot of each URL. */
@@ -146,6 +193,8 @@ async function runPhase(options: ChurnOptions, origin: string, routing: { target
   let requests = 0;
   let hits = 0;
   const errorsByKind: Record<string, number> = {};
+  const ownerRequests: Record<string, number> = {};
+  const ownerUrls = new Map<string, Set<number>>();
   await runWorkload({
     ...routing,
     urls: options.urls,
@@ -160,10 +209,22 @@ async function runPhase(options: ChurnOptions, origin: string, routing: { target
       requests++;
       if (s.error !== undefined) errorsByKind[s.error] = (errorsByKind[s.error] ?? 0) + 1;
       else if (s.cacheStatus !== undefined && isHit(s.cacheStatus)) hits++;
+      if (s.error !== undefined || s.responsibleNode === undefined) return;
+      if (s.cacheStatus !== 'HIT-HOT') ownerRequests[s.responsibleNode] = (ownerRequests[s.responsibleNode] ?? 0) + 1;
+      ownerUrls.set(s.responsibleNode, (ownerUrls.get(s.responsibleNode) ?? new Set()).add(s.urlId));
     },
   });
   const errors = Object.values(errorsByKind).reduce((a, b) => a + b, 0);
-  return { requests, hits, errors, errors_by_kind: errorsByKind };
+  const owner_urls = Object.fromEntries([...ownerUrls].map(([owner, urls]) => [owner, urls.size]));
+  return { requests, hits, errors, errors_by_kind: errorsByKind, members: routing.targets.length, owner_requests: ownerRequests, owner_urls };
+}
+
+/** The busiest owner's share of what `count` counts, and that share over the mean share 1 / members. */
+export function busiestShare(phase: PhaseResult, count: 'owner_requests' | 'owner_urls'): { share: number; overMean: number } {
+  const counts = Object.values(phase[count]);
+  const total = counts.reduce((a, b) => a + b, 0);
+  const share = total ? Math.max(...counts) / total : 0;
+  return { share, overMean: share * phase.members };
 }
 
 function score(text: string): bigint {

@@ -21,6 +21,8 @@ export interface BenchClusterInit extends Omit<LocalClusterInit, 'basePort'> {
   readonly upkeep?: 'production' | 'fast';
   /** Origin latency per request, ms. */
   readonly originLatencyMs?: number;
+  /** Starts the nodes one after another, each once the ring holds the ones before it, instead of all at once. */
+  readonly oneByOne?: boolean;
 }
 
 const FAST_POINTER_FIX_MS = 500;
@@ -44,8 +46,15 @@ export async function withCluster<T>(init: BenchClusterInit, body: (c: BenchClus
   const targets = Array.from({ length: init.nodes }, (_, i) => `http://127.0.0.1:${cluster.init.basePort + 1000 + i}`);
   let balancer: BenchChild | undefined;
   try {
-    cluster.start();
-    await cluster.waitReady(60_000 + 4000 * init.nodes);
+    if (init.oneByOne) {
+      for (let i = 0; i < init.nodes; i++) {
+        cluster.addNode();
+        await cluster.waitReady(60_000);
+      }
+    } else {
+      cluster.start();
+      await cluster.waitReady(60_000 + 4000 * init.nodes);
+    }
     // waitReady accepts the nodes that live; a measurement needs every one of them.
     const crashed = cluster.nodes.filter((n) => n.crashed !== undefined);
     if (crashed.length) throw new Error(`${crashed.length} of ${init.nodes} nodes exited while starting (logs: ${cluster.logDir})`);

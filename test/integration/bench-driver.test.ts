@@ -51,6 +51,19 @@ describe('bench - the benchmark driver end to end, small', () => {
         // Every request is accounted for: a hit, a miss or an error, none dropped.
         for (const p of phases) assert.equal(p.requests, 60, `${row.system} ${variant}: every request of the phase counted`);
         for (const p of phases) assert.ok(p.hits + p.errors <= p.requests);
+        // The load on owners: every answer names its owner, one of the live members.
+        assert.deepEqual(phases.map((p: { members: number }) => p.members), variant === 'none' ? [4, 4, 4] : [4, 3, 4]);
+        for (const p of phases) {
+          const owners = Object.keys(p.owner_requests);
+          const served = Object.values(p.owner_requests as Record<string, number>).reduce((a, b) => a + b, 0);
+          assert.ok(owners.length >= 1 && owners.length <= p.members, `${row.system} ${variant}: owners among the live members`);
+          assert.ok(served > 0 && served <= p.requests - p.errors, `${row.system} ${variant}: answers counted by owner`);
+          assert.ok(Object.keys(p.owner_urls).length >= owners.length);
+          if (row.system === 'Koorde k=4') {
+            assert.equal(row.id_strategy, 'balanced', 'the nodes default');
+            assert.ok(p.ring.max_share_over_mean >= 1 && p.ring.max_share_over_mean <= p.members, `${variant}: the split of the live members`);
+          }
+        }
       }
     }
     assert.ok(churn.machine.cpus > 0 && churn.machine.load_average_1m.length === 2, 'the machine the figures came from');
