@@ -12,6 +12,7 @@
  *   npm run bench -- --only churn --id-strategy balanced
  *                                          # DHT nodes' NODE_ID_STRATEGY in the churn experiment
  *                                          # (default: hash,balanced; --quick: balanced)
+ *   npm run bench -- --only churn --repeats 2   # fewer runs of every churn and throughput cell (default 3)
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -25,7 +26,7 @@ import { throughputExperiment } from './experiments/throughput.js';
 import { writeReport } from './report.js';
 
 const EXPERIMENTS = ['latency', 'churn', 'throughput'] as const;
-const { values } = parseArgs({ options: { quick: { type: 'boolean' }, out: { type: 'string' }, only: { type: 'string' }, configs: { type: 'string' }, sizes: { type: 'string' }, 'id-strategy': { type: 'string' } } });
+const { values } = parseArgs({ options: { quick: { type: 'boolean' }, out: { type: 'string' }, only: { type: 'string' }, configs: { type: 'string' }, sizes: { type: 'string' }, 'id-strategy': { type: 'string' }, repeats: { type: 'string' } } });
 const out = values.out ?? 'bench/results';
 const only = (values.only?.split(',') ?? EXPERIMENTS) as (typeof EXPERIMENTS)[number][];
 const unknown = only.filter((e) => !EXPERIMENTS.includes(e));
@@ -50,6 +51,11 @@ const idStrategies = values['id-strategy']?.split(',').map((s) => s.trim()) as I
 const unknownStrategies = idStrategies?.filter((s) => !LOCAL_ID_STRATEGIES.includes(s)) ?? [];
 if (unknownStrategies.length) {
   process.stderr.write(`bench: unknown --id-strategy ${unknownStrategies.join(', ')}; choose from ${LOCAL_ID_STRATEGIES.join(', ')}\n`);
+  process.exit(2);
+}
+const repeats = values.repeats === undefined ? undefined : Number(values.repeats);
+if (repeats !== undefined && !(Number.isInteger(repeats) && repeats >= 1)) {
+  process.stderr.write(`bench: --repeats takes a whole number of runs ≥ 1; got ${values.repeats}\n`);
   process.exit(2);
 }
 const quick = values.quick === true;
@@ -77,14 +83,14 @@ if (only.includes('churn')) {
   // The quick run checks the experiment end to end with one DHT beside the two client-side baselines.
   const options = quick
     ? { urls: 50, requestsPerPhase: 60, rate: 100, repeats: 1, upkeep: 'fast' as const, systems: ['Koorde k=4', 'hash mod n', 'rendezvous'], idStrategies: idStrategies ?? ['balanced' as const] }
-    : { urls: 200, requestsPerPhase: 300, rate: 50, repeats: 3, idStrategies: idStrategies ?? ['hash' as const, 'balanced' as const] };
+    : { urls: 200, requestsPerPhase: 300, rate: 50, repeats: repeats ?? 3, idStrategies: idStrategies ?? ['hash' as const, 'balanced' as const] };
   const { machine, result: rows } = await onMachine(() => churnExperiment(options, log));
   save('churn', { options, machine, rows });
 }
 if (only.includes('throughput')) {
   const options = quick
     ? { sizes: [4], concurrency: [10, 50], rates: [100], durationMs: 1000, urls: 100, repeats: 1, upkeep: 'fast' as const }
-    : { sizes: sizes ?? [8, 32], concurrency: [50, 100, 200, 500, 1000, 2000], rates: [250, 500, 1000, 1500, 2000, 2500, 3000], durationMs: 8000, urls: 2000, repeats: 3 };
+    : { sizes: sizes ?? [8, 32], concurrency: [50, 100, 200, 500, 1000, 2000], rates: [250, 500, 1000, 1500, 2000, 2500, 3000], durationMs: 8000, urls: 2000, repeats: repeats ?? 3 };
   save('throughput', { options, rows: await throughputExperiment(options, log) });
 }
 writeReport(out);
