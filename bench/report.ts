@@ -311,14 +311,15 @@ function churnBalance(churn: readonly ChurnRow[], label: (r: ChurnRow) => string
   const requestsCell = (r: ChurnRow, v: ChurnVariant, phase: number) =>
     `${pct(median(r, v, phase, (p) => busiestShare(p, 'owner_requests').share))} (${median(r, v, phase, (p) => busiestShare(p, 'owner_requests').overMean).toFixed(2)}×)`;
   const perPhase = (r: ChurnRow, v: ChurnVariant, pick: (p: PhaseResult) => number) => [0, 1, 2].map((i) => `${median(r, v, i, pick).toFixed(2)}×`).join(' / ');
-  const ring = (r: ChurnRow, v: ChurnVariant) => (r.runs[v].every((run) => run.every((p) => p.ring)) ? perPhase(r, v, (p) => p.ring!.max_share_over_mean) : '–');
+  // The 4-member rings; phase 2's is phase 1's with the gone member's range added to its successor's.
+  const ring = (r: ChurnRow, v: ChurnVariant) => (r.runs[v].every((run) => run.every((p) => p.ring)) ? [0, 2].map((i) => `${median(r, v, i, (p) => p.ring!.max_share_over_mean).toFixed(2)}×`).join(' / ') : '–');
   const moves = (r: ChurnRow, v: ChurnVariant) => (r.id_strategy ? String(r.runs[v].reduce((sum, run) => sum + run.reduce((s, p) => s + (p.ring?.id_moves ?? 0), 0), 0)) : '–');
   return [
     '### Busiest owner',
     '',
-    'The same runs, counted by the owner that answered (`X-Responsible-Node`); hot copies, which the entry node serves, are left out. A share\'s mean is 1 / the live members (4, 3, 4), so "×" is the busiest owner\'s share over the mean; with Zipf(1.2) over these URLs the most popular one alone draws about a quarter of the requests, so the share of requests cannot fall far below that whatever the ids. The share of URLs counts each URL once: the key space without the popularity. "Key space" is the largest share of the ring over the mean among the members that answer when the phase starts (`GET /cluster`); "id moves" counts ids that changed during the phases of all runs (balanced nodes moving). Cells are medians over the runs.',
+    'The same runs, counted by the owner that answered (`X-Responsible-Node`); hot copies, which the entry node serves, are left out. A share\'s mean is 1 / the live members (4, 3, 4), so "×" is the busiest owner\'s share over the mean; with Zipf(1.2) over these URLs the most popular one alone draws about a quarter of the requests, so the share of requests cannot fall far below that whatever the ids. The share of URLs counts each URL once: the key space without the popularity. "Key space" is the largest share of the ring over the mean when phases 1 and 3 start, with 4 members (`GET /cluster`; phase 2\'s ring is phase 1\'s with the gone member\'s range added to its successor\'s); "id moves" counts ids that changed during the phases of all runs (balanced nodes moving). Cells are medians over the runs.',
     '',
-    '| system | variant | busiest owner, share of requests: phase 1 | phase 2 | phase 3 | share of URLs (phases 1 / 2 / 3) | key space (phases 1 / 2 / 3) | id moves |',
+    '| system | variant | busiest owner, share of requests: phase 1 | phase 2 | phase 3 | share of URLs (phases 1 / 2 / 3) | key space (phases 1 / 3) | id moves |',
     '|---|---|---|---|---|---|---|---|',
     ...churn.flatMap((r) =>
       CHURN_VARIANTS.map((v) => `| ${label(r)} | ${v} | ${[0, 1, 2].map((i) => requestsCell(r, v, i)).join(' | ')} | ${perPhase(r, v, (p) => busiestShare(p, 'owner_urls').overMean)} | ${ring(r, v)} | ${moves(r, v)} |`),

@@ -43,8 +43,8 @@ export interface PhaseResult {
   /** Distinct URLs answered by each owner, whatever their popularity: the key space without Zipf. */
   readonly owner_urls: Readonly<Record<string, number>>;
   /**
-   * DHT systems: the largest share of the key space over the mean among the members that answer
-   * when the phase starts (GET /cluster), and ids that changed during the phase (balanced nodes moving).
+   * DHT systems: the largest share of the key space over the mean among the running members when
+   * the phase starts (GET /cluster), and ids that changed during the phase (balanced nodes moving).
    */
   readonly ring?: { readonly max_share_over_mean: number; readonly id_moves: number };
 }
@@ -122,10 +122,12 @@ async function dhtRun(system: { protocol: 'koorde' | 'chord'; degree: number }, 
         cluster.restartNode(churned);
         await cluster.waitReady(60_000);
       }
-      const live = cluster.nodes.filter((n) => n.child.exitCode === null && n.child.signalCode === null).map((n) => n.http);
-      const before = await ringView(live[0]!);
+      const liveNodes = cluster.nodes.filter((n) => n.child.exitCode === null && n.child.signalCode === null);
+      const live = liveNodes.map((n) => n.http);
+      const members = new Set(liveNodes.map((n) => n.grpc));
+      const before = await ringView(live[0]!, members);
       const result = await runPhase(options, origin, { targets: live }, seedOf(repeat, phase));
-      const after = await ringView(live[0]!);
+      const after = await ringView(live[0]!, members);
       const idMoves = [...before.ids].filter(([addr, id]) => after.ids.has(addr) && after.ids.get(addr) !== id).length;
       results.push({ ...result, ring: { max_share_over_mean: before.maxShareOverMean, id_moves: idMoves } });
     }
@@ -134,14 +136,14 @@ async function dhtRun(system: { protocol: 'koorde' | 'chord'; degree: number }, 
 }
 
 /**
- * The ring as one member sees it: how evenly its live members split the key space, and their ids
- * by address. Right after a member goes, successor lists still name it (UNREACHABLE in /cluster,
- * whose own balance counts it): the split is that of the members that answer, as the ring will
- * be once it notices.
+ * The ring as one member sees it: how evenly the running members split the key space, and their
+ * ids by address. Right after a member goes, /cluster still lists it (even as READY, until
+ * stabilization drops it) and its own balance counts it: the split here is that of the ring once
+ * it has noticed.
  */
-async function ringView(node: string): Promise<{ maxShareOverMean: number; ids: Map<string, string> }> {
-  const view = (await (await fetch(`${node}/cluster`)).json()) as { bits: number; members: { id: string; addr: string; status: string }[] };
-  const live = view.members.filter((m) => m.status !== 'UNREACHABLE');
+async function ringView(node: string, running: ReadonlySet<string>): Promise<{ maxShareOverMean: number; ids: Map<string, string> }> {
+  const view = (await (await fetch(`${node}/cluster`)).json()) as { bits: number; members: { id: string; addr: string }[] };
+  const live = view.members.filter((m) => running.has(m.addr));
   const sorted = live.map((m) => BigInt(m.id)).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
   const { max_share_over_mean } = balanceOf(sharesOf(sorted, new IdSpace(view.bits)));
   return { maxShareOverMean: max_share_over_mean, ids: new Map(live.map((m) => [m.addr, m.id])) };
