@@ -4,19 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { ProcessGroup } from '../helpers/processes.js';
-
-/** Tags open and close in order, attributes quoted: enough to catch a broken SVG writer. */
-function assertWellFormedSvg(svg: string, name: string): void {
-  assert.match(svg, /^<svg xmlns="http:\/\/www\.w3\.org\/2000\/svg"/, name);
-  const stack: string[] = [];
-  for (const [, closing, tag, rest] of svg.matchAll(/<(\/?)([a-zA-Z]+)([^>]*)>/g)) {
-    if (closing) assert.equal(stack.pop(), tag, `${name}: </${tag}> closes <${stack[stack.length]}>`);
-    else if (!rest!.endsWith('/')) stack.push(tag!);
-    assert.doesNotMatch(rest!, /=[^"\s]/, `${name}: unquoted attribute in <${tag}${rest}>`);
-  }
-  assert.deepEqual(stack, [], `${name}: unclosed tags`);
-  assert.doesNotMatch(svg, /NaN|undefined/, name);
-}
+import { assertWellFormedSvg } from '../helpers/svg.js';
 
 describe('bench - the benchmark driver end to end, small', () => {
   const group = new ProcessGroup();
@@ -77,21 +65,5 @@ describe('bench - the benchmark driver end to end, small', () => {
     const report = readFileSync(join(out, 'REPORT.md'), 'utf8');
     for (const heading of ['## Latency scaling', '## Churn', '## Throughput', '## Against the original system', '## Targets']) assert.ok(report.includes(heading), heading);
     assert.ok(report.includes('### Busiest owner'), 'the load on owners under churn');
-  });
-
-  it('bench:balance follows the key-space split of a cluster started at once and charts it', async () => {
-    const out = mkdtempSync(join(tmpdir(), 'koorde-balance-'));
-    const run = group.spawn('balance', process.execPath, ['--import', 'tsx', 'bench/balance.ts', '--nodes', '3', '--id-strategy', 'hash', '--minutes', '0.5', '--every', '5', '--out', out]);
-    assert.equal(await run.exited, 0, run.output());
-    const result = JSON.parse(readFileSync(join(out, 'balance-hash-n3.json'), 'utf8'));
-    assert.equal(result.nodes, 3);
-    assert.equal(result.id_strategy, 'hash');
-    assert.equal(result.settled_at_s, null, 'half a minute is shorter than the quiet time that counts as settled');
-    const whole = result.samples.filter((s: { size: number; ready: number }) => s.size === 3 && s.ready === 3);
-    assert.ok(whole.length >= 1, 'the ring of 3 formed within half a minute');
-    // Hash ids never move: every look at the whole ring shows the same split.
-    assert.equal(new Set(whole.map((s: { max_share_over_mean: number }) => s.max_share_over_mean)).size, 1);
-    assert.ok(whole.every((s: { max_share_over_mean: number; moved: number }) => s.max_share_over_mean >= 1 && s.max_share_over_mean <= 3 && s.moved === 0));
-    assertWellFormedSvg(readFileSync(join(out, 'balance.svg'), 'utf8'), 'balance.svg');
   });
 });

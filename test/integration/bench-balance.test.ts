@@ -1,0 +1,28 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import { ProcessGroup } from '../helpers/processes.js';
+import { assertWellFormedSvg } from '../helpers/svg.js';
+
+describe('bench:balance - the key-space split of real nodes over time', () => {
+  const group = new ProcessGroup();
+  after(() => group.stopAll());
+
+  it('bench:balance follows the key-space split of a cluster started at once and charts it', async () => {
+    const out = mkdtempSync(join(tmpdir(), 'koorde-balance-'));
+    const run = group.spawn('balance', process.execPath, ['--import', 'tsx', 'bench/balance.ts', '--nodes', '3', '--id-strategy', 'hash', '--minutes', '0.5', '--every', '5', '--out', out]);
+    assert.equal(await run.exited, 0, run.output());
+    const result = JSON.parse(readFileSync(join(out, 'balance-hash-n3.json'), 'utf8'));
+    assert.equal(result.nodes, 3);
+    assert.equal(result.id_strategy, 'hash');
+    assert.equal(result.settled_at_s, null, 'half a minute is shorter than the quiet time that counts as settled');
+    const whole = result.samples.filter((s: { size: number; ready: number }) => s.size === 3 && s.ready === 3);
+    assert.ok(whole.length >= 1, 'the ring of 3 formed within half a minute');
+    // Hash ids never move: every look at the whole ring shows the same split.
+    assert.equal(new Set(whole.map((s: { max_share_over_mean: number }) => s.max_share_over_mean)).size, 1);
+    assert.ok(whole.every((s: { max_share_over_mean: number; moved: number }) => s.max_share_over_mean >= 1 && s.max_share_over_mean <= 3 && s.moved === 0));
+    assertWellFormedSvg(readFileSync(join(out, 'balance.svg'), 'utf8'), 'balance.svg');
+  });
+});
