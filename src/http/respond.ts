@@ -45,7 +45,17 @@ export async function sendServed(res: ServerResponse, served: ServedResponse, me
     res.end(served.body);
     return;
   }
-  for await (const chunk of served.body) if (!(await writeChunk(res, chunk))) break; // the client left: the owner is told to stop
+  // A streamed body is a peer's or an origin's word: more bytes than its Content-Length would
+  // reach the client as the start of another response, fewer leave it waiting. Either way the
+  // connection is cut instead.
+  const declared = headers['content-length'] === undefined ? undefined : Number(headers['content-length']);
+  let written = 0;
+  for await (const chunk of served.body) {
+    written += chunk.length;
+    if (declared !== undefined && written > declared) return void res.destroy();
+    if (!(await writeChunk(res, chunk))) break; // the client left: the owner is told to stop
+  }
+  if (declared !== undefined && written !== declared && !res.destroyed) return void res.destroy();
   res.end();
 }
 
