@@ -187,28 +187,34 @@ describe('cache - the peer data channel on loopback', () => {
     }
   });
 
-  it('an owner\'s final head whose Content-Length is not its body\'s reaches the client with the body\'s length', async () => {
-    const body = Buffer.from('twelve bytes');
-    const lying = createNetServer((socket) => {
-      const reader = new FrameReader(
-        (type) => (type === FrameType.FETCH ? 1 << 20 : 0),
-        (id) => {
-          const head = { status: 200, headers: ['content-type', 'text/plain', 'content-length', '5', 'age', '0'], final: true, outcome: 'HIT', stored: true, origin_status: 0, hot: false, fresh_for_ms: 1000 };
-          socket.write(Buffer.concat([frame(id, FrameType.HEAD, Buffer.from(JSON.stringify(head))), frame(id, FrameType.BODY, body), frame(id, FrameType.END)]));
-        },
-      );
+  /**
+   * An entry's HTTP server in front of a ring whose owner of URL_A is `answer`, a fake owner that
+   * answers every FETCH with the frames it writes: the port to send a client's GET to.
+   */
+  async function entryBefore(answer: (socket: Socket, id: number) => void): Promise<number> {
+    const fake = createNetServer((socket) => {
+      const reader = new FrameReader((type) => (type === FrameType.FETCH ? 1 << 20 : 0), (id) => answer(socket, id));
       socket.on('data', (chunk: Buffer) => reader.push(chunk)).on('error', () => undefined);
     });
     const { ring, join, close, control } = framedRing();
     const owner = await join(around(ring, URL_A, 0));
     const entry = await join(around(ring, URL_A, 5000));
-    control().ports.set(owner.ref.addr, await listen(lying));
+    control().ports.set(owner.ref.addr, await listen(fake));
     const http = createHttpServer((_req, res) => void entry.service.handle({ url: URL_A, method: 'GET', headers: {} }).then((served) => sendServed(res, served, 'GET')));
     const port = await listen(http);
     closers.push(async () => {
       await close();
-      await new Promise((resolve) => lying.close(resolve));
+      await new Promise((resolve) => fake.close(resolve));
       await new Promise((resolve) => http.close(resolve));
+    });
+    return port;
+  }
+
+  it('an owner\'s final head whose Content-Length is not its body\'s reaches the client with the body\'s length', async () => {
+    const body = Buffer.from('twelve bytes');
+    const port = await entryBefore((socket, id) => {
+      const head = { status: 200, headers: ['content-type', 'text/plain', 'content-length', '5', 'age', '0'], final: true, outcome: 'HIT', stored: true, origin_status: 0, hot: false, fresh_for_ms: 1000 };
+      socket.write(Buffer.concat([frame(id, FrameType.HEAD, Buffer.from(JSON.stringify(head))), frame(id, FrameType.BODY, body), frame(id, FrameType.END)]));
     });
     const answer = await fetch(`http://127.0.0.1:${port}/`);
     const text = await answer.text();
@@ -218,28 +224,11 @@ describe('cache - the peer data channel on loopback', () => {
   });
 
   it('a streamed body longer than the Content-Length its owner declared is cut, never run into a next response', async () => {
-    const lying = createNetServer((socket) => {
-      const reader = new FrameReader(
-        (type) => (type === FrameType.FETCH ? 1 << 20 : 0),
-        (id) => {
-          const head = { status: 200, headers: ['content-type', 'text/plain', 'content-length', '5'], outcome: 'MISS', stored: false, origin_status: 200, hot: false, fresh_for_ms: 0 };
-          socket.write(frame(id, FrameType.HEAD, Buffer.from(JSON.stringify(head))));
-          // The body comes later than its head, so the entry streams it instead of holding it whole.
-          setTimeout(() => socket.write(Buffer.concat([frame(id, FrameType.BODY, Buffer.from('12345HTTP/1.1 200 OK\r\nx-smuggled: 1\r\n\r\n')), frame(id, FrameType.END)])), 50);
-        },
-      );
-      socket.on('data', (chunk: Buffer) => reader.push(chunk)).on('error', () => undefined);
-    });
-    const { ring, join, close, control } = framedRing();
-    const owner = await join(around(ring, URL_A, 0));
-    const entry = await join(around(ring, URL_A, 5000));
-    control().ports.set(owner.ref.addr, await listen(lying));
-    const http = createHttpServer((_req, res) => void entry.service.handle({ url: URL_A, method: 'GET', headers: {} }).then((served) => sendServed(res, served, 'GET')));
-    const port = await listen(http);
-    closers.push(async () => {
-      await close();
-      await new Promise((resolve) => lying.close(resolve));
-      await new Promise((resolve) => http.close(resolve));
+    const port = await entryBefore((socket, id) => {
+      const head = { status: 200, headers: ['content-type', 'text/plain', 'content-length', '5'], outcome: 'MISS', stored: false, origin_status: 200, hot: false, fresh_for_ms: 0 };
+      socket.write(frame(id, FrameType.HEAD, Buffer.from(JSON.stringify(head))));
+      // The body comes later than its head, so the entry streams it instead of holding it whole.
+      setTimeout(() => socket.write(Buffer.concat([frame(id, FrameType.BODY, Buffer.from('12345HTTP/1.1 200 OK\r\nx-smuggled: 1\r\n\r\n')), frame(id, FrameType.END)])), 50);
     });
     const received = await new Promise<string>((resolve) => {
       let text = '';
