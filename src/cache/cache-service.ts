@@ -4,7 +4,7 @@ import type { Clock } from '../runtime/clock.js';
 import { LogHistogram } from '../runtime/histogram.js';
 import type { Logger } from '../runtime/logger.js';
 import type { CachePeers } from './cache-peers.js';
-import type { ResponseHead } from './cache-wire.js';
+import { unlisted, type ResponseHead } from './cache-wire.js';
 import type { Headers } from './freshness.js';
 import { fromHeaderList, listValue, type HeaderList } from './header-list.js';
 import { HotCopies } from './hot-copies.js';
@@ -326,7 +326,7 @@ class ListedResponse implements ServedResponse {
 function lengthChecked(head: ResponseHead, whole: Buffer | undefined, method: string): ResponseHead {
   if (head.headerList === undefined) return head;
   if (whole !== undefined && (method === 'HEAD' || listValue(head.headerList, 'content-length') === String(whole.length))) return head;
-  return { ...head, headers: head.headers, headerList: undefined };
+  return unlisted(head);
 }
 
 /** The X-Cache an owner gives what it served itself. */

@@ -34,6 +34,14 @@ export const MAX_REQUEST_FIELDS = MAX_CLIENT_REQUEST_FIELDS + 3;
 
 export type ResponseHead = Omit<CacheResponse, 'body'>;
 
+/**
+ * The head with its fields as a map only, without a prepared list: what must be answered with
+ * fields of its own (an Age of its own, a Content-Length from the body at hand).
+ */
+export function unlisted(head: ResponseHead): ResponseHead {
+  return { ...head, headers: head.headers, headerList: undefined };
+}
+
 export interface WireVariant {
   url: string;
   status: number;

@@ -3,7 +3,7 @@ import type { NodeRef } from '../id/node-ref.js';
 import type { Clock } from '../runtime/clock.js';
 import type { Headers } from './freshness.js';
 import { varySelection } from './object-store.js';
-import type { ResponseHead } from './cache-wire.js';
+import { unlisted, type ResponseHead } from './cache-wire.js';
 
 /** Longest an entry node serves its copy of a hot object before asking the owner again. */
 export const HOT_COPY_TTL_MS = 5000;
@@ -46,8 +46,7 @@ export class HotCopies {
     const ttl = Math.min(HOT_COPY_TTL_MS, head.freshForMs);
     if (!selectedBy || ttl <= 0) return;
     // Kept as a map without the listed form: each answer from the copy gets its own Age.
-    const kept: ResponseHead = { ...head, headers: head.headers, headerList: undefined };
-    this.copies.set(url, { head: kept, body, owner, selectedBy, storedAt: this.clock.now() }, { ttl });
+    this.copies.set(url, { head: unlisted(head), body, owner, selectedBy, storedAt: this.clock.now() }, { ttl });
   }
 
   get size(): number {
