@@ -20,6 +20,7 @@ import { withCluster } from './lib/bench-cluster.js';
 import { spawnBenchChild, type BenchChild } from './lib/child.js';
 import { BENCH_ID_BITS } from './lib/configs.js';
 import { onMachine } from './lib/machine.js';
+import { cpuSeconds, totalCpuSeconds } from './lib/process-cpu.js';
 
 const { values } = parseArgs({ options: { nodes: { type: 'string' }, seconds: { type: 'string' }, out: { type: 'string' } } });
 const nodes = Number(values.nodes ?? 8);
@@ -29,8 +30,6 @@ if (!Number.isInteger(nodes) || nodes < 2 || !(seconds > 0)) {
   process.stderr.write('bench:cluster-cost: --nodes takes an integer ≥ 2 and --seconds a number > 0\n');
   process.exit(2);
 }
-/** Clock ticks per second of /proc's CPU times (USER_HZ). */
-const TICKS_PER_SECOND = 100;
 /** How often the generator's CPU time is read: it exits at the end, taking its /proc entry along. */
 const GENERATOR_SAMPLE_MS = 100;
 const log = (line: string) => process.stdout.write(line + '\n');
@@ -46,16 +45,10 @@ interface Row {
   readonly cpu_us_per_request: Record<string, number>;
 }
 
-function cpuSeconds(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / TICKS_PER_SECOND;
-}
-
 /** One cache-workload run; the CPU each group of `roles` spent on it, per request. */
 async function measure(setup: string, load: string[], target: string, urlTemplate: string, roles: Record<string, readonly number[]>): Promise<Row> {
   const file = join(mkdtempSync(join(tmpdir(), 'cluster-cost-')), 'summary.json');
-  const before = Object.fromEntries(Object.entries(roles).map(([role, pids]) => [role, pids.reduce((sum, pid) => sum + cpuSeconds(pid), 0)]));
+  const before = Object.fromEntries(Object.entries(roles).map(([role, pids]) => [role, totalCpuSeconds(pids)]));
   const generator: BenchChild = spawnBenchChild(process.execPath, ['dist/cli/cache-workload.js', '--target', target, '--urls', '2000', '--zipf', '1.2', '--seed', '5', '--url-template', urlTemplate, '--timeout', '30s', ...load, '--json', file, '--output', '-']);
   let generatorCpu = 0;
   const sampler = setInterval(() => {
@@ -71,7 +64,7 @@ async function measure(setup: string, load: string[], target: string, urlTemplat
   const requests = summary.ok + summary.errors;
   const perRequest = (cpu: number) => Number(((cpu * 1e6) / requests).toFixed(1));
   const cpu: Record<string, number> = {};
-  for (const [role, pids] of Object.entries(roles)) cpu[role] = perRequest(pids.reduce((sum, pid) => sum + cpuSeconds(pid), 0) - before[role]!);
+  for (const [role, pids] of Object.entries(roles)) cpu[role] = perRequest(totalCpuSeconds(pids) - before[role]!);
   cpu.generator = perRequest(generatorCpu);
   const row = { setup, load: load.join(' '), ok_rps: Math.round(summary.ok_rps), p99_ms: summary.latency_ms.p99, late_starts: summary.late_starts, hit_rate: summary.hit_rate, cpu_us_per_request: cpu };
   log(`cluster-cost  ${setup}  ${row.load}: ${row.ok_rps} req/s, p99 ${row.p99_ms.toFixed(1)} ms, ${row.late_starts} late starts, hit rate ${(100 * row.hit_rate).toFixed(1)} %; CPU µs/request ${JSON.stringify(cpu)}`);
@@ -98,9 +91,9 @@ const { machine, result } = await onMachine(async () => {
   let idle = 0;
   await withCluster({ nodes, protocol: 'koorde', degree: 8, balancer: true, env: { DHT_ID_BITS: String(BENCH_ID_BITS) } }, async ({ cluster, balancer, origin, pids }) => {
     const nodePids = cluster.nodes.map((n) => n.child.pid!);
-    const upkeepFrom = nodePids.reduce((sum, pid) => sum + cpuSeconds(pid), 0);
+    const upkeepFrom = totalCpuSeconds(nodePids);
     await new Promise((resolve) => setTimeout(resolve, seconds * 1000));
-    idle = (nodePids.reduce((sum, pid) => sum + cpuSeconds(pid), 0) - upkeepFrom) / seconds;
+    idle = (totalCpuSeconds(nodePids) - upkeepFrom) / seconds;
     log(`cluster-cost  ${nodes} nodes idle: upkeep takes ${(100 * idle).toFixed(1)} % of one core`);
     const roles = { nodes: nodePids, balancer: [pids.balancer!], origin: [pids.origin] };
     const setup = `${nodes} Koorde k=8 nodes behind the balancer`;

@@ -13,13 +13,14 @@
  *   npm run bench:hitpath -- --profile /tmp/prof   # nodes under --cpu-prof; see docs/benchmarks/hitpath-profile.md
  */
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { freeClusterBase } from '../src/cluster/free-ports.js';
 import { LocalCluster } from '../src/cluster/local-cluster.js';
 import { CAN_PIN, pinProcess, spawnBenchChild, spread, type BenchChild } from './lib/child.js';
+import { cpuSeconds } from './lib/process-cpu.js';
 import { barChart } from './lib/svg-chart.js';
 
 const SERVER_CPU = 1;
@@ -27,8 +28,6 @@ const LOAD_CPU = 0;
 const CONNECTIONS = 64;
 const URLS = 200;
 const OBJECT_BYTES = 1024;
-/** Clock ticks per second of /proc's CPU times (USER_HZ: 100 on Linux). */
-const TICKS_PER_SECOND = 100;
 
 const { values } = parseArgs({ options: { runs: { type: 'string' }, seconds: { type: 'string' }, out: { type: 'string' }, profile: { type: 'string' } } });
 const runs = Number(values.runs ?? 3);
@@ -255,19 +254,11 @@ async function load(cell: Cell, forSeconds: number): Promise<Run> {
 
 /** User + system CPU seconds of each of `pids` so far; undefined without /proc. */
 function cpuSecondsEach(pids: readonly number[]): number[] | undefined {
-  const seconds: number[] = [];
-  for (const pid of pids) {
-    let stat: string;
-    try {
-      stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    } catch {
-      return undefined;
-    }
-    // Fields after the command name (which may hold spaces) in parentheses: utime is the 12th, stime the 13th.
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    seconds.push((Number(fields[11]) + Number(fields[12])) / TICKS_PER_SECOND);
+  try {
+    return pids.map(cpuSeconds);
+  } catch {
+    return undefined;
   }
-  return seconds;
 }
 
 function parseWrk(text: string): Omit<Run, 'x_cache'> {
