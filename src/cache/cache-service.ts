@@ -14,7 +14,6 @@ import { RouteCache, type Route } from './route-cache.js';
 import type { StoredVariant } from './stored-variant.js';
 import type { RangeData } from '../ring/range-hand-off.js';
 import type { Hop } from '../routing/lookup.js';
-import { recentResults } from '../runtime/memo.js';
 import { inSpan, recordHops, SpanKind, tracingOn } from '../runtime/telemetry.js';
 
 export const X_CACHE_VALUES = ['HIT-LOCAL', 'HIT-DHT', 'HIT-HOT', 'MISS-ORIGIN', 'MISS-DHT', 'REVALIDATED'] as const;
@@ -66,10 +65,6 @@ export interface Trace {
   readonly path: readonly TraceHop[];
 }
 
-/** URLs whose keys are remembered (the last ones asked for), and the longest remembered. */
-const KEYS_REMEMBERED = 4096;
-const LONGEST_REMEMBERED_URL = 2048;
-
 /** Lookups before giving up on a request whose owners keep failing or moving. */
 const ROUTE_ATTEMPTS = 3;
 
@@ -93,12 +88,9 @@ export class CacheService {
   private readonly routes?: RouteCache;
   private readonly c: CacheServiceComponents;
   private nodeId?: { readonly id: bigint; readonly text: string };
-  /** A URL's key: hashing costs more than the rest of a local hit's lookup. */
-  private readonly keyOf: (url: string) => bigint;
 
   constructor(components: CacheServiceComponents, init: CacheServiceInit) {
     this.c = components;
-    this.keyOf = recentResults(KEYS_REMEMBERED, LONGEST_REMEMBERED_URL, (url) => components.locator.keyOf(url));
     this.hotCopies = new HotCopies(init.hotCopyBytes, components.clock);
     if (init.routeCache) this.routes = new RouteCache(components.locator.ids, components.clock);
   }
@@ -126,7 +118,7 @@ export class CacheService {
 
   /** Forgets a URL wherever it lives (after an unsafe method succeeded at the origin). */
   async invalidate(url: string): Promise<void> {
-    const { owner } = await this.c.locator.locate(this.keyOf(url));
+    const { owner } = await this.c.locator.locate(this.c.locator.keyOf(url));
     if (sameNode(owner, this.c.locator.self)) this.c.owner.invalidate(url);
     else await this.c.peers.invalidate(owner.addr, url);
   }
@@ -138,7 +130,7 @@ export class CacheService {
   async keepAfterPost(req: CacheRequest, res: { status: number; headers: Headers; body: Buffer }): Promise<boolean> {
     const variant = this.c.owner.variantAfterPost(req, res);
     if (!variant) return false;
-    const { owner } = await this.c.locator.locate(this.keyOf(req.url));
+    const { owner } = await this.c.locator.locate(this.c.locator.keyOf(req.url));
     if (sameNode(owner, this.c.locator.self)) return this.c.owner.store.put(variant);
     await this.c.peers.store(owner.addr, [variant]);
     return true;
@@ -168,7 +160,7 @@ export class CacheService {
       const head = { ...copy.head, headers: { ...copy.head.headers, age: String(Math.floor(age)) } };
       return this.answer(head, req.method === 'HEAD' ? Buffer.alloc(0) : copy.body, 'HIT-HOT', copy.owner.addr, 0, started);
     }
-    const key = this.keyOf(req.url);
+    const key = locator.keyOf(req.url);
     let located = await this.locate(key, false);
     let lookupHops = located.lookupHops;
     let failure: unknown;
@@ -268,7 +260,7 @@ export class CacheService {
     const { locator } = this.c;
     if (tracingOn() || !serving(locator) || this.hotCopies.get(req.url, req.headers)) return undefined;
     const started = this.c.clock.now();
-    const key = this.keyOf(req.url);
+    const key = locator.keyOf(req.url);
     const owner = this.routes?.find(key)?.successors[0];
     if (owner === undefined || !sameNode(owner, locator.self) || !locator.owns(key)) return undefined;
     const local = this.c.owner.serveFresh(req);

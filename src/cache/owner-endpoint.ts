@@ -1,5 +1,4 @@
 import { DhtError } from '../errors.js';
-import { recentResults } from '../runtime/memo.js';
 import { inSpan, SpanKind, tracingOn } from '../runtime/telemetry.js';
 import type { ForwardOptions } from './cache-peers.js';
 import type { Variant } from './stored-variant.js';
@@ -23,23 +22,14 @@ export interface OwnerEndpoint {
   invalidate(url: string): void;
 }
 
-/** URLs whose keys are remembered for the ownership check, and the longest remembered. */
-const KEYS_REMEMBERED = 4096;
-const LONGEST_REMEMBERED_URL = 2048;
-
 export class CacheOwnerEndpoint implements OwnerEndpoint {
-  /** A URL's key: hashing was a tenth of the CPU of answering a forwarded fresh hit. */
-  private readonly keyOf: (url: string) => bigint;
-
   constructor(
     private readonly owner: OwnerCache,
     private readonly locator: OwnerLocator,
-  ) {
-    this.keyOf = recentResults(KEYS_REMEMBERED, LONGEST_REMEMBERED_URL, (url) => locator.keyOf(url));
-  }
+  ) {}
 
   serve(req: CacheRequest, options: ForwardOptions): Promise<CacheResponse> {
-    if (options.fromRouteCache && !this.locator.owns(this.keyOf(req.url))) {
+    if (options.fromRouteCache && !this.locator.owns(this.locator.keyOf(req.url))) {
       return Promise.reject(new DhtError('ERR_NOT_OWNER', `${req.url.slice(0, 64)} is not in this node's range any more`));
     }
     return inSpan('cache serve', SpanKind.SERVER, { 'url.full': req.url }, async (span) => {
@@ -50,7 +40,7 @@ export class CacheOwnerEndpoint implements OwnerEndpoint {
   }
 
   serveFresh(req: CacheRequest, options: ForwardOptions): CacheResponse | undefined {
-    if (tracingOn() || (options.fromRouteCache && !this.locator.owns(this.keyOf(req.url)))) return undefined;
+    if (tracingOn() || (options.fromRouteCache && !this.locator.owns(this.locator.keyOf(req.url)))) return undefined;
     return this.owner.serveFresh(req);
   }
 

@@ -24,7 +24,10 @@ export interface OwnerLocator {
   readonly ids: IdSpace;
   /** READY or DEBRUIJN_NOT_READY serve requests; NOT_INITIALIZED and LEAVING do not. */
   status(): string;
-  /** The key a URL is owned by. */
+  /**
+   * The key a URL is owned by. Asked on every request, by the entry and by the owner alike: hashing
+   * cost more than the rest of a local hit's lookup, so implementations remember recent URLs' keys.
+   */
   keyOf(url: string): bigint;
   /** Whether the key is in this node's range right now. */
   owns(key: bigint): boolean;
