@@ -1,4 +1,5 @@
 import { evaluateResponse, type CacheOptions, type Evaluation } from './rfc9111/policy.js';
+import { fieldText } from './rfc9111/directives.js';
 
 export type Headers = Record<string, string | string[] | undefined>;
 
@@ -14,10 +15,7 @@ export const CREDENTIAL_HEADERS: ReadonlySet<string> = new Set(['authorization',
  * (public, s-maxage, must-revalidate), as Varnish refuses to cache such requests at all.
  */
 export function evaluate(requestHeaders: Headers, status: number, headers: Headers, options: CacheOptions, requestTime?: number): Evaluation {
-  const authorised = headerText(requestHeaders.authorization) !== '' || headerText(requestHeaders.cookie) !== '';
+  const authorised = fieldText(requestHeaders.authorization) !== '' || fieldText(requestHeaders.cookie) !== '';
   return evaluateResponse({ status, headers, authorised, requestTime }, options);
 }
 
-export function headerText(value: string | string[] | undefined): string {
-  return Array.isArray(value) ? value.join(', ') : (value ?? '');
-}

@@ -2,7 +2,8 @@ import { LRUCache } from 'lru-cache';
 import type { IdSpace } from '../id/id-space.js';
 import { BodyArena, slabBytesFor } from './body-arena.js';
 import { entryBytes } from './entry-size.js';
-import { CREDENTIAL_HEADERS, headerText, type Headers } from './freshness.js';
+import { CREDENTIAL_HEADERS, type Headers } from './freshness.js';
+import { fieldText } from './rfc9111/directives.js';
 import { varyValue } from './rfc9111/vary.js';
 import { StoredVariant, type Variant } from './stored-variant.js';
 
@@ -15,7 +16,7 @@ export const MAX_VARIANTS_PER_URL = 32;
  * selector a copy of a client's secret that hand-offs carry to other nodes.
  */
 export function varySelection(responseHeaders: Headers, requestHeaders: Headers): Record<string, string> | undefined {
-  const names = headerText(responseHeaders.vary)
+  const names = fieldText(responseHeaders.vary)
     .toLowerCase()
     .split(',')
     .map((n) => n.trim())

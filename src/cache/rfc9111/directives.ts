@@ -9,7 +9,7 @@ export type FieldValue = string | readonly string[] | undefined;
  */
 export type Directives = ReadonlyMap<string, string | true>;
 
-export const NO_DIRECTIVES: Directives = new Map();
+const NO_DIRECTIVES: Directives = new Map();
 
 /** A singleton field sent more than once counts by its first value. */
 export function firstValue(value: FieldValue): string {

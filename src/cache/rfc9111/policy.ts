@@ -7,7 +7,7 @@ import { targetedDirectives } from './targeted.js';
 export type Fields = Readonly<Record<string, FieldValue>>;
 
 /** RFC 9110 §15.1: statuses that are cacheable by default, so heuristic freshness may apply. */
-export const HEURISTICALLY_CACHEABLE: ReadonlySet<number> = new Set([200, 203, 204, 206, 300, 301, 308, 404, 405, 410, 414, 501]);
+const HEURISTICALLY_CACHEABLE: ReadonlySet<number> = new Set([200, 203, 204, 206, 300, 301, 308, 404, 405, 410, 414, 501]);
 
 /**
  * The statuses whose caching requirements this cache implements, for must-understand (RFC 9111
@@ -20,7 +20,7 @@ const UNDERSTOOD: ReadonlySet<number> = new Set([
 ]);
 
 /** A stale response is never served without revalidation: must-revalidate, proxy-revalidate, s-maxage (§5.2.2.2, .8, .10). */
-export const MUST_REVALIDATE = 1;
+const MUST_REVALIDATE = 1;
 /** No use at all without revalidation: no-cache (§5.2.2.4). */
 export const NO_CACHE = 2;
 
@@ -70,7 +70,7 @@ export interface RequestRules {
 }
 
 /** Fresh: serve it. Stale: serve it, the request accepts that. Revalidate: ask the origin first. */
-export type Reuse = 'fresh' | 'stale' | 'revalidate';
+type Reuse = 'fresh' | 'stale' | 'revalidate';
 
 export const NO_RULES: RequestRules = { noCache: false, noStore: false, onlyIfCached: false };
 

@@ -92,10 +92,6 @@ export class PeerConnection {
     this.socket.on('close', () => this.fail(new DhtError('ERR_UNREACHABLE', `${this.context}: the connection closed`)));
   }
 
-  get usable(): boolean {
-    return this.failure === undefined;
-  }
-
   /** Requests in flight, so that an idle connection can be told from a busy one. */
   get inFlight(): number {
     return this.requests.size;

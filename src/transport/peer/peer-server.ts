@@ -10,7 +10,7 @@ import { BODY_FRAME_BYTES, frame, FrameError, frameHeader, FrameReader, FrameTyp
 import { errorToWire, headToWire, interimToWire, MAX_REQUEST_BYTES, parseFetchRequest } from './peer-wire.js';
 
 /** Requests one entry may have in flight on a connection; more is a misbehaving peer. */
-export const MAX_IN_FLIGHT = 4096;
+const MAX_IN_FLIGHT = 4096;
 /** An owner stops reading an entry's requests while this much of its answers waits to be sent. */
 const WRITE_BACKLOG_BYTES = 8 << 20;
 /** How long closing waits for the requests in flight before it cuts the connections. */
