@@ -2,6 +2,7 @@ import type { ServerResponse } from 'node:http';
 import { DhtError, ERROR_CODES, errorCode } from '../errors.js';
 import type { ServedResponse } from '../cache/cache-service.js';
 import { toHeaderList, type HeaderList } from '../cache/header-list.js';
+import { SAFE_FIELD_VALUE } from '../cache/origin/headers.js';
 
 export function sendJson(res: ServerResponse, status: number, body: unknown, extraHeaders: Record<string, string> = {}): void {
   const text = JSON.stringify(body, null, 2) + '\n';
@@ -77,9 +78,8 @@ export async function writeChunk(res: ServerResponse, chunk: Buffer): Promise<bo
   return !res.destroyed;
 }
 
-/** RFC 9110 field name (token) and value (no control characters but tab). */
+/** RFC 9110 field name (token). */
 const FIELD_NAME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
-const FIELD_VALUE = /^[^\0-\x08\x0a-\x1f\x7f]*$/;
 
 /**
  * Relays an origin's interim response (RFC 9110 §15.2) ahead of the final one: 102 and 103
@@ -93,7 +93,7 @@ export function sendInterim(res: ServerResponse, status: number, headers: Record
     res.writeProcessing();
   } else if (status === 103) {
     const hints: Record<string, string | string[]> = {};
-    for (const [name, value] of Object.entries(headers)) if (FIELD_NAME.test(name) && [value].flat().every((v) => FIELD_VALUE.test(v))) hints[name] = value;
+    for (const [name, value] of Object.entries(headers)) if (FIELD_NAME.test(name) && [value].flat().every((v) => SAFE_FIELD_VALUE.test(v))) hints[name] = value;
     try {
       res.writeEarlyHints(hints);
     } catch {

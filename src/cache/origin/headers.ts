@@ -9,6 +9,9 @@ export function isHopByHop(lower: string): boolean {
   return HOP_BY_HOP.has(lower) || lower.startsWith('proxy-');
 }
 
+/** A field value with no control character but tab (RFC 9110 §5.5): safe to write into a response as it is. */
+export const SAFE_FIELD_VALUE = /^[^\0-\x08\x0a-\x1f\x7f]*$/;
+
 /** Credentials the open /cache?url= fetcher never passes on: the client's cookies are not the origin's business. */
 const CREDENTIALS = new Set(['cookie', 'authorization', 'proxy-authorization']);
 

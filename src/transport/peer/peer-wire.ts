@@ -2,7 +2,7 @@ import { checkedPeerUrl } from '../../cache/cache-key.js';
 import { MAX_REQUEST_FIELDS, type ResponseHead } from '../../cache/cache-wire.js';
 import type { Headers } from '../../cache/freshness.js';
 import { fromHeaderList, toHeaderList, type HeaderList } from '../../cache/header-list.js';
-import { isHopByHop } from '../../cache/origin/headers.js';
+import { isHopByHop, SAFE_FIELD_VALUE } from '../../cache/origin/headers.js';
 import type { CacheRequest, Outcome } from '../../cache/owner-cache.js';
 import { DhtError, ERROR_CODES, type ErrorCode } from '../../errors.js';
 
@@ -28,8 +28,6 @@ const MAX_RESPONSE_HEADERS = 4096;
 const MAX_HEADER_VALUE = 16 * 1024;
 /** RFC 9110 token, lower case as both sides send names. */
 const HEADER_NAME = /^[a-z0-9!#$%&'*+.^_`|~-]{1,256}$/;
-/** No control characters but tab: a value is written into the client's response as is. */
-const HEADER_VALUE = /^[^\0-\x08\x0a-\x1f\x7f]*$/;
 const OUTCOMES: ReadonlySet<string> = new Set(['HIT', 'MISS', 'REVALIDATED', 'STALE', 'UPDATING']);
 
 /** A forwarded request as it travels. */
@@ -94,7 +92,7 @@ function checkedHeaders(raw: unknown, field: string, max: number, response = tru
     const value: unknown = raw[at + 1];
     if (typeof name !== 'string' || !HEADER_NAME.test(name)) invalid(`${field}[${at}]: expected a lower-case header name`);
     if (response && isHopByHop(name)) invalid(`${field}[${at}]: ${name} is for one connection, not an answer's field`);
-    if (typeof value !== 'string' || value.length > MAX_HEADER_VALUE || !HEADER_VALUE.test(value)) {
+    if (typeof value !== 'string' || value.length > MAX_HEADER_VALUE || !SAFE_FIELD_VALUE.test(value)) {
       invalid(`${field}[${at + 1}]: expected a header value of at most ${MAX_HEADER_VALUE} characters without control characters`);
     }
   }
@@ -120,7 +118,7 @@ export function parseFetchRequest(text: string): { req: CacheRequest; fromRouteC
     for (const name of ['traceparent', 'tracestate']) {
       const value = raw.trace[name];
       if (value === undefined) continue;
-      if (typeof value !== 'string' || value.length > MAX_TRACE_FIELD || !HEADER_VALUE.test(value)) invalid(`trace.${name}: expected a short header value`);
+      if (typeof value !== 'string' || value.length > MAX_TRACE_FIELD || !SAFE_FIELD_VALUE.test(value)) invalid(`trace.${name}: expected a short header value`);
       trace[name] = value;
     }
   }
