@@ -4,9 +4,9 @@ import type { Clock } from '../runtime/clock.js';
 import { LogHistogram } from '../runtime/histogram.js';
 import type { Logger } from '../runtime/logger.js';
 import type { CachePeers } from './cache-peers.js';
-import { unlisted, type ResponseHead } from './cache-wire.js';
+import type { ResponseHead } from './cache-wire.js';
 import type { Headers } from './freshness.js';
-import { fromHeaderList, listValue, type HeaderList } from './header-list.js';
+import { fromHeaderList, type HeaderList } from './header-list.js';
 import { HotCopies } from './hot-copies.js';
 import type { CacheRequest, OwnerCache } from './owner-cache.js';
 import type { OwnerLocator } from './owner-locator.js';
@@ -185,7 +185,7 @@ export class CacheService {
           if (whole && head.hot) this.keepHot(req, head, whole, target);
           const body = whole ?? (head.hot ? this.keepHotCopy(req, head, forwarded.chunks, target) : forwarded.chunks);
           // X-Cache-Origin: what the owner did, as the original system reported on forwarded answers.
-          return this.answer(lengthChecked(head, whole, req.method), body, xCache, target.addr, lookupHops + 1, started, ownerXCache(head));
+          return this.answer(head, body, xCache, target.addr, lookupHops + 1, started, ownerXCache(head));
         } catch (err) {
           // Only a peer's failure sends the request elsewhere; a local bug is not the peer's fault.
           if (!(err instanceof DhtError) || !isRetryable(err)) throw err;
@@ -308,17 +308,6 @@ class ListedResponse implements ServedResponse {
   get headers(): Record<string, string | string[]> {
     return fromHeaderList(this.headerList);
   }
-}
-
-/**
- * A peer's final field list goes to the client as it came only when its Content-Length is the
- * body's: a wrong one would let the owner desynchronise the client's connection. Otherwise the
- * head is answered from its map, whose Content-Length the entry sets from the body it holds.
- */
-function lengthChecked(head: ResponseHead, whole: Buffer | undefined, method: string): ResponseHead {
-  if (head.headerList === undefined) return head;
-  if (whole !== undefined && (method === 'HEAD' || listValue(head.headerList, 'content-length') === String(whole.length))) return head;
-  return unlisted(head);
 }
 
 /** The X-Cache an owner gives what it served itself. */

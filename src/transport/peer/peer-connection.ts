@@ -1,7 +1,8 @@
 import { connect as connectTcp, type Socket } from 'node:net';
 import { connect as connectTls } from 'node:tls';
 import type { ForwardedResponse } from '../../cache/cache-peers.js';
-import type { ResponseHead } from '../../cache/cache-wire.js';
+import { unlisted, type ResponseHead } from '../../cache/cache-wire.js';
+import { listValue } from '../../cache/header-list.js';
 import { DhtError } from '../../errors.js';
 import { whenAborted } from '../../runtime/abort.js';
 import { httpsClientOptions, type TlsMaterial } from '../grpc/tls.js';
@@ -220,8 +221,17 @@ class PendingFetch {
     }
   }
 
+  /**
+   * The owner's final field list goes to the client as it came only when its Content-Length is
+   * the whole body's: a wrong one would let the owner desynchronise the client's connection.
+   * Otherwise the head is handed on in its map form, whose Content-Length the entry sets from the
+   * body it holds (a HEAD's empty body never matches: its fields go the same way).
+   */
   handOver(): void {
-    this.resolve({ head: this.head!, chunks: this.body, body: this.body.whole() });
+    const whole = this.body.whole();
+    const head = this.head!;
+    const trusted = head.headerList === undefined || (whole !== undefined && listValue(head.headerList, 'content-length') === String(whole.length));
+    this.resolve({ head: trusted ? head : unlisted(head), chunks: this.body, body: whole });
   }
 
   /** The request cannot be answered: before its head the caller's promise rejects, after it the body fails. */
