@@ -27,12 +27,8 @@ export function sendError(res: ServerResponse, err: unknown): void {
  * as it is; a fresh hit's list comes prepared, Content-Length included.
  */
 export async function sendServed(res: ServerResponse, served: ServedResponse, method: string, extra: HeaderList = []): Promise<void> {
+  if (served.headerList !== undefined && Buffer.isBuffer(served.body)) return sendListed(res, served, method, extra);
   const bodyless = method === 'HEAD' || served.status === 304 || served.status === 204;
-  if (served.headerList !== undefined && Buffer.isBuffer(served.body)) {
-    res.writeHead(served.status, served.headerList.concat(extra));
-    res.end(bodyless ? undefined : served.body);
-    return;
-  }
   const headers = { ...served.headers };
   if (Buffer.isBuffer(served.body) && !bodyless) headers['content-length'] = String(served.body.length);
   if (served.status === 304) delete headers['content-length'];
@@ -58,6 +54,13 @@ export async function sendServed(res: ServerResponse, served: ServedResponse, me
   }
   if (declared !== undefined && written !== declared && !res.destroyed) return void res.destroy();
   res.end();
+}
+
+/** A response whose headers come as a prepared list (Content-Length included) and whose body is whole. */
+export function sendListed(res: ServerResponse, served: ServedResponse, method: string, extra: HeaderList): void {
+  const bodyless = method === 'HEAD' || served.status === 304 || served.status === 204;
+  res.writeHead(served.status, served.headerList!.concat(extra));
+  res.end(bodyless ? undefined : served.body);
 }
 
 /**

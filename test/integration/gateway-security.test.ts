@@ -118,9 +118,17 @@ describe('web cache - hostile requests to a gateway', () => {
     const page = await viaCache(openProxy!, `${origin.url}/attacker.html`);
     assert.equal(page.status, 200);
     assert.equal(page.headers.get('content-type'), 'text/html');
+    // Fresh hits take a shorter path through the node than misses: they are answered the same.
+    const hit = await viaCache(openProxy!, `${origin.url}/attacker.html`);
+    assert.equal(hit.xCache, 'HIT-LOCAL');
+    assert.equal(hit.body, page.body);
+    const head = await viaCache(openProxy!, `${origin.url}/attacker.html`, {}, 'HEAD');
+    assert.equal(head.xCache, 'HIT-LOCAL');
+    assert.equal(head.body, '');
+    assert.equal(head.headers.get('content-length'), String(Buffer.byteLength(page.body)));
     const refused = await viaCache(openProxy!, 'ftp://nowhere/x');
     assert.equal(refused.status, 400);
-    for (const res of [page, refused]) {
+    for (const res of [page, hit, head, refused]) {
       assert.equal(res.headers.get('x-content-type-options'), 'nosniff');
       assert.equal(res.headers.get('content-security-policy'), 'sandbox');
     }
