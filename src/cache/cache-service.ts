@@ -272,20 +272,22 @@ export class CacheService {
     this.stats.byXCache[xCache]++;
     this.stats.latencyMs.record(latency);
     this.stats.hops.record(hops);
-    const entry = [
+    // Spread into one new list: concat with single fields instead of arrays is V8's slow path.
+    const fields = [
+      ...(head.headerList ?? []),
       'x-cache', xCache,
       'cache-status', cacheStatus(head, xCache),
       'x-node-id', this.nodeIdText(),
       'x-responsible-node', owner,
       'x-entry-node', this.c.locator.self.addr,
       'x-hops', String(hops),
-      'x-latency-ms', latency.toFixed(2),
+      'x-latency-ms', hundredths(latency),
     ];
-    if (atOwner) entry.push('x-cache-origin', atOwner);
-    if (head.headerList !== undefined) return new ListedResponse(head.status, head.headerList.concat(entry), body);
+    if (atOwner) fields.push('x-cache-origin', atOwner);
+    if (head.headerList !== undefined) return new ListedResponse(head.status, fields, body);
     const headers: Record<string, string | string[]> = {};
     for (const [name, value] of Object.entries(head.headers)) if (value !== undefined) headers[name] = value;
-    Object.assign(headers, fromHeaderList(entry));
+    Object.assign(headers, fromHeaderList(fields));
     return { status: head.status, headers, body };
   }
 
@@ -308,6 +310,13 @@ class ListedResponse implements ServedResponse {
   get headers(): Record<string, string | string[]> {
     return fromHeaderList(this.headerList);
   }
+}
+
+/** A duration (ms ≥ 0) with two decimals, as toFixed(2) gives it at a third of its cost (it is on every answer). */
+export function hundredths(ms: number): string {
+  const total = Math.round(Math.max(0, ms) * 100);
+  const rest = total % 100;
+  return `${(total - rest) / 100}.${rest < 10 ? '0' : ''}${rest}`;
 }
 
 /** The X-Cache an owner gives what it served itself. */

@@ -59,7 +59,7 @@ export async function sendServed(res: ServerResponse, served: ServedResponse, me
 /** A response whose headers come as a prepared list (Content-Length included) and whose body is whole. */
 export function sendListed(res: ServerResponse, served: ServedResponse, method: string, extra: HeaderList): void {
   const bodyless = method === 'HEAD' || served.status === 304 || served.status === 204;
-  res.writeHead(served.status, served.headerList!.concat(extra));
+  res.writeHead(served.status, [...served.headerList!, ...extra]);
   res.end(bodyless ? undefined : served.body);
 }
 
