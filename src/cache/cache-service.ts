@@ -65,6 +65,14 @@ export interface Trace {
   readonly path: readonly TraceHop[];
 }
 
+/** Where a key lives, and what finding it cost. */
+interface Located {
+  readonly route: Route;
+  readonly lookupHops: number;
+  readonly fromRouteCache: boolean;
+  readonly path: readonly Hop[];
+}
+
 /** Lookups before giving up on a request whose owners keep failing or moving. */
 const ROUTE_ATTEMPTS = 3;
 
@@ -161,7 +169,7 @@ export class CacheService {
       return this.answer(head, req.method === 'HEAD' ? Buffer.alloc(0) : copy.body, 'HIT-HOT', copy.owner.addr, 0, started);
     }
     const key = locator.keyOf(req.url);
-    let located = await this.locate(key, false);
+    let located = this.cachedRoute(key) ?? (await this.lookUp(key));
     let lookupHops = located.lookupHops;
     let failure: unknown;
     for (let attempt = 1; ; attempt++) {
@@ -195,7 +203,7 @@ export class CacheService {
         }
       }
       if (attempt === ROUTE_ATTEMPTS) break;
-      located = await this.locate(key, true);
+      located = await this.lookUp(key);
       lookupHops += located.lookupHops;
     }
     throw new DhtError('ERR_UNREACHABLE', `the owner of ${req.url} could not be reached after ${ROUTE_ATTEMPTS} lookups`, { cause: failure });
@@ -212,7 +220,7 @@ export class CacheService {
     const node = (n: NodeRef) => ({ id: hex(n.id), addr: n.addr });
     const copy = target.url ? this.hotCopies.get(target.url, {}) : undefined;
     if (copy) return { key: hex(target.key), url: target.url, traced_by: node(locator.self), owner: node(copy.owner), via: 'hot-copy', hops: 0, path: [] };
-    const located = await this.locate(target.key, false);
+    const located = this.cachedRoute(target.key) ?? (await this.lookUp(target.key));
     const path: TraceHop[] = located.path.map((h) => ({
       from: node(h.from),
       to: node(h.to),
@@ -226,10 +234,14 @@ export class CacheService {
     return { key: hex(target.key), url: target.url, traced_by: node(locator.self), owner: node(owner), via: located.fromRouteCache ? 'route-cache' : 'lookup', hops: path.length, path };
   }
 
-  /** The key's owner: from the route cache unless `fresh`, else by a DHT lookup (remembered). */
-  private async locate(key: bigint, fresh: boolean): Promise<{ route: Route; lookupHops: number; fromRouteCache: boolean; path: readonly Hop[] }> {
-    const cached = fresh ? undefined : this.routes?.find(key);
-    if (cached) return { route: cached, lookupHops: 0, fromRouteCache: true, path: [] };
+  /** The key's owner as the route cache remembers it; found without a promise, the common case. */
+  private cachedRoute(key: bigint): Located | undefined {
+    const cached = this.routes?.find(key);
+    return cached && { route: cached, lookupHops: 0, fromRouteCache: true, path: [] };
+  }
+
+  /** The key's owner by a DHT lookup, remembered in the route cache. */
+  private async lookUp(key: bigint): Promise<Located> {
     const found = await this.c.locator.locate(key);
     recordHops(found.path);
     const route = { from: found.predecessor.id, owner: found.owner, successors: found.successors };

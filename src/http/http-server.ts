@@ -100,36 +100,25 @@ export function createHttpServer(deps: HttpServerDeps): Server {
   // A view asks every member: one walk serves every caller for a while, however often it is asked.
   const cluster = sharedFor(deps.clock, CLUSTER_VIEW_TTL_MS, () => clusterView(deps.dht, deps.dht.signal));
   const server = createServer((req, res) => {
-    if (answeredFresh(req, res)) return;
-    handle(req, res).catch((err: unknown) => {
-      if (!(err instanceof DhtError)) deps.logger.error({ err, url: req.url }, 'request failed');
-      sendError(res, err);
-    });
+    try {
+      handle(req, res)?.catch((err: unknown) => failed(req, res, err));
+    } catch (err) {
+      failed(req, res, err);
+    }
   });
   server.keepAliveTimeout = 65_000; // longer than common load balancer idle timeouts (AWS: 60 s)
 
-  /**
-   * The common case answered within the request's own call, without the promises of `handle`
-   * (whose async steps cost a tenth of a cached hit's CPU): a /cache?url= GET or HEAD that a
-   * fresh variant this node stores answers (CacheService.answerFresh). False when `handle` must
-   * answer, errors included.
-   */
-  function answeredFresh(req: IncomingMessage, res: ServerResponse): boolean {
-    if (!deps.cache || !deps.openProxy || (req.method !== 'GET' && req.method !== 'HEAD')) return false;
-    let served;
-    try {
-      const { path, cacheUrl } = requestTarget(req.url ?? '/');
-      if (path !== '/cache' || !cacheUrl) return false;
-      served = deps.cache.answerFresh(cacheRequest(req, cacheTarget(cacheUrl)));
-    } catch {
-      return false; // a bad target or URL: handle meets the error again and answers it
-    }
-    if (!served) return false;
-    sendListed(res, served, req.method, OPEN_PROXY_FIELDS);
-    return true;
+  function failed(req: IncomingMessage, res: ServerResponse, err: unknown): void {
+    if (!(err instanceof DhtError)) deps.logger.error({ err, url: req.url }, 'request failed');
+    sendError(res, err);
   }
 
-  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+  /**
+   * Answers at once, or returns the promise of an answer that waits for something (an owner, the
+   * origin, a walk of the ring): a fresh hit is answered within the request's own call, without
+   * the promises of the general path, which cost a tenth of its CPU.
+   */
+  function handle(req: IncomingMessage, res: ServerResponse): Promise<void> | void {
     const target = requestTarget(req.url ?? '/');
     const { url, path, api } = target;
     if (deps.gateway && !api) return gateway(req, res, url);
@@ -143,9 +132,11 @@ export function createHttpServer(deps: HttpServerDeps): Server {
       case '/cache':
         return cacheRoute(req, res, target.cacheUrl);
       case '/cluster':
-        return sendJson(res, 200, await cluster());
+        return cluster().then((view) => sendJson(res, 200, view));
       case '/trace':
-        return sendJson(res, 200, await requireCache().trace(traceTarget(deps.dht, url)));
+        return requireCache()
+          .trace(traceTarget(deps.dht, url))
+          .then((trace) => sendJson(res, 200, trace));
       case '/dashboard':
         return serveDashboard(res, url.pathname);
       case '/':
@@ -187,25 +178,31 @@ export function createHttpServer(deps: HttpServerDeps): Server {
     sendJson(res, 200, metricsJson(deps.metrics));
   }
 
-  async function cacheRoute(req: IncomingMessage, res: ServerResponse, raw: string | null): Promise<void> {
+  function cacheRoute(req: IncomingMessage, res: ServerResponse, raw: string | null): Promise<void> | void {
     if (!deps.openProxy) {
       const why = deps.gateway ? 'this gateway serves only its own origin' : 'CACHE_OPEN_PROXY=false';
-      sendJson(res, 404, { error: 'not_found', message: `/cache?url= is off on this node (${why}); set CACHE_OPEN_PROXY=true to serve it` }, OPEN_PROXY_HEADERS);
-      return;
+      return sendJson(res, 404, { error: 'not_found', message: `/cache?url= is off on this node (${why}); set CACHE_OPEN_PROXY=true to serve it` }, OPEN_PROXY_HEADERS);
     }
     if (req.method !== 'GET' && req.method !== 'HEAD') {
-      sendJson(res, 405, { error: 'method_not_allowed', message: '/cache serves GET and HEAD' }, { allow: 'GET, HEAD', ...OPEN_PROXY_HEADERS });
-      return;
+      return sendJson(res, 405, { error: 'method_not_allowed', message: '/cache serves GET and HEAD' }, { allow: 'GET, HEAD', ...OPEN_PROXY_HEADERS });
     }
-    try {
-      const service = requireCache();
-      const target = raw ? cacheTarget(raw) : canonicalUrl(undefined);
-      // Fresh hits were answered before (answeredFresh): this is the general path.
-      await sendServed(res, await service.handle(cacheRequest(req, target), clientGone(res)), req.method, OPEN_PROXY_FIELDS);
-    } catch (err) {
-      // Error answers too; set here rather than up front, where Node would merge them into every answer.
+    const method = req.method;
+    // Error answers too; set here rather than up front, where Node would merge them into every answer.
+    const withOpenProxyHeaders = (err: unknown): never => {
       if (!res.headersSent) for (const [name, value] of Object.entries(OPEN_PROXY_HEADERS)) res.setHeader(name, value);
       throw err;
+    };
+    try {
+      const service = requireCache();
+      const request = cacheRequest(req, raw ? cacheTarget(raw) : canonicalUrl(undefined));
+      const fresh = service.answerFresh(request);
+      if (fresh) return sendListed(res, fresh, method, OPEN_PROXY_FIELDS);
+      return service
+        .handle(request, clientGone(res))
+        .then((served) => sendServed(res, served, method, OPEN_PROXY_FIELDS))
+        .catch(withOpenProxyHeaders);
+    } catch (err) {
+      withOpenProxyHeaders(err);
     }
   }
 
