@@ -5,6 +5,7 @@ import { fromHeaderList, toHeaderList, type HeaderList } from '../../cache/heade
 import { isHopByHop, SAFE_FIELD_VALUE } from '../../cache/origin/headers.js';
 import type { CacheRequest, Outcome } from '../../cache/owner-cache.js';
 import { DhtError, ERROR_CODES, type ErrorCode } from '../../errors.js';
+import { recentResults } from '../../runtime/memo.js';
 
 /**
  * What the peer data channel's frames (frames.ts) carry: a forwarded request and a response
@@ -108,8 +109,31 @@ export function fetchRequestToWire(req: CacheRequest, fromRouteCache: boolean, t
 /** W3C trace context: `traceparent` and `tracestate`, sent only while tracing is on. */
 const MAX_TRACE_FIELD = 512;
 
-/** The owner's side: a forwarded request from its JSON, or ERR_INVALID_ARGUMENT naming the field. */
-export function parseFetchRequest(text: string): { req: CacheRequest; fromRouteCache: boolean; interim: boolean; trace?: Record<string, string> } {
+/** Parsed messages remembered per side, and the longest remembered (a head of a dozen fields is ~400 bytes). */
+const MESSAGES_REMEMBERED = 1024;
+const LONGEST_REMEMBERED_MESSAGE = 4096;
+
+/** A forwarded request as the owner reads it. */
+export interface ForwardedRequest {
+  readonly req: CacheRequest;
+  readonly fromRouteCache: boolean;
+  readonly interim: boolean;
+  readonly trace?: Record<string, string>;
+}
+
+/**
+ * The owner's side: a forwarded request from its JSON, or ERR_INVALID_ARGUMENT naming the field.
+ * Entries send the same bytes for every request of a URL from like clients, and parsing and
+ * checking them was a twentieth of a forwarded hit's CPU: the answers for recent texts are
+ * shared, so they are frozen (a failure is not remembered).
+ */
+export const parseFetchRequest = recentResults(MESSAGES_REMEMBERED, LONGEST_REMEMBERED_MESSAGE, (text: string): ForwardedRequest => {
+  const forwarded = parseFetchRequestOnce(text);
+  Object.freeze(forwarded.req.headers);
+  return Object.freeze({ ...forwarded, req: Object.freeze(forwarded.req) });
+});
+
+function parseFetchRequestOnce(text: string): ForwardedRequest {
   const raw = jsonObject(text, 'the request body');
   let trace: Record<string, string> | undefined;
   if (raw.trace !== undefined) {
@@ -135,7 +159,12 @@ export function parseFetchRequest(text: string): { req: CacheRequest; fromRouteC
   return { req, fromRouteCache: raw.from_route_cache === true, interim: raw.interim === true, trace };
 }
 
-/** The owner's side: an answer's head as JSON; a fresh hit's prepared list goes as it is. */
+/**
+ * The owner's side: an answer's head as JSON; a fresh hit's prepared list goes as it is. Its
+ * freshness goes in whole seconds, rounded down (the safe side for the entry's hot copy): with
+ * Age also in seconds, the heads of one object are then the same bytes for a second at a time,
+ * which the entry's memo of parsed heads relies on.
+ */
 export function headToWire(r: ResponseHead): Buffer {
   const wire: WireHead = {
     status: r.status,
@@ -145,15 +174,22 @@ export function headToWire(r: ResponseHead): Buffer {
     stored: r.stored,
     origin_status: r.originStatus ?? 0,
     hot: r.hot,
-    fresh_for_ms: r.freshForMs,
+    fresh_for_ms: r.freshForMs - (r.freshForMs % 1000),
     collapsed: r.collapsed === true,
     vary_miss: r.varyMiss === true,
   };
   return Buffer.from(JSON.stringify(wire));
 }
 
-/** The entry's side: the owner's response head, every field checked before it reaches a client. */
-export function parseHead(text: string): ResponseHead {
+/**
+ * The entry's side: the owner's response head, every field checked before it reaches a client.
+ * An owner sends the same bytes for an object for a second at a time (headToWire), and parsing
+ * and checking them was a twentieth of a forwarded hit's CPU: the heads of recent texts are
+ * shared, so they are frozen (a failure is not remembered).
+ */
+export const parseHead = recentResults(MESSAGES_REMEMBERED, LONGEST_REMEMBERED_MESSAGE, (text: string): ResponseHead => Object.freeze(parseHeadOnce(text)));
+
+function parseHeadOnce(text: string): ResponseHead {
   const raw = jsonObject(text, 'the response head');
   const { status, outcome, stored, origin_status: originStatus, hot, fresh_for_ms: freshForMs } = raw;
   if (!Number.isInteger(status) || (status as number) < 100 || (status as number) > 599) invalid('head.status: expected an HTTP status');
