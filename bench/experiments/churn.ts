@@ -106,13 +106,13 @@ export async function churnExperiment(options: ChurnOptions, log: (line: string)
 }
 
 /**
- * The nodes start one after another, each once the ring holds the ones before it, so balanced
- * joiners never race for one interval and have no sliver to move away from (moves stay on, as
- * by default; `ring.id_moves` shows any that happen).
+ * The nodes start one after another (withCluster), so balanced joiners never race for one
+ * interval and have no sliver to move away from (moves stay on, as by default; `ring.id_moves`
+ * shows any that happen).
  */
 async function dhtRun(system: { protocol: 'koorde' | 'chord'; degree: number }, idStrategy: IdStrategy, variant: ChurnVariant, options: ChurnOptions, repeat: number): Promise<PhaseResult[]> {
   const env = { DHT_ID_BITS: String(BENCH_ID_BITS), NODE_ID_STRATEGY: idStrategy };
-  const init = { nodes: MEMBERS, protocol: system.protocol, degree: system.degree, env, upkeep: options.upkeep, oneByOne: true };
+  const init = { nodes: MEMBERS, protocol: system.protocol, degree: system.degree, env, upkeep: options.upkeep };
   return withCluster(init, async ({ cluster, origin }) => {
     const results: PhaseResult[] = [];
     for (let phase = 1; phase <= PHASES; phase++) {
