@@ -187,11 +187,6 @@ export function createHttpServer(deps: HttpServerDeps): Server {
       return sendJson(res, 405, { error: 'method_not_allowed', message: '/cache serves GET and HEAD' }, { allow: 'GET, HEAD', ...OPEN_PROXY_HEADERS });
     }
     const method = req.method;
-    // Error answers too; set here rather than up front, where Node would merge them into every answer.
-    const withOpenProxyHeaders = (err: unknown): never => {
-      if (!res.headersSent) for (const [name, value] of Object.entries(OPEN_PROXY_HEADERS)) res.setHeader(name, value);
-      throw err;
-    };
     try {
       const service = requireCache();
       const request = cacheRequest(req, raw ? cacheTarget(raw) : canonicalUrl(undefined));
@@ -200,9 +195,9 @@ export function createHttpServer(deps: HttpServerDeps): Server {
       return service
         .handle(request, clientGone(res))
         .then((served) => sendServed(res, served, method, OPEN_PROXY_FIELDS))
-        .catch(withOpenProxyHeaders);
+        .catch((err: unknown) => failedWithOpenProxyHeaders(res, err));
     } catch (err) {
-      withOpenProxyHeaders(err);
+      failedWithOpenProxyHeaders(res, err);
     }
   }
 
@@ -282,6 +277,15 @@ export function createHttpServer(deps: HttpServerDeps): Server {
   }
 
   return server;
+}
+
+/**
+ * Rethrows a /cache?url= failure with the open-proxy fields set for its error answer: set here
+ * rather than up front, where Node would merge them into every answer.
+ */
+function failedWithOpenProxyHeaders(res: ServerResponse, err: unknown): never {
+  if (!res.headersSent) for (const [name, value] of Object.entries(OPEN_PROXY_HEADERS)) res.setHeader(name, value);
+  throw err;
 }
 
 /** One per connection: making a signal per request was a twentieth of a cached hit's CPU. */
