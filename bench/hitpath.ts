@@ -11,6 +11,10 @@
  *   npm run bench:hitpath
  *   npm run bench:hitpath -- --runs 5 --seconds 10 --out /tmp/h
  *   npm run bench:hitpath -- --profile /tmp/prof   # nodes under --cpu-prof; see docs/benchmarks/hitpath-profile.md
+ *   npm run bench:hitpath -- --node-flags='--max-semi-space-size=1' --node-flags='…'
+ *
+ * Each `--node-flags` adds a cell: the local one again, its node run with those V8 flags, so that
+ * what heap flags cost a hit is a ratio measured in the same run (docs/benchmarks/memory.md).
  */
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
@@ -29,7 +33,7 @@ const CONNECTIONS = 64;
 const URLS = 200;
 const OBJECT_BYTES = 1024;
 
-const { values } = parseArgs({ options: { runs: { type: 'string' }, seconds: { type: 'string' }, out: { type: 'string' }, profile: { type: 'string' } } });
+const { values } = parseArgs({ options: { runs: { type: 'string' }, seconds: { type: 'string' }, out: { type: 'string' }, profile: { type: 'string' }, 'node-flags': { type: 'string', multiple: true } } });
 const runs = Number(values.runs ?? 3);
 const seconds = Number(values.seconds ?? 5);
 const out = values.out ?? 'bench/results';
@@ -101,7 +105,7 @@ try {
     cells.push({ name: 'bare', label: 'bare node:http answering 1 KiB from memory', base: `http://127.0.0.1:${port}`, pathsFile: pathsFile('bare', ['/']), pids: [bare.child.pid!] });
   }
 
-  const startCluster = async (nodes: number) => {
+  const startCluster = async (nodes: number, flags: readonly string[] = []) => {
     const cluster = new LocalCluster({
       nodes,
       protocol: 'koorde',
@@ -111,7 +115,7 @@ try {
         LOGGER_LEVEL: 'warn',
         CACHE_ORIGIN_ALLOWLIST: '127.0.0.1',
       },
-      nodeArgs: profileDir ? ['--cpu-prof', `--cpu-prof-dir=${join(profileDir, `${nodes}-node`)}`] : [],
+      nodeArgs: [...flags, ...(profileDir ? ['--cpu-prof', `--cpu-prof-dir=${join(profileDir, `${nodes}-node`)}`] : [])],
     });
     clusters.push(cluster);
     cluster.start();
@@ -120,12 +124,16 @@ try {
     return cluster;
   };
 
-  const single = await startCluster(1);
-  const node = single.nodes[0]!.http;
-  for (let i = 1; i <= URLS; i++) await get(node + cachePath(i));
   const localPaths = Array.from({ length: URLS }, (_, i) => cachePath(i + 1));
-  await expectXCache(node + localPaths[0]!, 'HIT-LOCAL');
-  cells.push({ name: 'local', label: `one node, its own hits (/cache?url=, ${URLS} URLs)`, base: node, pathsFile: pathsFile('local', localPaths), entry: node, pids: [single.nodes[0]!.child.pid!] });
+  const localCell = async (name: string, label: string, flags: readonly string[] = []): Promise<Cell> => {
+    const single = await startCluster(1, flags);
+    const node = single.nodes[0]!.http;
+    for (let i = 1; i <= URLS; i++) await get(node + cachePath(i));
+    await expectXCache(node + localPaths[0]!, 'HIT-LOCAL');
+    return { name, label, base: node, pathsFile: pathsFile(name, localPaths), entry: node, pids: [single.nodes[0]!.child.pid!] };
+  };
+  cells.push(await localCell('local', `one node, its own hits (/cache?url=, ${URLS} URLs)`));
+  for (const [i, flags] of (values['node-flags'] ?? []).entries()) cells.push(await localCell(`local-flags-${i + 1}`, `one node, its own hits, node run with \`${flags}\``, flags.split(' ').filter(Boolean)));
 
   const pair = await startCluster(2);
   const [entry, owner] = [pair.nodes[0]!, pair.nodes[1]!];
@@ -158,7 +166,7 @@ try {
     writeFileSync(join(profileDir, 'windows.json'), JSON.stringify(Object.fromEntries(windows)) + '\n');
     log(`hitpath: profiles are written as the nodes exit, under ${profileDir}; summarise the measured period with`);
     for (const [name, periods] of windows) {
-      const dir = join(profileDir, name === 'local' ? '1-node' : '2-node');
+      const dir = join(profileDir, name === 'forwarded' ? '2-node' : '1-node');
       log(`  node --import tsx bench/profile-summary.ts --from ${periods[0]![0]} --to ${periods[periods.length - 1]![1]} ${dir}/<file>.cpuprofile`);
     }
   } else {
@@ -195,7 +203,7 @@ try {
       barChart({
         title: `Cached hits vs bare node:http (${CONNECTIONS} connections, median of ${runs})`,
         yLabel: 'requests per second',
-        bars: rows.map((r) => ({ label: { bare: 'bare node:http', local: 'one node,\nits own hits', forwarded: 'two nodes,\nforwarded hits' }[r.path]!, value: r.rps.median, low: r.rps.min, high: r.rps.max, note: `${Math.round(r.rps.median)} (${r.vs_bare.toFixed(2)})` })),
+        bars: rows.map((r) => ({ label: { bare: 'bare node:http', local: 'one node,\nits own hits', forwarded: 'two nodes,\nforwarded hits' }[r.path] ?? `one node,\n${r.path}`, value: r.rps.median, low: r.rps.min, high: r.rps.max, note: `${Math.round(r.rps.median)} (${r.vs_bare.toFixed(2)})` })),
       }),
     );
     const table = [

@@ -14,6 +14,7 @@ import { request } from 'undici';
 import { freeClusterBase } from '../src/cluster/free-ports.js';
 import { nodeHeapOptions, podLimitMib } from '../src/server/container-memory.js';
 import { SyntheticOrigin } from '../src/synthetic/origin-server.js';
+import { cpuSeconds } from './lib/process-cpu.js';
 import { lineChart } from './lib/svg-chart.js';
 
 const MIB = 1024 * 1024;
@@ -39,7 +40,7 @@ const BASELINE = 'docs/benchmarks/memory-baseline.json';
 
 interface Metrics {
   cache: { entry_count: number; size_bytes: number; capacity_bytes: number; utilization: number; evictions: number; pressure_evictions?: number };
-  process: { heap_used_bytes: number; array_buffers_bytes: number };
+  process: { heap_used_bytes: number; heap_total_bytes: number; array_buffers_bytes: number };
 }
 
 interface Cell {
@@ -56,7 +57,13 @@ interface Cell {
   rss_peak_bytes: number;
   heap_used_idle_bytes: number;
   heap_used_full_bytes: number;
+  /** V8's heap as committed (heapTotal), idle and full: live objects, garbage and room to grow. */
+  heap_total_idle_bytes: number;
+  heap_total_full_bytes: number;
+  array_buffers_idle_bytes: number;
   array_buffers_full_bytes: number;
+  /** The node's CPU time (user + system) per request of the fill, a miss each: what the heap flags cost the miss path. */
+  fill_cpu_us_per_request: number;
   /** URL + header name/value + body bytes of one object, as the origin sends them. */
   payload_bytes_per_entry: number;
   /** (RSS growth − entries × payload) / entries. */
@@ -133,6 +140,7 @@ async function measureCell(origin: string, objectBytes: number, capacityMb: numb
     const objectUrl = (i: number) => `${origin}/obj/${i}?size=${objectBytes}`;
     let next = 0;
     let full = false;
+    const cpuBefore = cpuSeconds(child.pid!);
     const worker = async () => {
       while (!full) {
         const res = await request(`${http}/cache?url=${encodeURIComponent(objectUrl(next++))}`);
@@ -151,6 +159,7 @@ async function measureCell(origin: string, objectBytes: number, capacityMb: numb
       }
     };
     await Promise.all([prober(), ...Array.from({ length: CONCURRENCY }, worker)]);
+    const fillCpuSeconds = cpuSeconds(child.pid!) - cpuBefore;
     await settle();
     const end = await metrics(http);
     const rssFull = procStatusBytes(child.pid!, 'VmRSS');
@@ -169,14 +178,19 @@ async function measureCell(origin: string, objectBytes: number, capacityMb: numb
       rss_peak_bytes: procStatusBytes(child.pid!, 'VmHWM'),
       heap_used_idle_bytes: idle.process.heap_used_bytes,
       heap_used_full_bytes: end.process.heap_used_bytes,
+      heap_total_idle_bytes: idle.process.heap_total_bytes,
+      heap_total_full_bytes: end.process.heap_total_bytes,
+      array_buffers_idle_bytes: idle.process.array_buffers_bytes,
       array_buffers_full_bytes: end.process.array_buffers_bytes,
+      fill_cpu_us_per_request: (fillCpuSeconds * 1e6) / next,
       payload_bytes_per_entry: payload,
       overhead_bytes_per_entry: Math.round((rssFull - rssIdle - entries * payload) / entries),
       rss_growth_over_capacity: (rssFull - rssIdle) / (capacityMb * MIB),
     };
     process.stdout.write(
       `${fmtSize(objectBytes)} @ ${capacityMb} MB: ${entries} entries, RSS ${mb(rssIdle)} → ${mb(rssFull)} MB (peak ${mb(cell.rss_peak_bytes)}), heap ${mb(cell.heap_used_full_bytes)} MB, ` +
-        `overhead ${cell.overhead_bytes_per_entry} B/entry, growth ${cell.rss_growth_over_capacity.toFixed(2)}× capacity\n`,
+        `overhead ${cell.overhead_bytes_per_entry} B/entry, growth ${cell.rss_growth_over_capacity.toFixed(2)}× capacity; ` +
+        `growth: V8 heap +${mb(cell.heap_total_full_bytes - cell.heap_total_idle_bytes)}, ArrayBuffers +${mb(cell.array_buffers_full_bytes - cell.array_buffers_idle_bytes)}, rest +${mb(rest(cell, 'full') - rest(cell, 'idle'))} MB; fill ${cell.fill_cpu_us_per_request.toFixed(0)} µs CPU/request\n`,
     );
     return cell;
   } finally {
@@ -186,6 +200,8 @@ async function measureCell(origin: string, objectBytes: number, capacityMb: numb
 }
 
 const mb = (bytes: number) => (bytes / MIB).toFixed(0);
+/** Resident memory neither V8's heap nor ArrayBuffers: malloc (its arenas, V8's own), code, stacks, mapped files. */
+const rest = (c: Cell, at: 'idle' | 'full') => (at === 'idle' ? c.rss_idle_bytes - c.heap_total_idle_bytes - c.array_buffers_idle_bytes : c.rss_full_bytes - c.heap_total_full_bytes - c.array_buffers_full_bytes);
 const fmtSize = (bytes: number) => (bytes >= MIB ? `${bytes / MIB} MiB` : `${bytes / 1024} KiB`);
 
 /**
@@ -201,6 +217,18 @@ function marginalFactors(cells: readonly Cell[]): { object_bytes: number; from_m
     const [a, b] = [lo, hi].map((capacity) => cells.find((c) => c.object_bytes === size && c.capacity_mb === capacity));
     return a && b ? [{ object_bytes: size, from_mb: lo, to_mb: hi, factor: (b.rss_full_bytes - a.rss_full_bytes) / ((hi - lo) * MIB) }] : [];
   });
+}
+
+/** Where each cell's RSS growth went, and what the fill cost the node's CPU. */
+function growthTable(cells: readonly Cell[]): string[] {
+  return [
+    '| object | capacity | RSS growth, MB | V8 heap committed, MB (used at full) | ArrayBuffers, MB | rest, MB | fill CPU per request |',
+    '|---|---|---|---|---|---|---|',
+    ...cells.map(
+      (c) =>
+        `| ${fmtSize(c.object_bytes)} | ${c.capacity_mb} MB | +${mb(c.rss_full_bytes - c.rss_idle_bytes)} | ${mb(c.heap_total_idle_bytes)} → ${mb(c.heap_total_full_bytes)} (${mb(c.heap_used_full_bytes)}) | +${mb(c.array_buffers_full_bytes - c.array_buffers_idle_bytes)} | ${mb(rest(c, 'idle'))} → ${mb(rest(c, 'full'))} | ${c.fill_cpu_us_per_request.toFixed(0)} µs |`,
+    ),
+  ];
 }
 
 function table(cells: readonly Cell[]): string[] {
@@ -267,7 +295,8 @@ writeFileSync(
     `For each cell a fresh node (a ring of one, its own process) in front of a local origin is filled with distinct objects`,
     `(${CONCURRENCY} requests at a time) until it reports at least 98 % utilisation and some evictions; RSS is read from /proc`,
     'after a 3 s pause, heap from `/metrics`. The node runs with the heap flags of a pod sized for the capacity',
-    `(NODE_OPTIONS as the StatefulSet sets them, from \`podLimitMib\` in src/server/container-memory.ts: ${cells.map((c) => `${c.capacity_mb} MB \`${c.node_options}\``).filter((x, i, all) => all.indexOf(x) === i).join(', ')}).`,
+    `(NODE_OPTIONS as the StatefulSet sets them, from \`podLimitMib\` in src/server/container-memory.ts: ${cells.map((c) => `${c.capacity_mb} MB \`${c.node_options}\``).filter((x, i, all) => all.indexOf(x) === i).join(', ')}),`,
+    "and turns V8's memory-saving compaction on itself at start (`--optimize-for-size` through `v8.setFlagsFromString`, `compactHeapForSize`).",
     'Overhead per entry = (RSS growth − entries × (URL + header names and values + body)) / entries:',
     'everything the process spends per stored object beyond the bytes it must keep. It includes costs that do not grow',
     'with the entries (garbage of evicted objects not yet collected, allocator slack), so cells with few entries overstate it;',
@@ -276,6 +305,12 @@ writeFileSync(
     'cell differ by 10 MB or more, which weighs most in the 64 MB cells.',
     '',
     ...table(cells),
+    '',
+    'Where the growth goes (`/metrics` at idle and at full): V8\'s heap as committed (`heapTotal`: live objects, garbage not',
+    'yet collected, free room on its pages), ArrayBuffers (the bodies\' slabs and Buffers), and the rest of RSS (malloc\'s',
+    'arenas, code, stacks). The node\'s CPU time per request of the fill, every one a miss, is what its heap flags cost the miss path.',
+    '',
+    ...growthTable(cells),
     '',
     ...(marginal.length > 0
       ? [

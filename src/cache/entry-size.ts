@@ -5,14 +5,16 @@ import type { StoredVariant } from './stored-variant.js';
  * variant (stored-variant.ts) with its freshness numbers, the LRU's slots, the body's Buffer view.
  * Measured, not guessed: `node --expose-gc --import tsx bench/entry-cost.ts` (40 000 entries with
  * 1 KiB bodies packed into slabs, garbage collected before each reading) on Node 20.20 reports
- * 273 B fixed and 50 B per header for entries made in place; a store filled the way a node fills
- * it (local origin, origin client, owner) holds 1 901 B of heap and slab per entry where this
- * budget counts 2 018 B, so 460 is ~115 B over the live entry. Those are kept: the constant was
- * measured (195 + 265) while each origin fetch also left two WeakRefs on the node's shutdown
- * signal (AbortSignal.any, since replaced), and an entry costs resident memory more than its live
- * heap anyway: between two collections V8 keeps garbage and room to grow, and bench:memory sees
- * RSS grow by 1.00 MB per MB of capacity between 64 and 256 MB with 1 KiB objects. With a full
- * http-cache-semantics policy object per entry it was 1064 B and 131 B (README: Memory and sizing).
+ * 193 B fixed and 52 B per header for entries made in place, every header value of its own. A
+ * store filled the way a node fills it (local origin, origin client, owner) holds 1 691 B of heap
+ * and slab per entry where this budget counts 2 018 B: stored lists share the header strings
+ * responses repeat (shared-strings.ts), which the budget still counts in every entry, since an
+ * origin whose values are all distinct gets no such saving. The constant was measured (195 + 265)
+ * while each origin fetch also left two WeakRefs on the node's shutdown signal (AbortSignal.any,
+ * since replaced), and an entry costs resident memory more than its live heap anyway: between two
+ * collections V8 keeps garbage and room to grow, and bench:memory sees RSS grow by 1.00 MB per MB
+ * of capacity between 64 and 256 MB with 1 KiB objects. With a full http-cache-semantics policy
+ * object per entry it was 1064 B and 131 B (README: Memory and sizing).
  */
 export const ENTRY_FIXED_BYTES = 460;
 

@@ -2,6 +2,7 @@ import type { Headers } from './freshness.js';
 import { fromHeaderList, toHeaderList, type HeaderList } from './header-list.js';
 import { CachePolicy, NO_CACHE } from './rfc9111/policy.js';
 import { varyValue } from './rfc9111/vary.js';
+import { SharedStrings } from './shared-strings.js';
 
 /** Fields this cache sets on every answer (Age, the entry node's): an origin's own would only be replaced. */
 const SET_BY_CACHE: ReadonlySet<string> = new Set(['age', 'x-cache', 'cache-status', 'x-node-id', 'x-responsible-node', 'x-entry-node', 'x-hops', 'x-latency-ms', 'x-cache-origin']);
@@ -15,6 +16,13 @@ interface ReuseRules {
 
 /** Shared by every variant whose response has none of those: most of them, so they cost no object each. */
 const NO_REUSE_RULES: ReuseRules = Object.freeze({ flags: 0, staleWhileRevalidate: 0, staleIfError: 0 });
+
+/**
+ * Header names and values the stored lists share: most of a response's fields (Content-Type,
+ * Cache-Control, Server, a Date within the same second) repeat across the responses of an origin.
+ * A thousand strings cover the common ones among the values seen once.
+ */
+const STORED_HEADER_STRINGS = new SharedStrings(1024);
 
 /** Shared by every variant whose response has no Vary: most of them. */
 const NO_SELECTION: Readonly<Record<string, string>> = Object.freeze({});
@@ -81,8 +89,10 @@ export class StoredVariant {
     const p = v.policy;
     const freshMs = Math.floor((p.lifetime - p.initialAge) * 1000);
     const selectedBy = Object.keys(v.selectedBy).length === 0 ? NO_SELECTION : v.selectedBy;
+    const fields = toHeaderList(v.headers, SET_BY_CACHE);
+    for (let i = 0; i < fields.length; i++) fields[i] = STORED_HEADER_STRINGS.of(fields[i]!);
     // slice(): push leaves spare capacity that would stay allocated as long as the entry.
-    const list = toHeaderList(v.headers, SET_BY_CACHE).slice();
+    const list = fields.slice();
     const { flags, staleWhileRevalidate, staleIfError } = p;
     const rules = flags === 0 && staleWhileRevalidate === 0 && staleIfError === 0 ? NO_REUSE_RULES : { flags, staleWhileRevalidate, staleIfError };
     return new StoredVariant(url, v.status, list, body, selectedBy, p.responseTime, p.initialAge, freshMs, rules);
