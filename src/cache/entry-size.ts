@@ -8,7 +8,7 @@ import type { StoredVariant } from './stored-variant.js';
  * 193 B fixed and 52 B per header for entries made in place, every header value of its own. A
  * store filled the way a node fills it (local origin, origin client, owner) holds 1 691 B of heap
  * and slab per entry where this budget counts 2 018 B: stored lists share the header strings
- * responses repeat (shared-strings.ts), which the budget still counts in every entry, since an
+ * responses repeat (stored-variant.ts), which the budget still counts in every entry, since an
  * origin whose values are all distinct gets no such saving. The constant was measured (195 + 265)
  * while each origin fetch also left two WeakRefs on the node's shutdown signal (AbortSignal.any,
  * since replaced), and an entry costs resident memory more than its live heap anyway: between two

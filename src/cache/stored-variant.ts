@@ -2,7 +2,7 @@ import type { Headers } from './freshness.js';
 import { fromHeaderList, toHeaderList, type HeaderList } from './header-list.js';
 import { CachePolicy, NO_CACHE } from './rfc9111/policy.js';
 import { varyValue } from './rfc9111/vary.js';
-import { SharedStrings } from './shared-strings.js';
+import { recentResults } from '../runtime/memo.js';
 
 /** Fields this cache sets on every answer (Age, the entry node's): an origin's own would only be replaced. */
 const SET_BY_CACHE: ReadonlySet<string> = new Set(['age', 'x-cache', 'cache-status', 'x-node-id', 'x-responsible-node', 'x-entry-node', 'x-hops', 'x-latency-ms', 'x-cache-origin']);
@@ -18,11 +18,13 @@ interface ReuseRules {
 const NO_REUSE_RULES: ReuseRules = Object.freeze({ flags: 0, staleWhileRevalidate: 0, staleIfError: 0 });
 
 /**
- * Header names and values the stored lists share: most of a response's fields (Content-Type,
- * Cache-Control, Server, a Date within the same second) repeat across the responses of an origin.
- * A thousand strings cover the common ones among the values seen once.
+ * Header names and values the stored lists share, the string kept for an equal one: a header
+ * parser makes a new string for every value it reads, while most of a response's fields
+ * (Content-Type, Cache-Control, Server, a Date within the same second) repeat across the responses
+ * of an origin. The last thousand distinct strings of at most 256 characters are remembered
+ * (values seen once, like an ETag, pass through and are forgotten).
  */
-const STORED_HEADER_STRINGS = new SharedStrings(1024);
+const sharedHeaderString = recentResults(1024, 256, (s) => s);
 
 /** Shared by every variant whose response has no Vary: most of them. */
 const NO_SELECTION: Readonly<Record<string, string>> = Object.freeze({});
@@ -90,7 +92,7 @@ export class StoredVariant {
     const freshMs = Math.floor((p.lifetime - p.initialAge) * 1000);
     const selectedBy = Object.keys(v.selectedBy).length === 0 ? NO_SELECTION : v.selectedBy;
     const fields = toHeaderList(v.headers, SET_BY_CACHE);
-    for (let i = 0; i < fields.length; i++) fields[i] = STORED_HEADER_STRINGS.of(fields[i]!);
+    for (let i = 0; i < fields.length; i++) fields[i] = sharedHeaderString(fields[i]!);
     // slice(): push leaves spare capacity that would stay allocated as long as the entry.
     const list = fields.slice();
     const { flags, staleWhileRevalidate, staleIfError } = p;
