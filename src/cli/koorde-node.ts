@@ -2,7 +2,6 @@
 import { whenParentGone } from '../cluster/parent-pipe.js';
 import { ConfigError, loadSettings } from '../config/load.js';
 import { SETTINGS, TLS_SETTING_NAMES, tlsFiles } from '../config/settings.js';
-import { compactHeapForSize } from '../server/container-memory.js';
 import { closeLogFile, openLogFile } from '../server/log-file.js';
 import { createLogger } from '../server/logging.js';
 import { startNodeProcess, type NodeProcess } from '../server/node-process.js';
@@ -10,7 +9,6 @@ import { GrpcCredentials, readTlsMaterial, TlsFilesError } from '../transport/gr
 import { command } from './options.js';
 
 const NAME = 'koorde-node';
-compactHeapForSize();
 const settingsHelp = Object.values(SETTINGS)
   .map((s) => `  ${s.env.padEnd(24)} ${s.yaml.padEnd(40)} ${s.help} (default ${JSON.stringify(s.defaultValue)})`)
   .join('\n');

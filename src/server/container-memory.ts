@@ -1,5 +1,4 @@
 import { readFileSync } from 'node:fs';
-import { setFlagsFromString } from 'node:v8';
 
 /** cgroup v1 writes a page-rounded 2^63 − 1 for "no limit"; anything this large is none. */
 const V1_UNLIMITED_FROM = 2 ** 60;
@@ -106,20 +105,4 @@ export function podLimitMib(capacityMb: number): number {
 /** The heap flags a pod's node runs with (NODE_OPTIONS in the StatefulSet), for a memory limit in MiB. */
 export function nodeHeapOptions(limitMib: number): string {
   return `--max-old-space-size=${limitMib} --max-semi-space-size=${SEMI_SPACE_MB}`;
-}
-
-/**
- * Memory over speed where only the garbage collector pays: V8's compaction in its memory-saving
- * mode. A full cache of small objects leaves the old space fragmented (entries are evicted oldest
- * first, but the pages they were promoted to also hold request garbage and younger entries), and by
- * default V8 empties only pages at least 70 % free: at 64 MB of 1 KiB objects it kept 64–71 MB of
- * old space committed for ~42 MB live. With `--optimize-for-size` it empties pages once a fifth of
- * them is free, at most 6 MB per collection. Set at run time, because NODE_OPTIONS does not allow
- * the flag and because on the command line it also shrinks the semi-spaces to 1 MB, which costs
- * every path more scavenges: here it changes only what V8 decides at each full collection. RSS
- * growth over capacity with 1 KiB objects, `node --import tsx bench/memory.ts --sizes 1024`: README,
- * Memory and sizing.
- */
-export function compactHeapForSize(): void {
-  setFlagsFromString('--optimize-for-size');
 }
