@@ -111,8 +111,12 @@ describe('placement - balanced ids', () => {
     const ring = (members: bigint[]) => async (): Promise<RingSample> => ({ predecessor: ref(members[0]!), successors: [...members.slice(1), members[0]!].map(ref) });
     // 0, 100, 104, 150: intervals 100, 4, 46 and 106 (150 → 0 across the wrap).
     const skewed = ring([0n, 100n, 104n, 150n]);
-    assert.equal(await worthMoving(ids, seededRng(1), 4n, 46n, skewed), true, 'the node at 104 holds 4 and its successor would hold 50 ≤ ¾ · 106');
+    assert.equal(await worthMoving(ids, seededRng(1), 4n, 46n, skewed), true, 'the node at 104 holds 4 and its successor would hold 50 ≤ ⅞ · 106');
     assert.equal(await worthMoving(ids, seededRng(1), 100n, 4n, skewed), false, 'the node at 100 holds a fair share');
+    // 0, 40, 88, 150: intervals 40, 48, 62 and 106.
+    const uneven = ring([0n, 40n, 88n, 150n]);
+    assert.equal(await worthMoving(ids, seededRng(1), 40n, 48n, uneven), true, 'the node at 40: its successor would hold 88 ≤ ⅞ · 106');
+    assert.equal(await worthMoving(ids, seededRng(1), 48n, 62n, uneven), false, 'the node at 88: its successor would hold 110, more than the largest');
     const even = ring([0n, 64n, 128n, 192n]);
     assert.equal(await worthMoving(ids, seededRng(1), 64n, 64n, even), false);
   });
