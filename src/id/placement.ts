@@ -145,7 +145,7 @@ function largestSpan(intervals: readonly Interval[]): bigint {
  * all split the same interval, so right after a join a balanced member looks again. It moves
  * (leaves, handing its range to its successor, and joins again at a balanced id) when `own` and
  * `next`, the intervals ending at it and at its successor, together take at most a share
- * p = MOVE_SHARE of the largest interval L sampled.
+ * p = MOVE_SHARE of the largest interval L sampled, and that interval is still whole (stillWhole).
  *
  * Moves end: merging `own` and `next` adds 2·own·next ≤ (pL)²/2 to Σ span², and the join, when
  * its own samples find that interval of L too, splits it within its middle eighth, which takes
@@ -157,9 +157,23 @@ function largestSpan(intervals: readonly Interval[]): bigint {
  * settle near 1.5, docs/benchmarks/balance.md). A larger p tightens that bound and weakens the
  * decrease, which vanishes at p² = 63/64.
  */
-export async function worthMoving(ids: IdSpace, rng: Rng, own: bigint, next: bigint, sample: (key: bigint) => Promise<RingSample>): Promise<boolean> {
-  const largest = largestSpan(await sampleIntervals(ids, rng, sample));
-  return (own + next) * MOVE_SHARE.of <= largest * MOVE_SHARE.parts;
+export async function worthMoving(ids: IdSpace, rng: Rng, own: bigint, next: bigint, view: PlacementView): Promise<boolean> {
+  const intervals = await sampleIntervals(ids, rng, (key) => view.lookup(key));
+  const largest = largestSpan(intervals);
+  if ((own + next) * MOVE_SHARE.of > largest * MOVE_SHARE.parts) return false;
+  return stillWhole(ids, intervals.find((x) => x.span === largest)!, view);
+}
+
+/**
+ * Whether no member sits inside `interval` any more than the samples showed. They come from
+ * successor lists, which learn of a join a few stabilization rounds late: a move measured against
+ * an interval a newcomer has already split could merge more than the real largest interval. The
+ * interval's end learns of a new predecessor at once, so it is asked.
+ */
+async function stillWhole(ids: IdSpace, interval: Interval, view: PlacementView): Promise<boolean> {
+  const end = ids.wrap(interval.from + interval.span);
+  const { owner } = await view.lookup(ids.wrap(interval.from + interval.span / 2n));
+  return owner.id === end && (await view.predecessorOf(owner))?.id === interval.from;
 }
 
 /** Intervals cut at ids known to be taken. */
