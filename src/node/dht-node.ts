@@ -72,27 +72,22 @@ export interface DhtNodeInit {
   readonly rebalance?: boolean;
 }
 
-/**
- * Placement checks after a join, each one to two check delays after the previous: with the
- * defaults the last comes 6 to 12 minutes after the join. A steady pace rather than doubling
- * delays: a ring started at once has its slivers move within minutes, and a check skipped
- * because the neighbourhood changed costs one delay, not the longest.
- */
-const REBALANCE_CHECKS = 12;
+/** Placement checks after a join: the last comes about 2^REBALANCE_CHECKS first-check delays later. */
+const REBALANCE_CHECKS = 6;
 
 /**
- * The shortest wait before a node's placement check and between two checks, each stretched by a
- * random factor in [1, 2). It spans a few stabilization rounds, so the ring has settled, and one
- * and a half storage repair rounds, so pairs written while the ring was in flux have reached
- * their owners and replicas before a neighbour moves.
+ * The shortest wait before a node's first placement check, each later one twice as long, each
+ * stretched by a random factor in [1, 2). It spans a few stabilization rounds, so the ring has
+ * settled, and one and a half storage repair rounds, so pairs written while the ring was in flux
+ * have reached their owners and replicas before a neighbour moves.
  */
-function checkDelayMs(init: Pick<DhtNodeInit, 'stabilizeIntervalMs' | 'storageFixIntervalMs'>): number {
+function firstCheckMs(init: Pick<DhtNodeInit, 'stabilizeIntervalMs' | 'storageFixIntervalMs'>): number {
   return Math.max(5 * init.stabilizeIntervalMs, 1.5 * init.storageFixIntervalMs);
 }
 
 /** The latest a node's last placement check can come after its join. */
 export function placementChecksSpanMs(init: Pick<DhtNodeInit, 'stabilizeIntervalMs' | 'storageFixIntervalMs'>): number {
-  return 2 * checkDelayMs(init) * REBALANCE_CHECKS;
+  return 2 * firstCheckMs(init) * (2 ** REBALANCE_CHECKS - 1);
 }
 
 /** Data held by key range, bound to this node's ring: what moves when ownership does. */
@@ -370,16 +365,16 @@ export class DhtNode {
   /**
    * Right after joins that raced, several joiners have split one interval and hold slivers of it.
    * Each looks again after a random delay (so that the slivers move one after another, each
-   * seeing where the others went), and again after each such delay: a sliver leaves the normal way,
+   * seeing where the others went), and again at doubling delays: a sliver leaves the normal way,
    * handing its range to its successor, and its owner joins it again at a balanced id. Checks
    * stop after REBALANCE_CHECKS; each move also lowers Σ span² (worthMoving), so moves end.
    */
   private async checkPlacement(): Promise<void> {
-    const delay = checkDelayMs(this.init);
+    const first = firstCheckMs(this.init);
     let neighbourhood = this.neighbourhood();
     for (let check = 0; check < REBALANCE_CHECKS && !this.#leaving; check++) {
       try {
-        await sleep(this.clock, delay * (1 + this.rng.next()), this.signal);
+        await sleep(this.clock, first * 2 ** check * (1 + this.rng.next()), this.signal);
         // The copies of a range sit on its owner and the next nodes: while one of them moves, its
         // neighbours wait for a check with the neighbourhood unchanged since the last one (at
         // least a repair round), so that repair has restored the copies before the next goes.
