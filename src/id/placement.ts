@@ -154,7 +154,7 @@ function largestSpan(intervals: readonly Interval[]): bigint {
  * interleave with joins. The merged interval stays below L, so no move makes a new largest one.
  * At rest every pair of neighbouring intervals adds up to more than pL, so the mean is above
  * pL/2: the largest share is below 2/p = 2.29 times the mean once the samples find it (the sims
- * settle near 1.5, docs/benchmarks/balance.md). A larger p tightens that bound and weakens the
+ * settle at 1.3–1.8, docs/benchmarks/balance.md). A larger p tightens that bound and weakens the
  * decrease, which vanishes at p² = 63/64.
  */
 export async function worthMoving(ids: IdSpace, rng: Rng, own: bigint, next: bigint, view: PlacementView): Promise<boolean> {
