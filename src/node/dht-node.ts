@@ -379,7 +379,9 @@ export class DhtNode {
         // neighbours wait for a check with the neighbourhood unchanged since the last one (at
         // least a repair round), so that repair has restored the copies before the next goes.
         const unchanged = neighbourhood === (neighbourhood = this.neighbourhood());
-        if (unchanged && (await this.wantsToMove())) return this.leaveAndStartOver('rebalance');
+        // Asked again after the sampling lookups, which take a while: a neighbour that started to
+        // move meanwhile has merged one of the intervals this decision was made on.
+        if (unchanged && (await this.wantsToMove()) && neighbourhood === this.neighbourhood()) return this.leaveAndStartOver('rebalance');
       } catch (err) {
         if (this.signal.aborted) return;
         if (!isRetryable(err)) throw err;
@@ -400,7 +402,11 @@ export class DhtNode {
     if (!predecessor || !successor || successor.id === this.self.id) return false;
     const own = this.ids.distance(predecessor.id, this.self.id);
     const next = this.ids.distance(this.self.id, successor.id);
-    return worthMoving(this.ids, this.rng, own, next, (key) => this.route(key, this.signal));
+    return worthMoving(this.ids, this.rng, own, next, {
+      lookup: (key) => this.route(key, this.signal),
+      predecessorOf: async (node) =>
+        node.addr === this.self.addr ? this.ring.predecessor : (await this.peers.call(node.addr, 'getNeighbours', {}, { signal: this.signal })).predecessor,
+    });
   }
 
   private leaveAndStartOver(reason: DisplacedReason): void {

@@ -255,6 +255,7 @@ export class Simulation {
   private async settleStatic(ring: SortedRing, moves: Map<bigint, number>): Promise<void> {
     const space = new IdSpace(this.init.idBits);
     const sample = async (key: bigint) => ring.sample(key);
+    const view = { lookup: async (key: bigint) => ring.lookup(key), predecessorOf: async (node: { id: bigint }) => ring.lookup(node.id).predecessor };
     for (let moved = true; moved; ) {
       moved = false;
       const order = [...moves.keys()];
@@ -266,7 +267,7 @@ export class Simulation {
         const made = moves.get(id)!;
         if (made >= MAX_MOVES) continue;
         const { own, next } = ring.intervalsAt(id);
-        if (!(await worthMoving(space, this.rng, own, next, sample))) continue;
+        if (!(await worthMoving(space, this.rng, own, next, view))) continue;
         ring.remove(id);
         moves.delete(id);
         const to = await balancedId(space, this.rng, sample);
@@ -334,6 +335,12 @@ class SortedRing {
     const at = (j: number) => this.ids[(j + n) % n]!;
     const gap = (a: bigint, b: bigint) => this.space.distance(a, b) || this.space.size;
     return { own: gap(at(i - 1), id), next: gap(id, at(i + 1)) };
+  }
+
+  /** A converged ring's answer to a lookup of `key`: its owner first in the run. */
+  lookup(key: bigint): RingSample & { readonly owner: NodeRef } {
+    const answer = this.sample(key);
+    return { ...answer, owner: answer.successors[0] ?? answer.predecessor };
   }
 
   sample(key: bigint): RingSample {

@@ -7,7 +7,7 @@ import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { ConfigError, loadSettings } from '../../src/config/load.js';
 import { IdSpace } from '../../src/id/id-space.js';
-import { balancedId, balanceOf, freeBalancedId, ordinalFromHostname, ordinalId, sharesOf, worthMoving, type RingSample } from '../../src/id/placement.js';
+import { balancedId, balanceOf, freeBalancedId, ordinalFromHostname, ordinalId, sharesOf, worthMoving, type PlacementView, type RingSample } from '../../src/id/placement.js';
 import { initialPlacement } from '../../src/server/node-id.js';
 import { seededRng } from '../../src/runtime/rng.js';
 
@@ -107,14 +107,33 @@ describe('placement - balanced ids', () => {
   });
 
   it('moves a sliver beside a fair interval when the ring has a much larger one, and leaves fair shares alone', async () => {
-    // Members of an 8-bit ring; lookups show the whole ring.
-    const ring = (members: bigint[]) => async (): Promise<RingSample> => ({ predecessor: ref(members[0]!), successors: [...members.slice(1), members[0]!].map(ref) });
+    // Members of an 8-bit ring, in order; lookups show the whole ring, and nodes their true predecessor.
+    const ring = (members: bigint[], predecessors = members): PlacementView => ({
+      lookup: async (key) => {
+        const owner = members.find((id) => id >= key) ?? members[0]!;
+        return { owner: ref(owner), predecessor: ref(members[0]!), successors: [...members.slice(1), members[0]!].map(ref) };
+      },
+      predecessorOf: async (node) => ref([...predecessors].reverse().find((id) => id < node.id) ?? predecessors.at(-1)!),
+    });
     // 0, 100, 104, 150: intervals 100, 4, 46 and 106 (150 → 0 across the wrap).
     const skewed = ring([0n, 100n, 104n, 150n]);
-    assert.equal(await worthMoving(ids, seededRng(1), 4n, 46n, skewed), true, 'the node at 104 holds 4 and its successor would hold 50 ≤ ¾ · 106');
+    assert.equal(await worthMoving(ids, seededRng(1), 4n, 46n, skewed), true, 'the node at 104 holds 4 and its successor would hold 50 ≤ ⅞ · 106');
     assert.equal(await worthMoving(ids, seededRng(1), 100n, 4n, skewed), false, 'the node at 100 holds a fair share');
+    // 0, 40, 88, 150: intervals 40, 48, 62 and 106.
+    const uneven = ring([0n, 40n, 88n, 150n]);
+    assert.equal(await worthMoving(ids, seededRng(1), 40n, 48n, uneven), true, 'the node at 40: its successor would hold 88 ≤ ⅞ · 106');
+    assert.equal(await worthMoving(ids, seededRng(1), 48n, 62n, uneven), false, 'the node at 88: its successor would hold 110, more than the largest');
     const even = ring([0n, 64n, 128n, 192n]);
     assert.equal(await worthMoving(ids, seededRng(1), 64n, 64n, even), false);
+  });
+
+  it('stays when the largest interval sampled has been split since the samples were taken', async () => {
+    // Lookups still show 0, 100, 104, 150, but a node joined at 200: the end of (150, 0] knows it as its predecessor.
+    const ring: PlacementView = {
+      lookup: async (key) => ({ owner: ref(key > 150n ? 0n : key > 104n ? 150n : key > 100n ? 104n : 100n), predecessor: ref(0n), successors: [100n, 104n, 150n, 0n].map(ref) }),
+      predecessorOf: async (node) => ref(node.id === 0n ? 200n : node.id === 150n ? 104n : node.id === 104n ? 100n : 0n),
+    };
+    assert.equal(await worthMoving(ids, seededRng(1), 4n, 46n, ring), false, 'the largest interval is now 56, not 106');
   });
 
   it('measures balance: max and min over the mean, and the Gini coefficient', () => {
