@@ -9,6 +9,7 @@
  *
  *   npm run bench:balance -- --nodes 64 --id-strategy balanced --minutes 12
  *   npm run bench:balance -- --nodes 64 --id-strategy hash --minutes 4 --out docs/benchmarks
+ *   npm run bench:balance -- --nodes 8 --base-port 30000   # ports 30000…, 31000…, 32000… instead of a free range picked at random
  */
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
@@ -54,17 +55,20 @@ interface ClusterView {
   readonly members: readonly { readonly id: string; readonly addr: string; readonly status: string }[];
 }
 
-const { values } = parseArgs({ options: { nodes: { type: 'string' }, 'id-strategy': { type: 'string' }, minutes: { type: 'string' }, every: { type: 'string' }, out: { type: 'string' } } });
+const { values } = parseArgs({ options: { nodes: { type: 'string' }, 'id-strategy': { type: 'string' }, minutes: { type: 'string' }, every: { type: 'string' }, out: { type: 'string' }, 'base-port': { type: 'string' } } });
 const nodes = Number(values.nodes ?? 64);
 const strategy = (values['id-strategy'] ?? 'balanced') as IdStrategy;
 const minutes = Number(values.minutes ?? 12);
 const everyS = Number(values.every ?? 30);
 const out = values.out ?? 'bench/results';
+/** The nodes' first gRPC port (HTTP ports 1000 higher, peer ports 2000): a free range is picked when absent. */
+const basePort = values['base-port'] === undefined ? undefined : Number(values['base-port']);
 const problems = [
   Number.isInteger(nodes) && nodes >= 2 && nodes <= 256 ? '' : `--nodes must be an integer from 2 to 256, got ${values.nodes}`,
   ID_STRATEGIES.includes(strategy) && strategy !== 'ordinal' ? '' : `--id-strategy must be hash or balanced (ordinal needs StatefulSet host names), got ${strategy}`,
   minutes > 0 ? '' : `--minutes must be > 0, got ${values.minutes}`,
   everyS >= 5 ? '' : `--every must be at least 5 s, got ${values.every}`,
+  basePort === undefined || (Number.isInteger(basePort) && basePort >= 1024 && basePort + 2000 + nodes <= 65535) ? '' : `--base-port must leave room for ${nodes} nodes' three ports, got ${values['base-port']}`,
 ].filter(Boolean);
 if (problems.length) {
   process.stderr.write(`bench:balance: ${problems.join('; ')}\n`);
@@ -88,7 +92,7 @@ const cluster = new LocalCluster({
   nodes,
   protocol: 'koorde',
   degree: 8,
-  basePort: await freeClusterBase(nodes),
+  basePort: basePort ?? (await freeClusterBase(nodes)),
   env: { LOGGER_LEVEL: 'warn', DHT_ID_BITS: '66', NODE_ID_STRATEGY: strategy },
 });
 const stopAll = () => void cluster.stop().then(() => process.exit(130));

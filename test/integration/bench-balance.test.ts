@@ -3,6 +3,7 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
+import { reservedClusterBase } from '../helpers/ports.js';
 import { ProcessGroup } from '../helpers/processes.js';
 import { assertWellFormedSvg } from '../helpers/svg.js';
 
@@ -12,7 +13,10 @@ describe('bench:balance - the key-space split of real nodes over time', () => {
 
   it('bench:balance follows the key-space split of a cluster started at once and charts it', async () => {
     const out = mkdtempSync(join(tmpdir(), 'koorde-balance-'));
-    const run = group.spawn('balance', process.execPath, ['--import', 'tsx', 'bench/balance.ts', '--nodes', '3', '--id-strategy', 'hash', '--minutes', '0.5', '--every', '5', '--out', out]);
+    // Ports from this test process's reserved block: a range the benchmark picked itself could be
+    // one another test file has reserved and not yet bound (or just released), as files run side by side.
+    const base = await reservedClusterBase(3);
+    const run = group.spawn('balance', process.execPath, ['--import', 'tsx', 'bench/balance.ts', '--nodes', '3', '--id-strategy', 'hash', '--minutes', '0.5', '--every', '5', '--out', out, '--base-port', String(base)]);
     assert.equal(await run.exited, 0, run.output());
     const result = JSON.parse(readFileSync(join(out, 'balance-hash-n3.json'), 'utf8'));
     assert.equal(result.nodes, 3);
