@@ -91,10 +91,8 @@ export class StoredVariant {
     const p = v.policy;
     const freshMs = Math.floor((p.lifetime - p.initialAge) * 1000);
     const selectedBy = Object.keys(v.selectedBy).length === 0 ? NO_SELECTION : v.selectedBy;
-    const fields = toHeaderList(v.headers, SET_BY_CACHE);
-    for (let i = 0; i < fields.length; i++) fields[i] = sharedHeaderString(fields[i]!);
-    // slice(): push leaves spare capacity that would stay allocated as long as the entry.
-    const list = fields.slice();
+    // map() makes a list of exactly its length: push leaves spare capacity that would stay allocated as long as the entry.
+    const list = toHeaderList(v.headers, SET_BY_CACHE).map((field) => sharedHeaderString(field));
     const { flags, staleWhileRevalidate, staleIfError } = p;
     const rules = flags === 0 && staleWhileRevalidate === 0 && staleIfError === 0 ? NO_REUSE_RULES : { flags, staleWhileRevalidate, staleIfError };
     return new StoredVariant(url, v.status, list, body, selectedBy, p.responseTime, p.initialAge, freshMs, rules);
