@@ -1,14 +1,18 @@
 /**
  * npm run bench:balance — how evenly a real local cluster splits the key space over time. Starts
- * N built nodes at once (as `koorde-cluster up` does: Koorde k=8, 66-bit ids, default upkeep) with
- * one NODE_ID_STRATEGY, and every --every seconds reads GET /cluster from the first node that
- * answers: the ring's size, its largest and smallest share over the mean, and the ids that changed
- * since the previous look (balanced nodes moving after racing joins). Stops at --minutes, or once
- * the whole ring has shown no id change for QUIET_MS. Writes OUT/balance-<strategy>-n<N>.json and
- * redraws OUT/balance.svg from every such file there.
+ * N built nodes (Koorde k=8, 66-bit ids, default upkeep) with one NODE_ID_STRATEGY, all at once
+ * (as `koorde-cluster up` does) or one by one (each once the ring holds the ones before it), and
+ * every --every seconds reads GET /cluster from the first node that answers: the ring's size, its
+ * largest and smallest share over the mean, and the ids that changed since the previous look
+ * (balanced nodes moving after racing joins). Stops at --minutes, or once the whole ring has shown
+ * no id change for --quiet-minutes (default 3; later placement checks may still move a node, which
+ * a --quiet-minutes above --minutes waits for). Writes OUT/balance-<strategy>-n<N>[-one-by-one].json
+ * and redraws OUT/balance.svg from every such file there.
  *
  *   npm run bench:balance -- --nodes 64 --id-strategy balanced --minutes 12
  *   npm run bench:balance -- --nodes 64 --id-strategy hash --minutes 4 --out docs/benchmarks
+ *   npm run bench:balance -- --nodes 64 --arrival one-by-one --minutes 20
+ *   npm run bench:balance -- --nodes 64 --minutes 50 --quiet-minutes 60   # every later placement check
  *   npm run bench:balance -- --nodes 8 --base-port 30000   # ports 30000…, 31000…, 32000… instead of a free range picked at random
  */
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -21,7 +25,9 @@ import { ID_STRATEGIES, type IdStrategy } from '../src/id/placement.js';
 import { lineChart } from './lib/svg-chart.js';
 
 /** A ring this long without an id change counts as settled (a balanced node's later checks may still move it). */
-const QUIET_MS = 3 * 60_000;
+const DEFAULT_QUIET_MINUTES = 3;
+/** The longest a node may take to join when they start one by one. */
+const JOIN_TIMEOUT_MS = 120_000;
 /** The longest one look at /cluster may take on a loaded machine. */
 const VIEW_TIMEOUT_MS = 25_000;
 
@@ -39,9 +45,13 @@ interface Sample {
   readonly load_average_1m: number;
 }
 
+type Arrival = 'at-once' | 'one-by-one';
+
 interface BalanceRun {
   readonly nodes: number;
   readonly id_strategy: IdStrategy;
+  /** Absent in the runs from before nodes could start one by one: those started at once. */
+  readonly arrival?: Arrival;
   readonly command: string;
   readonly machine: { readonly cpu: string; readonly cpus: number; readonly node: string };
   /** Seconds from the start until the whole ring was READY and had its last id change; null if it never settled. */
@@ -55,11 +65,13 @@ interface ClusterView {
   readonly members: readonly { readonly id: string; readonly addr: string; readonly status: string }[];
 }
 
-const { values } = parseArgs({ options: { nodes: { type: 'string' }, 'id-strategy': { type: 'string' }, minutes: { type: 'string' }, every: { type: 'string' }, out: { type: 'string' }, 'base-port': { type: 'string' } } });
+const { values } = parseArgs({ options: { nodes: { type: 'string' }, 'id-strategy': { type: 'string' }, minutes: { type: 'string' }, every: { type: 'string' }, out: { type: 'string' }, 'base-port': { type: 'string' }, arrival: { type: 'string' }, 'quiet-minutes': { type: 'string' } } });
 const nodes = Number(values.nodes ?? 64);
 const strategy = (values['id-strategy'] ?? 'balanced') as IdStrategy;
 const minutes = Number(values.minutes ?? 12);
 const everyS = Number(values.every ?? 30);
+const arrival = (values.arrival ?? 'at-once') as Arrival;
+const quietMinutes = Number(values['quiet-minutes'] ?? DEFAULT_QUIET_MINUTES);
 const out = values.out ?? 'bench/results';
 /** The nodes' first gRPC port (HTTP ports 1000 higher, peer ports 2000): a free range is picked when absent. */
 const basePort = values['base-port'] === undefined ? undefined : Number(values['base-port']);
@@ -68,6 +80,8 @@ const problems = [
   ID_STRATEGIES.includes(strategy) && strategy !== 'ordinal' ? '' : `--id-strategy must be hash or balanced (ordinal needs StatefulSet host names), got ${strategy}`,
   minutes > 0 ? '' : `--minutes must be > 0, got ${values.minutes}`,
   everyS >= 5 ? '' : `--every must be at least 5 s, got ${values.every}`,
+  arrival === 'at-once' || arrival === 'one-by-one' ? '' : `--arrival must be at-once or one-by-one, got ${values.arrival}`,
+  quietMinutes > 0 ? '' : `--quiet-minutes must be > 0, got ${values['quiet-minutes']}`,
   basePort === undefined || (Number.isInteger(basePort) && basePort >= 1024 && basePort + 2000 + nodes <= 65535) ? '' : `--base-port must leave room for ${nodes} nodes' three ports, got ${values['base-port']}`,
 ].filter(Boolean);
 if (problems.length) {
@@ -104,10 +118,18 @@ let settledAt: number | null = null;
 let lastChangeAt = 0;
 let previous = new Map<string, string>();
 const started = Date.now();
-cluster.start();
-process.stdout.write(`bench:balance: ${nodes} nodes, ${strategy} ids, logs in ${cluster.logDir}\n`);
+process.stdout.write(`bench:balance: ${nodes} nodes ${arrival}, ${strategy} ids, logs in ${cluster.logDir}\n`);
 try {
-  for (let due = everyS * 1000; due <= minutes * 60_000; due += everyS * 1000) {
+  if (arrival === 'at-once') cluster.start();
+  else {
+    for (let i = 0; i < nodes; i++) {
+      cluster.addNode();
+      await cluster.waitReady(JOIN_TIMEOUT_MS);
+    }
+    process.stdout.write(`${((Date.now() - started) / 1000).toFixed(0).padStart(5)} s  all ${nodes} joined\n`);
+  }
+  const every = everyS * 1000;
+  for (let due = every * Math.ceil((Date.now() - started + 1) / every); due <= minutes * 60_000; due += every) {
     await new Promise((resolve) => setTimeout(resolve, Math.max(0, started + due - Date.now())));
     const v = await view(cluster);
     const t = (Date.now() - started) / 1000;
@@ -127,7 +149,7 @@ try {
     process.stdout.write(
       `${t.toFixed(0).padStart(5)} s  ring ${v.size} (${ready} ready)  largest/mean ${sample.max_share_over_mean.toFixed(2)}  smallest/mean ${sample.min_share_over_mean.toFixed(2)}  moved ${moved}  load ${sample.load_average_1m}${crashed ? `  ${crashed} exited` : ''}\n`,
     );
-    if (whole && t - lastChangeAt >= QUIET_MS / 1000) {
+    if (whole && t - lastChangeAt >= quietMinutes * 60) {
       settledAt = Math.round(lastChangeAt);
       break;
     }
@@ -139,24 +161,25 @@ try {
 const run: BalanceRun = {
   nodes,
   id_strategy: strategy,
-  command: `npm run bench:balance -- --nodes ${nodes} --id-strategy ${strategy} --minutes ${minutes} --every ${everyS}`,
+  arrival,
+  command: `npm run bench:balance -- --nodes ${nodes} --id-strategy ${strategy} --arrival ${arrival} --minutes ${minutes} --every ${everyS} --quiet-minutes ${quietMinutes}`,
   machine: { cpu: cpus()[0]?.model ?? 'unknown', cpus: cpus().length, node: process.version },
   settled_at_s: settledAt,
   samples,
 };
 mkdirSync(out, { recursive: true });
-writeFileSync(join(out, `balance-${strategy}-n${nodes}.json`), JSON.stringify(run, null, 2) + '\n');
+writeFileSync(join(out, `balance-${strategy}-n${nodes}${arrival === 'one-by-one' ? '-one-by-one' : ''}.json`), JSON.stringify(run, null, 2) + '\n');
 const runs = readdirSync(out)
-  .filter((f) => /^balance-\w+-n\d+\.json$/.test(f))
+  .filter((f) => /^balance-\w+-n\d+(-one-by-one)?\.json$/.test(f))
   .map((f) => JSON.parse(readFileSync(join(out, f), 'utf8')) as BalanceRun)
-  .sort((a, b) => a.nodes - b.nodes || a.id_strategy.localeCompare(b.id_strategy));
+  .sort((a, b) => a.nodes - b.nodes || a.id_strategy.localeCompare(b.id_strategy) || (a.arrival ?? '').localeCompare(b.arrival ?? ''));
 writeFileSync(
   join(out, 'balance.svg'),
   lineChart({
-    title: 'Largest share of the key space over the mean, real nodes started at once',
+    title: 'Largest share of the key space over the mean, real nodes',
     xLabel: 'seconds since start',
     yLabel: 'largest share / mean',
-    series: runs.map((r) => ({ name: `${r.id_strategy} ids, N=${r.nodes}`, dashed: r.id_strategy === 'hash', points: r.samples.map((s) => [s.t_s, s.max_share_over_mean] as const) })),
+    series: runs.map((r) => ({ name: `${r.id_strategy} ids, N=${r.nodes}${r.arrival === 'one-by-one' ? ', one by one' : ''}`, dashed: r.id_strategy === 'hash', points: r.samples.map((s) => [s.t_s, s.max_share_over_mean] as const) })),
   }),
 );
 process.stdout.write(`bench:balance: ${settledAt === null ? 'not settled' : `settled at ${settledAt} s`}; results in ${out}\n`);

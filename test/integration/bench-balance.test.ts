@@ -29,4 +29,20 @@ describe('bench:balance - the key-space split of real nodes over time', () => {
     assert.ok(whole.every((s: { max_share_over_mean: number; moved: number }) => s.max_share_over_mean >= 1 && s.max_share_over_mean <= 3 && s.moved === 0));
     assertWellFormedSvg(readFileSync(join(out, 'balance.svg'), 'utf8'), 'balance.svg');
   });
+
+  it('bench:balance starts balanced nodes one by one, and stops once the ring has been quiet', async () => {
+    const out = mkdtempSync(join(tmpdir(), 'koorde-balance-'));
+    const base = await reservedClusterBase(3);
+    const args = ['--nodes', '3', '--id-strategy', 'balanced', '--arrival', 'one-by-one', '--minutes', '2', '--every', '5', '--quiet-minutes', '0.2', '--out', out, '--base-port', String(base)];
+    const run = group.spawn('balance-one-by-one', process.execPath, ['--import', 'tsx', 'bench/balance.ts', ...args]);
+    assert.equal(await run.exited, 0, run.output());
+    const result = JSON.parse(readFileSync(join(out, 'balance-balanced-n3-one-by-one.json'), 'utf8'));
+    assert.equal(result.arrival, 'one-by-one');
+    assert.notEqual(result.settled_at_s, null, 'a ring that joined one by one has nothing to move: it settles within the two minutes');
+    const whole = result.samples.filter((s: { size: number; ready: number }) => s.size === 3 && s.ready === 3);
+    assert.equal(whole.length, result.samples.length, 'sampling starts once all three have joined');
+    // Each joiner takes a point in the middle eighth of the largest interval it finds: the second
+    // leaves two of 7/16 to 9/16 of the ring, the third splits the larger, so the other is largest.
+    assert.ok(whole.every((s: { max_share_over_mean: number; moved: number }) => s.max_share_over_mean >= 3 * (7 / 16) - 0.01 && s.max_share_over_mean <= 1.5 + 0.01 && s.moved === 0), JSON.stringify(whole));
+  });
 });
