@@ -27,11 +27,6 @@ export const ERROR_CODES = {
   ERR_ORIGIN_FAILED: { grpc: 14, http: 502 },
   /** The origin did not connect, answer or finish its body in time. */
   ERR_ORIGIN_TIMEOUT: { grpc: 4, http: 504 },
-  /**
-   * The caller knows the node at that address by another id: it moved or restarted under a new
-   * one, and the caller's reference to it is stale.
-   */
-  ERR_WRONG_NODE: { grpc: 9 /* FAILED_PRECONDITION */, http: 503 },
   /** An entry's cached route is stale: the node asked does not own the key (any more). */
   ERR_NOT_OWNER: { grpc: 9 /* FAILED_PRECONDITION */, http: 503 },
   /** Too many origin requests in flight or waiting: the node sheds load; try again later. */
@@ -65,7 +60,6 @@ const RETRYABLE = new Set<ErrorCode>([
   'ERR_LOOKUP_FAILED',
   'ERR_HOP_BUDGET',
   'ERR_NOT_OWNER',
-  'ERR_WRONG_NODE',
 ]);
 
 /**

@@ -181,7 +181,7 @@ export class DhtNode {
       init,
     );
     this.addRangeHolder(this.store.range);
-    this.handlers = this.asThisNode({
+    this.handlers = {
       ...this.store.handlers,
       ping: pingHandler(),
       describe: describeHandler(() => {
@@ -193,25 +193,7 @@ export class DhtNode {
       findNext: findNextHandler(this.router),
       lookup: lookupHandler((key, signal) => this.lookup(key, { signal })),
       leave: leaveHandler(this.ring),
-    });
-  }
-
-  /**
-   * Every handler refuses a call meant for another id at this address (CallOptions.calleeId): a
-   * peer that still knows the node this process was before it moved would otherwise take this
-   * node's answers for that node's, and two rings could grow from one.
-   */
-  private asThisNode(handlers: Handlers): Handlers {
-    const checked: Partial<Record<keyof Handlers, Handler<keyof Handlers>>> = {};
-    for (const [method, handler] of Object.entries(handlers) as [keyof Handlers, Handler<keyof Handlers>][]) {
-      checked[method] = (request, context) => {
-        if (context.calleeId !== undefined && context.calleeId !== this.self.id) {
-          return Promise.reject(new DhtError('ERR_WRONG_NODE', `${this.self.addr} is ${this.ids.toHex(this.self.id)} now, not ${this.ids.toHex(context.calleeId)}`));
-        }
-        return handler(request, context);
-      };
-    }
-    return checked as Handlers;
+    };
   }
 
   /**
@@ -305,7 +287,7 @@ export class DhtNode {
   pointerSource(): PointerSource {
     return {
       lookup: (key, signal) => this.route(key, signal),
-      neighbours: (node, signal) => this.peers.call(node.addr, 'getNeighbours', {}, { signal, calleeId: node.id }),
+      neighbours: (node, signal) => this.peers.call(node.addr, 'getNeighbours', {}, { signal }),
     };
   }
 
@@ -325,13 +307,13 @@ export class DhtNode {
   /** Round trip of a ping to `node`, in ms. */
   async ping(node: NodeRef, signal?: AbortSignal): Promise<number> {
     const started = this.clock.now();
-    await this.peers.call(node.addr, 'ping', {}, { signal, calleeId: node.id });
+    await this.peers.call(node.addr, 'ping', {}, { signal });
     return this.clock.now() - started;
   }
 
   /** Asks any node (this one included) to describe itself. */
   describePeer(node: NodeRef, signal?: AbortSignal): Promise<NodeDescription> {
-    return this.peers.call(node.addr, 'describe', {}, { signal, calleeId: node.id });
+    return this.peers.call(node.addr, 'describe', {}, { signal });
   }
 
   /** Data that follows key ownership (stored pairs, cached objects) and moves when the ring changes. */
@@ -423,7 +405,7 @@ export class DhtNode {
     return worthMoving(this.ids, this.rng, own, next, {
       lookup: (key) => this.route(key, this.signal),
       predecessorOf: async (node) =>
-        node.addr === this.self.addr ? this.ring.predecessor : (await this.peers.call(node.addr, 'getNeighbours', {}, { signal: this.signal, calleeId: node.id })).predecessor,
+        node.addr === this.self.addr ? this.ring.predecessor : (await this.peers.call(node.addr, 'getNeighbours', {}, { signal: this.signal })).predecessor,
     });
   }
 
@@ -462,7 +444,7 @@ export class DhtNode {
         self: this.self,
         ids: this.ids,
         localStep: (k) => this.router.step(k),
-        remoteStep: (node, k, carry, s) => this.peers.call(node.addr, 'findNext', { key: k, carry }, { signal: s, calleeId: node.id }),
+        remoteStep: (node, k, carry, s) => this.peers.call(node.addr, 'findNext', { key: k, carry }, { signal: s }),
         now: () => this.clock.now(),
       },
       { maxHops: this.maxHops, signal: signal ?? this.signal },

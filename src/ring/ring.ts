@@ -105,7 +105,7 @@ export class Ring {
 
   /** Joins the ring that `successor` belongs to, copying its successor list. */
   async join(successor: NodeRef, signal?: AbortSignal): Promise<void> {
-    const theirs = await this.peers.call(successor.addr, 'getNeighbours', {}, { signal, calleeId: successor.id });
+    const theirs = await this.peers.call(successor.addr, 'getNeighbours', {}, { signal });
     this.#predecessor = undefined;
     this.setSuccessors([successor, ...theirs.successors]);
   }
@@ -131,7 +131,7 @@ export class Ring {
       const between = theirs.predecessor;
       if (between && this.ids.inOpen(between.id, this.self.id, candidate.id) && !sameNode(between, this.self)) {
         try {
-          theirs = await this.peers.call(between.addr, 'getNeighbours', {}, { signal, calleeId: between.id });
+          theirs = await this.peers.call(between.addr, 'getNeighbours', {}, { signal });
           successor = between;
         } catch (err) {
           if (!isRetryable(err)) throw err; // a half-joined or dead node is not adopted
@@ -140,7 +140,7 @@ export class Ring {
       if (this.#version !== version) return; // superseded while waiting; the next round starts fresh
       this.setSuccessors([successor, ...theirs.successors]);
       if (!sameNode(successor, this.self)) {
-        await this.peers.call(successor.addr, 'notify', { node: this.self }, { signal, calleeId: successor.id }).catch((err: unknown) => {
+        await this.peers.call(successor.addr, 'notify', { node: this.self }, { signal }).catch((err: unknown) => {
           if (!isRetryable(err)) throw err; // the next round retries
         });
       }
@@ -189,7 +189,6 @@ export class Ring {
   async reunite(signal?: AbortSignal): Promise<void> {
     const lost = this.#lost.shift();
     if (!lost) return;
-    // By address alone: whoever answers there now, under any id, can look this node up in its ring.
     const answer = await this.peers.call(lost.node.addr, 'lookup', { key: this.self.id }, { signal }).catch((err: unknown) => {
       if (!isRetryable(err)) throw err;
       if (++lost.checks < LOST_NODE_CHECKS) this.#lost.push(lost);
@@ -201,14 +200,14 @@ export class Ring {
     if (sameNode(candidate, this.self) || !this.ids.inOpen(candidate.id, this.self.id, this.successor.id)) return;
     let theirs: Neighbours;
     try {
-      theirs = await this.peers.call(candidate.addr, 'getNeighbours', {}, { signal, calleeId: candidate.id });
+      theirs = await this.peers.call(candidate.addr, 'getNeighbours', {}, { signal });
     } catch (err) {
       if (!isRetryable(err)) throw err;
       return;
     }
     if (this.#version !== version) return; // the ring changed meanwhile; a later check retries
     this.setSuccessors([candidate, ...theirs.successors]);
-    await this.peers.call(candidate.addr, 'notify', { node: this.self }, { signal, calleeId: candidate.id }).catch((err: unknown) => {
+    await this.peers.call(candidate.addr, 'notify', { node: this.self }, { signal }).catch((err: unknown) => {
       if (!isRetryable(err)) throw err; // the next stabilize notifies it
     });
   }
@@ -231,7 +230,7 @@ export class Ring {
     const targets = uniqueNodes([this.successor, ...(this.#predecessor ? [this.#predecessor] : [])]);
     await Promise.all(
       targets.map((n) =>
-        this.peers.call(n.addr, 'leave', message, { signal, calleeId: n.id }).catch((err: unknown) => {
+        this.peers.call(n.addr, 'leave', message, { signal }).catch((err: unknown) => {
           if (!isRetryable(err)) throw err; // a dead neighbour needs no notice
         }),
       ),
@@ -243,10 +242,10 @@ export class Ring {
   /** A successor is given up only after two failed calls in a row: one lost message is not a death. */
   private async askTwice(node: NodeRef, signal?: AbortSignal): Promise<Neighbours> {
     try {
-      return await this.peers.call(node.addr, 'getNeighbours', {}, { signal, calleeId: node.id });
+      return await this.peers.call(node.addr, 'getNeighbours', {}, { signal });
     } catch (err) {
       if (!isRetryable(err)) throw err;
-      return await this.peers.call(node.addr, 'getNeighbours', {}, { signal, calleeId: node.id });
+      return await this.peers.call(node.addr, 'getNeighbours', {}, { signal });
     }
   }
 
@@ -258,7 +257,7 @@ export class Ring {
 
   private async isAlive(node: NodeRef, signal?: AbortSignal): Promise<boolean> {
     try {
-      await this.peers.call(node.addr, 'ping', {}, { signal, calleeId: node.id });
+      await this.peers.call(node.addr, 'ping', {}, { signal });
       return true;
     } catch (err) {
       if (!isRetryable(err)) throw err;

@@ -55,8 +55,6 @@ export type DhtResponse<M extends DhtMethod> = DhtMethods[M]['res'];
 export interface CallContext {
   /** Aborts when the caller gives up or the node shuts down. */
   readonly signal: AbortSignal;
-  /** The id the caller knows this node by, when it named one (CallOptions.calleeId). */
-  readonly calleeId?: bigint;
 }
 
 export type Handler<M extends DhtMethod> = (req: DhtRequest<M>, ctx: CallContext) => Promise<DhtResponse<M>>;

@@ -245,7 +245,7 @@ async function pickBalancedId(
       async join(via, signal) {
         id = await freeBalancedId(ids, rng, {
           lookup: (key) => members.call(via, 'lookup', { key }, { signal }),
-          predecessorOf: async (node) => (await members.call(node.addr, 'getNeighbours', {}, { signal, calleeId: node.id })).predecessor,
+          predecessorOf: async (node) => (await members.call(node.addr, 'getNeighbours', {}, { signal })).predecessor,
         });
       },
       create() {},

@@ -107,7 +107,7 @@ export class Simulation {
     const { addr } = self;
     this.usedIds.add(self.id);
     const node: DhtNode = new DhtNode(
-      { transport: this.network.transport(addr), clock: this.clock, rng: this.rng, logger: silentLogger, onDisplaced: (reason) => this.startOver(node, reason, moves ?? 0, ordinal) },
+      { transport: this.network.transport(addr), clock: this.clock, rng: this.rng, logger: silentLogger, onDisplaced: (reason) => this.startOver(node, reason, moves ?? 0) },
       this.nodeInit(self, moves),
     );
     void this.network.listener(addr).listen(node.handlers);
@@ -147,11 +147,9 @@ export class Simulation {
     return this.clock.complete(Promise.all(Array.from({ length: count }, (_, i) => this.joinRing(ids[i]))));
   }
 
-  /**
-   * `moves`: how often this node already moved to rebalance (it stops checking after MAX_MOVES).
-   * `ordinal` names its address: a new one, or the address of a node that left to start over.
-   */
-  private async joinRing(id: bigint | undefined, via?: DhtNode, moves = 0, ordinal = this.#spawned++): Promise<DhtNode> {
+  /** `moves`: how often this node already moved to rebalance (it stops checking after MAX_MOVES). */
+  private async joinRing(id: bigint | undefined, via?: DhtNode, moves = 0): Promise<DhtNode> {
+    const ordinal = this.#spawned++;
     let node: DhtNode | undefined;
     for (let attempt = 1; ; attempt++) {
       const members = this.nodes.filter((n) => n !== node && n.status !== 'NOT_INITIALIZED' && n.status !== 'LEAVING');
@@ -179,33 +177,19 @@ export class Simulation {
     const transport = withDeadline(this.network.transport(simAddr(ordinal)), this.clock, this.init.failureTimeoutMs);
     return freeBalancedId(new IdSpace(this.init.idBits), this.rng, {
       lookup: (key) => transport.call(via.self.addr, 'lookup', { key }),
-      predecessorOf: async (node) => (await transport.call(node.addr, 'getNeighbours', {}, { calleeId: node.id })).predecessor,
+      predecessorOf: async (node) => (await transport.call(node.addr, 'getNeighbours', {})).predecessor,
     });
   }
 
-  /**
-   * A node that left for a twin or to rebalance is gone; a new node takes its turn at the same
-   * address, as the restarted process of a real node does, while peers may still know the
-   * address by the old id.
-   */
-  private startOver(node: DhtNode, reason: DisplacedReason, moves: number, ordinal: number): void {
+  /** A node that left for a twin or to rebalance is gone; a new node takes its turn, as a restarted process would. */
+  private startOver(node: DhtNode, reason: DisplacedReason, moves: number): void {
     if (this.live.get(node.self.addr) !== node) return;
     this.live.delete(node.self.addr);
     this.#oracle = undefined;
     void this.network.listener(node.self.addr).close();
     if (reason === 'twin') this.#restarts++;
     else this.#moves++;
-    this.joinRing(undefined, undefined, reason === 'rebalance' ? moves + 1 : moves, ordinal).catch(() => {}); // a failed rejoin is a lost node, as after a crash
-  }
-
-  /**
-   * The process dies and at once starts again at the same address under a new id (`id`, or one
-   * of the strategy's), joining as a new node while peers still know the address by the old id.
-   */
-  async restartAs(node: DhtNode, id?: bigint): Promise<DhtNode> {
-    const ordinal = ordinalOf(node.self.addr);
-    this.crash(node);
-    return this.clock.complete(this.joinRing(id, undefined, 0, ordinal));
+    this.joinRing(undefined, undefined, reason === 'rebalance' ? moves + 1 : moves).catch(() => {}); // a failed rejoin is a lost node, as after a crash
   }
 
   /** The process dies: it stops and its address refuses connections. */
@@ -399,10 +383,6 @@ export function ringViolations(nodes: readonly DhtNode[], oracle: Oracle): strin
 
 function simAddr(ordinal: number): string {
   return `sim-${ordinal}:4000`;
-}
-
-function ordinalOf(addr: string): number {
-  return Number(/^sim-(\d+):/.exec(addr)![1]);
 }
 
 /** A stable number in [0, 1) per directed link, so each link keeps its latency. */

@@ -78,7 +78,7 @@ export class ReplicatedStore {
     let failure: unknown;
     for (const replica of replicas) {
       try {
-        const { item } = await this.c.peers.call(replica.addr, 'storeGet', { key }, { signal, calleeId: replica.id });
+        const { item } = await this.c.peers.call(replica.addr, 'storeGet', { key }, { signal });
         answered = true;
         // A tombstone is an answer; a replica that never saw the key is not (it may have just joined).
         if (item) {
@@ -130,7 +130,7 @@ export class ReplicatedStore {
     let failure: unknown;
     for (const primary of replicas) {
       try {
-        await this.c.peers.call(primary.addr, 'storePut', { key, value, deleted }, { signal, calleeId: primary.id });
+        await this.c.peers.call(primary.addr, 'storePut', { key, value, deleted }, { signal });
         return;
       } catch (err) {
         if (!isRetryable(err)) throw err;
@@ -161,7 +161,7 @@ export class ReplicatedStore {
     this.items.merge(item);
     const replicas = this.replicasOfOwnRange();
     if (replicas.length === 0) return { version }; // a ring of one: nowhere else to copy to
-    const copies = replicas.map((r) => this.c.peers.call(r.addr, 'storeItems', { items: [item] }, { signal, calleeId: r.id }));
+    const copies = replicas.map((r) => this.c.peers.call(r.addr, 'storeItems', { items: [item] }, { signal }));
     try {
       await Promise.any(copies); // acknowledged once one replica holds it too; the rest finish meanwhile
     } catch (err) {
@@ -214,7 +214,7 @@ export class ReplicatedStore {
 
   private async syncRange(replica: NodeRef, from: bigint, to: bigint, held: readonly StoredItem[], signal?: AbortSignal): Promise<void> {
     const digest = held.map(({ key, version }) => ({ key, version }));
-    const { want, newer: theirs } = await this.c.peers.call(replica.addr, 'syncDigest', { from, to, digest }, { signal, calleeId: replica.id });
+    const { want, newer: theirs } = await this.c.peers.call(replica.addr, 'syncDigest', { from, to, digest }, { signal });
     // The replica's answer is checked like any peer's items: within limits, and of this range only.
     const now = this.c.clock.now();
     for (const item of theirs) {
@@ -227,7 +227,7 @@ export class ReplicatedStore {
 
   /** Hands items over in messages the receiver accepts. */
   private async send(to: NodeRef, items: readonly StoredItem[], signal?: AbortSignal): Promise<void> {
-    for (const batch of batches(items, this.limits)) await this.c.peers.call(to.addr, 'storeItems', { items: batch }, { signal, calleeId: to.id });
+    for (const batch of batches(items, this.limits)) await this.c.peers.call(to.addr, 'storeItems', { items: batch }, { signal });
   }
 
   /**

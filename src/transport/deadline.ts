@@ -21,7 +21,7 @@ export function withDeadline(inner: Transport, clock: Clock, timeoutMs: number):
         timeoutMs,
       );
       try {
-        return await inner.call(to, method, req, { ...options, signal: controller.signal });
+        return await inner.call(to, method, req, { signal: controller.signal });
       } finally {
         timer.cancel();
         stopForwarding();

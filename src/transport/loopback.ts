@@ -13,7 +13,7 @@ export function withLoopback(inner: Transport, selfAddr: string, handlers: () =>
       if (to !== selfAddr) return inner.call(to, method, req, options);
       const signal = options.signal ?? new AbortController().signal;
       if (signal.aborted) return Promise.reject(signal.reason ?? new DhtError('ERR_ABORTED', 'call aborted'));
-      return handlers()[method](req, { signal, calleeId: options.calleeId });
+      return handlers()[method](req, { signal });
     },
   };
 }

@@ -3,12 +3,6 @@ import type { DhtMethod, DhtRequest, DhtResponse, Handlers } from '../rpc/messag
 export interface CallOptions {
   /** Aborting it abandons the call; the call rejects with the signal's reason. */
   readonly signal?: AbortSignal;
-  /**
-   * The id the caller knows the callee by. Calls go by address, and a process that moved to
-   * another id (or restarted under one) answers at the same address: it refuses the call
-   * (ERR_WRONG_NODE) rather than answer for the node the caller means, which is gone.
-   */
-  readonly calleeId?: bigint;
 }
 
 /**

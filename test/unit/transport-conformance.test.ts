@@ -1,7 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type * as grpc from '@grpc/grpc-js';
-import { Metadata as GrpcMetadata } from '@grpc/grpc-js';
 import { DhtError, type ErrorCode } from '../../src/errors.js';
 import { IdSpace } from '../../src/id/id-space.js';
 import type { NodeRef } from '../../src/id/node-ref.js';
@@ -12,7 +11,7 @@ import { wallClock, type Clock } from '../../src/runtime/clock.js';
 import { seededRng } from '../../src/runtime/rng.js';
 import { VirtualClock } from '../../src/sim/virtual-clock.js';
 import { withDeadline } from '../../src/transport/deadline.js';
-import { CALLEE_ID_METADATA, dhtCodecs } from '../../src/transport/grpc/codec.js';
+import { dhtCodecs } from '../../src/transport/grpc/codec.js';
 import { createServer, dhtImplementation, listen } from '../../src/transport/grpc/grpc-server.js';
 import { GrpcTransport } from '../../src/transport/grpc/grpc-transport.js';
 import { services } from '../../src/transport/grpc/protos.js';
@@ -131,19 +130,7 @@ for (const [name, start] of [
       assert.deepEqual(await h.settle(h.transport.call(h.peer, 'findNext', { key: 0xffffn, carry: { i: 1n, kshift: 2n } })), step);
     });
 
-    it('the id the caller knows the callee by reaches the handler, through the deadline, and none when it names none', async () => {
-      const seen: (bigint | undefined)[] = [];
-      h.handle('ping', async (_req, { calleeId }) => {
-        seen.push(calleeId);
-        return {};
-      });
-      const withTimeout = withDeadline(h.transport, h.clock, 5_000);
-      await h.settle(withTimeout.call(h.peer, 'ping', {}, { calleeId: 0xbeefn }));
-      await h.settle(h.transport.call(h.peer, 'ping', {}));
-      assert.deepEqual(seen, [0xbeefn, undefined]);
-    });
-
-    for (const code of ['ERR_NOT_FOUND', 'ERR_NOT_OWNER', 'ERR_NOT_READY', 'ERR_INVALID_ARGUMENT', 'ERR_WRONG_NODE'] as ErrorCode[]) {
+    for (const code of ['ERR_NOT_FOUND', 'ERR_NOT_OWNER', 'ERR_NOT_READY', 'ERR_INVALID_ARGUMENT'] as ErrorCode[]) {
       it(`a handler's ${code} arrives with the same code`, async () => {
         h.handle('storeGet', async () => {
           throw new DhtError(code, 'as the handler put it');
@@ -197,27 +184,3 @@ for (const [name, start] of [
     });
   });
 }
-
-describe('transport - gRPC - the callee id is hostile input too', () => {
-  it('a callee id that is not one hex id of the id space gets ERR_INVALID_ARGUMENT and never reaches the handler', async () => {
-    const h = await grpcHarness();
-    try {
-      h.handle('ping', async () => assert.fail('a call with a malformed callee id reached the handler'));
-      const client = GrpcCredentials.PLAINTEXT.client(services().dht, h.peer) as unknown as Record<string, (req: object, md: grpc.Metadata, cb: (err: grpc.ServiceError | null) => void) => void>;
-      const ping = (values: readonly string[]) =>
-        new Promise<grpc.ServiceError | null>((resolve) => {
-          const metadata = new GrpcMetadata();
-          for (const value of values) metadata.add(CALLEE_ID_METADATA, value);
-          client.Ping!.call(client, {}, metadata, resolve);
-        });
-      for (const values of [['not hex'], ['1'.repeat(5)], ['0x'], ['12', '34']]) {
-        const err = await ping(values);
-        assert.equal(err?.code, 3 /* INVALID_ARGUMENT */, `${JSON.stringify(values)}: ${err?.message}`);
-        assert.match(err!.details, /koorde-callee-id/);
-      }
-      (client as unknown as grpc.Client).close();
-    } finally {
-      await h.close();
-    }
-  });
-});

@@ -20,12 +20,6 @@ const same = <T>(x: T): Wire => x as unknown as Wire;
 const empty = () => ({}) as Record<string, never>;
 const HOP_KINDS: readonly HopKind[] = ['finger', 'successor', 'debruijn', 'correction'];
 
-/**
- * Call metadata naming the id the caller knows the callee by (CallOptions.calleeId), in hex as
- * ids go on the wire: a node with another id at that address refuses the call.
- */
-export const CALLEE_ID_METADATA = 'koorde-callee-id';
-
 export interface MethodCodec<M extends DhtMethod> {
   /** The rpc's name in dht.v1.Dht. */
   readonly rpc: string;

@@ -4,13 +4,13 @@ import type { CallOptions, Transport } from '../transport.js';
 import { DhtError } from '../../errors.js';
 import { abortable } from '../../runtime/abort.js';
 import type { IdSpace } from '../../id/id-space.js';
-import { CALLEE_ID_METADATA, dhtCodecs, type DhtCodecs, type Wire } from './codec.js';
+import { dhtCodecs, type DhtCodecs, type Wire } from './codec.js';
 import { fromServiceError } from './errors.js';
 import { DEFAULT_PEER_CHANNELS, PeerChannels, type PeerChannelsInit } from './peer-channels.js';
 import { services } from './protos.js';
 import type { GrpcCredentials } from './tls.js';
 
-type UnaryMethod = (request: Wire, metadata: grpc.Metadata, callback: (err: grpc.ServiceError | null, response: Wire) => void) => grpc.ClientUnaryCall;
+type UnaryMethod = (request: Wire, callback: (err: grpc.ServiceError | null, response: Wire) => void) => grpc.ClientUnaryCall;
 
 /**
  * Node-to-node calls over gRPC: one long-lived channel per peer (closed once the peer is gone),
@@ -38,9 +38,7 @@ export class GrpcTransport implements Transport {
     const codec = this.codecs[method];
     return abortable(options.signal, (resolve, reject) => {
       const client = this.client(to) as unknown as Record<string, UnaryMethod>;
-      const metadata = new grpc.Metadata();
-      if (options.calleeId !== undefined) metadata.set(CALLEE_ID_METADATA, options.calleeId.toString(16));
-      const call = client[codec.rpc]!.call(client, codec.encodeRequest(req), metadata, (err, response) => {
+      const call = client[codec.rpc]!.call(client, codec.encodeRequest(req), (err, response) => {
         if (err) reject(fromServiceError(err, `${method} to ${to}`));
         else {
           try {

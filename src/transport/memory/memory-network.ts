@@ -1,11 +1,11 @@
 import { DhtError } from '../../errors.js';
 import type { IdSpace } from '../../id/id-space.js';
-import type { CallContext, DhtMethod, DhtRequest, Handlers } from '../../rpc/messages.js';
+import type { DhtMethod, DhtRequest, Handlers } from '../../rpc/messages.js';
 import { abortable } from '../../runtime/abort.js';
 import type { Clock } from '../../runtime/clock.js';
 import type { Rng } from '../../runtime/rng.js';
 import { dhtCodecs, type DhtCodecs, type MethodCodec } from '../grpc/codec.js';
-import type { CallOptions, Listener, Transport } from '../transport.js';
+import type { Listener, Transport } from '../transport.js';
 
 export interface MemoryNetworkInit {
   /** The ring every request is checked against, as a gRPC server checks what it receives. */
@@ -51,7 +51,7 @@ export class MemoryNetwork {
   }
 
   transport(from: string): Transport {
-    return { call: (to, method, req, options = {}) => this.deliver(from, to, method, req, options) };
+    return { call: (to, method, req, options = {}) => this.deliver(from, to, method, req, options.signal) };
   }
 
   /** The node's process dies: connections to it are refused from now on. */
@@ -78,7 +78,7 @@ export class MemoryNetwork {
     to: string,
     method: M,
     req: DhtRequest<M>,
-    { signal, calleeId }: CallOptions,
+    signal?: AbortSignal,
   ): Promise<never> {
     this.sent.set(method, (this.sent.get(method) ?? 0) + 1);
     return abortable<never>(signal, (resolve, reject) => {
@@ -93,10 +93,10 @@ export class MemoryNetwork {
         const reply = (finish: () => void) => {
           if (!this.dropped(to, from)) this.clock.setTimeout(finish, this.init.latencyMs(to, from));
         };
-        const handler = handlers[method] as (req: unknown, ctx: CallContext) => Promise<never>;
+        const handler = handlers[method] as (req: unknown, ctx: { signal: AbortSignal }) => Promise<never>;
         let answer: Promise<never>;
         try {
-          answer = handler(this.received(method, req), { signal: signal ?? new AbortController().signal, calleeId });
+          answer = handler(this.received(method, req), { signal: signal ?? new AbortController().signal });
         } catch (err) {
           answer = Promise.reject(err);
         }
