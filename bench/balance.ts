@@ -19,7 +19,7 @@ import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { freeClusterBase } from '../src/cluster/free-ports.js';
+import { CLUSTER_PORT_OFFSETS, ephemeralLow, freeClusterBase } from '../src/cluster/free-ports.js';
 import { LocalCluster } from '../src/cluster/local-cluster.js';
 import { ID_STRATEGIES, type IdStrategy } from '../src/id/placement.js';
 import { lineChart } from './lib/svg-chart.js';
@@ -80,9 +80,12 @@ const problems = [
   ID_STRATEGIES.includes(strategy) && strategy !== 'ordinal' ? '' : `--id-strategy must be hash or balanced (ordinal needs StatefulSet host names), got ${strategy}`,
   minutes > 0 ? '' : `--minutes must be > 0, got ${values.minutes}`,
   everyS >= 5 ? '' : `--every must be at least 5 s, got ${values.every}`,
+  minutes * 60 >= everyS ? '' : `--minutes must leave time for one look every ${everyS} s, got ${values.minutes}`,
   arrival === 'at-once' || arrival === 'one-by-one' ? '' : `--arrival must be at-once or one-by-one, got ${values.arrival}`,
   quietMinutes > 0 ? '' : `--quiet-minutes must be > 0, got ${values['quiet-minutes']}`,
-  basePort === undefined || (Number.isInteger(basePort) && basePort >= 1024 && basePort + 2000 + nodes <= 65535) ? '' : `--base-port must leave room for ${nodes} nodes' three ports, got ${values['base-port']}`,
+  basePort === undefined || (Number.isInteger(basePort) && basePort >= 1024 && basePort + CLUSTER_PORT_OFFSETS.peer + nodes <= ephemeralLow())
+    ? ''
+    : `--base-port must leave room for ${nodes} nodes' three ports below the kernel's ephemeral ports (${ephemeralLow()}…, where outgoing connections would take ports later nodes listen on), got ${values['base-port']}`,
 ].filter(Boolean);
 if (problems.length) {
   process.stderr.write(`bench:balance: ${problems.join('; ')}\n`);

@@ -26,7 +26,7 @@ export async function freeClusterBase(count: number): Promise<number> {
 }
 
 /** Where the kernel starts handing out ports for outgoing connections. */
-function ephemeralLow(): number {
+export function ephemeralLow(): number {
   try {
     const low = Number(readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/)[0]);
     if (Number.isInteger(low) && low > 0) return low;

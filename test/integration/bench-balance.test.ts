@@ -45,4 +45,15 @@ describe('bench:balance - the key-space split of real nodes over time', () => {
     // leaves two of 7/16 to 9/16 of the ring, the third splits the larger, so the other is largest.
     assert.ok(whole.every((s: { max_share_over_mean: number; moved: number }) => s.max_share_over_mean >= 3 * (7 / 16) - 0.01 && s.max_share_over_mean <= 1.5 + 0.01 && s.moved === 0), JSON.stringify(whole));
   });
+
+  it('refuses ports in the kernel\'s ephemeral range and a run too short for one look, naming the option', async () => {
+    for (const [args, option] of [
+      [['--base-port', '40000'], '--base-port'],
+      [['--minutes', '0.1', '--every', '30'], '--minutes'],
+    ] as const) {
+      const run = group.spawn('balance-bad-args', process.execPath, ['--import', 'tsx', 'bench/balance.ts', '--nodes', '3', ...args]);
+      assert.equal(await run.exited, 2, run.output());
+      assert.match(run.output(), new RegExp(`bench:balance: .*${option} must`));
+    }
+  });
 });
