@@ -75,6 +75,7 @@ const quietMinutes = Number(values['quiet-minutes'] ?? DEFAULT_QUIET_MINUTES);
 const out = values.out ?? 'bench/results';
 /** The nodes' first gRPC port (HTTP ports 1000 higher, peer ports 2000): a free range is picked when absent. */
 const basePort = values['base-port'] === undefined ? undefined : Number(values['base-port']);
+const ephemeral = ephemeralLow();
 const problems = [
   Number.isInteger(nodes) && nodes >= 2 && nodes <= 256 ? '' : `--nodes must be an integer from 2 to 256, got ${values.nodes}`,
   ID_STRATEGIES.includes(strategy) && strategy !== 'ordinal' ? '' : `--id-strategy must be hash or balanced (ordinal needs StatefulSet host names), got ${strategy}`,
@@ -83,9 +84,9 @@ const problems = [
   minutes * 60 >= everyS ? '' : `--minutes must leave time for one look every ${everyS} s, got ${values.minutes}`,
   arrival === 'at-once' || arrival === 'one-by-one' ? '' : `--arrival must be at-once or one-by-one, got ${values.arrival}`,
   quietMinutes > 0 ? '' : `--quiet-minutes must be > 0, got ${values['quiet-minutes']}`,
-  basePort === undefined || (Number.isInteger(basePort) && basePort >= 1024 && basePort + CLUSTER_PORT_OFFSETS.peer + nodes <= ephemeralLow())
+  basePort === undefined || (Number.isInteger(basePort) && basePort >= 1024 && basePort + CLUSTER_PORT_OFFSETS.peer + nodes <= ephemeral)
     ? ''
-    : `--base-port must leave room for ${nodes} nodes' three ports below the kernel's ephemeral ports (${ephemeralLow()}…, where outgoing connections would take ports later nodes listen on), got ${values['base-port']}`,
+    : `--base-port must leave room for ${nodes} nodes' three ports below the kernel's ephemeral ports (${ephemeral}…, where outgoing connections would take ports later nodes listen on), got ${values['base-port']}`,
 ].filter(Boolean);
 if (problems.length) {
   process.stderr.write(`bench:balance: ${problems.join('; ')}\n`);
@@ -125,10 +126,7 @@ process.stdout.write(`bench:balance: ${nodes} nodes ${arrival}, ${strategy} ids,
 try {
   if (arrival === 'at-once') cluster.start();
   else {
-    for (let i = 0; i < nodes; i++) {
-      cluster.addNode();
-      await cluster.waitReady(JOIN_TIMEOUT_MS);
-    }
+    await cluster.startOneByOne(JOIN_TIMEOUT_MS);
     process.stdout.write(`${((Date.now() - started) / 1000).toFixed(0).padStart(5)} s  all ${nodes} joined\n`);
   }
   const every = everyS * 1000;

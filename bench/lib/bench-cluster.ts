@@ -44,13 +44,8 @@ export async function withCluster<T>(init: BenchClusterInit, body: (c: BenchClus
   const targets = Array.from({ length: init.nodes }, (_, i) => `http://127.0.0.1:${cluster.init.basePort + 1000 + i}`);
   let balancer: BenchChild | undefined;
   try {
-    // One after another, each once the ring holds the ones before it: balanced joiners that start
-    // at the same instant split the same interval and move for minutes afterwards (placement
-    // checks), and a node leaving to move mid-measurement fails the requests it was serving.
-    for (let i = 0; i < init.nodes; i++) {
-      cluster.addNode();
-      await cluster.waitReady(60_000);
-    }
+    // One after another: a node leaving to move mid-measurement would fail the requests it was serving.
+    await cluster.startOneByOne(60_000);
     // waitReady accepts the nodes that live; a measurement needs every one of them.
     const crashed = cluster.nodes.filter((n) => n.crashed !== undefined);
     if (crashed.length) throw new Error(`${crashed.length} of ${init.nodes} nodes exited while starting (logs: ${cluster.logDir})`);
