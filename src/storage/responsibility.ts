@@ -31,8 +31,8 @@ export interface ResponsibilityComponents {
  * per key, and a flood of strangers' keys costs at most one walk a second.
  */
 export class Responsibility {
-  /** Start of the span (start, self] this node replicates; undefined until a walk finished. */
-  #replicatedFrom: bigint | undefined;
+  /** The span (from, self] this node replicates; undefined until a walk finished. */
+  #span: LearnedSpan | undefined;
   #learnedAt = -Infinity;
   #walking: Promise<void> | undefined;
 
@@ -55,11 +55,30 @@ export class Responsibility {
 
   private inSpan(id: bigint): boolean {
     if (this.c.ring.owns(id)) return true;
-    return this.#replicatedFrom !== undefined && this.c.ids.inHalfOpen(id, this.#replicatedFrom, this.c.self.id);
+    const span = this.#span;
+    return span !== undefined && !this.joinedInside(span) && this.c.ids.inHalfOpen(id, span.from, this.c.self.id);
+  }
+
+  /**
+   * Whether a node this one did not know of when it walked now sits inside the span: nodes that
+   * join behind a node leave its predecessor as it was, so no walk follows — and a span learned
+   * on a ring of r nodes ("every key") would take strangers' keys until the next repair round.
+   * Such a span counts as unknown until the next walk.
+   */
+  private joinedInside(span: LearnedSpan): boolean {
+    const { ids, self } = this.c;
+    return this.neighbours().some((node) => !span.known.has(node.id) && ids.inOpen(node.id, span.from, self.id));
+  }
+
+  /** The nodes this one knows without asking: its successors and predecessor. */
+  private neighbours(): NodeRef[] {
+    const { predecessor, successors } = this.c.ring;
+    return predecessor ? [...successors, predecessor] : [...successors];
   }
 
   private async walk(): Promise<void> {
     if (this.c.ring.alone) return;
+    const known = new Set(this.neighbours().map((node) => node.id));
     // A node that just joined hears of its predecessor only at that node's next stabilize, but
     // its successor hands it its range at once: the lookup of its own id names that predecessor.
     const predecessor = this.c.ring.predecessor ?? (await this.c.lookup(this.c.self.id, this.c.signal)).predecessor;
@@ -73,7 +92,13 @@ export class Responsibility {
       }
       start = before;
     }
-    this.#replicatedFrom = start.id;
+    this.#span = { from: start.id, known };
     this.#learnedAt = this.c.clock.now();
   }
+}
+
+interface LearnedSpan {
+  readonly from: bigint;
+  /** Ids of the neighbours known when the walk began. */
+  readonly known: ReadonlySet<bigint>;
 }

@@ -113,4 +113,22 @@ describe('storage - replicated key-value store (simulated ring)', () => {
     const wrong = [...copies(sim, written.keys())].filter(([, n]) => n !== R);
     assert.deepEqual(wrong, [], 'repair spreads them to R copies');
   });
+
+  it('a node that learned "every key" on a ring of r nodes stops taking strangers\' keys once nodes join behind it', async () => {
+    // No repair round in this test: the span must narrow without one.
+    const sim = await createRing(2, { ...options, replicationFactor: 2, storageFixIntervalMs: 3_600_000, seed: 6 });
+    const [first, second] = sim.oracle().sorted;
+    const node = sim.node(second!.addr)!;
+    const ids = node.ids;
+    assert.ok(await sim.clock.complete(node.covers(ids.wrap(second!.id + 1n))), 'on a ring of two, each node replicates the other');
+    // Two nodes join after it, so its predecessor stays the same; the first joiner owns a key it no longer replicates.
+    const gap = ids.distance(second!.id, first!.id);
+    const joiner = await sim.join(ids.wrap(second!.id + gap / 3n));
+    await sim.join(ids.wrap(second!.id + (2n * gap) / 3n));
+    assert.ok(await sim.converge(30_000), 'the ring converged after the joins');
+    assert.equal(node.ring.predecessor?.addr, first!.addr);
+    await sim.clock.advance(2_000);
+    assert.equal(await sim.clock.complete(node.covers(joiner.self.id)), false);
+    assert.equal(await sim.clock.complete(node.covers(first!.id)), true, 'it still replicates its predecessor');
+  });
 });
