@@ -43,6 +43,11 @@ export interface NodeComponents {
    * start it over as a new node that picks a balanced id.
    */
   readonly onDisplaced?: (reason: DisplacedReason) => void;
+  /**
+   * Addresses of nodes meant to be in this node's ring: the bootstrap peers. Now and then one of
+   * them is asked to look this node's id up, which merges rings that formed apart; none when absent.
+   */
+  readonly contacts?: () => Promise<readonly string[]>;
 }
 
 export type DisplacedReason = 'twin' | 'rebalance';
@@ -71,6 +76,13 @@ export interface DhtNodeInit {
    */
   readonly rebalance?: boolean;
 }
+
+/**
+ * Stabilization rounds between two ring checks through a contact. Lost nodes heal a split only
+ * while they are remembered; rings that formed apart (many joins at once on an overloaded
+ * machine, each giving up successors that were merely slow) may share no lost node at all.
+ */
+const RING_CHECK_ROUNDS = 10;
 
 /** Placement checks after a join: the last comes about 2^REBALANCE_CHECKS first-check delays later. */
 const REBALANCE_CHECKS = 6;
@@ -116,6 +128,7 @@ export class DhtNode {
   private readonly rng: Rng;
   private readonly logger: Logger;
   private readonly onDisplaced: NodeComponents['onDisplaced'];
+  private readonly contacts: NodeComponents['contacts'];
   private readonly init: DhtNodeInit;
   private readonly maxHops: number;
   /** Aborts timers and in-flight calls when the node stops. */
@@ -133,6 +146,7 @@ export class DhtNode {
     this.rng = components.rng;
     this.logger = components.logger;
     this.onDisplaced = components.onDisplaced;
+    this.contacts = components.contacts;
     this.ids = new IdSpace(init.idBits);
     this.maxHops = 2 * init.idBits + 16;
     this.peers = withLoopback(
@@ -276,6 +290,14 @@ export class DhtNode {
     await this.ring.stabilize(signal);
     await this.ring.checkPredecessor(signal);
     await this.ring.reunite(signal);
+  }
+
+  /** Asks a random contact outside the successor list to look this node's id up (Ring.mergeThrough). */
+  async checkRing(signal = this.signal): Promise<void> {
+    if (!this.contacts || !this.#joined || this.#leaving) return;
+    const known = new Set([this.self, ...this.ring.successors].map((n) => n.addr));
+    const others = (await this.contacts()).filter((addr) => !known.has(addr));
+    if (others.length > 0) await this.ring.mergeThrough(others[this.rng.int(others.length)]!, signal);
   }
 
   /** One refresh of the long-range pointers. */
@@ -427,6 +449,7 @@ export class DhtNode {
     repeat(clock, rng, this.init.stabilizeIntervalMs, () => this.stabilize(), signal, onError('stabilize'));
     repeat(clock, rng, this.init.fixIntervalMs, () => this.fixPointers(), signal, onError('fix-pointers'));
     repeat(clock, rng, this.init.storageFixIntervalMs, () => this.repairStorage(signal), signal, onError('storage-repair'));
+    repeat(clock, rng, RING_CHECK_ROUNDS * this.init.stabilizeIntervalMs, () => this.checkRing(signal), signal, onError('ring-check'));
   }
 
   private async repairStorage(signal: AbortSignal): Promise<void> {

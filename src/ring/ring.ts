@@ -180,36 +180,43 @@ export class Ring {
     }
   }
 
-  /**
-   * Checks one lost node. If it answers, it looks this node's id up in its own ring; an owner
-   * closer than this node's successor means the two rings were split apart. It is adopted as
-   * successor exactly as stabilize adopts a closer node (after it answered), and notified, so
-   * its ring's predecessor of this node adopts this node in turn: both rings zip together.
-   */
+  /** Checks one lost node again (see mergeThrough); one that does not answer stays lost for a while. */
   async reunite(signal?: AbortSignal): Promise<void> {
     const lost = this.#lost.shift();
     if (!lost) return;
-    const answer = await this.peers.call(lost.node.addr, 'lookup', { key: this.self.id }, { signal }).catch((err: unknown) => {
+    const answered = await this.mergeThrough(lost.node.addr, signal);
+    if (!answered && ++lost.checks < LOST_NODE_CHECKS) this.#lost.push(lost);
+  }
+
+  /**
+   * Asks the node at `addr` to look this node's id up in its own ring; an owner closer than this
+   * node's successor means the two rings were apart (a split, or rings that formed apart). It
+   * is adopted as successor exactly as stabilize adopts a closer node (after it answered), and
+   * notified, so its ring's predecessor of this node adopts this node in turn: this node's old
+   * ring becomes a tail of the other, which stabilization folds in. False if `addr` did not answer.
+   */
+  async mergeThrough(addr: string, signal?: AbortSignal): Promise<boolean> {
+    const answer = await this.peers.call(addr, 'lookup', { key: this.self.id }, { signal }).catch((err: unknown) => {
       if (!isRetryable(err)) throw err;
-      if (++lost.checks < LOST_NODE_CHECKS) this.#lost.push(lost);
       return undefined;
     });
-    if (!answer) return;
+    if (!answer) return false;
     const version = this.#version;
     const candidate = answer.owner;
-    if (sameNode(candidate, this.self) || !this.ids.inOpen(candidate.id, this.self.id, this.successor.id)) return;
+    if (sameNode(candidate, this.self) || !this.ids.inOpen(candidate.id, this.self.id, this.successor.id)) return true;
     let theirs: Neighbours;
     try {
       theirs = await this.peers.call(candidate.addr, 'getNeighbours', {}, { signal });
     } catch (err) {
       if (!isRetryable(err)) throw err;
-      return;
+      return true;
     }
-    if (this.#version !== version) return; // the ring changed meanwhile; a later check retries
+    if (this.#version !== version) return true; // the ring changed meanwhile; a later check retries
     this.setSuccessors([candidate, ...theirs.successors]);
     await this.peers.call(candidate.addr, 'notify', { node: this.self }, { signal }).catch((err: unknown) => {
       if (!isRetryable(err)) throw err; // the next stabilize notifies it
     });
+    return true;
   }
 
   /** A neighbour leaves: close the gap with what it handed over. */

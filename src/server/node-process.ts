@@ -111,7 +111,14 @@ export async function startNodeProcess(settings: Settings, logger: Logger, crede
   let onDisplaced: (reason: DisplacedReason) => void = () => {};
   const displaced = new Promise<DisplacedReason>((resolve) => (onDisplaced = resolve));
   const dht = new DhtNode(
-    { transport: dhtTransport, clock: wallClock, rng, logger, onDisplaced: (reason) => onDisplaced(reason) },
+    {
+      transport: dhtTransport,
+      clock: wallClock,
+      rng,
+      logger,
+      onDisplaced: (reason) => onDisplaced(reason),
+      contacts: async () => (await peers()).filter((p) => !p.self).map((p) => p.addr),
+    },
     {
       self: { id, addr },
       idBits: settings.idBits,

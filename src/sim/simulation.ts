@@ -107,7 +107,15 @@ export class Simulation {
     const { addr } = self;
     this.usedIds.add(self.id);
     const node: DhtNode = new DhtNode(
-      { transport: this.network.transport(addr), clock: this.clock, rng: this.rng, logger: silentLogger, onDisplaced: (reason) => this.startOver(node, reason, moves ?? 0) },
+      {
+        transport: this.network.transport(addr),
+        clock: this.clock,
+        rng: this.rng,
+        logger: silentLogger,
+        onDisplaced: (reason) => this.startOver(node, reason, moves ?? 0),
+        // As a static BOOTSTRAP_PEERS list of every member would.
+        contacts: async () => this.nodes.map((n) => n.self.addr),
+      },
       this.nodeInit(self, moves),
     );
     void this.network.listener(addr).listen(node.handlers);

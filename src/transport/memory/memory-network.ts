@@ -12,7 +12,7 @@ export interface MemoryNetworkInit {
   readonly ids: IdSpace;
   /** One-way delay of a message from `from` to `to`, in ms. */
   readonly latencyMs: (from: string, to: string) => number;
-  /** Probability that any one message (request or response) is dropped. */
+  /** Probability that any one message (request or response) is dropped, until setLossRate changes it. */
   readonly lossRate: number;
 }
 
@@ -30,6 +30,7 @@ export class MemoryNetwork {
   /** Messages sent, by method, since the last reset. */
   readonly sent = new Map<DhtMethod, number>();
   private readonly codecs: DhtCodecs;
+  #lossRate: number;
 
   constructor(
     private readonly clock: Clock,
@@ -37,6 +38,12 @@ export class MemoryNetwork {
     private readonly init: MemoryNetworkInit,
   ) {
     this.codecs = dhtCodecs(init.ids);
+    this.#lossRate = init.lossRate;
+  }
+
+  /** From now on, drops each message with this probability (a lossy phase, or its end). */
+  setLossRate(rate: number): void {
+    this.#lossRate = rate;
   }
 
   listener(addr: string): Listener {
@@ -116,7 +123,7 @@ export class MemoryNetwork {
 
   private dropped(from: string, to: string): boolean {
     if ((this.sides.get(from) ?? 0) !== (this.sides.get(to) ?? 0)) return true;
-    return this.init.lossRate > 0 && this.rng.next() < this.init.lossRate;
+    return this.#lossRate > 0 && this.rng.next() < this.#lossRate;
   }
 }
 
