@@ -19,6 +19,7 @@ import { freeBalancedId, MAX_MOVES } from '../id/placement.js';
 import type { Settings } from '../config/settings.js';
 import { wallClock } from '../runtime/clock.js';
 import type { Logger } from '../runtime/logger.js';
+import { sharedFor } from '../runtime/memo.js';
 import { repeat } from '../runtime/periodic.js';
 import { systemRng, type Rng } from '../runtime/rng.js';
 import { withDeadline } from '../transport/deadline.js';
@@ -51,6 +52,11 @@ const FORWARD_HEAD_TIMEOUT_MS = 60_000;
 const HOT_COPY_SHARE = 1 / 16;
 /** How often the memory guard reads resident memory besides after stores. */
 const MEMORY_CHECK_INTERVAL_MS = 1000;
+/**
+ * How long the ring check reuses one list of bootstrap peers: listing them may be an API call
+ * (Route 53 allows five a second per account), which 100 nodes checking every 20 s would exceed.
+ */
+const CONTACTS_TTL_MS = 5 * 60_000;
 const MIB = 1024 * 1024;
 
 export interface NodeProcess {
@@ -117,7 +123,7 @@ export async function startNodeProcess(settings: Settings, logger: Logger, crede
       rng,
       logger,
       onDisplaced: (reason) => onDisplaced(reason),
-      contacts: async () => (await peers()).filter((p) => !p.self).map((p) => p.addr),
+      contacts: sharedFor(wallClock, CONTACTS_TTL_MS, async () => (await peers()).filter((p) => !p.self).map((p) => p.addr)),
     },
     {
       self: { id, addr },
