@@ -1,4 +1,4 @@
-import { mkdirSync, openSync, readFileSync, unlinkSync, writeSync, closeSync } from 'node:fs';
+import { mkdirSync, readdirSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { allFree, CLUSTER_PORT_OFFSETS } from '../../src/cluster/free-ports.js';
@@ -48,8 +48,8 @@ async function reserveBlock(): Promise<number> {
   mkdirSync(LOCKS, { recursive: true });
   const blocks = Array.from({ length: PLANES * BLOCKS_PER_PLANE }, (_, i) => 10_000 + Math.floor(i / BLOCKS_PER_PLANE) * 3000 + (i % BLOCKS_PER_PLANE) * BLOCK);
   for (const base of blocks.sort(() => Math.random() - 0.5)) {
-    const lock = join(LOCKS, String(base));
-    if (!take(lock)) continue;
+    const lock = take(base);
+    if (!lock) continue;
     const ports = Array.from({ length: BLOCK }, (_, i) => Object.values(CLUSTER_PORT_OFFSETS).map((offset) => base + offset + i)).flat();
     if (await allFree(ports)) {
       held.push(lock);
@@ -60,32 +60,25 @@ async function reserveBlock(): Promise<number> {
   throw new Error(`no free block of ${BLOCK} ports among ${blocks.length}`);
 }
 
-/** Creates the lock file, or takes it over from a process that is gone; false if a live one holds it. */
-function take(lock: string): boolean {
-  for (let attempt = 0; attempt < 2; attempt++) {
-    try {
-      const fd = openSync(lock, 'wx');
-      writeSync(fd, String(process.pid));
-      closeSync(fd);
-      return true;
-    } catch {
-      if (alive(Number(readQuietly(lock)))) return false;
-      try {
-        unlinkSync(lock);
-      } catch {
-        // another process took it over first
-      }
+/**
+ * Claims a block with a file `<base>.<pid>`, then looks for other claims: any by a live process
+ * and this claim is withdrawn; those of dead processes are removed. Each claimant writes before it
+ * looks, so of two at once the later one sees the earlier (both may back off, never both hold) —
+ * a single lock file taken over from a dead holder let two processes that read it at the same
+ * moment both take the block. Returns the claim's path, or undefined if a live process holds it.
+ */
+function take(base: number): string | undefined {
+  const mine = `${base}.${process.pid}`;
+  writeFileSync(join(LOCKS, mine), '');
+  for (const claim of readdirSync(LOCKS)) {
+    if (!claim.startsWith(`${base}.`) || claim === mine) continue;
+    if (alive(Number(claim.slice(claim.indexOf('.') + 1)))) {
+      unlinkSync(join(LOCKS, mine));
+      return undefined;
     }
+    rmSync(join(LOCKS, claim), { force: true }); // left by a process that died
   }
-  return false;
-}
-
-function readQuietly(path: string): string {
-  try {
-    return readFileSync(path, 'utf8');
-  } catch {
-    return '';
-  }
+  return join(LOCKS, mine);
 }
 
 function alive(pid: number): boolean {
