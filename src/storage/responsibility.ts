@@ -43,7 +43,11 @@ export class Responsibility {
 
   async covers(id: bigint): Promise<boolean> {
     if (this.inSpan(id)) return true;
-    if (this.c.clock.now() - this.#learnedAt >= MIN_RELEARN_MS) await this.refresh().catch(() => {}); // a failed walk leaves the span as it was
+    // A span voided by a node that joined since the walk is learned again at once: a replica must
+    // not refuse its owner's writes for a second after each join. Only neighbour changes void it,
+    // so strangers' keys still cost at most one walk a second.
+    const voided = this.#span !== undefined && this.joinedInside(this.#span);
+    if (voided || this.c.clock.now() - this.#learnedAt >= MIN_RELEARN_MS) await this.refresh().catch(() => {}); // a failed walk leaves the span as it was
     return this.inSpan(id);
   }
 
