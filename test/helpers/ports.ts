@@ -65,10 +65,12 @@ async function reserveBlock(): Promise<number> {
  * and this claim is withdrawn; those of dead processes are removed. Each claimant writes before it
  * looks, so of two at once the later one sees the earlier (both may back off, never both hold) —
  * a single lock file taken over from a dead holder let two processes that read it at the same
- * moment both take the block. Returns the claim's path, or undefined if a live process holds it.
+ * moment both take the block. Returns the claim's path, or undefined if a live process (this one
+ * included) holds it.
  */
 function take(base: number): string | undefined {
   const mine = `${base}.${process.pid}`;
+  if (held.includes(join(LOCKS, mine))) return undefined; // this process used it up already
   writeFileSync(join(LOCKS, mine), '');
   for (const claim of readdirSync(LOCKS)) {
     if (!claim.startsWith(`${base}.`) || claim === mine) continue;
