@@ -1,4 +1,4 @@
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Readable } from 'node:stream';
 import { canonicalUrl } from '../cache/cache-key.js';
@@ -15,12 +15,13 @@ import type { Clock } from '../runtime/clock.js';
 import type { Logger } from '../runtime/logger.js';
 import { recentResults, sharedFor } from '../runtime/memo.js';
 import { answerRange } from './byte-ranges.js';
+import { LanedServer } from './cache-lane.js';
 import { clusterView } from './cluster-view.js';
 import { serveDashboard } from './dashboard-files.js';
 import { metricsJson, prometheusRegistry, type MetricsSources } from './metrics.js';
 import { gatewayTarget, parseRequestTarget } from './request-target.js';
 import { referenceDebugFields, referenceHealthDetails } from './reference-fields.js';
-import { sendError, sendInterim, sendJson, sendListed, sendServed, writeChunk } from './respond.js';
+import { sendError, sendInterim, sendJson, sendListed, sendServed, writeChunk, type ResponseSink } from './respond.js';
 
 /** What gateway mode needs for methods it does not cache: a streaming pass-through to its origin. */
 export interface OriginPassThrough {
@@ -99,16 +100,22 @@ export function createHttpServer(deps: HttpServerDeps): Server {
   const registry = prometheusRegistry(deps.metrics);
   // A view asks every member: one walk serves every caller for a while, however often it is asked.
   const cluster = sharedFor(deps.clock, CLUSTER_VIEW_TTL_MS, () => clusterView(deps.dht, deps.dht.signal));
-  const server = createServer((req, res) => {
+  const server = new LanedServer(
+    (req, res) => answer(req, res, handle),
+    (req, res) => answer(req, res, (r) => cacheRoute(r, res, requestTarget(r.url).cacheUrl)),
+  );
+  server.keepAliveTimeout = 65_000; // longer than common load balancer idle timeouts (AWS: 60 s)
+
+  /** Runs a route; whatever it throws or rejects with becomes an error answer. */
+  function answer<Req extends ClientRequest, Res extends ResponseSink>(req: Req, res: Res, route: (req: Req, res: Res) => Promise<void> | void): void {
     try {
-      handle(req, res)?.catch((err: unknown) => failed(req, res, err));
+      route(req, res)?.catch((err: unknown) => failed(req, res, err));
     } catch (err) {
       failed(req, res, err);
     }
-  });
-  server.keepAliveTimeout = 65_000; // longer than common load balancer idle timeouts (AWS: 60 s)
+  }
 
-  function failed(req: IncomingMessage, res: ServerResponse, err: unknown): void {
+  function failed(req: ClientRequest, res: ResponseSink, err: unknown): void {
     if (!(err instanceof DhtError)) deps.logger.error({ err, url: req.url }, 'request failed');
     sendError(res, err);
   }
@@ -178,7 +185,7 @@ export function createHttpServer(deps: HttpServerDeps): Server {
     sendJson(res, 200, metricsJson(deps.metrics));
   }
 
-  function cacheRoute(req: IncomingMessage, res: ServerResponse, raw: string | null): Promise<void> | void {
+  function cacheRoute(req: ClientRequest, res: ResponseSink, raw: string | null): Promise<void> | void {
     if (!deps.openProxy) {
       const why = deps.gateway ? 'this gateway serves only its own origin' : 'CACHE_OPEN_PROXY=false';
       return sendJson(res, 404, { error: 'not_found', message: `/cache?url= is off on this node (${why}); set CACHE_OPEN_PROXY=true to serve it` }, OPEN_PROXY_HEADERS);
@@ -283,9 +290,16 @@ export function createHttpServer(deps: HttpServerDeps): Server {
  * Rethrows a /cache?url= failure with the open-proxy fields set for its error answer: set here
  * rather than up front, where Node would merge them into every answer.
  */
-function failedWithOpenProxyHeaders(res: ServerResponse, err: unknown): never {
+function failedWithOpenProxyHeaders(res: ResponseSink, err: unknown): never {
   if (!res.headersSent) for (const [name, value] of Object.entries(OPEN_PROXY_HEADERS)) res.setHeader(name, value);
   throw err;
+}
+
+/** What the cache reads of a client's request, from node:http or from the cache lane. */
+interface ClientRequest {
+  readonly method?: string;
+  readonly url?: string;
+  readonly headers: Readonly<Record<string, string | string[] | undefined>>;
 }
 
 /** One per connection: making a signal per request was a twentieth of a cached hit's CPU. */
@@ -295,7 +309,7 @@ const goneByConnection = new WeakMap<Socket, AbortSignal>();
  * Aborts when the client's connection closes: a request still being answered then has lost its
  * client (HTTP/1.1 answers a connection's requests in order, so every earlier one is done).
  */
-function clientGone(res: ServerResponse): AbortSignal | undefined {
+function clientGone(res: ResponseSink): AbortSignal | undefined {
   const socket = res.socket;
   if (!socket) return undefined;
   let signal = goneByConnection.get(socket);
@@ -328,7 +342,7 @@ function traceTarget(dht: DhtNode, url: URL): { url?: string; key: bigint } {
  * A /cache?url= request: only the client fields below go on, never its credentials, since the
  * origin is some third party's.
  */
-function cacheRequest(req: IncomingMessage, target: URL): CacheRequest {
+function cacheRequest(req: ClientRequest, target: URL): CacheRequest {
   const headers: Record<string, string> = {};
   for (const name of CACHE_REQUEST_HEADERS) {
     const value = req.headers[name];

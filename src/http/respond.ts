@@ -1,17 +1,36 @@
 import type { ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
 import { DhtError, ERROR_CODES, errorCode } from '../errors.js';
 import type { ServedResponse } from '../cache/cache-service.js';
 import { toHeaderList, type HeaderList } from '../cache/header-list.js';
 import { SAFE_FIELD_VALUE } from '../cache/origin/headers.js';
 
-export function sendJson(res: ServerResponse, status: number, body: unknown, extraHeaders: Record<string, string> = {}): void {
+/**
+ * What an answer is written to: node:http's ServerResponse, or the cache lane's own answer
+ * (lane-response.ts), which keeps only this much of it.
+ */
+export interface ResponseSink {
+  readonly headersSent: boolean;
+  readonly destroyed: boolean;
+  readonly socket: Socket | null;
+  setHeader(name: string, value: string): unknown;
+  /** Fields as a map, or as a list `[name, value, …]` written as it is. */
+  writeHead(status: number, headers: Record<string, string | number> | string[]): unknown;
+  write(chunk: Buffer): boolean;
+  end(chunk?: Buffer | string): unknown;
+  destroy(error?: Error): unknown;
+  on(event: 'drain' | 'close', listener: () => void): unknown;
+  off(event: 'drain' | 'close', listener: () => void): unknown;
+}
+
+export function sendJson(res: ResponseSink, status: number, body: unknown, extraHeaders: Record<string, string> = {}): void {
   const text = JSON.stringify(body, null, 2) + '\n';
   res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text), 'cache-control': 'no-store', ...extraHeaders });
   res.end(text);
 }
 
 /** `{ error, message }` with the status the error code maps to (docs/api.md). */
-export function sendError(res: ServerResponse, err: unknown): void {
+export function sendError(res: ResponseSink, err: unknown): void {
   const code = errorCode(err);
   const message = err instanceof DhtError ? err.message : 'internal error';
   if (res.headersSent) {
@@ -26,7 +45,7 @@ export function sendError(res: ServerResponse, err: unknown): void {
  * `extra` fields go out after the response's own. Headers go to Node as a list, which it writes
  * as it is; a fresh hit's list comes prepared, Content-Length included.
  */
-export async function sendServed(res: ServerResponse, served: ServedResponse, method: string, extra: HeaderList = []): Promise<void> {
+export async function sendServed(res: ResponseSink, served: ServedResponse, method: string, extra: HeaderList = []): Promise<void> {
   if (served.headerList !== undefined && Buffer.isBuffer(served.body)) return sendListed(res, served, method, extra);
   const bodyless = method === 'HEAD' || served.status === 304 || served.status === 204;
   const headers = { ...served.headers };
@@ -57,25 +76,27 @@ export async function sendServed(res: ServerResponse, served: ServedResponse, me
 }
 
 /** A response whose headers come as a prepared list (Content-Length included) and whose body is whole. */
-export function sendListed(res: ServerResponse, served: ServedResponse, method: string, extra: HeaderList): void {
+export function sendListed(res: ResponseSink, served: ServedResponse, method: string, extra: HeaderList): void {
   const bodyless = method === 'HEAD' || served.status === 304 || served.status === 204;
   res.writeHead(served.status, [...served.headerList!, ...extra]);
-  res.end(bodyless ? undefined : served.body);
+  res.end(bodyless ? undefined : (served.body as Buffer));
 }
 
 /**
  * Writes one chunk of a streamed body, waiting while the client reads slowly; false once the
  * client has gone (a write to a closed response would wait for a drain that never comes).
  */
-export async function writeChunk(res: ServerResponse, chunk: Buffer): Promise<boolean> {
+export async function writeChunk(res: ResponseSink, chunk: Buffer): Promise<boolean> {
   if (res.destroyed) return false;
   if (!res.write(chunk)) {
     await new Promise<void>((resolve) => {
       const done = () => {
-        res.off('drain', done).off('close', done);
+        res.off('drain', done);
+        res.off('close', done);
         resolve();
       };
-      res.on('drain', done).on('close', done);
+      res.on('drain', done);
+      res.on('close', done);
     });
   }
   return !res.destroyed;

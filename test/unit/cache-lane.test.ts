@@ -1,0 +1,175 @@
+import assert from 'node:assert/strict';
+import { once } from 'node:events';
+import { connect, type AddressInfo, type Socket } from 'node:net';
+import { after, before, describe, it } from 'node:test';
+import { LanedServer } from '../../src/http/cache-lane.js';
+import { readLaneRequest } from '../../src/http/lane-request.js';
+import { sendJson, sendServed } from '../../src/http/respond.js';
+
+const head = (text: string) => Buffer.from(text.replace(/\n/g, '\r\n'), 'latin1');
+
+describe('cache lane - which request heads it reads', () => {
+  it('reads a plain GET of /cache with the fields the cache uses, as node:http would give them', () => {
+    const buf = head('GET /cache?url=http%3A%2F%2Fa.test%2F HTTP/1.1\nHost: n\nAccept: a\nUser-Agent: first\nACCEPT:  b \nuser-agent: second\nX-Other: x\n\n');
+    const read = readLaneRequest(buf, 0);
+    assert.ok(typeof read === 'object');
+    assert.equal(read.method, 'GET');
+    assert.equal(read.url, '/cache?url=http%3A%2F%2Fa.test%2F');
+    assert.deepEqual(read.headers, { accept: 'a, b', 'user-agent': 'first' });
+    assert.equal(read.close, false);
+    assert.equal(read.end, buf.length);
+  });
+
+  it('reads a HEAD, and notes Connection: close', () => {
+    const read = readLaneRequest(head('HEAD /cache HTTP/1.1\nHost: n\nConnection: keep-alive, Close\n\n'), 0);
+    assert.ok(typeof read === 'object');
+    assert.equal(read.method, 'HEAD');
+    assert.equal(read.close, true);
+  });
+
+  it('waits for the rest of a head that has not ended', () => {
+    assert.equal(readLaneRequest(head('GET /cache?url=x HTTP/1.1\nHost: n\n'), 0), 'partial');
+  });
+
+  const foreign: Record<string, string> = {
+    'another route': 'GET /health HTTP/1.1\nHost: n\n\n',
+    'a path that only starts like /cache': 'GET /cachex HTTP/1.1\nHost: n\n\n',
+    'another method': 'POST /cache HTTP/1.1\nHost: n\nContent-Length: 0\n\n',
+    'HTTP/1.0': 'GET /cache HTTP/1.0\nHost: n\n\n',
+    'a body (Content-Length)': 'GET /cache HTTP/1.1\nHost: n\nContent-Length: 5\n\n',
+    'a body (Transfer-Encoding)': 'GET /cache HTTP/1.1\nHost: n\nTransfer-Encoding: chunked\n\n',
+    'an upgrade': 'GET /cache HTTP/1.1\nHost: n\nConnection: upgrade\nUpgrade: websocket\n\n',
+    'Expect': 'GET /cache HTTP/1.1\nHost: n\nExpect: 100-continue\n\n',
+    'no Host': 'GET /cache HTTP/1.1\nAccept: a\n\n',
+    'two Hosts': 'GET /cache HTTP/1.1\nHost: n\nHost: m\n\n',
+    'a folded line': 'GET /cache HTTP/1.1\nHost: n\nAccept: a\n b\n\n',
+    'a space before the colon': 'GET /cache HTTP/1.1\nHost : n\n\n',
+    'a control character in a value': 'GET /cache HTTP/1.1\nHost: n\nAccept: a\x01b\n\n',
+    'a bare LF in a value': 'GET /cache HTTP/1.1\r\nHost: n\r\nAccept: a\nb\r\n\r\n',
+    'a space in the target': 'GET /cache?url=a b HTTP/1.1\nHost: n\n\n',
+    'an absolute-form target': 'GET http://n/cache HTTP/1.1\nHost: n\n\n',
+  };
+  for (const [what, text] of Object.entries(foreign)) {
+    it(`leaves ${what} to node:http`, () => {
+      assert.equal(readLaneRequest(text.includes('\r\n') ? Buffer.from(text, 'latin1') : head(text), 0), 'foreign');
+    });
+  }
+
+  it('leaves a head larger than node:http allows to node:http, ended or not', () => {
+    const big = 'a'.repeat(17 * 1024);
+    assert.equal(readLaneRequest(head(`GET /cache HTTP/1.1\nHost: n\nAccept: ${big}\n\n`), 0), 'foreign');
+    assert.equal(readLaneRequest(head(`GET /cache HTTP/1.1\nHost: n\nAccept: ${big}`), 0), 'foreign');
+  });
+});
+
+describe('cache lane - answers on a connection', () => {
+  let server: LanedServer;
+  let port: number;
+  before(async () => {
+    server = new LanedServer(
+      (req, res) => sendJson(res, 200, { by: 'node:http', url: req.url }),
+      (req, res) => {
+        const url = new URL(req.url, 'http://n');
+        const what = url.searchParams.get('what');
+        if (what === 'stream') {
+          const chunks = (async function* () {
+            yield Buffer.from('one,');
+            yield Buffer.from('two');
+          })();
+          void sendServed(res, { status: 200, headers: { 'content-type': 'text/plain' }, body: chunks }, req.method);
+        } else if (what === 'split') {
+          try {
+            res.writeHead(200, ['x-evil', 'a\r\nset-cookie: b']);
+          } catch {
+            sendJson(res, 500, { error: 'internal' });
+          }
+        } else if (what === 'later') {
+          setTimeout(() => sendJson(res, 200, { by: 'lane', url: req.url }), 20);
+        } else {
+          sendServed(res, { status: 200, headers: { 'content-type': 'text/plain', 'content-length': '4' }, body: Buffer.from(what ?? 'none') }, req.method);
+        }
+      },
+    );
+    server.headersTimeout = 300;
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    port = (server.address() as AddressInfo).port;
+  });
+  after(() => {
+    server.closeAllConnections();
+    server.close();
+  });
+
+  /** Sends `text` on a new connection and collects what comes back until the server closes it or `until` matches. */
+  async function exchange(text: string | Buffer, until?: RegExp, socket: Socket = connect(port, '127.0.0.1')): Promise<string> {
+    let received = '';
+    socket.setEncoding('latin1');
+    socket.write(typeof text === 'string' ? text.replace(/\n/g, '\r\n') : text);
+    await new Promise<void>((resolve, reject) => {
+      socket.on('data', (chunk: string) => {
+        received += chunk;
+        if (until?.test(received)) resolve();
+      });
+      socket.on('close', () => resolve());
+      socket.on('error', reject);
+    });
+    if (until) socket.destroy();
+    return received;
+  }
+
+  it('answers pipelined requests in order, each with its framing and keep-alive fields', async () => {
+    const text = await exchange('GET /cache?what=aaaa HTTP/1.1\nHost: n\n\nGET /cache?what=later HTTP/1.1\nHost: n\n\nHEAD /cache?what=cccc HTTP/1.1\nHost: n\n\n', /timeout=5\r\n\r\n$/);
+    const answers = text.split(/(?=HTTP\/1\.1 )/);
+    assert.equal(answers.length, 3);
+    assert.match(answers[0]!, /^HTTP\/1\.1 200 OK\r\n/);
+    assert.match(answers[0]!, /\r\ncontent-length: 4\r\n/);
+    assert.match(answers[0]!, /\r\ndate: \w{3}, \d\d \w{3} \d{4} /);
+    assert.match(answers[0]!, /\r\nconnection: keep-alive\r\nkeep-alive: timeout=5\r\n\r\naaaa$/);
+    assert.match(answers[1]!, /"by": "lane"/);
+    assert.match(answers[2]!, /\r\ncontent-length: 4\r\n/);
+    assert.match(answers[2]!, /\r\n\r\n$/, 'a HEAD answer has no body');
+  });
+
+  it('hands a connection to node:http at the first request it does not take, with that request', async () => {
+    const text = await exchange('GET /cache?what=aaaa HTTP/1.1\nHost: n\n\nGET /health HTTP/1.1\nHost: n\n\nGET /cache?what=bbbb HTTP/1.1\nHost: n\n\n', /"url": "\/cache\?what=bbbb"/);
+    assert.match(text, /\r\n\r\naaaa/);
+    assert.match(text, /"by": "node:http",\s+"url": "\/health"/);
+    assert.match(text, /"by": "node:http",\s+"url": "\/cache\?what=bbbb"/, 'later requests stay with node:http');
+  });
+
+  it('leaves a malformed head to node:http, which refuses it', async () => {
+    const text = await exchange('GET /cache HTTP/1.1\nHost: n\nAccept: a\x01b\n\n');
+    assert.match(text, /^HTTP\/1\.1 400 Bad Request\r\n/);
+  });
+
+  it('streams a body of unknown length in chunks', async () => {
+    const text = await exchange('GET /cache?what=stream HTTP/1.1\nHost: n\n\n', /0\r\n\r\n$/);
+    assert.match(text, /\r\ntransfer-encoding: chunked\r\n\r\n4\r\none,\r\n3\r\ntwo\r\n0\r\n\r\n$/);
+  });
+
+  it('ends the connection after an answer to Connection: close', async () => {
+    const text = await exchange('GET /cache?what=aaaa HTTP/1.1\nHost: n\nConnection: close\n\nGET /cache?what=bbbb HTTP/1.1\nHost: n\n\n');
+    assert.match(text, /\r\nconnection: close\r\n\r\naaaa$/, 'one answer, then the end of the connection');
+  });
+
+  it('refuses to write a field that would split the response', async () => {
+    const text = await exchange('GET /cache?what=split HTTP/1.1\nHost: n\n\n', /"internal"\n}\n$/);
+    assert.match(text, /^HTTP\/1\.1 500 /);
+    assert.doesNotMatch(text, /set-cookie/);
+  });
+
+  it('answers 408 and closes when a head does not end within headersTimeout', async () => {
+    const started = Date.now();
+    const text = await exchange('GET /cache?what=aaaa HTTP/1.1\nHost: n\n');
+    assert.equal(text, 'HTTP/1.1 408 Request Timeout\r\nConnection: close\r\n\r\n');
+    assert.ok(Date.now() - started >= 250);
+  });
+
+  it('closes a connection waiting for its next request when the server closes (last: the server stays closing)', async () => {
+    const idle = connect(port, '127.0.0.1');
+    idle.write('GET /cache?what=aaaa HTTP/1.1\r\nHost: n\r\n\r\n');
+    await once(idle, 'data');
+    const closed = once(idle, 'close');
+    server.closeIdleConnections();
+    await closed;
+  });
+});
