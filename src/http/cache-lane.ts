@@ -62,7 +62,7 @@ export class LanedServer extends Server {
 /**
  * One client connection while it is in the lane: requests are answered one at a time, in
  * order (pipelined ones wait in the buffer, and reading stops while it holds more than a
- * head's worth).
+ * head's worth, or while the client leaves answers unread).
  */
 class LaneConnection {
   /** Bytes received and not yet read as requests. */
@@ -106,6 +106,11 @@ class LaneConnection {
   #readRequests(): void {
     this.#reading = true;
     while (this.#pending && !this.#busy && !this.#closed) {
+      // A client that does not read its answers gets no more until it has read these.
+      if (this.socket.writableNeedDrain) {
+        this.#reading = false;
+        return this.#awaitDrain();
+      }
       const read = readLaneRequest(this.#pending, 0);
       if (read === 'partial') break;
       if (read === 'foreign') {
@@ -120,6 +125,14 @@ class LaneConnection {
     if (this.#ended) this.#end();
     else if (this.#pending) this.#awaitHead();
     else this.#clearHeadTimer();
+  }
+
+  #awaitDrain(): void {
+    this.socket.pause();
+    this.socket.once('drain', () => {
+      this.socket.resume();
+      if (!this.#busy && !this.#reading) this.#readRequests();
+    });
   }
 
   #answer(req: LaneRequest): void {

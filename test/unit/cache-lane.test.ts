@@ -65,6 +65,8 @@ describe('cache lane - which request heads it reads', () => {
 describe('cache lane - answers on a connection', () => {
   let server: LanedServer;
   let port: number;
+  const BIG = Buffer.alloc(256 * 1024, 'b');
+  let bigAnswers = 0;
   before(async () => {
     server = new LanedServer(
       (req, res) => sendJson(res, 200, { by: 'node:http', url: req.url }),
@@ -83,6 +85,9 @@ describe('cache lane - answers on a connection', () => {
           } catch {
             sendJson(res, 500, { error: 'internal' });
           }
+        } else if (what === 'big') {
+          bigAnswers++;
+          sendServed(res, { status: 200, headers: { 'content-length': String(BIG.length) }, body: BIG }, req.method);
         } else if (what === 'later') {
           setTimeout(() => sendJson(res, 200, { by: 'lane', url: req.url }), 20);
         } else {
@@ -162,6 +167,23 @@ describe('cache lane - answers on a connection', () => {
     const text = await exchange('GET /cache?what=aaaa HTTP/1.1\nHost: n\n');
     assert.equal(text, 'HTTP/1.1 408 Request Timeout\r\nConnection: close\r\n\r\n');
     assert.ok(Date.now() - started >= 250);
+  });
+
+  it('stops answering a client that leaves its answers unread, and goes on once it reads them', async () => {
+    const requests = 200; // 50 MiB of answers: far more than the kernel's socket buffers hold
+    const socket = connect(port, '127.0.0.1');
+    socket.pause();
+    socket.write('GET /cache?what=big HTTP/1.1\r\nHost: n\r\n\r\n'.repeat(requests));
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    assert.ok(bigAnswers < requests / 2, `answered ${bigAnswers} of ${requests} requests while nothing was read`);
+    let received = 0;
+    socket.on('data', (chunk: Buffer) => {
+      received += chunk.length;
+      if (received >= requests * BIG.length) socket.destroy();
+    });
+    socket.resume();
+    await once(socket, 'close');
+    assert.equal(bigAnswers, requests);
   });
 
   it('closes a connection waiting for its next request when the server closes (last: the server stays closing)', async () => {
