@@ -1,3 +1,5 @@
+import { TOKEN } from '../cache/origin/headers.js';
+
 /**
  * The request heads the cache lane (cache-lane.ts) answers itself: `GET` or `HEAD` of /cache, HTTP/1.1,
  * no body, one Host, every line in the plain form RFC 9112 gives. Anything else, including
@@ -12,7 +14,6 @@ const MAX_FIELD_LINES = 64;
 
 const HEAD_END = Buffer.from('\r\n\r\n', 'latin1');
 const REQUEST_LINE = /^(GET|HEAD) (\/cache(?:\?[\x21-\x7e]*)?) HTTP\/1\.1$/;
-const FIELD_NAME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 /** A field value as RFC 9110 §5.5 allows it: no control character but tab (obs-text allowed, as node:http does). */
 const FIELD_VALUE = /^[\t\x20-\x7e\x80-\xff]*$/;
 const CLOSE = /(?:^|,)[ \t]*close[ \t]*(?:,|$)/i;
@@ -75,7 +76,7 @@ export function readLaneRequest(buf: Buffer, from: number): LaneRequest | 'parti
     const line = lines[i]!;
     const colon = line.indexOf(':');
     const name = line.slice(0, colon);
-    if (colon < 1 || !FIELD_NAME.test(name)) return 'foreign';
+    if (colon < 1 || !TOKEN.test(name)) return 'foreign';
     const value = withoutOws(line, colon + 1);
     if (!FIELD_VALUE.test(value)) return 'foreign';
     const lower = name.toLowerCase();

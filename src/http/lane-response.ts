@@ -1,10 +1,9 @@
 import { STATUS_CODES } from 'node:http';
 import type { Socket } from 'node:net';
 import type { HeaderList } from '../cache/header-list.js';
-import { isHopByHop, SAFE_FIELD_VALUE } from '../cache/origin/headers.js';
+import { isHopByHop, SAFE_FIELD_VALUE, TOKEN } from '../cache/origin/headers.js';
 import type { ResponseSink } from './respond.js';
 
-const FIELD_NAME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 
 /**
  * One answer of the cache lane, written straight to the client's socket: the part of
@@ -135,7 +134,7 @@ function fieldLines(list: HeaderList, named: Named): string {
   for (let i = 0; i < list.length; i += 2) {
     const name = list[i]!;
     const value = list[i + 1]!;
-    if (!FIELD_NAME.test(name)) throw new TypeError(`invalid header field name "${name.slice(0, 100)}"`);
+    if (!TOKEN.test(name)) throw new TypeError(`invalid header field name "${name.slice(0, 100)}"`);
     if (!SAFE_FIELD_VALUE.test(value)) throw new TypeError(`invalid value of header field "${name}"`);
     const lower = name.toLowerCase();
     if (lower === 'date') named.date = true;

@@ -3,7 +3,7 @@ import type { Socket } from 'node:net';
 import { DhtError, ERROR_CODES, errorCode } from '../errors.js';
 import type { ServedResponse } from '../cache/cache-service.js';
 import { toHeaderList, type HeaderList } from '../cache/header-list.js';
-import { SAFE_FIELD_VALUE } from '../cache/origin/headers.js';
+import { SAFE_FIELD_VALUE, TOKEN } from '../cache/origin/headers.js';
 
 /**
  * What an answer is written to: node:http's ServerResponse, or the cache lane's own answer
@@ -102,8 +102,6 @@ export async function writeChunk(res: ResponseSink, chunk: Buffer): Promise<bool
   return !res.destroyed;
 }
 
-/** RFC 9110 field name (token). */
-const FIELD_NAME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 
 /**
  * Relays an origin's interim response (RFC 9110 §15.2) ahead of the final one: 102 and 103
@@ -117,7 +115,7 @@ export function sendInterim(res: ServerResponse, status: number, headers: Record
     res.writeProcessing();
   } else if (status === 103) {
     const hints: Record<string, string | string[]> = {};
-    for (const [name, value] of Object.entries(headers)) if (FIELD_NAME.test(name) && [value].flat().every((v) => SAFE_FIELD_VALUE.test(v))) hints[name] = value;
+    for (const [name, value] of Object.entries(headers)) if (TOKEN.test(name) && [value].flat().every((v) => SAFE_FIELD_VALUE.test(v))) hints[name] = value;
     try {
       res.writeEarlyHints(hints);
     } catch {

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { TOKEN } from '../cache/origin/headers.js';
 
 /** Largest body it will make (per request or by default), so a typo cannot exhaust memory. */
 export const MAX_SYNTHETIC_SIZE = 256 * 1024 * 1024;
@@ -43,7 +44,6 @@ interface Overrides {
 
 class BadRequest extends Error {}
 
-const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 
 /**
  * A deterministic origin for demos, tests and benchmarks: `/obj/<id>` always returns the same

@@ -9,6 +9,9 @@ export function isHopByHop(lower: string): boolean {
   return HOP_BY_HOP.has(lower) || lower.startsWith('proxy-');
 }
 
+/** An RFC 9110 token (§5.6.2): what a method or a field name must be. */
+export const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+
 /** A field value with no control character but tab (RFC 9110 §5.5): safe to write into a response as it is. */
 export const SAFE_FIELD_VALUE = /^[^\0-\x08\x0a-\x1f\x7f]*$/;
 

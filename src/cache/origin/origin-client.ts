@@ -8,7 +8,7 @@ import { wallClock, type Clock } from '../../runtime/clock.js';
 import { silentLogger, type Logger } from '../../runtime/logger.js';
 import type { FetchLimiter } from './fetch-limiter.js';
 import type { OriginPolicy } from './address-policy.js';
-import { originRequestHeaders, stripHopByHop, type HeaderMap } from './headers.js';
+import { originRequestHeaders, stripHopByHop, TOKEN, type HeaderMap } from './headers.js';
 
 export { originRequestHeaders, stripHopByHop, type HeaderMap, type OriginHeaderOptions } from './headers.js';
 
@@ -100,7 +100,6 @@ export interface PassThroughResponse {
 }
 
 const REDIRECTS = new Set([301, 302, 303, 307, 308]);
-const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 
 /**
  * Fetches from origins without letting a URL reach what it must not: http(s) only, the address
