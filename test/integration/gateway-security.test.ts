@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { request as httpRequest, type IncomingMessage, type ServerResponse } from 'node:http';
+import { connect } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { startHttpServer, type TestServer } from '../helpers/http-server.js';
 import { startNodes, waitForStableRing, type TestNode } from '../helpers/node-cluster.js';
@@ -24,6 +25,23 @@ function raw(base: string, target: string, headers: Record<string, string> = {})
     });
     req.on('error', reject);
     req.end();
+  });
+}
+
+/** Writes `text` on one new connection and reads until `answers` responses have begun or the node closes it. */
+function exchange(base: string, text: string, answers: number): Promise<string> {
+  const { hostname, port } = new URL(base);
+  return new Promise((resolve, reject) => {
+    const socket = connect(Number(port), hostname);
+    let received = '';
+    socket.setEncoding('latin1');
+    socket.on('data', (chunk: string) => {
+      received += chunk;
+      if ((received.match(/HTTP\/1\.1 \d{3} /g) ?? []).length >= answers && /\r\n\r\n[^]*\}\n$/.test(received)) socket.destroy();
+    });
+    socket.on('close', () => resolve(received));
+    socket.on('error', reject);
+    socket.write(text.replace(/\n/g, '\r\n'));
   });
 }
 
@@ -141,5 +159,23 @@ describe('web cache - hostile requests to a gateway', () => {
       assert.equal(JSON.parse(res.body).error, 'invalid_argument');
     }
     assert.doesNotMatch(gateways[0]!.proc.output(), /request failed/, 'no error log line');
+  });
+
+  it('pipelined /cache requests are answered in order, and hostile heads get node:http\'s 400 or 431 while the node serves on', async () => {
+    const target = `/cache?url=${encodeURIComponent(`${origin.url}/pipelined`)}`;
+    const pipelined = await exchange(openProxy.http, `GET ${target} HTTP/1.1\nHost: n\n\nHEAD ${target} HTTP/1.1\nHost: n\n\nGET /health HTTP/1.1\nHost: n\n\n`, 3);
+    const answers = pipelined.split(/(?=HTTP\/1\.1 \d{3} )/);
+    assert.equal(answers.length, 3, pipelined);
+    assert.match(answers[0]!, /^HTTP\/1\.1 200 OK\r\n[^]*\r\nx-cache: MISS-ORIGIN\r\n[^]*"path": ?"\/pipelined"/);
+    assert.match(answers[1]!, /^HTTP\/1\.1 200 OK\r\n[^]*\r\nx-cache: HIT-LOCAL\r\n[^]*\r\n\r\n$/, 'the HEAD answer comes second, without a body');
+    assert.match(answers[2]!, /^HTTP\/1\.1 200 OK\r\n[^]*"healthy": true/);
+
+    const control = await exchange(openProxy.http, `GET ${target} HTTP/1.1\nHost: n\nAccept: a\u0001b\n\n`, 1);
+    assert.match(control, /^HTTP\/1\.1 400 Bad Request\r\n/);
+    const huge = await exchange(openProxy.http, `GET ${target} HTTP/1.1\nHost: n\nAccept: ${'a'.repeat(20 * 1024)}\n\n`, 1);
+    assert.match(huge, /^HTTP\/1\.1 431 Request Header Fields Too Large\r\n/);
+    const after = await fetch(`${openProxy.http}${target}`);
+    assert.equal(after.headers.get('x-cache'), 'HIT-LOCAL');
+    await after.body?.cancel();
   });
 });
