@@ -16,6 +16,7 @@ import type { Logger } from '../runtime/logger.js';
 import { recentResults, sharedFor } from '../runtime/memo.js';
 import { answerRange } from './byte-ranges.js';
 import { LanedServer } from './cache-lane.js';
+import { CACHE_REQUEST_HEADERS } from './lane-request.js';
 import { clusterView } from './cluster-view.js';
 import { serveDashboard } from './dashboard-files.js';
 import { metricsJson, prometheusRegistry, type MetricsSources } from './metrics.js';
@@ -91,9 +92,6 @@ const requestTarget = recentResults(TARGETS_REMEMBERED, LONGEST_REMEMBERED_TARGE
   return { url, path, api: API_PATHS.includes(path) || path.startsWith('/dashboard/'), cacheUrl: path === '/cache' ? url.searchParams.get('url') : null };
 });
 const cacheTarget = recentResults(TARGETS_REMEMBERED, LONGEST_REMEMBERED_TARGET, canonicalUrl);
-
-/** /cache?url=: client headers that matter to caching decisions and to the origin. */
-const CACHE_REQUEST_HEADERS = ['accept', 'accept-encoding', 'accept-language', 'user-agent', 'cache-control', 'pragma', 'if-none-match', 'if-modified-since'];
 
 /** The node's HTTP API on CACHE_HTTP_PORT. No per-request logging above debug level. */
 export function createHttpServer(deps: HttpServerDeps): Server {

@@ -18,17 +18,11 @@ const REQUEST_LINE = /^(GET|HEAD) (\/cache(?:\?[\x21-\x7e]*)?) HTTP\/1\.1$/;
 const FIELD_VALUE = /^[\t\x20-\x7e\x80-\xff]*$/;
 const CLOSE = /(?:^|,)[ \t]*close[ \t]*(?:,|$)/i;
 
-/** Fields the cache reads from a client (http-server.ts), with node:http's rule for a repeated one. */
-const KEPT_FIELDS: ReadonlyMap<string, 'first' | 'join'> = new Map([
-  ['accept', 'join'],
-  ['accept-encoding', 'join'],
-  ['accept-language', 'join'],
-  ['user-agent', 'first'],
-  ['cache-control', 'join'],
-  ['pragma', 'join'],
-  ['if-none-match', 'join'],
-  ['if-modified-since', 'first'],
-]);
+/** /cache?url=: the client fields that matter to caching decisions and to the origin (http-server.ts passes on only these). */
+export const CACHE_REQUEST_HEADERS: readonly string[] = ['accept', 'accept-encoding', 'accept-language', 'user-agent', 'cache-control', 'pragma', 'if-none-match', 'if-modified-since'];
+const KEPT_FIELDS: ReadonlySet<string> = new Set(CACHE_REQUEST_HEADERS);
+/** Of those, the ones node:http keeps the first of when a client repeats them; it joins the others' values. */
+const FIRST_WINS: ReadonlySet<string> = new Set(['user-agent', 'if-modified-since']);
 /** Fields that mean a body, a protocol switch or an interim answer: node:http's to handle. */
 const FOREIGN_FIELDS: ReadonlySet<string> = new Set(['content-length', 'transfer-encoding', 'expect', 'upgrade']);
 
@@ -83,10 +77,9 @@ export function readLaneRequest(buf: Buffer, from: number): LaneRequest | 'parti
     if (lower === 'host') hosts++;
     else if (lower === 'connection') close ||= CLOSE.test(value);
     else if (FOREIGN_FIELDS.has(lower)) return 'foreign';
-    const rule = KEPT_FIELDS.get(lower);
-    if (rule === undefined) continue;
+    if (!KEPT_FIELDS.has(lower)) continue;
     const seen = headers[lower];
-    headers[lower] = seen === undefined ? value : rule === 'join' ? `${seen}, ${value}` : seen;
+    headers[lower] = seen === undefined ? value : FIRST_WINS.has(lower) ? seen : `${seen}, ${value}`;
   }
   if (hosts !== 1) return 'foreign';
   return { method: start[1] as 'GET' | 'HEAD', url: start[2]!, headers, close, end: end + HEAD_END.length };
