@@ -1,9 +1,11 @@
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
+import { createServer } from 'node:http';
 import { connect, type AddressInfo, type Socket } from 'node:net';
 import { after, before, describe, it } from 'node:test';
+import fc from 'fast-check';
 import { LanedServer } from '../../src/http/cache-lane.js';
-import { readLaneRequest } from '../../src/http/lane-request.js';
+import { CACHE_REQUEST_HEADERS, readLaneRequest } from '../../src/http/lane-request.js';
 import { sendJson, sendServed } from '../../src/http/respond.js';
 
 const head = (text: string) => Buffer.from(text.replace(/\n/g, '\r\n'), 'latin1');
@@ -193,5 +195,91 @@ describe('cache lane - answers on a connection', () => {
     const closed = once(idle, 'close');
     server.closeIdleConnections();
     await closed;
+  });
+});
+
+describe('cache lane - reads no head otherwise than node:http', () => {
+  /** What node:http made of a head: the request it saw and whether it kept the connection, or its refusal. */
+  interface NodeView {
+    readonly status: number;
+    readonly request?: { method: string; url: string; headers: Record<string, string | string[] | undefined> };
+    readonly keepAlive: boolean;
+  }
+  let server: ReturnType<typeof createServer>;
+  let port: number;
+  before(async () => {
+    // In a field, base64: a HEAD's answer has no body.
+    server = createServer((req, res) => res.setHeader('x-seen', Buffer.from(JSON.stringify({ method: req.method, url: req.url, headers: req.headers })).toString('base64')).end());
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    port = (server.address() as AddressInfo).port;
+  });
+  after(() => {
+    server.closeAllConnections();
+    server.close();
+  });
+
+  async function nodeView(bytes: Buffer): Promise<NodeView> {
+    const socket = connect(port, '127.0.0.1');
+    socket.write(bytes);
+    const parts: Buffer[] = [];
+    socket.on('data', (chunk: Buffer) => {
+      parts.push(chunk);
+      // One answer is all there is to read: node:http's to a head, or its refusal (then it closes).
+      if (Buffer.concat(parts).includes('\r\n\r\n')) socket.destroy();
+    });
+    await once(socket, 'close');
+    const text = Buffer.concat(parts).toString('latin1');
+    const status = Number(/^HTTP\/1\.1 (\d{3})/.exec(text)?.[1] ?? 0);
+    const keepAlive = /\r\nconnection: keep-alive\r\n/i.test(text);
+    const seen = /\r\nx-seen: ([A-Za-z0-9+/=]+)\r\n/.exec(text)?.[1];
+    return { status, keepAlive, request: seen === undefined ? undefined : JSON.parse(Buffer.from(seen, 'base64').toString('utf8')) };
+  }
+
+  const chars = (set: string, maxLength: number) => fc.string({ unit: fc.constantFrom(...set.split('')), maxLength });
+  /** Mostly what the lane takes, sometimes not: the heads near its border are the ones worth comparing. */
+  const mostly = <T,>(usual: fc.Arbitrary<T>, odd: fc.Arbitrary<T>) => fc.oneof({ arbitrary: usual, weight: 6 }, { arbitrary: odd, weight: 1 });
+  const target = mostly(
+    fc.oneof(fc.constant('/cache'), chars('abc%2F:?#=&/', 12).map((q) => `/cache?url=${q}`)),
+    fc.oneof(chars('a"<>\x7f\x80 ', 4).map((q) => `/cache?url=${q}`), fc.constantFrom('/cachex', '/health', 'http://n/cache', '*', '/cache/')),
+  );
+  const fieldName = mostly(
+    fc.constantFrom('Accept', 'accept', 'Accept-Encoding', 'User-Agent', 'user-agent', 'Cache-Control', 'Pragma', 'If-None-Match', 'If-Modified-Since', 'Connection', 'X-Other'),
+    fc.constantFrom('Host', 'Content-Length', 'Transfer-Encoding', 'Bad Name', '', 'Accept\t', 'Hé'),
+  );
+  const fieldValue = mostly(chars('ab, \tclose', 10), chars('a \t\x00\x01\x7f\x80\xff\r\n:', 6));
+  const separator = mostly(fc.constantFrom(':', ': ', ':\t', ':  '), fc.constant(' :'));
+  const head = fc
+    .record({
+      method: mostly(fc.constantFrom('GET', 'HEAD'), fc.constantFrom('POST', 'get')),
+      target,
+      version: mostly(fc.constant('HTTP/1.1'), fc.constantFrom('HTTP/1.0', 'HTTP/1.1 ')),
+      host: mostly(fc.constant(true), fc.constant(false)),
+      fields: fc.array(fc.tuple(fieldName, separator, fieldValue), { maxLength: 6 }),
+      lineEnd: mostly(fc.constant('\r\n'), fc.constant('\n')),
+    })
+    .map(({ method, target, version, host, fields, lineEnd }) => {
+      const lines = [`${method} ${target} ${version}`, ...(host ? ['Host: n'] : []), ...fields.map(([name, sep, value]) => `${name}${sep}${value}`)];
+      return Buffer.from(lines.join(lineEnd) + lineEnd + lineEnd, 'latin1');
+    });
+
+  it('every head the lane reads, node:http reads too, with the same method, target, cache fields and keep-alive', async () => {
+    let read = 0;
+    await fc.assert(
+      fc.asyncProperty(head, async (bytes) => {
+        const lane = readLaneRequest(bytes, 0);
+        if (typeof lane !== 'object') return;
+        read++;
+        const node = await nodeView(bytes);
+        assert.equal(node.status, 200, `node:http refused what the lane read: ${JSON.stringify(bytes.toString('latin1'))}`);
+        assert.equal(lane.method, node.request!.method);
+        assert.equal(lane.url, node.request!.url);
+        const nodeFields = Object.fromEntries(CACHE_REQUEST_HEADERS.flatMap((name) => (node.request!.headers[name] === undefined ? [] : [[name, node.request!.headers[name]]])));
+        assert.deepEqual(lane.headers, nodeFields, JSON.stringify(bytes.toString('latin1')));
+        assert.equal(lane.close, !node.keepAlive, `Connection: close read differently: ${JSON.stringify(bytes.toString('latin1'))}`);
+        assert.equal(lane.end, bytes.length);
+      }),
+      { numRuns: 400 },
+    );
+    assert.ok(read > 50, `only ${read} of 400 generated heads were the lane's: the generator misses what it should test`);
   });
 });
