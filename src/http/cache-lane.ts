@@ -115,7 +115,9 @@ class LaneConnection {
       if (read === 'partial') break;
       if (read === 'foreign') {
         this.#reading = false;
-        return this.#handOver();
+        // A stream that has ended takes no bytes back, so node:http cannot be given the rest of a
+        // half-closed connection: it ends here, as node:http ends one when its client half-closes.
+        return this.#ended ? this.#end() : this.#handOver();
       }
       this.#pending = read.end === this.#pending.length ? null : this.#pending.subarray(read.end);
       this.#answer(read);

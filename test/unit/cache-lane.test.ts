@@ -188,6 +188,17 @@ describe('cache lane - answers on a connection', () => {
     assert.equal(bigAnswers, requests);
   });
 
+  it('ends a half-closed connection after the answers it owes, without handing it to node:http', async () => {
+    const socket = connect(port, '127.0.0.1');
+    const started = Date.now();
+    const text = exchange('GET /cache?what=later HTTP/1.1\nHost: n\n\nGET /health HTTP/1.1\nHost: n\n\n', undefined, socket);
+    socket.end();
+    const received = await text;
+    assert.match(received, /"by": "lane"/);
+    assert.doesNotMatch(received, /node:http/);
+    assert.ok(Date.now() - started < 2000, 'closed at once, not after the keep-alive timeout');
+  });
+
   it('closes a connection waiting for its next request when the server closes (last: the server stays closing)', async () => {
     const idle = connect(port, '127.0.0.1');
     idle.write('GET /cache?what=aaaa HTTP/1.1\r\nHost: n\r\n\r\n');
