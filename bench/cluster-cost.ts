@@ -20,6 +20,7 @@ import { withCluster } from './lib/bench-cluster.js';
 import { spawnBenchChild, type BenchChild } from './lib/child.js';
 import { BENCH_ID_BITS } from './lib/configs.js';
 import { onMachine } from './lib/machine.js';
+import { BARE_LISTENING, BARE_SERVER } from './lib/bare-server.js';
 import { cpuSeconds, totalCpuSeconds } from './lib/process-cpu.js';
 
 const { values } = parseArgs({ options: { nodes: { type: 'string' }, seconds: { type: 'string' }, out: { type: 'string' } } });
@@ -71,20 +72,12 @@ async function measure(setup: string, load: string[], target: string, urlTemplat
   return row;
 }
 
-const BARE_SERVER = `
-const body = Buffer.alloc(1024, 120);
-require('node:http').createServer((req, res) => {
-  res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': body.length });
-  res.end(body);
-}).listen({ port: 0, host: '127.0.0.1', backlog: 4096 }, function () { process.stdout.write('listening ' + this.address().port + '\\n'); });
-new (require('node:net').Socket)({ fd: 3 }).on('close', () => process.exit(1)).resume().unref();
-`;
 
 const duration = ['--duration', `${seconds}s`];
 const { machine, result } = await onMachine(async () => {
   const rows: Row[] = [];
   const bare = spawnBenchChild(process.execPath, ['-e', BARE_SERVER]);
-  const port = (await bare.waitFor(/listening (\d+)/))[1]!;
+  const port = (await bare.waitFor(BARE_LISTENING))[1]!;
   rows.push(await measure('generator vs bare node:http', [...duration, '--concurrency', '50'], `http://127.0.0.1:${port}`, 'http://origin.test/obj/{i}', { server: [bare.child.pid!] }));
   await bare.stop();
 

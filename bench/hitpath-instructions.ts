@@ -16,6 +16,7 @@ import { Agent, request } from 'node:http';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { CLUSTER_PORT_OFFSETS, freeClusterBase } from '../src/cluster/free-ports.js';
+import { BARE_LISTENING, BARE_SERVER } from './lib/bare-server.js';
 import { spawnBenchChild, type BenchChild } from './lib/child.js';
 
 const { values } = parseArgs({ options: { base: { type: 'string' }, requests: { type: 'string' }, warmup: { type: 'string' } } });
@@ -33,16 +34,6 @@ const URLS = 200;
 const CONNECTIONS = 8;
 const log = (line: string) => process.stdout.write(line + '\n');
 
-const BARE_SERVER = `
-const body = Buffer.alloc(1024, 120);
-const server = require('node:http').createServer((req, res) => {
-  res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': body.length });
-  res.end(body);
-});
-server.listen({ port: 0, host: '127.0.0.1' }, () => process.stdout.write('listening ' + server.address().port + '\\n'));
-process.on('SIGTERM', () => process.exit(0));
-new (require('node:net').Socket)({ fd: 3 }).on('close', () => process.exit(1)).resume().unref();
-`;
 
 /** A server to count: how to start it under valgrind, and the paths its requests ask for once warm. */
 interface Subject {
@@ -137,7 +128,7 @@ try {
       paths: ['/'],
       async start(valgrind) {
         const child = spawnBenchChild('valgrind', [...valgrind, process.execPath, '-e', BARE_SERVER]);
-        return { child, base: `http://127.0.0.1:${(await child.waitFor(/listening (\d+)/))[1]!}` };
+        return { child, base: `http://127.0.0.1:${(await child.waitFor(BARE_LISTENING))[1]!}` };
       },
     },
     node('one node, its own hits (this checkout)', '.'),

@@ -25,6 +25,7 @@ import { freeClusterBase } from '../src/cluster/free-ports.js';
 import { LocalCluster } from '../src/cluster/local-cluster.js';
 import { CAN_PIN, pinProcess, spawnBenchChild, spread, type BenchChild } from './lib/child.js';
 import { cpuSeconds } from './lib/process-cpu.js';
+import { BARE_LISTENING, BARE_SERVER } from './lib/bare-server.js';
 import { barChart } from './lib/svg-chart.js';
 
 const SERVER_CPU = 1;
@@ -77,15 +78,6 @@ interface Cell {
   readonly pids: readonly number[];
 }
 
-const BARE_SERVER = `
-const body = Buffer.alloc(${OBJECT_BYTES}, 120);
-const server = require('node:http').createServer((req, res) => {
-  res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': body.length });
-  res.end(body);
-});
-server.listen({ port: 0, host: '127.0.0.1', backlog: 4096 }, () => process.stdout.write('listening ' + server.address().port + '\\n'));
-new (require('node:net').Socket)({ fd: 3 }).on('close', () => process.exit(1)).resume().unref();
-`;
 
 const children: BenchChild[] = [];
 const clusters: LocalCluster[] = [];
@@ -101,7 +93,7 @@ try {
   if (!profileDir) {
     const bare = spawnBenchChild(process.execPath, ['-e', BARE_SERVER], { cpu: SERVER_CPU });
     children.push(bare);
-    const port = (await bare.waitFor(/listening (\d+)/))[1]!;
+    const port = (await bare.waitFor(BARE_LISTENING))[1]!;
     cells.push({ name: 'bare', label: 'bare node:http answering 1 KiB from memory', base: `http://127.0.0.1:${port}`, pathsFile: pathsFile('bare', ['/']), pids: [bare.child.pid!] });
   }
 
