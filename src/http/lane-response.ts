@@ -4,7 +4,6 @@ import type { HeaderList } from '../cache/header-list.js';
 import { isHopByHop, SAFE_FIELD_VALUE, TOKEN } from '../cache/origin/headers.js';
 import type { ResponseSink } from './respond.js';
 
-
 /**
  * One answer of the cache lane, written straight to the client's socket: the part of
  * node:http's ServerResponse that respond.ts uses, with its framing (Content-Length, or chunks
@@ -66,7 +65,7 @@ export class LaneResponse implements ResponseSink {
     if (this.#bodyless || chunk.length === 0) return true;
     this.socket.cork();
     this.#sendHead();
-    const flushed = this.#chunked ? this.#writeChunked(chunk) : this.socket.write(chunk);
+    const flushed = this.#writeBody(chunk);
     this.socket.uncork();
     return flushed;
   }
@@ -79,10 +78,7 @@ export class LaneResponse implements ResponseSink {
       this.socket.cork();
       this.#sendHead();
       const body = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
-      if (body && body.length > 0 && !this.#bodyless) {
-        if (this.#chunked) this.#writeChunked(body);
-        else this.socket.write(body);
-      }
+      if (body && body.length > 0 && !this.#bodyless) this.#writeBody(body);
       if (this.#chunked) this.socket.write('0\r\n\r\n', 'latin1');
       this.socket.uncork();
     }
@@ -115,7 +111,9 @@ export class LaneResponse implements ResponseSink {
     this.#head = undefined;
   }
 
-  #writeChunked(chunk: Buffer): boolean {
+  /** Body bytes, framed as a chunk when the length was not given. */
+  #writeBody(chunk: Buffer): boolean {
+    if (!this.#chunked) return this.socket.write(chunk);
     this.socket.write(`${chunk.length.toString(16)}\r\n`, 'latin1');
     this.socket.write(chunk);
     return this.socket.write('\r\n', 'latin1');
