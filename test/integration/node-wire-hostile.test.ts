@@ -119,7 +119,15 @@ describe('integration - node-to-node input - hostile peers on loopback', () => {
     const variant = { url, status: 200, headers: [{ name: 'content-type', value: 'text/html' }], body: Buffer.from('<script>evil()</script>'), policy_json: policy.toWire(), selected_by: [] };
     const poisoned = await stranger.peer.call('StoreObjects', { variants: [variant] }, 'cache');
     assert.equal(poisoned.code, grpc.status.FAILED_PRECONDITION, poisoned.details);
-    for (const broken of [{ ...variant, policy_json: '{' }, { ...variant, url: 'not a url' }, { ...variant, status: 7 }]) {
+    for (const broken of [
+      { ...variant, policy_json: '{' },
+      { ...variant, url: 'not a url' },
+      { ...variant, status: 7 },
+      { ...variant, headers: [{ name: 'x-evil', value: 'a\r\nset-cookie: b' }] },
+      { ...variant, headers: [{ name: 'x-evil', value: 'a\u010aset-cookie: b' }] },
+      { ...variant, headers: [{ name: 'transfer-encoding', value: 'chunked' }] },
+      { ...variant, headers: [{ name: 'Bad Name', value: 'x' }] },
+    ]) {
       const answer = await stranger.peer.call('StoreObjects', { variants: [broken] }, 'cache');
       assert.equal(answer.code, grpc.status.INVALID_ARGUMENT, answer.details);
     }

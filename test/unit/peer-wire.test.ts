@@ -28,4 +28,10 @@ describe('transport - peer wire messages', () => {
     }
     assert.throws(() => ((parseFetchRequest(good).req.headers as Record<string, string>).accept = 'x'), TypeError, 'shared requests are frozen');
   });
+
+  it("refuses a head field whose value would write a line break as latin1 bytes, as a client's head is written", () => {
+    const wire = (value: string) => JSON.stringify({ status: 200, headers: ['x-evil', value], outcome: 'HIT', stored: true, hot: false, origin_status: 0, fresh_for_ms: 0 });
+    assert.equal(parseHead(wire('caf\u00e9')).headers['x-evil'], 'caf\u00e9', 'obs-text is a value');
+    assert.throws(() => parseHead(wire('a\u010aset-cookie: b')), { code: 'ERR_INVALID_ARGUMENT', message: /head\.headers\[1\]/ });
+  });
 });

@@ -12,8 +12,12 @@ export function isHopByHop(lower: string): boolean {
 /** An RFC 9110 token (§5.6.2): what a method or a field name must be. */
 export const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 
-/** A field value with no control character but tab (RFC 9110 §5.5): safe to write into a response as it is. */
-export const SAFE_FIELD_VALUE = /^[^\0-\x08\x0a-\x1f\x7f]*$/;
+/**
+ * A field value of visible characters, spaces, tabs and obs-text (RFC 9110 §5.5), node:http's own
+ * rule: safe to write into a response as it is. Characters past U+00FF are refused too: written as
+ * latin1, as head bytes are, U+010A would become a line feed.
+ */
+export const SAFE_FIELD_VALUE = /^[\t\x20-\x7e\x80-\xff]*$/;
 
 /** Credentials the open /cache?url= fetcher never passes on: the client's cookies are not the origin's business. */
 const CREDENTIALS = new Set(['cookie', 'authorization', 'proxy-authorization']);

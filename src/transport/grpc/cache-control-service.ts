@@ -4,6 +4,7 @@ import { checkedPeerUrl } from '../../cache/cache-key.js';
 import { variantFromWire, type WireVariant } from '../../cache/cache-wire.js';
 import type { Variant } from '../../cache/stored-variant.js';
 import type { OwnerEndpoint } from '../../cache/owner-endpoint.js';
+import { checkedResponseFields } from '../peer/peer-wire.js';
 import { unary } from './grpc-server.js';
 
 function invalid(message: string): never {
@@ -13,6 +14,8 @@ function invalid(message: string): never {
 function checkedVariant(w: WireVariant, field: string): Variant {
   checkedPeerUrl(w.url, `${field}.url`);
   if (!Number.isInteger(w.status) || w.status < 100 || w.status > 599) invalid(`${field}.status: expected an HTTP status, got ${w.status}`);
+  // Stored fields reach clients as they are: a hand-off is held to what a forwarded answer is.
+  checkedResponseFields(w.headers.flatMap((h) => [h.name, h.value]), `${field}.headers`);
   try {
     return variantFromWire(w);
   } catch (err) {

@@ -100,6 +100,11 @@ function checkedHeaders(raw: unknown, field: string, max: number, response = tru
   return raw as string[];
 }
 
+/** A stored response's fields as a peer sends them, in an answer or a hand-off: checked as `checkedHeaders` does. */
+export function checkedResponseFields(raw: unknown, field: string): HeaderList {
+  return checkedHeaders(raw, field, MAX_RESPONSE_HEADERS);
+}
+
 /** The entry's side: a forwarded request as JSON. */
 export function fetchRequestToWire(req: CacheRequest, fromRouteCache: boolean, trace?: Record<string, string>): Buffer {
   const wire: WireFetchRequest = { url: req.url, method: req.method, headers: toHeaderList(req.headers), from_route_cache: fromRouteCache, interim: req.onInterim !== undefined, trace };
@@ -198,7 +203,7 @@ function parseHeadOnce(text: string): ResponseHead {
   if (!Number.isInteger(originStatus) || (originStatus as number) < 0 || (originStatus as number) > 599) invalid('head.origin_status: expected 0 or an HTTP status');
   if (typeof freshForMs !== 'number' || !Number.isFinite(freshForMs) || freshForMs < 0) invalid('head.fresh_for_ms: expected a duration');
   for (const flag of ['collapsed', 'vary_miss', 'final']) if (raw[flag] !== undefined && typeof raw[flag] !== 'boolean') invalid(`head.${flag}: expected true or false`);
-  const list = checkedHeaders(raw.headers, 'head.headers', MAX_RESPONSE_HEADERS);
+  const list = checkedResponseFields(raw.headers, 'head.headers');
   const head = {
     status: status as number,
     outcome: outcome as Outcome,
@@ -250,7 +255,7 @@ export function parseInterim(text: string): { status: number; headers: Record<st
   const raw = jsonObject(text, 'the interim response');
   const status = raw.status;
   if (typeof status !== 'number' || !Number.isInteger(status) || status < 100 || status > 199 || status === 101) invalid('interim.status: expected an informational status other than 101');
-  const headers = fromHeaderList(checkedHeaders(raw.headers, 'interim.headers', MAX_RESPONSE_HEADERS));
+  const headers = fromHeaderList(checkedResponseFields(raw.headers, 'interim.headers'));
   return { status, headers };
 }
 
