@@ -1,16 +1,17 @@
 /**
  * node --expose-gc --import tsx bench/entry-cost.ts — what one stored entry really costs the heap
- * beyond its URL, header and body bytes: the http-cache-semantics policy, the header maps, the LRU
- * bookkeeping and the Buffer objects. Fills an ObjectStore the way the owner does (policy from the
+ * beyond its URL and its stored bytes (field lines and body): the compact variant, the LRU
+ * bookkeeping and the Buffer view. Fills an ObjectStore the way the owner does (policy from the
  * origin's headers, forwardable headers kept apart), with garbage collected before each reading,
- * for two header counts so that the cost of one more header separates from the fixed cost.
- * Then the same count again the way a node really fills its store (a local origin, the origin
- * client, the owner): its heap per entry against what the budget counts says how far the
- * synthetic figures fall short. The constants of src/cache/entry-size.ts are the fixed cost plus
- * that shortfall, and the per-header cost. Last, what a Buffer with an allocation of its own costs
- * outside the heap (backing store, malloc): resident memory not explained by the heap or the
- * ArrayBuffer bytes, BUFFER_ALLOCATION_BYTES. 1 KiB bodies are packed into shared slabs, so the
- * entry figures are those of packed bodies; the slabs' unused memory is in through_owner.
+ * for two header counts: a field is bytes in the slab, so per_header_bytes (its cost beyond
+ * them) should be near nothing. Then the same count again the way a node really fills its store
+ * (a local origin, the origin client, the owner): its heap per entry against what the budget
+ * counts. ENTRY_FIXED_BYTES (src/cache/entry-size.ts) is larger than this live heap: it is the
+ * resident memory an entry adds, which `npm run bench:memory` measures (V8's garbage and room to
+ * grow come with the live heap). Last, what a Buffer with an allocation of its own costs outside the
+ * heap (backing store, malloc): resident memory not explained by the heap or the ArrayBuffer
+ * bytes, BUFFER_ALLOCATION_BYTES. 1 KiB bodies are packed into shared slabs, so the entry figures
+ * are those of packed entries; the slabs' unused memory is in through_owner.
  */
 import { evaluate, type Headers } from '../src/cache/freshness.js';
 import { ObjectStore } from '../src/cache/object-store.js';
@@ -65,8 +66,8 @@ function measure(extraHeaders: number): { perEntry: number; payload: number; hea
     const body = Buffer.alloc(BODY_BYTES, i % 251);
     const variant: Variant = { url, status: 200, headers, body, policy, selectedBy: {} };
     store.put(variant);
-    payload += url.length + body.length;
-    for (const [name, value] of Object.entries(headers)) payload += name.length + String(value).length;
+    // The stored bytes: the field lines (the Content-Length and Date the store writes included) and the body.
+    payload += url.length + store.find(url, {})!.bytes.length;
     headerCount += Object.keys(headers).length;
   }
   const after = heapBytes();

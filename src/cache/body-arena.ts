@@ -15,9 +15,10 @@ export function slabBytesFor(capacityBytes: number): number {
 }
 
 /**
- * Small stored bodies packed into shared slabs, each body a view into one. A slab's memory is
- * given back only when none of its bodies is held any more, so the bytes of released bodies in a
- * slab still in use (and the unused tail of each slab) are waste: the store counts `wasteBytes`
+ * Small stored entries' bytes (their fields and body, stored-variant.ts) packed into shared
+ * slabs, each a view into one. A slab's memory is given back only when none of its entries is
+ * held any more, so the bytes of released entries in a slab still in use (and the unused tail of
+ * each slab) are waste: the store counts `wasteBytes`
  * against its budget, and moves the survivors of the sparsest slabs elsewhere (`sparsestSlabs`,
  * `move`) when waste grows.
  */
@@ -39,41 +40,41 @@ export class BodyArena {
     return length > 0 && length <= this.packedMaxBytes;
   }
 
-  /** A copy of `body` in the current slab (a new one when it is full); `packs(body.length)` must hold. */
-  hold(body: Buffer): Buffer {
-    if (this.#current === undefined || this.#used + body.length > this.slabSize) {
+  /** `length` bytes of the current slab (a new one when it is full); `packs(length)` must hold. */
+  allocate(length: number): Buffer {
+    if (this.#current === undefined || this.#used + length > this.slabSize) {
       if (this.#current !== undefined && this.#held.get(this.#current.buffer) === 0) this.#held.delete(this.#current.buffer);
       this.#current = Buffer.allocUnsafeSlow(this.slabSize);
       this.#used = 0;
       this.#held.set(this.#current.buffer, 0);
     }
-    const view = this.#current.subarray(this.#used, this.#used + body.length);
-    body.copy(view);
+    const view = this.#current.subarray(this.#used, this.#used + length);
     // Views start at multiples of 8, as the allocator would place them: no unaligned reads for whoever consumes them.
-    this.#used += (body.length + 7) & ~7;
-    this.#held.set(this.#current.buffer, this.#held.get(this.#current.buffer)! + body.length);
-    this.#heldBytes += body.length;
+    this.#used += (length + 7) & ~7;
+    this.#held.set(this.#current.buffer, this.#held.get(this.#current.buffer)! + length);
+    this.#heldBytes += length;
     return view;
   }
 
-  /** Whether `body` is a view this arena handed out and still counts. */
-  holds(body: Buffer): boolean {
-    return this.#held.has(body.buffer);
+  /** Whether `bytes` is a view this arena handed out and still counts. */
+  holds(bytes: Buffer): boolean {
+    return this.#held.has(bytes.buffer);
   }
 
-  /** The store no longer keeps `body`: its slab is forgotten (and freed by the GC) once nothing in it is held. */
-  release(body: Buffer): void {
-    const held = this.#held.get(body.buffer);
+  /** The store no longer keeps `bytes`: its slab is forgotten (and freed by the GC) once nothing in it is held. */
+  release(bytes: Buffer): void {
+    const held = this.#held.get(bytes.buffer);
     if (held === undefined) return;
-    this.#heldBytes -= body.length;
-    if (held > body.length || body.buffer === this.#current?.buffer) this.#held.set(body.buffer, held - body.length);
-    else this.#held.delete(body.buffer);
+    this.#heldBytes -= bytes.length;
+    if (held > bytes.length || bytes.buffer === this.#current?.buffer) this.#held.set(bytes.buffer, held - bytes.length);
+    else this.#held.delete(bytes.buffer);
   }
 
-  /** `body` copied into the current slab and released from its old one. */
-  move(body: Buffer): Buffer {
-    const moved = this.hold(body);
-    this.release(body);
+  /** `bytes` copied into the current slab and released from its old one. */
+  move(bytes: Buffer): Buffer {
+    const moved = this.allocate(bytes.length);
+    bytes.copy(moved);
+    this.release(bytes);
     return moved;
   }
 
@@ -82,7 +83,7 @@ export class BodyArena {
     return this.#held.size * this.slabSize;
   }
 
-  /** Slab memory no stored body uses: released bodies, alignment, tails. */
+  /** Slab memory no stored entry uses: released entries, alignment, tails. */
   get wasteBytes(): number {
     return this.slabBytes - this.#heldBytes;
   }

@@ -11,7 +11,7 @@ import { HotCopies } from './hot-copies.js';
 import type { CacheRequest, OwnerCache } from './owner-cache.js';
 import type { OwnerLocator } from './owner-locator.js';
 import { RouteCache, type Route } from './route-cache.js';
-import type { StoredVariant } from './stored-variant.js';
+import type { PreparedAnswer, StoredVariant } from './stored-variant.js';
 import type { RangeData } from '../ring/range-hand-off.js';
 import type { Hop } from '../routing/lookup.js';
 import { inSpan, recordHops, SpanKind, tracingOn } from '../runtime/telemetry.js';
@@ -25,6 +25,8 @@ export interface ServedResponse {
   readonly body: Buffer | AsyncIterable<Buffer>;
   /** The same fields as `headers`, final, in the list form `res.writeHead` takes (fresh local hits). */
   readonly headerList?: HeaderList;
+  /** A fresh local hit as its fields of the moment and the stored bytes: what the lane writes as it is. */
+  readonly prepared?: PreparedAnswer;
 }
 
 export interface CacheServiceComponents {
@@ -286,7 +288,7 @@ export class CacheService {
     this.stats.hops.record(hops);
     // Spread into one new list: concat with single fields instead of arrays is V8's slow path.
     const fields = [
-      ...(head.headerList ?? []),
+      ...(head.prepared?.leading ?? head.headerList ?? []),
       'x-cache', xCache,
       'cache-status', cacheStatus(head, xCache),
       'x-node-id', this.nodeIdText(),
@@ -296,6 +298,7 @@ export class CacheService {
       'x-latency-ms', hundredths(latency),
     ];
     if (atOwner) fields.push('x-cache-origin', atOwner);
+    if (head.prepared !== undefined) return new PreparedResponse(head.status, head.prepared.ledBy(fields));
     if (head.headerList !== undefined) return new ListedResponse(head.status, fields, body);
     const headers: Record<string, string | string[]> = {};
     for (const [name, value] of Object.entries(head.headers)) if (value !== undefined) headers[name] = value;
@@ -318,6 +321,26 @@ class ListedResponse implements ServedResponse {
     readonly headerList: HeaderList,
     readonly body: Buffer | AsyncIterable<Buffer>,
   ) {}
+
+  get headers(): Record<string, string | string[]> {
+    return fromHeaderList(this.headerList);
+  }
+}
+
+/** A fresh local hit: its list, body and map are made only if the writer is not the lane. */
+class PreparedResponse implements ServedResponse {
+  constructor(
+    readonly status: number,
+    readonly prepared: PreparedAnswer,
+  ) {}
+
+  get headerList(): HeaderList {
+    return this.prepared.headerList;
+  }
+
+  get body(): Buffer {
+    return this.prepared.body;
+  }
 
   get headers(): Record<string, string | string[]> {
     return fromHeaderList(this.headerList);

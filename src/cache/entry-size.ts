@@ -1,28 +1,29 @@
 import type { StoredVariant } from './stored-variant.js';
 
 /**
- * What one stored variant costs the heap besides its URL, header and body bytes: the compact
- * variant (stored-variant.ts) with its freshness numbers, the LRU's slots, the body's Buffer view.
- * Measured, not guessed: `node --expose-gc --import tsx bench/entry-cost.ts` (40 000 entries with
- * 1 KiB bodies packed into slabs, garbage collected before each reading) on Node 20.20 reports
- * 193 B fixed and 52 B per header for entries made in place, every header value of its own. A
- * store filled the way a node fills it (local origin, origin client, owner) holds 1 691 B of heap
- * and slab per entry where this budget counts 2 018 B: stored lists share the header strings
- * responses repeat (stored-variant.ts), which the budget still counts in every entry, since an
- * origin whose values are all distinct gets no such saving. The constant was measured (195 + 265)
- * while each origin fetch also left two WeakRefs on the node's shutdown signal (AbortSignal.any,
- * since replaced), and an entry costs resident memory more than its live heap anyway: between two
- * collections V8 keeps garbage and room to grow, and bench:memory sees RSS grow by 1.00 MB per MB
- * of capacity between 64 and 256 MB with 1 KiB objects. With a full http-cache-semantics policy
- * object per entry it was 1064 B and 131 B (README: Memory and sizing).
+ * What one stored variant costs the process besides its URL and its stored bytes (field lines and
+ * body): the compact variant (stored-variant.ts) with its freshness numbers, the LRU's slots, the
+ * Buffer view, and the share of V8's garbage and room to grow that comes with that much live
+ * heap. Measured, not guessed, in two steps on Node 20.20. Live heap: `node --expose-gc --import
+ * tsx bench/entry-cost.ts` (40 000 entries with 1 KiB bodies packed into slabs, garbage
+ * collected before each reading) reports 420 B per entry whatever the number of fields (a field
+ * costs its bytes in the slab and nothing in the heap), and a store filled through the origin
+ * client and the owner holds what the budget counted then, within 2 %. Resident memory:
+ * `npm run bench:memory` with 1 KiB objects grew RSS by 1 947 B per entry between the full 64 MB
+ * and 256 MB nodes (the marginal slope, which leaves out what a node grows by once, whatever its
+ * capacity), where the URL and stored bytes are 1 303 B: 644 B per entry beyond them, so that
+ * the budget bounds what the cache really takes. With header lists in the heap it was 460 B + 50 B
+ * per header, and with a full http-cache-semantics policy object per entry 1064 B + 131 B
+ * (README: Memory and sizing).
  */
-export const ENTRY_FIXED_BYTES = 460;
+export const ENTRY_FIXED_BYTES = 650;
 
 /**
- * One header beyond its name and value bytes: two slots of the header list and the value's
- * string object. Same measurement.
+ * One field of a Vary selection beyond its name and value bytes: the object's slot and the
+ * value's string. Measured when every stored header was kept so (bench/entry-cost.ts then
+ * reported 52 B per header).
  */
-export const HEADER_FIELD_BYTES = 50;
+export const SELECTED_FIELD_BYTES = 50;
 
 /**
  * What a Buffer with an allocation of its own costs outside the heap besides its bytes: the
@@ -33,14 +34,14 @@ export const HEADER_FIELD_BYTES = 50;
 export const BUFFER_ALLOCATION_BYTES = 240;
 
 /**
- * Bytes an entry holds, as the byte budget counts them: measured overhead plus the URL, every
- * stored header, the Vary selection, and the body: its bytes when `packed` in a shared slab (whose unused memory the
- * store counts apart), else its whole allocation and that allocation's own cost.
+ * Bytes an entry holds, as the byte budget counts them: measured overhead plus the URL, the Vary
+ * selection, and the stored bytes (field lines and body): their length when `packed` in a shared
+ * slab (whose unused memory the store counts apart), else the whole allocations of the fields and
+ * of the body and each allocation's own cost.
  */
 export function entryBytes(v: StoredVariant, packed: boolean): number {
-  let bytes = ENTRY_FIXED_BYTES + v.url.length + (packed ? v.body.length : v.body.buffer.byteLength + BUFFER_ALLOCATION_BYTES);
-  const list = v.headerList;
-  for (let i = 0; i < list.length; i += 2) bytes += HEADER_FIELD_BYTES + list[i]!.length + list[i + 1]!.length;
-  for (const name in v.selectedBy) bytes += HEADER_FIELD_BYTES + name.length + v.selectedBy[name]!.length;
-  return bytes;
+  const { bytes } = v;
+  let size = ENTRY_FIXED_BYTES + v.url.length + (packed ? bytes.length : bytes.buffer.byteLength + v.body.buffer.byteLength + 2 * BUFFER_ALLOCATION_BYTES);
+  for (const name in v.selectedBy) size += SELECTED_FIELD_BYTES + name.length + v.selectedBy[name]!.length;
+  return size;
 }

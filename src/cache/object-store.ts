@@ -34,7 +34,7 @@ function variantsOf(held: Held | undefined): StoredVariant[] {
 
 /**
  * The objects a node owns: an LRU bounded by the heap its entries take (entry-size.ts), keyed by
- * URL, holding each URL's variants together so they move and expire as one. Small bodies share
+ * URL, holding each URL's variants together so they move and expire as one. Small entries share
  * slabs (body-arena.ts); the slab memory they leave unused counts against the same budget.
  */
 export class ObjectStore {
@@ -55,11 +55,11 @@ export class ObjectStore {
     this.#compactAt = this.compactAtWaste;
     this.lru = new LRUCache<string, Held>({
       maxSize: Math.max(1, capacityBytes),
-      sizeCalculation: (held) => Math.max(1, variantsOf(held).reduce((sum, v) => sum + entryBytes(v, this.arena.holds(v.body)), 0)),
+      sizeCalculation: (held) => Math.max(1, variantsOf(held).reduce((sum, v) => sum + entryBytes(v, this.arena.holds(v.bytes)), 0)),
       dispose: (held, _key, reason) => {
         if (reason === 'evict') this.#evictions++;
         // A replaced URL's variants are released by put, which knows which of them it keeps.
-        if (reason !== 'set') for (const v of variantsOf(held)) this.arena.release(v.body);
+        if (reason !== 'set') for (const v of variantsOf(held)) this.arena.release(v.bytes);
       },
     });
   }
@@ -103,20 +103,19 @@ export class ObjectStore {
   put(variant: Variant): boolean {
     const stored = variantsOf(this.lru.peek(variant.url));
     // The URL string once per stored URL: the LRU keeps the key it was first given.
-    const body = this.arena.packs(variant.body.length) ? this.arena.hold(variant.body) : undefined;
-    const kept = StoredVariant.of(variant, stored[0]?.url ?? variant.url, body);
-    const bytes = entryBytes(kept, body !== undefined);
+    const kept = StoredVariant.of(variant, stored[0]?.url ?? variant.url, (length) => (this.arena.packs(length) ? this.arena.allocate(length) : undefined));
+    const bytes = entryBytes(kept, this.arena.holds(kept.bytes));
     if (bytes > this.capacityBytes) {
-      this.arena.release(kept.body);
+      this.arena.release(kept.bytes);
       return false;
     }
     const next = [...stored.filter((v) => !v.sameSelection(kept)), kept].slice(-MAX_VARIANTS_PER_URL);
-    for (const v of stored) if (!next.includes(v)) this.arena.release(v.body);
+    for (const v of stored) if (!next.includes(v)) this.arena.release(v.bytes);
     const held = next.length === 1 ? kept : next;
     this.lru.set(kept.url, held);
     if (this.lru.peek(kept.url) !== held) {
       // Variants that together outgrow the capacity: the LRU dropped the URL (its reason 'set' releases nothing).
-      for (const v of next) this.arena.release(v.body);
+      for (const v of next) this.arena.release(v.bytes);
       return false;
     }
     this.fitArenaWaste();
@@ -144,7 +143,7 @@ export class ObjectStore {
   private compactArena(): void {
     if (this.arena.wasteBytes <= this.#compactAt) return;
     const emptied = this.arena.sparsestSlabs(this.compactAtWaste / 2);
-    if (emptied.size > 0) for (const held of this.lru.values()) for (const v of variantsOf(held)) if (emptied.has(v.body.buffer)) v.moveBody(this.arena.move(v.body));
+    if (emptied.size > 0) for (const held of this.lru.values()) for (const v of variantsOf(held)) if (emptied.has(v.bytes.buffer)) v.moveBytes(this.arena.move(v.bytes));
     this.#compactAt = Math.max(this.compactAtWaste, this.arena.wasteBytes + this.compactAtWaste / 2);
   }
 

@@ -2,13 +2,13 @@ import { DhtError, errorCode } from '../errors.js';
 import { abortable, linkedTo } from '../runtime/abort.js';
 import { inSpan, SpanKind } from '../runtime/telemetry.js';
 import { evaluate, type Headers } from './freshness.js';
-import { fromHeaderList, listValue, type HeaderList } from './header-list.js';
+import { fromHeaderList, type HeaderList } from './header-list.js';
 import type { HotKeys } from './hot-keys.js';
 import type { InterimListener } from './origin/origin-client.js';
 import { varySelection, type ObjectStore } from './object-store.js';
 import { NO_RULES, requestRules, worthStoring, type CacheOptions, type CachePolicy, type Evaluation, type RequestRules } from './rfc9111/policy.js';
 import { clientNotModified, conditionalHeaders, freshenedHeaders, notModifiedMatches } from './rfc9111/validation.js';
-import type { StoredVariant, Variant } from './stored-variant.js';
+import { PreparedAnswer, type StoredVariant, type Variant } from './stored-variant.js';
 
 /**
  * What the cache needs from the origin: a buffered, size-limited, address-checked GET whose
@@ -69,6 +69,8 @@ export interface CacheResponse {
    * included: set by `serveFresh` only, whose `headers` is then built when first read.
    */
   readonly headerList?: HeaderList;
+  /** The answer as stored bytes behind its Age (serveFresh only): what the lane writes as it is. */
+  readonly prepared?: PreparedAnswer;
 }
 
 /**
@@ -362,8 +364,6 @@ function storedHit(variant: StoredVariant, now: number): CacheResponse {
   return { status: variant.status, headers, body: variant.body, outcome: 'HIT', stored: true, hot: false, freshForMs: variant.freshForMs(now) };
 }
 
-const NO_BODY = Buffer.alloc(0);
-
 /**
  * RFC 9111 §5.2.1.7: a request with only-if-cached that the store cannot answer gets a 504;
  * the origin is not asked (a MISS without an origin status).
@@ -378,14 +378,13 @@ const ONLY_IF_CACHED: CacheResponse = {
   freshForMs: 0,
 };
 
-/** A fresh hit answered from the prepared list; the header map is built only if something reads it. */
+/** A fresh hit answered from the stored bytes; the field list and map are built only if something reads them. */
 class FreshHit implements CacheResponse {
   readonly status: number;
-  readonly headerList: HeaderList;
-  readonly body: Buffer;
   readonly outcome = 'HIT';
   readonly stored = true;
   readonly freshForMs: number;
+  readonly prepared: PreparedAnswer;
 
   constructor(
     variant: StoredVariant,
@@ -394,13 +393,16 @@ class FreshHit implements CacheResponse {
     head: boolean,
   ) {
     this.status = variant.status;
-    this.body = head ? NO_BODY : variant.body;
     this.freshForMs = variant.freshForMs(now);
-    const age = String(variant.ageAt(now));
-    // An origin that sent its body chunked gave no length; a stored body has one.
-    const unmeasured = variant.status !== 204 && listValue(variant.headerList, 'content-length') === undefined;
-    // Spread, not concat: concat with single fields instead of arrays is V8's slow path.
-    this.headerList = unmeasured ? [...variant.headerList, 'age', age, 'content-length', String(variant.body.length)] : [...variant.headerList, 'age', age];
+    this.prepared = new PreparedAnswer(['age', String(variant.ageAt(now))], variant, head);
+  }
+
+  get headerList(): HeaderList {
+    return this.prepared.headerList;
+  }
+
+  get body(): Buffer {
+    return this.prepared.body;
   }
 
   get headers(): Headers {

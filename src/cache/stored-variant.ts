@@ -1,11 +1,14 @@
 import type { Headers } from './freshness.js';
-import { fromHeaderList, toHeaderList, type HeaderList } from './header-list.js';
+import { fromHeaderList, type HeaderList } from './header-list.js';
+import { isHopByHop, SAFE_FIELD_VALUE, TOKEN } from './origin/headers.js';
 import { CachePolicy, NO_CACHE } from './rfc9111/policy.js';
 import { varyValue } from './rfc9111/vary.js';
-import { recentResults } from '../runtime/memo.js';
 
-/** Fields this cache sets on every answer (Age, the entry node's): an origin's own would only be replaced. */
-const SET_BY_CACHE: ReadonlySet<string> = new Set(['age', 'x-cache', 'cache-status', 'x-node-id', 'x-responsible-node', 'x-entry-node', 'x-hops', 'x-latency-ms', 'x-cache-origin']);
+/**
+ * Fields this cache sets on every answer (Age, the entry node's) or writes from the stored body
+ * (Content-Length): an origin's own would only be replaced.
+ */
+const SET_BY_CACHE: ReadonlySet<string> = new Set(['age', 'content-length', 'x-cache', 'cache-status', 'x-node-id', 'x-responsible-node', 'x-entry-node', 'x-hops', 'x-latency-ms', 'x-cache-origin']);
 
 /** The policy's rules besides the deadline: must-revalidate and no-cache flags, RFC 5861 windows in seconds. */
 interface ReuseRules {
@@ -16,15 +19,6 @@ interface ReuseRules {
 
 /** Shared by every variant whose response has none of those: most of them, so they cost no object each. */
 const NO_REUSE_RULES: ReuseRules = Object.freeze({ flags: 0, staleWhileRevalidate: 0, staleIfError: 0 });
-
-/**
- * Header names and values the stored lists share, the string kept for an equal one: a header
- * parser makes a new string for every value it reads, while most of a response's fields
- * (Content-Type, Cache-Control, Server, a Date within the same second) repeat across the responses
- * of an origin. The last thousand distinct strings of at most 256 characters are remembered
- * (values seen once, like an ETag, pass through and are forgotten).
- */
-const sharedHeaderString = recentResults(1024, 256, (s) => s);
 
 /** Shared by every variant whose response has no Vary: most of them. */
 const NO_SELECTION: Readonly<Record<string, string>> = Object.freeze({});
@@ -46,19 +40,27 @@ export interface Variant {
 }
 
 /**
- * What the store keeps of a response: what a hit needs, precomputed once (the forwardable
- * headers as a list ready for `res.writeHead`, the freshness deadline, the Vary selection, the
- * body in its own allocation) and the policy's few numbers, from which it is rebuilt without
- * parsing when revalidation or a request with its own directives needs it.
+ * What the store keeps of a response: what a hit needs, prepared once, and the policy's few
+ * numbers, from which it is rebuilt without parsing when revalidation or a request with its own
+ * directives needs it. The fields are kept as the bytes a hit writes after its status line and
+ * its fields of the moment: `name: value\r\n` lines (Content-Length from the body, a Date if the
+ * origin sent none) and the empty line, outside the heap, in place of a list of strings; a hit
+ * writes them as they are, and only what needs the fields one by one parses them. A small body
+ * follows them in the same bytes, which share a slab with other small entries (body-arena.ts);
+ * a large one keeps the allocation it arrived in, which copying would double while the origin's
+ * copy awaits the collector.
  */
 export class StoredVariant {
-  #body: Buffer;
+  #bytes: Buffer;
 
   private constructor(
     readonly url: string,
     readonly status: number,
-    readonly headerList: HeaderList,
-    body: Buffer,
+    bytes: Buffer,
+    /** Where the body starts in the bytes: their length when it is kept apart. */
+    private readonly bodyAt: number,
+    /** A large body, kept apart from the bytes. */
+    private readonly apart: Buffer | undefined,
     readonly selectedBy: Readonly<Record<string, string>>,
     /** When the response arrived, ms (Date.now()). */
     private readonly responseTime: number,
@@ -71,34 +73,72 @@ export class StoredVariant {
     private readonly freshMs: number,
     private readonly rules: ReuseRules,
   ) {
-    this.#body = body;
+    this.#bytes = bytes;
+  }
+
+  /** The field lines and the empty line, followed by the body unless it is kept apart. */
+  get bytes(): Buffer {
+    return this.#bytes;
+  }
+
+  /** The same bytes elsewhere: the store compacting the slabs small entries share (body-arena.ts). */
+  moveBytes(to: Buffer): void {
+    this.#bytes = to;
   }
 
   get body(): Buffer {
-    return this.#body;
+    return this.apart ?? this.#bytes.subarray(this.bodyAt);
   }
 
-  /** The same bytes elsewhere: the store compacting the slabs small bodies share (body-arena.ts). */
-  moveBody(to: Buffer): void {
-    this.#body = to;
+  /** The body when it is kept apart from the bytes (a large one): what a hit writes after `tail`. */
+  bodyAfterTail(headOnly: boolean): Buffer | undefined {
+    return headOnly ? undefined : this.apart;
+  }
+
+  /** What a hit writes after its own fields: the stored ones and the empty line, and a small body unless `headOnly`. */
+  tail(headOnly: boolean): Buffer {
+    return headOnly && this.apart === undefined ? this.#bytes.subarray(0, this.bodyAt) : this.#bytes;
   }
 
   /**
    * The compact form of `v`, its URL given as `url` (the store's key, so that the string is kept
-   * once), its body as `body` (the store's copy of it, by default one in an allocation of its own).
+   * once). `pack` gives the bytes of fields and body a place in a shared slab if they are small
+   * enough, or nothing: then the fields get an allocation of their own and the body keeps its
+   * (copied only if it is a slice of a shared pool, which an entry kept for hours would pin
+   * whole). A field no response may carry as it is (a name that is no token, a value with
+   * control characters or past U+00FF, a hop-by-hop field) is dropped: the bytes are written to
+   * clients unchecked.
    */
-  static of(v: Variant, url = v.url, body = ownAllocation(v.body)): StoredVariant {
+  static of(v: Variant, url = v.url, pack: (length: number) => Buffer | undefined = () => undefined): StoredVariant {
     const p = v.policy;
     const freshMs = Math.floor((p.lifetime - p.initialAge) * 1000);
     const selectedBy = Object.keys(v.selectedBy).length === 0 ? NO_SELECTION : v.selectedBy;
-    // map() makes a list of exactly its length: push leaves spare capacity that would stay allocated as long as the entry.
-    const list = toHeaderList(v.headers, SET_BY_CACHE).map((field) => sharedHeaderString(field));
     const { flags, staleWhileRevalidate, staleIfError } = p;
     const rules = flags === 0 && staleWhileRevalidate === 0 && staleIfError === 0 ? NO_REUSE_RULES : { flags, staleWhileRevalidate, staleIfError };
-    return new StoredVariant(url, v.status, list, body, selectedBy, p.responseTime, p.initialAge, freshMs, rules);
+    const fields = fieldLines(v.headers, v.status, v.body.length, p.responseTime) + '\r\n';
+    const bodyAt = Buffer.byteLength(fields, 'latin1');
+    const packed = pack(bodyAt + v.body.length);
+    const bytes = packed ?? Buffer.allocUnsafeSlow(bodyAt);
+    bytes.write(fields, 'latin1');
+    if (packed) v.body.copy(packed, bodyAt);
+    const apart = packed ? undefined : ownAllocation(v.body);
+    return new StoredVariant(url, v.status, bytes, bodyAt, apart, selectedBy, p.responseTime, p.initialAge, freshMs, rules);
   }
 
-  /** The stored headers as a map (revalidation, hand-offs, forwarding). */
+  /** The stored fields as a list `[name, value, …]` (forwarding, a writer that takes lists). */
+  get headerList(): HeaderList {
+    const list: string[] = [];
+    const text = this.#bytes.toString('latin1', 0, this.bodyAt - 2);
+    for (let at = 0; at < text.length; ) {
+      const colon = text.indexOf(': ', at);
+      const end = text.indexOf('\r\n', colon);
+      list.push(text.slice(at, colon), text.slice(colon + 2, end));
+      at = end + 2;
+    }
+    return list;
+  }
+
+  /** The stored headers as a map (revalidation, hand-offs). */
   get headers(): Headers {
     return fromHeaderList(this.headerList);
   }
@@ -137,13 +177,69 @@ export class StoredVariant {
   }
 }
 
+/** The lines a stored response's fields are written as, each checked as a client's writer would. */
+function fieldLines(headers: Headers, status: number, bodyBytes: number, responseTime: number): string {
+  let text = '';
+  let dated = false;
+  for (const name in headers) {
+    const value = headers[name];
+    if (value === undefined || SET_BY_CACHE.has(name) || isHopByHop(name) || !TOKEN.test(name)) continue;
+    for (const one of Array.isArray(value) ? value : [value]) if (SAFE_FIELD_VALUE.test(one)) text += `${name}: ${one}\r\n`;
+    if (name === 'date') dated = true;
+  }
+  // RFC 9110 §6.6.1: a cache that receives a response without a Date records when it arrived.
+  if (!dated) text += `date: ${new Date(responseTime).toUTCString()}\r\n`;
+  // RFC 9110 §8.6: no Content-Length in a 204 or 304; the body's own otherwise (an origin that sent it chunked gave none).
+  if (status !== 204 && status !== 304) text += `content-length: ${bodyBytes}\r\n`;
+  return text;
+}
+
+const NO_BODY = Buffer.alloc(0);
+
 /**
  * The body in an allocation of its own. A small Buffer is often a slice of a shared slab (Node's
  * 8 KiB pool, a concatenated or decoded message): kept for hours, it would pin the whole slab.
  */
-export function ownAllocation(body: Buffer): Buffer {
+function ownAllocation(body: Buffer): Buffer {
   if (body.byteOffset === 0 && body.buffer.byteLength === body.length) return body;
   const own = Buffer.allocUnsafeSlow(body.length);
   body.copy(own);
   return own;
+}
+
+/**
+ * A hit on a stored variant as the lane writes it: the fields of the moment (`leading`: Age, the
+ * entry's own), then the stored bytes (`tail`). A writer that takes only a list and a body reads
+ * `headerList` and `body`, made when first read.
+ */
+export class PreparedAnswer {
+  constructor(
+    readonly leading: HeaderList,
+    private readonly variant: StoredVariant,
+    private readonly headOnly: boolean,
+  ) {}
+
+  /** The stored field lines, the empty line, and a small body unless this answers a HEAD. */
+  get tail(): Buffer {
+    return this.variant.tail(this.headOnly);
+  }
+
+  /** A large body, which follows `tail`, unless this answers a HEAD. */
+  get bodyAfterTail(): Buffer | undefined {
+    return this.variant.bodyAfterTail(this.headOnly);
+  }
+
+  /** All the fields, the leading ones first, as the lane writes them. */
+  get headerList(): HeaderList {
+    return [...this.leading, ...this.variant.headerList];
+  }
+
+  get body(): Buffer {
+    return this.headOnly ? NO_BODY : this.variant.body;
+  }
+
+  /** The same answer led by `leading` instead. */
+  ledBy(leading: HeaderList): PreparedAnswer {
+    return new PreparedAnswer(leading, this.variant, this.headOnly);
+  }
 }

@@ -48,16 +48,33 @@ export class LaneResponse implements ResponseSink {
   writeHead(status: number, headers: Record<string, string | number> | HeaderList): this {
     const list = Array.isArray(headers) ? (headers as HeaderList) : Object.entries(headers).flatMap(([name, value]) => [name, String(value)]);
     const named: Named = { date: false, length: false };
-    let text = `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? 'unknown'}\r\n` + fieldLines(list, named);
-    if (this.#staged) text += fieldLines(withoutNamed(this.#staged, list), named);
+    let text = this.#headLines(status, list, named);
     if (!named.date) text += `date: ${httpDate()}\r\n`;
-    text += this.close ? 'connection: close\r\n' : `connection: keep-alive\r\nkeep-alive: timeout=${this.keepAliveSeconds}\r\n`;
+    text += this.#connectionLines();
     if (status < 200 || status === 204 || status === 304) this.#bodyless = true;
     this.#chunked = !this.#bodyless && !named.length;
     if (this.#chunked) text += 'transfer-encoding: chunked\r\n';
     this.#head = text + '\r\n';
     this.#headed = true;
     return this;
+  }
+
+  /**
+   * The whole answer: its head's first lines, then `tail`, which ends the head (its Date and
+   * Content-Length among it) and holds the body or is followed by it.
+   */
+  writePrepared(status: number, fields: HeaderList, tail: Buffer, body?: Buffer): void {
+    if (this.#done) return;
+    const text = this.#headLines(status, fields, { date: false, length: false }) + this.#connectionLines();
+    this.#headed = this.#done = true;
+    if (!this.socket.destroyed) {
+      this.socket.cork();
+      this.socket.write(text, 'latin1');
+      this.socket.write(tail);
+      if (body) this.socket.write(body);
+      this.socket.uncork();
+    }
+    this.finished(this.close);
   }
 
   write(chunk: Buffer): boolean {
@@ -103,6 +120,16 @@ export class LaneResponse implements ResponseSink {
   off(event: 'drain' | 'close', listener: () => void): this {
     this.socket.off(event, listener);
     return this;
+  }
+
+  /** The status line, and the fields given and staged. */
+  #headLines(status: number, list: HeaderList, named: Named): string {
+    const text = `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? 'unknown'}\r\n` + fieldLines(list, named);
+    return this.#staged ? text + fieldLines(withoutNamed(this.#staged, list), named) : text;
+  }
+
+  #connectionLines(): string {
+    return this.close ? 'connection: close\r\n' : `connection: keep-alive\r\nkeep-alive: timeout=${this.keepAliveSeconds}\r\n`;
   }
 
   #sendHead(): void {

@@ -18,6 +18,13 @@ export interface ResponseSink {
   writeHead(status: number, headers: Record<string, string | number> | string[]): unknown;
   write(chunk: Buffer): boolean;
   end(chunk?: Buffer | string): unknown;
+  /**
+   * A whole answer of `fields` and then bytes that hold the rest of the head, framing fields
+   * included, and the body, or part of it with the body after (a stored variant's,
+   * stored-variant.ts): a sink that can write them as they are. Without it, the answer goes
+   * through writeHead and end.
+   */
+  writePrepared?(status: number, fields: HeaderList, tail: Buffer, body?: Buffer): void;
   destroy(error?: Error): unknown;
   on(event: 'drain' | 'close', listener: () => void): unknown;
   off(event: 'drain' | 'close', listener: () => void): unknown;
@@ -75,8 +82,13 @@ export async function sendServed(res: ResponseSink, served: ServedResponse, meth
   res.end();
 }
 
-/** A response whose headers come as a prepared list (Content-Length included) and whose body is whole. */
+/**
+ * A response whose headers come as a prepared list (Content-Length included) and whose body is
+ * whole; a fresh local hit's stored bytes go as they are where the sink can take them.
+ */
 export function sendListed(res: ResponseSink, served: ServedResponse, method: string, extra: HeaderList): void {
+  const { prepared } = served;
+  if (prepared !== undefined && res.writePrepared !== undefined) return res.writePrepared(served.status, [...prepared.leading, ...extra], prepared.tail, prepared.bodyAfterTail);
   const bodyless = method === 'HEAD' || served.status === 304 || served.status === 204;
   res.writeHead(served.status, [...served.headerList!, ...extra]);
   res.end(bodyless ? undefined : (served.body as Buffer));

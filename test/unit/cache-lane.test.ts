@@ -6,7 +6,9 @@ import { after, before, describe, it } from 'node:test';
 import fc from 'fast-check';
 import { LanedServer } from '../../src/http/cache-lane.js';
 import { CACHE_REQUEST_HEADERS, readLaneRequest } from '../../src/http/lane-request.js';
-import { sendJson, sendServed } from '../../src/http/respond.js';
+import { sendJson, sendListed, sendServed } from '../../src/http/respond.js';
+import { evaluate } from '../../src/cache/freshness.js';
+import { PreparedAnswer, StoredVariant } from '../../src/cache/stored-variant.js';
 
 const head = (text: string) => Buffer.from(text.replace(/\n/g, '\r\n'), 'latin1');
 
@@ -69,6 +71,12 @@ describe('cache lane - answers on a connection', () => {
   let port: number;
   const BIG = Buffer.alloc(256 * 1024, 'b');
   let bigAnswers = 0;
+  const stored = { 'content-type': 'text/plain', date: 'Mon, 01 Jan 2024 00:00:00 GMT' };
+  const storedAs = (body: Buffer, pack?: (length: number) => Buffer) =>
+    StoredVariant.of({ url: 'http://o/s', status: 200, headers: stored, body, policy: evaluate({}, 200, stored, { targets: [], defaultTtlSeconds: 60 }).policy, selectedBy: {} }, undefined, pack);
+  // Packed with its fields (a small body, as the store keeps it), and kept apart (a large one).
+  const STORED = storedAs(Buffer.from('stored'), (length) => Buffer.alloc(length));
+  const STORED_BIG = storedAs(BIG);
   before(async () => {
     server = new LanedServer(
       (req, res) => sendJson(res, 200, { by: 'node:http', url: req.url }),
@@ -81,6 +89,9 @@ describe('cache lane - answers on a connection', () => {
             yield Buffer.from('two');
           })();
           void sendServed(res, { status: 200, headers: { 'content-type': 'text/plain' }, body: chunks }, req.method);
+        } else if (what === 'stored' || what === 'stored-big') {
+          const prepared = new PreparedAnswer(['age', '7'], what === 'stored' ? STORED : STORED_BIG, req.method === 'HEAD');
+          sendListed(res, { status: 200, headers: {}, prepared, headerList: prepared.headerList, body: prepared.body }, req.method, ['x-extra', 'yes']);
         } else if (what === 'split' || what === 'wide') {
           // U+010A and U+010D are a line feed and a carriage return once written as latin1.
           try {
@@ -148,6 +159,21 @@ describe('cache lane - answers on a connection', () => {
   it('leaves a malformed head to node:http, which refuses it', async () => {
     const text = await exchange('GET /cache HTTP/1.1\nHost: n\nAccept: a\x01b\n\n');
     assert.match(text, /^HTTP\/1\.1 400 Bad Request\r\n/);
+  });
+
+  it('writes a stored variant\'s prepared fields and body after the answer\'s own fields, for GET and HEAD alike', async () => {
+    const text = await exchange('GET /cache?what=stored HTTP/1.1\nHost: n\n\nHEAD /cache?what=stored HTTP/1.1\nHost: n\nConnection: close\n\n');
+    const head = (connection: string) =>
+      `HTTP/1.1 200 OK\r\nage: 7\r\nx-extra: yes\r\n${connection}content-type: text/plain\r\ndate: Mon, 01 Jan 2024 00:00:00 GMT\r\ncontent-length: 6\r\n\r\n`;
+    assert.equal(text, head('connection: keep-alive\r\nkeep-alive: timeout=5\r\n') + 'stored' + head('connection: close\r\n'));
+  });
+
+  it('writes a large stored body kept apart from its fields after them', async () => {
+    const text = await exchange('GET /cache?what=stored-big HTTP/1.1\nHost: n\n\nHEAD /cache?what=stored-big HTTP/1.1\nHost: n\nConnection: close\n\n');
+    const head = `\r\ncontent-type: text/plain\r\ndate: Mon, 01 Jan 2024 00:00:00 GMT\r\ncontent-length: ${BIG.length}\r\n\r\n`;
+    const [get, headAnswer] = text.split(/(?=HTTP\/1\.1 )/);
+    assert.ok(get!.endsWith(head + BIG.toString('latin1')), 'GET: the fields, then the whole body');
+    assert.ok(headAnswer!.endsWith(head), 'HEAD: the fields only');
   });
 
   it('streams a body of unknown length in chunks', async () => {
