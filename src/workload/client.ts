@@ -1,4 +1,5 @@
 import { Agent, request } from 'undici';
+import { Deadlines } from './deadlines.js';
 import { httpErrorKind, isSuccess, transportErrorKind, type ErrorKind } from './error-kind.js';
 import { objectUrl, requestUrl, type WorkloadMode } from './request-url.js';
 
@@ -42,9 +43,11 @@ export interface CacheClientInit {
 /** Issues the generator's GETs over pooled keep-alive connections and turns each into a Sample. */
 export class CacheClient {
   readonly #agent: Agent;
+  readonly #deadlines: Deadlines;
 
   constructor(private readonly init: CacheClientInit) {
     this.#agent = new Agent({ connections: init.connections, connect: { timeout: init.timeoutMs } });
+    this.#deadlines = new Deadlines(init.timeoutMs);
   }
 
   /**
@@ -55,8 +58,9 @@ export class CacheClient {
     const target = this.init.route?.(urlId) ?? this.init.targets[index % this.init.targets.length]!;
     const url = requestUrl(target, objectUrl(this.init.urlTemplate, urlId), this.init.mode);
     const startedAt = performance.timeOrigin + performance.now();
+    const deadline = this.#deadlines.start();
     try {
-      const { statusCode, headers, body } = await request(url, { dispatcher: this.#agent, signal: AbortSignal.timeout(this.init.timeoutMs) });
+      const { statusCode, headers, body } = await request(url, { dispatcher: this.#agent, signal: deadline });
       let bytes = 0;
       for await (const chunk of body) bytes += (chunk as Buffer).length;
       const hops = header(headers['x-hops']);
@@ -75,6 +79,8 @@ export class CacheClient {
       };
     } catch (err) {
       return { urlId, target, startedAt, latencyMs: performance.now() - scheduledAt, bytes: 0, error: transportErrorKind(err) };
+    } finally {
+      this.#deadlines.end(deadline);
     }
   }
 

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { Sample } from '../../src/workload/client.js';
 import { CSV_COLUMNS, csvRow } from '../../src/workload/csv.js';
+import { Deadlines } from '../../src/workload/deadlines.js';
 import { isSuccess, transportErrorKind } from '../../src/workload/error-kind.js';
 import { formatSummary } from '../../src/workload/format.js';
 import { objectUrl, requestUrl, templateProblem } from '../../src/workload/request-url.js';
@@ -9,6 +10,28 @@ import { SummaryRecorder, isHit } from '../../src/workload/summary.js';
 
 const sample = (over: Partial<Sample>): Sample => ({ urlId: 1, target: 'http://t', startedAt: 0, latencyMs: 1, bytes: 0, status: 200, ...over });
 const NO_PACING = { lateStarts: 0, capWaits: 0, maxLagMs: 0, started: 0 };
+
+describe('workload - request deadlines', () => {
+  it('aborts a request that outlives its deadline with a TimeoutError, and not one that ended', async () => {
+    const deadlines = new Deadlines(40);
+    const late = deadlines.start();
+    const ended = deadlines.start();
+    const aborted: string[] = [];
+    late.on('abort', () => aborted.push('late'));
+    ended.on('abort', () => aborted.push('ended'));
+    deadlines.end(ended);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    assert.deepEqual(aborted, [], 'none before the deadline');
+    await new Promise((resolve) => setTimeout(resolve, 60));
+    assert.deepEqual(aborted, ['late']);
+    assert.equal(transportErrorKind(late.reason), 'timeout', 'counted as a timeout');
+    const later = deadlines.start();
+    let abortedLater = false;
+    later.on('abort', () => (abortedLater = true));
+    await new Promise((resolve) => setTimeout(resolve, 80));
+    assert.ok(abortedLater, 'the sweep starts again after it stopped with nothing in flight');
+  });
+});
 
 describe('workload - request urls', () => {
   it('fills every {i} and percent-encodes the object URL for /cache', () => {
