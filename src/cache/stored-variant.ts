@@ -184,8 +184,11 @@ function fieldLines(headers: Headers, status: number, bodyBytes: number, respons
   for (const name in headers) {
     const value = headers[name];
     if (value === undefined || SET_BY_CACHE.has(name) || isHopByHop(name) || !TOKEN.test(name)) continue;
-    for (const one of Array.isArray(value) ? value : [value]) if (SAFE_FIELD_VALUE.test(one)) text += `${name}: ${one}\r\n`;
-    if (name === 'date') dated = true;
+    for (const one of Array.isArray(value) ? value : [value]) {
+      if (!SAFE_FIELD_VALUE.test(one)) continue;
+      text += `${name}: ${one}\r\n`;
+      if (name === 'date') dated = true;
+    }
   }
   // RFC 9110 §6.6.1: a cache that receives a response without a Date records when it arrived.
   if (!dated) text += `date: ${new Date(responseTime).toUTCString()}\r\n`;

@@ -35,6 +35,7 @@ describe('cache - stored fields', () => {
     assert.equal(fields['content-length'], '4');
     assert.ok(Math.abs(Date.parse(String(fields.date)) - Date.now()) < 2000, `date ${fields.date}`);
     assert.equal(stored({}, Buffer.alloc(0), 204).headers['content-length'], undefined, 'no Content-Length in a 204');
+    assert.match(String(stored({ date: 'a\r\nb' }).headers.date), /^\w{3}, \d\d \w{3} \d{4} /, 'an unwritable Date counts as none');
   });
 
   it('drop a field that could split a response or frame a connection: the stored bytes are written unchecked', () => {
