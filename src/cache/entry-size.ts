@@ -28,7 +28,7 @@ export const SELECTED_FIELD_BYTES = 50;
 /**
  * What a Buffer with an allocation of its own costs outside the heap besides its bytes: the
  * backing store, its bookkeeping and malloc's header and rounding. Bodies packed into shared
- * slabs (body-arena.ts) do not pay it. Measured by bench/entry-cost.ts (resident memory not
+ * slabs (slab-arena.ts) do not pay it. Measured by bench/entry-cost.ts (resident memory not
  * explained by the heap or the ArrayBuffer bytes, 40 000 1 KiB Buffers): 229–248 B on Node 20.20.
  */
 export const BUFFER_ALLOCATION_BYTES = 240;

@@ -1,6 +1,6 @@
 import { LRUCache } from 'lru-cache';
 import type { IdSpace } from '../id/id-space.js';
-import { BodyArena, slabBytesFor } from './body-arena.js';
+import { SlabArena, slabBytesFor } from './slab-arena.js';
 import { entryBytes } from './entry-size.js';
 import { CREDENTIAL_HEADERS, type Headers } from './freshness.js';
 import { fieldText } from './rfc9111/directives.js';
@@ -35,11 +35,11 @@ function variantsOf(held: Held | undefined): StoredVariant[] {
 /**
  * The objects a node owns: an LRU bounded by the heap its entries take (entry-size.ts), keyed by
  * URL, holding each URL's variants together so they move and expire as one. Small entries share
- * slabs (body-arena.ts); the slab memory they leave unused counts against the same budget.
+ * slabs (slab-arena.ts); the slab memory they leave unused counts against the same budget.
  */
 export class ObjectStore {
   private readonly lru: LRUCache<string, Held>;
-  private readonly arena: BodyArena;
+  private readonly arena: SlabArena;
   /** Arena waste that starts a compaction; half of it is what a compaction aims to leave. */
   private readonly compactAtWaste: number;
   #compactAt: number;
@@ -50,7 +50,7 @@ export class ObjectStore {
     readonly capacityBytes: number,
     private readonly ids: IdSpace,
   ) {
-    this.arena = new BodyArena(slabBytesFor(capacityBytes));
+    this.arena = new SlabArena(slabBytesFor(capacityBytes));
     this.compactAtWaste = Math.max(capacityBytes / 8, 2 * this.arena.slabSize);
     this.#compactAt = this.compactAtWaste;
     this.lru = new LRUCache<string, Held>({

@@ -46,7 +46,7 @@ export interface Variant {
  * its fields of the moment: `name: value\r\n` lines (Content-Length from the body, a Date if the
  * origin sent none) and the empty line, outside the heap, in place of a list of strings; a hit
  * writes them as they are, and only what needs the fields one by one parses them. A small body
- * follows them in the same bytes, which share a slab with other small entries (body-arena.ts);
+ * follows them in the same bytes, which share a slab with other small entries (slab-arena.ts);
  * a large one keeps the allocation it arrived in, which copying would double while the origin's
  * copy awaits the collector.
  */
@@ -81,7 +81,7 @@ export class StoredVariant {
     return this.#bytes;
   }
 
-  /** The same bytes elsewhere: the store compacting the slabs small entries share (body-arena.ts). */
+  /** The same bytes elsewhere: the store compacting the slabs small entries share (slab-arena.ts). */
   moveBytes(to: Buffer): void {
     this.#bytes = to;
   }

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { BodyArena, slabBytesFor } from '../../src/cache/body-arena.js';
+import { SlabArena, slabBytesFor } from '../../src/cache/slab-arena.js';
 import { entryBytes } from '../../src/cache/entry-size.js';
 import { evaluate } from '../../src/cache/freshness.js';
 import { ObjectStore } from '../../src/cache/object-store.js';
@@ -112,7 +112,7 @@ describe('cache - small entries in shared slabs', () => {
   });
 
   it('forgets a slab once none of its entries is held', () => {
-    const arena = new BodyArena(16 * 1024);
+    const arena = new SlabArena(16 * 1024);
     const views = Array.from({ length: 40 }, () => arena.allocate(1000));
     assert.equal(arena.slabBytes, 3 * 16 * 1024);
     for (const v of views.slice(0, 16)) arena.release(v);

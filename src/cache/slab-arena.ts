@@ -2,10 +2,10 @@
 const MAX_SLAB_BYTES = 64 * 1024;
 
 /**
- * Largest body packed, as a share of the slab. A Buffer of its own costs about
- * BUFFER_ALLOCATION_BYTES (entry-size.ts) outside the heap besides its bytes, a quarter of a 1 KiB
- * body; a view into a slab costs only the view. Past a few KiB that cost no longer matters, and
- * a big body would leave a big unusable tail in its slab (at most 1/16 of it this way).
+ * Largest entry packed (its fields and body), as a share of the slab. A Buffer of its own costs
+ * about BUFFER_ALLOCATION_BYTES (entry-size.ts) outside the heap besides its bytes, a quarter of a
+ * 1 KiB body; a view into a slab costs only the view. Past a few KiB that cost no longer matters,
+ * and a big entry would leave a big unusable tail in its slab (at most 1/16 of it this way).
  */
 const PACKED_SHARE = 16;
 
@@ -22,13 +22,13 @@ export function slabBytesFor(capacityBytes: number): number {
  * against its budget, and moves the survivors of the sparsest slabs elsewhere (`sparsestSlabs`,
  * `move`) when waste grows.
  */
-export class BodyArena {
+export class SlabArena {
   /** Bytes held per slab, by the slab's memory. */
   readonly #held = new Map<ArrayBufferLike, number>();
   #current: Buffer | undefined;
   #used = 0;
   #heldBytes = 0;
-  /** Largest body packed. */
+  /** Largest entry packed. */
   readonly packedMaxBytes: number;
 
   constructor(readonly slabSize: number) {
@@ -90,7 +90,7 @@ export class BodyArena {
 
   /**
    * The slabs to empty, sparsest first, until the waste left would be at most `targetWaste`:
-   * only slabs at most 3/4 full, so that moving their bodies copies at most 3 bytes per byte freed.
+   * only slabs at most 3/4 full, so that moving their entries copies at most 3 bytes per byte freed.
    */
   sparsestSlabs(targetWaste: number): Set<ArrayBufferLike> {
     const candidates = [...this.#held].filter(([slab, held]) => slab !== this.#current?.buffer && held <= (this.slabSize * 3) / 4).sort((a, b) => a[1] - b[1]);
