@@ -276,6 +276,16 @@ describe('cache lane - reads no head otherwise than node:http', () => {
     return { status, keepAlive, request: seen === undefined ? undefined : JSON.parse(Buffer.from(seen, 'base64').toString('utf8')) };
   }
 
+  /** Where the first head in `bytes` ends: after its first empty line (CR LF or a bare LF). */
+  function firstHeadEnd(bytes: Buffer): number {
+    for (let at = 0; ; ) {
+      const lf = bytes.indexOf(10, at);
+      if (lf < 0) return -1;
+      if (at > 0 && lf - at === (bytes[lf - 1] === 13 ? 1 : 0)) return lf + 1;
+      at = lf + 1;
+    }
+  }
+
   const chars = (set: string, maxLength: number) => fc.string({ unit: fc.constantFrom(...set.split('')), maxLength });
   /** Mostly what the lane takes, sometimes not: the heads near its border are the ones worth comparing. */
   const mostly = <T,>(usual: fc.Arbitrary<T>, odd: fc.Arbitrary<T>) => fc.oneof({ arbitrary: usual, weight: 6 }, { arbitrary: odd, weight: 1 });
@@ -317,7 +327,8 @@ describe('cache lane - reads no head otherwise than node:http', () => {
         const nodeFields = Object.fromEntries(CACHE_REQUEST_HEADERS.flatMap((name) => (node.request!.headers[name] === undefined ? [] : [[name, node.request!.headers[name]]])));
         assert.deepEqual(lane.headers, nodeFields, JSON.stringify(bytes.toString('latin1')));
         assert.equal(lane.close, !node.keepAlive, `Connection: close read differently: ${JSON.stringify(bytes.toString('latin1'))}`);
-        assert.equal(lane.end, bytes.length);
+        // A generated value of CR LF ends the head early, for node:http as for the lane.
+        assert.equal(lane.end, firstHeadEnd(bytes), 'the lane read the whole head, and only it');
       }),
       { numRuns: 400 },
     );
