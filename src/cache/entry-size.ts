@@ -2,21 +2,20 @@ import type { StoredVariant } from './stored-variant.js';
 
 /**
  * What one stored variant costs the process besides its URL and its stored bytes (field lines and
- * body): the compact variant (stored-variant.ts) with its freshness numbers, the LRU's slots, the
- * Buffer view, and the share of V8's garbage and room to grow that comes with that much live
- * heap. Measured, not guessed, in two steps on Node 20.20. Live heap: `node --expose-gc --import
- * tsx bench/entry-cost.ts` (40 000 entries with 1 KiB bodies packed into slabs, garbage
- * collected before each reading) reports 420 B per entry whatever the number of fields (a field
- * costs its bytes in the slab and nothing in the heap), and a store filled through the origin
- * client and the owner holds what the budget counted then, within 2 %. Resident memory:
- * `npm run bench:memory` with 1 KiB objects grew RSS by 1 947 B per entry between the full 64 MB
- * and 256 MB nodes (the marginal slope, which leaves out what a node grows by once, whatever its
- * capacity), where the URL and stored bytes are 1 303 B: 644 B per entry beyond them, so that
- * the budget bounds what the cache really takes. With header lists in the heap it was 460 B + 50 B
- * per header, and with a full http-cache-semantics policy object per entry 1064 B + 131 B
- * (README: Memory and sizing).
+ * body): the compact variant (stored-variant.ts) with its freshness numbers, the LRU's slots, and
+ * the share of V8's garbage and room to grow that comes with that much live heap. Measured, not
+ * guessed, in two steps on Node 20.20. Live heap: `node --expose-gc --import tsx
+ * bench/entry-cost.ts` (40 000 entries with 1 KiB bodies packed into slabs, garbage collected
+ * before each reading) reports 348 B per entry whatever the number of fields (a field costs its
+ * bytes in the slab and nothing in the heap). Resident memory: `npm run bench:memory` with 1 KiB
+ * objects grew RSS by 1 768–1 839 B per entry between the full 64 MB and 256 MB nodes (the
+ * marginal slope, which leaves out what a node grows by once, whatever its capacity), where the
+ * URL and stored bytes are 1 303 B: 465–536 B per entry beyond them, so that the budget bounds
+ * what the cache really takes. With a Buffer view kept per entry it was 650 B (live heap 420 B),
+ * with header lists in the heap 460 B + 50 B per header, and with a full http-cache-semantics
+ * policy object per entry 1064 B + 131 B (README: Memory and sizing).
  */
-export const ENTRY_FIXED_BYTES = 650;
+export const ENTRY_FIXED_BYTES = 540;
 
 /**
  * One field of a Vary selection beyond its name and value bytes: the object's slot and the

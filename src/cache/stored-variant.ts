@@ -51,12 +51,20 @@ export interface Variant {
  * copy awaits the collector.
  */
 export class StoredVariant {
-  #bytes: Buffer;
+  /**
+   * Where the bytes are: a slab's memory (or their own) and the offset in it. A Buffer view is
+   * made when they are read, once per hit: kept, a view would cost each entry ~107 B of heap, as
+   * much as the rest of the variant.
+   */
+  #memory: ArrayBuffer;
+  #at: number;
 
   private constructor(
     readonly url: string,
     readonly status: number,
     bytes: Buffer,
+    /** How many bytes there are. */
+    private readonly length: number,
     /** Where the body starts in the bytes: their length when it is kept apart. */
     private readonly bodyAt: number,
     /** A large body, kept apart from the bytes. */
@@ -73,21 +81,23 @@ export class StoredVariant {
     private readonly freshMs: number,
     private readonly rules: ReuseRules,
   ) {
-    this.#bytes = bytes;
+    this.#memory = bytes.buffer as ArrayBuffer;
+    this.#at = bytes.byteOffset;
   }
 
   /** The field lines and the empty line, followed by the body unless it is kept apart. */
   get bytes(): Buffer {
-    return this.#bytes;
+    return Buffer.from(this.#memory, this.#at, this.length);
   }
 
   /** The same bytes elsewhere: the store compacting the slabs small entries share (slab-arena.ts). */
   moveBytes(to: Buffer): void {
-    this.#bytes = to;
+    this.#memory = to.buffer as ArrayBuffer;
+    this.#at = to.byteOffset;
   }
 
   get body(): Buffer {
-    return this.apart ?? this.#bytes.subarray(this.bodyAt);
+    return this.apart ?? Buffer.from(this.#memory, this.#at + this.bodyAt, this.length - this.bodyAt);
   }
 
   /** The body when it is kept apart from the bytes (a large one): what a hit writes after `tail`. */
@@ -97,7 +107,7 @@ export class StoredVariant {
 
   /** What a hit writes after its own fields: the stored ones and the empty line, and a small body unless `headOnly`. */
   tail(headOnly: boolean): Buffer {
-    return headOnly && this.apart === undefined ? this.#bytes.subarray(0, this.bodyAt) : this.#bytes;
+    return Buffer.from(this.#memory, this.#at, headOnly ? this.bodyAt : this.length);
   }
 
   /**
@@ -122,13 +132,13 @@ export class StoredVariant {
     bytes.write(fields, 'latin1');
     if (packed) v.body.copy(packed, bodyAt);
     const apart = packed ? undefined : ownAllocation(v.body);
-    return new StoredVariant(url, v.status, bytes, bodyAt, apart, selectedBy, p.responseTime, p.initialAge, freshMs, rules);
+    return new StoredVariant(url, v.status, bytes, bytes.length, bodyAt, apart, selectedBy, p.responseTime, p.initialAge, freshMs, rules);
   }
 
   /** The stored fields as a list `[name, value, …]` (forwarding, a writer that takes lists). */
   get headerList(): HeaderList {
     const list: string[] = [];
-    const text = this.#bytes.toString('latin1', 0, this.bodyAt - 2);
+    const text = Buffer.from(this.#memory, this.#at, this.bodyAt - 2).toString('latin1');
     for (let at = 0; at < text.length; ) {
       const colon = text.indexOf(': ', at);
       const end = text.indexOf('\r\n', colon);
