@@ -39,8 +39,7 @@ export const BUFFER_ALLOCATION_BYTES = 240;
  * of the body and each allocation's own cost.
  */
 export function entryBytes(v: StoredVariant, packed: boolean): number {
-  const { bytes } = v;
-  let size = ENTRY_FIXED_BYTES + v.url.length + (packed ? bytes.length : bytes.buffer.byteLength + v.body.buffer.byteLength + 2 * BUFFER_ALLOCATION_BYTES);
+  let size = ENTRY_FIXED_BYTES + v.url.length + (packed ? v.bytes.length : v.memory.byteLength + v.body.buffer.byteLength + 2 * BUFFER_ALLOCATION_BYTES);
   for (const name in v.selectedBy) size += SELECTED_FIELD_BYTES + name.length + v.selectedBy[name]!.length;
   return size;
 }

@@ -55,7 +55,7 @@ export class ObjectStore {
     this.#compactAt = this.compactAtWaste;
     this.lru = new LRUCache<string, Held>({
       maxSize: Math.max(1, capacityBytes),
-      sizeCalculation: (held) => Math.max(1, variantsOf(held).reduce((sum, v) => sum + entryBytes(v, this.arena.holds(v.bytes)), 0)),
+      sizeCalculation: (held) => Math.max(1, variantsOf(held).reduce((sum, v) => sum + entryBytes(v, this.arena.holds(v.memory)), 0)),
       dispose: (held, _key, reason) => {
         if (reason === 'evict') this.#evictions++;
         // A replaced URL's variants are released by put, which knows which of them it keeps.
@@ -104,7 +104,7 @@ export class ObjectStore {
     const stored = variantsOf(this.lru.peek(variant.url));
     // The URL string once per stored URL: the LRU keeps the key it was first given.
     const kept = StoredVariant.of(variant, stored[0]?.url ?? variant.url, (length) => (this.arena.packs(length) ? this.arena.allocate(length) : undefined));
-    const bytes = entryBytes(kept, this.arena.holds(kept.bytes));
+    const bytes = entryBytes(kept, this.arena.holds(kept.memory));
     if (bytes > this.capacityBytes) {
       this.arena.release(kept.bytes);
       return false;
@@ -143,7 +143,7 @@ export class ObjectStore {
   private compactArena(): void {
     if (this.arena.wasteBytes <= this.#compactAt) return;
     const emptied = this.arena.sparsestSlabs(this.compactAtWaste / 2);
-    if (emptied.size > 0) for (const held of this.lru.values()) for (const v of variantsOf(held)) if (emptied.has(v.bytes.buffer)) v.moveBytes(this.arena.move(v.bytes));
+    if (emptied.size > 0) for (const held of this.lru.values()) for (const v of variantsOf(held)) if (emptied.has(v.memory)) v.moveBytes(this.arena.move(v.bytes));
     this.#compactAt = Math.max(this.compactAtWaste, this.arena.wasteBytes + this.compactAtWaste / 2);
   }
 

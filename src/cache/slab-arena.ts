@@ -56,9 +56,9 @@ export class SlabArena {
     return view;
   }
 
-  /** Whether `bytes` is a view this arena handed out and still counts. */
-  holds(bytes: Buffer): boolean {
-    return this.#held.has(bytes.buffer);
+  /** Whether `memory` is one of this arena's slabs, still counted. */
+  holds(memory: ArrayBufferLike): boolean {
+    return this.#held.has(memory);
   }
 
   /** The store no longer keeps `bytes`: its slab is forgotten (and freed by the GC) once nothing in it is held. */

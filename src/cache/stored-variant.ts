@@ -58,13 +58,13 @@ export class StoredVariant {
    */
   #memory: ArrayBuffer;
   #at: number;
+  /** How many bytes there are. */
+  private readonly length: number;
 
   private constructor(
     readonly url: string,
     readonly status: number,
     bytes: Buffer,
-    /** How many bytes there are. */
-    private readonly length: number,
     /** Where the body starts in the bytes: their length when it is kept apart. */
     private readonly bodyAt: number,
     /** A large body, kept apart from the bytes. */
@@ -83,6 +83,12 @@ export class StoredVariant {
   ) {
     this.#memory = bytes.buffer as ArrayBuffer;
     this.#at = bytes.byteOffset;
+    this.length = bytes.length;
+  }
+
+  /** The slab (or allocation of their own) the bytes are in: what the store's arena counts by. */
+  get memory(): ArrayBuffer {
+    return this.#memory;
   }
 
   /** The field lines and the empty line, followed by the body unless it is kept apart. */
@@ -132,7 +138,7 @@ export class StoredVariant {
     bytes.write(fields, 'latin1');
     if (packed) v.body.copy(packed, bodyAt);
     const apart = packed ? undefined : ownAllocation(v.body);
-    return new StoredVariant(url, v.status, bytes, bytes.length, bodyAt, apart, selectedBy, p.responseTime, p.initialAge, freshMs, rules);
+    return new StoredVariant(url, v.status, bytes, bodyAt, apart, selectedBy, p.responseTime, p.initialAge, freshMs, rules);
   }
 
   /** The stored fields as a list `[name, value, …]` (forwarding, a writer that takes lists). */
