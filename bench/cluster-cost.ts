@@ -20,6 +20,7 @@ import { withCluster } from './lib/bench-cluster.js';
 import { spawnBenchChild, type BenchChild } from './lib/child.js';
 import { BENCH_ID_BITS } from './lib/configs.js';
 import { onMachine } from './lib/machine.js';
+import { warmupArgs } from './lib/warmup.js';
 import { BARE_LISTENING, BARE_SERVER } from './lib/bare-server.js';
 import { cpuSeconds, totalCpuSeconds } from './lib/process-cpu.js';
 
@@ -46,12 +47,18 @@ interface Row {
   readonly cpu_us_per_request: Record<string, number>;
 }
 
+/** cache-workload's arguments for warm Zipf(1.2) hits on 2 000 objects of `urlTemplate` through `target`. */
+const workloadArgs = (target: string, urlTemplate: string) => ['dist/cli/cache-workload.js', '--target', target, '--urls', '2000', '--zipf', '1.2', '--seed', '5', '--url-template', urlTemplate, '--timeout', '30s', '--output', '-'];
+
 /** One cache-workload run; the CPU each group of `roles` spent on it, per request. */
 async function measure(setup: string, load: string[], target: string, urlTemplate: string, roles: Record<string, readonly number[]>): Promise<Row> {
   const file = join(mkdtempSync(join(tmpdir(), 'cluster-cost-')), 'summary.json');
+  const generator: BenchChild = spawnBenchChild(process.execPath, [...workloadArgs(target, urlTemplate), ...load, '--json', file]);
+  // CPU counts from the end of the generator's warm-up, when its measured requests start.
+  await generator.waitFor(/warm-up of \d+ requests done/);
   const before = Object.fromEntries(Object.entries(roles).map(([role, pids]) => [role, totalCpuSeconds(pids)]));
-  const generator: BenchChild = spawnBenchChild(process.execPath, ['dist/cli/cache-workload.js', '--target', target, '--urls', '2000', '--zipf', '1.2', '--seed', '5', '--url-template', urlTemplate, '--timeout', '30s', ...load, '--json', file, '--output', '-']);
-  let generatorCpu = 0;
+  const generatorBefore = cpuSeconds(generator.child.pid!);
+  let generatorCpu = generatorBefore;
   const sampler = setInterval(() => {
     try {
       generatorCpu = cpuSeconds(generator.child.pid!);
@@ -66,19 +73,19 @@ async function measure(setup: string, load: string[], target: string, urlTemplat
   const perRequest = (cpu: number) => Number(((cpu * 1e6) / requests).toFixed(1));
   const cpu: Record<string, number> = {};
   for (const [role, pids] of Object.entries(roles)) cpu[role] = perRequest(totalCpuSeconds(pids) - before[role]!);
-  cpu.generator = perRequest(generatorCpu);
+  cpu.generator = perRequest(generatorCpu - generatorBefore);
   const row = { setup, load: load.join(' '), ok_rps: Math.round(summary.ok_rps), p99_ms: summary.latency_ms.p99, late_starts: summary.late_starts, hit_rate: summary.hit_rate, cpu_us_per_request: cpu };
   log(`cluster-cost  ${setup}  ${row.load}: ${row.ok_rps} req/s, p99 ${row.p99_ms.toFixed(1)} ms, ${row.late_starts} late starts, hit rate ${(100 * row.hit_rate).toFixed(1)} %; CPU µs/request ${JSON.stringify(cpu)}`);
   return row;
 }
 
-
-const duration = ['--duration', `${seconds}s`];
+/** A measured run: `seconds` long, after a warm-up at the same load. */
+const load = (concurrency: number, rate?: number) => ['--duration', `${seconds}s`, '--concurrency', String(concurrency), ...(rate === undefined ? [] : ['--rate', String(rate)]), ...warmupArgs(concurrency, rate)];
 const { machine, result } = await onMachine(async () => {
   const rows: Row[] = [];
   const bare = spawnBenchChild(process.execPath, ['-e', BARE_SERVER]);
   const port = (await bare.waitFor(BARE_LISTENING))[1]!;
-  rows.push(await measure('generator vs bare node:http', [...duration, '--concurrency', '50'], `http://127.0.0.1:${port}`, 'http://origin.test/obj/{i}', { server: [bare.child.pid!] }));
+  rows.push(await measure('generator vs bare node:http', load(50), `http://127.0.0.1:${port}`, 'http://origin.test/obj/{i}', { server: [bare.child.pid!] }));
   await bare.stop();
 
   let idle = 0;
@@ -90,9 +97,9 @@ const { machine, result } = await onMachine(async () => {
     log(`cluster-cost  ${nodes} nodes idle: upkeep takes ${(100 * idle).toFixed(1)} % of one core`);
     const roles = { nodes: nodePids, balancer: [pids.balancer!], origin: [pids.origin] };
     const setup = `${nodes} Koorde k=8 nodes behind the balancer`;
-    await measure(setup, ['--requests', '8000', '--concurrency', '64'], balancer!, `${origin}/obj/{i}`, roles); // warm, not kept
-    for (const load of [['--concurrency', '50'], ['--concurrency', '2000', '--rate', '1000'], ['--concurrency', '2000', '--rate', '3000']]) {
-      rows.push(await measure(setup, [...duration, ...load], balancer!, `${origin}/obj/{i}`, roles));
+    await spawnBenchChild(process.execPath, [...workloadArgs(balancer!, `${origin}/obj/{i}`), '--requests', '8000', '--concurrency', '64']).done; // fills the caches
+    for (const [concurrency, rate] of [[50], [2000, 1000], [2000, 3000]]) {
+      rows.push(await measure(setup, load(concurrency!, rate), balancer!, `${origin}/obj/{i}`, roles));
     }
   });
   return { nodes, seconds, idle_upkeep_cores: Number(idle.toFixed(3)), rows };

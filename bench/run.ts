@@ -90,7 +90,7 @@ if (only.includes('churn')) {
 if (only.includes('throughput')) {
   const options = quick
     ? { sizes: [4], concurrency: [10, 50], rates: [100], durationMs: 1000, urls: 100, repeats: 1, upkeep: 'fast' as const }
-    : { sizes: sizes ?? [8, 32], concurrency: [50, 100, 200, 500, 1000, 2000], rates: [250, 500, 1000, 1500, 2000, 2500, 3000], durationMs: 8000, urls: 2000, repeats: repeats ?? 3 };
+    : { sizes: sizes ?? [8, 32], concurrency: [50, 100, 200, 500, 1000, 2000], rates: [250, 500, 1000, 1500, 2000, 2500, 3000, 4000, 5000, 6000], durationMs: 8000, urls: 2000, repeats: repeats ?? 3 };
   save('throughput', { options, rows: await throughputExperiment(options, log) });
 }
 writeReport(out);

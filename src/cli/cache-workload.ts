@@ -4,7 +4,7 @@ import { access, writeFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { demoOriginTemplate } from '../workload/demo-origin.js';
 import { formatSummary, lateStartWarning, type PacingPlan } from '../workload/format.js';
-import { terminalProgress } from '../workload/progress.js';
+import { terminalProgress, type Progress } from '../workload/progress.js';
 import { WORKLOAD_MODES, type WorkloadMode } from '../workload/request-url.js';
 import { MAX_URLS, WORKLOAD_DEFAULTS, runWorkload, workloadProblems, type WorkloadInit } from '../workload/run.js';
 import { command, decimal, duration, integer, oneOf, usageError } from './options.js';
@@ -24,7 +24,7 @@ const program = command(NAME, 'Load generator for the cache: Zipf-popular URLs, 
   .option('--url-template <t>', "origin URL of object {i} (default: the demo origin the target advertises in /health, CACHE_DEMO_ORIGIN, + '/obj/{i}')")
   .option('--mode <mode>', 'cache: GET {target}/cache?url=…; gateway: GET {target}{path of the URL}', oneOf(WORKLOAD_MODES), d.mode)
   .option('--timeout <d>', 'deadline of one request', duration, d.timeoutMs)
-  .option('--warmup <n>', 'requests sent first and not counted', integer(0), d.warmup)
+  .option('--warmup <n>', 'requests sent first, at the same pace, and not counted', integer(0), d.warmup)
   .option('--output <file>', 'CSV, one row per measured request ("-": none)', 'results.csv')
   .option('--json [file]', 'write the summary as JSON to file (without a file: print it instead of the text summary)')
   .addHelpText(
@@ -59,7 +59,17 @@ if ((opts.target === undefined) === (opts.targets === undefined)) usageError(NAM
 const targets = opts.target !== undefined ? [opts.target] : opts.targets!.split(',').map((t) => t.trim()).filter(Boolean);
 const csvPath = opts.output === '-' ? undefined : opts.output;
 const controller = new AbortController();
-const progress = terminalProgress();
+const bar = terminalProgress();
+// The measured run starts when the warm-up ends; the line lets a benchmark start its own
+// measurements (CPU time, memory) from the same moment.
+const progress: Progress = {
+  start(plan) {
+    if (opts.warmup > 0) process.stderr.write(`${NAME}: warm-up of ${opts.warmup} requests done, measuring\n`);
+    bar?.start(plan);
+  },
+  update: (state) => bar?.update(state),
+  stop: () => bar?.stop(),
+};
 const given: WorkloadInit = {
   targets,
   urls: opts.urls,
@@ -96,7 +106,7 @@ const init: WorkloadInit = { ...given, urlTemplate };
 // Ctrl-C once: start nothing new, let requests in flight finish, print the summary; twice: quit.
 process.on('SIGINT', () => {
   if (controller.signal.aborted) {
-    progress?.stop(); // gives the terminal its cursor back
+    progress.stop(); // gives the terminal its cursor back
     process.exit(130);
   }
   process.stderr.write(`${NAME}: stopping, waiting for requests in flight (Ctrl-C again to quit)\n`);

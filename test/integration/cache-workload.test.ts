@@ -212,6 +212,7 @@ describe('integration - cache-workload command', () => {
     assert.equal(await proc.exited, 0, proc.output());
     assert.equal(fake.requests.length, 130, 'warm-up requests are sent but not counted');
     const out = proc.output();
+    assert.match(out, /^cache-workload: warm-up of 10 requests done, measuring$/m);
     assert.match(out, /^requests +120 in [\d.]+ s: \d+ ok, \d+ errors$/m);
     assert.match(out, /^latency ms +p50 [\d.]+ +p95 [\d.]+ +p99 [\d.]+ +max [\d.]+/m);
     assert.match(out, /^X-Cache +.*HIT-LOCAL \d+ \([\d.]+ %\)/m);
