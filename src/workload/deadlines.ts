@@ -1,13 +1,11 @@
-import { EventEmitter } from 'node:events';
-
 /** What a request past its deadline fails with: a TimeoutError, as AbortSignal.timeout's. */
 function deadlinePassed(ms: number): DOMException {
   return new DOMException(`no complete answer within ${ms} ms`, 'TimeoutError');
 }
 
-/** An abort signal undici takes (it listens for 'abort' and reads `reason`), at a tenth of AbortSignal's cost. */
-export interface DeadlineSignal extends EventEmitter {
-  reason?: DOMException;
+/** One request's deadline: `expire` is called with a TimeoutError if it has not ended by then. */
+export interface Deadline {
+  readonly expire: (reason: DOMException) => void;
 }
 
 /**
@@ -18,31 +16,30 @@ export interface DeadlineSignal extends EventEmitter {
  * still ahead. A deadline is met up to `ms / 8` late.
  */
 export class Deadlines {
-  readonly #due = new Map<DeadlineSignal, number>();
+  readonly #due = new Map<Deadline, number>();
   #sweeper: NodeJS.Timeout | undefined;
 
   constructor(private readonly ms: number) {}
 
-  /** A signal that aborts `ms` from now unless ended first. */
-  start(): DeadlineSignal {
-    const signal: DeadlineSignal = new EventEmitter();
-    this.#due.set(signal, performance.now() + this.ms);
+  /** A deadline `ms` from now that calls `expire` unless ended first. */
+  start(expire: (reason: DOMException) => void): Deadline {
+    const deadline = { expire };
+    this.#due.set(deadline, performance.now() + this.ms);
     this.#sweeper ??= setInterval(() => this.#sweep(), Math.max(1, this.ms / 8)).unref();
-    return signal;
+    return deadline;
   }
 
   /** The request ended: its deadline no longer applies. */
-  end(signal: DeadlineSignal): void {
-    this.#due.delete(signal);
+  end(deadline: Deadline): void {
+    this.#due.delete(deadline);
   }
 
   #sweep(): void {
     const now = performance.now();
-    for (const [signal, due] of this.#due) {
+    for (const [deadline, due] of this.#due) {
       if (due > now) break;
-      this.#due.delete(signal);
-      signal.reason = deadlinePassed(this.ms);
-      signal.emit('abort');
+      this.#due.delete(deadline);
+      deadline.expire(deadlinePassed(this.ms));
     }
     if (this.#due.size === 0) {
       clearInterval(this.#sweeper);

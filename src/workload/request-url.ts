@@ -10,15 +10,26 @@ export function objectUrl(template: string, rank: number): string {
   return template.replaceAll(RANK_PLACEHOLDER, String(rank));
 }
 
+/** Where requests to a target go: its origin, and the path it is mounted at ('' at the root). */
+export interface TargetAddress {
+  readonly origin: string;
+  readonly prefix: string;
+}
+
+export function targetAddress(target: string): TargetAddress {
+  const url = new URL(target);
+  return { origin: url.origin, prefix: url.pathname.replace(/\/+$/, '') };
+}
+
 /**
- * What to GET from `target` for an object. `cache`: the API path `/cache?url=<percent-encoded
- * URL>`. `gateway`: the object's own path and query, for a node that proxies one origin.
+ * The path and query to GET from a target for an object. `cache`: the API path
+ * `/cache?url=<percent-encoded URL>`. `gateway`: the object's own path and query, for a node that
+ * proxies one origin.
  */
-export function requestUrl(target: string, object: string, mode: WorkloadMode): string {
-  const base = target.replace(/\/+$/, '');
-  if (mode === 'cache') return `${base}/cache?url=${encodeURIComponent(object)}`;
+export function requestPath(object: string, mode: WorkloadMode): string {
+  if (mode === 'cache') return `/cache?url=${encodeURIComponent(object)}`;
   const { pathname, search } = new URL(object);
-  return `${base}${pathname}${search}`;
+  return `${pathname}${search}`;
 }
 
 /** Why a template cannot be used, or undefined if it can. */

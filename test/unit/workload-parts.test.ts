@@ -5,7 +5,7 @@ import { CSV_COLUMNS, csvRow } from '../../src/workload/csv.js';
 import { Deadlines } from '../../src/workload/deadlines.js';
 import { isSuccess, transportErrorKind } from '../../src/workload/error-kind.js';
 import { formatSummary } from '../../src/workload/format.js';
-import { objectUrl, requestUrl, templateProblem } from '../../src/workload/request-url.js';
+import { objectUrl, requestPath, targetAddress, templateProblem } from '../../src/workload/request-url.js';
 import { SummaryRecorder, isHit } from '../../src/workload/summary.js';
 
 const sample = (over: Partial<Sample>): Sample => ({ urlId: 1, target: 'http://t', startedAt: 0, latencyMs: 1, bytes: 0, status: 200, ...over });
@@ -14,20 +14,21 @@ const NO_PACING = { lateStarts: 0, capWaits: 0, maxLagMs: 0, started: 0 };
 describe('workload - request deadlines', () => {
   it('aborts a request that outlives its deadline with a TimeoutError, and not one that ended', async () => {
     const deadlines = new Deadlines(40);
-    const late = deadlines.start();
-    const ended = deadlines.start();
     const aborted: string[] = [];
-    late.on('abort', () => aborted.push('late'));
-    ended.on('abort', () => aborted.push('ended'));
+    let lateReason: unknown;
+    deadlines.start((reason) => {
+      aborted.push('late');
+      lateReason = reason;
+    });
+    const ended = deadlines.start(() => aborted.push('ended'));
     deadlines.end(ended);
     await new Promise((resolve) => setTimeout(resolve, 20));
     assert.deepEqual(aborted, [], 'none before the deadline');
     await new Promise((resolve) => setTimeout(resolve, 60));
     assert.deepEqual(aborted, ['late']);
-    assert.equal(transportErrorKind(late.reason), 'timeout', 'counted as a timeout');
-    const later = deadlines.start();
+    assert.equal(transportErrorKind(lateReason), 'timeout', 'counted as a timeout');
     let abortedLater = false;
-    later.on('abort', () => (abortedLater = true));
+    deadlines.start(() => (abortedLater = true));
     await new Promise((resolve) => setTimeout(resolve, 80));
     assert.ok(abortedLater, 'the sweep starts again after it stopped with nothing in flight');
   });
@@ -37,9 +38,15 @@ describe('workload - request urls', () => {
   it('fills every {i} and percent-encodes the object URL for /cache', () => {
     const object = objectUrl('http://origin:9000/obj/{i}?copy={i}&x=a b', 42);
     assert.equal(object, 'http://origin:9000/obj/42?copy=42&x=a b');
-    assert.equal(requestUrl('http://lb:8080/', object, 'cache'), 'http://lb:8080/cache?url=http%3A%2F%2Forigin%3A9000%2Fobj%2F42%3Fcopy%3D42%26x%3Da%20b');
-    assert.equal(new URL(requestUrl('http://lb:8080', object, 'cache')).searchParams.get('url'), object);
-    assert.equal(requestUrl('http://lb:8080', object, 'gateway'), 'http://lb:8080/obj/42?copy=42&x=a%20b');
+    assert.equal(requestPath(object, 'cache'), '/cache?url=http%3A%2F%2Forigin%3A9000%2Fobj%2F42%3Fcopy%3D42%26x%3Da%20b');
+    assert.equal(new URL(requestPath(object, 'cache'), 'http://lb:8080').searchParams.get('url'), object);
+    assert.equal(requestPath(object, 'gateway'), '/obj/42?copy=42&x=a%20b');
+  });
+
+  it('sends to a target at its root or under the path it is mounted at', () => {
+    assert.deepEqual(targetAddress('http://lb:8080/'), { origin: 'http://lb:8080', prefix: '' });
+    assert.deepEqual(targetAddress('http://lb:8080'), { origin: 'http://lb:8080', prefix: '' });
+    assert.deepEqual(targetAddress('https://cache.example:443/edge//'), { origin: 'https://cache.example', prefix: '/edge' });
   });
 
   it('explains a template without {i} or that is no http(s) URL', () => {
