@@ -85,9 +85,9 @@ const KEPT_HEADERS = new Set(['x-cache', 'x-node-id', 'x-responsible-node', 'x-h
 /**
  * One GET as undici's dispatcher drives it, read straight from its callbacks: the body is
  * counted, not kept, and only the headers a sample keeps are decoded. `request()` with its body
- * stream and header object cost the generator about half again as much CPU per request
- * (the CPU the nodes it measures share). undici 7's Client calls these (legacy) handler
- * methods itself; the newer ones would parse every header into an object first.
+ * stream and header object cost the generator twice the CPU per request (CPU the nodes it
+ * measures share). undici 7's Client calls these (legacy) handler methods itself; the newer ones
+ * would parse every header into an object first.
  */
 class Exchange implements Dispatcher.DispatchHandler {
   readonly #startedAt = performance.timeOrigin + performance.now();
