@@ -20,7 +20,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { WorkloadSummary } from '../src/workload/summary.js';
 import { withCluster } from './lib/bench-cluster.js';
-import { SERVED_SHARE } from './experiments/throughput.js';
+import { PACED_CAP, SERVED_SHARE } from './experiments/throughput.js';
 import { spawnBenchChild, spread, type BenchChild } from './lib/child.js';
 import { BENCH_ID_BITS } from './lib/configs.js';
 import { onMachine } from './lib/machine.js';
@@ -138,7 +138,7 @@ const { machine, result } = await onMachine(async () => {
     const roles = { nodes: nodePids, balancer: [pids.balancer!], origin: [pids.origin] };
     const setup = `${nodes} Koorde k=8 nodes behind the balancer`;
     await spawnBenchChild(process.execPath, [...workloadArgs(balancer!, `${origin}/obj/{i}`), '--requests', '8000', '--concurrency', '64']).done; // fills the caches
-    for (const [concurrency, rate] of [[50], [2000, 1000], [2000, 3000], [2000, 4000]]) {
+    for (const [concurrency, rate] of [[50], [PACED_CAP, 1000], [PACED_CAP, 3000], [PACED_CAP, 4000]]) {
       rows.push(await measure(setup, concurrency!, rate, balancer!, `${origin}/obj/{i}`, roles));
     }
   });
