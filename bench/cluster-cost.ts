@@ -24,7 +24,7 @@ import { PACED_CAP, SERVED_SHARE } from './experiments/throughput.js';
 import { spawnBenchChild, spread, type BenchChild } from './lib/child.js';
 import { BENCH_ID_BITS } from './lib/configs.js';
 import { onMachine } from './lib/machine.js';
-import { warmupArgs } from './lib/warmup.js';
+import { measuredRunArgs } from './lib/measured-run.js';
 import { BARE_LISTENING, BARE_SERVER } from './lib/bare-server.js';
 import { cpuSeconds, totalCpuSeconds } from './lib/process-cpu.js';
 
@@ -92,9 +92,9 @@ async function run(load: string[], target: string, urlTemplate: string, roles: R
 
 /** `repeats` runs of `seconds` at `concurrency` clients (closed loop) or `rate` (open loop), each after a warm-up at the same load. */
 async function measure(setup: string, concurrency: number, rate: number | undefined, target: string, urlTemplate: string, roles: Record<string, readonly number[]>): Promise<Row> {
-  const load = ['--duration', `${seconds}s`, '--concurrency', String(concurrency), ...(rate === undefined ? [] : ['--rate', String(rate)])];
+  const load = measuredRunArgs(seconds * 1000, concurrency, rate);
   const runs: Awaited<ReturnType<typeof run>>[] = [];
-  for (let i = 0; i < repeats; i++) runs.push(await run([...load, ...warmupArgs(concurrency, rate)], target, urlTemplate, roles));
+  for (let i = 0; i < repeats; i++) runs.push(await run(load, target, urlTemplate, roles));
   const median = (pick: (r: (typeof runs)[number]) => number) => spread(runs.map(pick)).median;
   const sum = (pick: (s: WorkloadSummary) => number) => runs.reduce((total, r) => total + pick(r.summary), 0);
   const rounded = (values: number[], digits: number) => {

@@ -5,7 +5,7 @@ import type { WorkloadSummary } from '../../src/workload/summary.js';
 import { withCluster } from '../lib/bench-cluster.js';
 import { spawnBenchChild, spread } from '../lib/child.js';
 import { BENCH_ID_BITS } from '../lib/configs.js';
-import { warmupArgs } from '../lib/warmup.js';
+import { measuredRunArgs } from '../lib/measured-run.js';
 
 export interface ThroughputOptions {
   readonly sizes: readonly number[];
@@ -75,7 +75,7 @@ export async function throughputExperiment(options: ThroughputOptions, log: (lin
         const common = ['--target', balancer!, '--urls', String(options.urls), '--zipf', '1.2', '--seed', '5', '--url-template', `${origin}/obj/{i}`, '--timeout', '30s'];
         await workload([...common, '--requests', String(4 * options.urls), '--concurrency', '64']); // warm
         const measure = async (concurrency: number, rate?: number) => {
-          const load = ['--duration', `${options.durationMs}ms`, '--concurrency', String(concurrency), ...(rate === undefined ? [] : ['--rate', String(rate)]), ...warmupArgs(concurrency, rate)];
+          const load = measuredRunArgs(options.durationMs, concurrency, rate);
           const runs: WorkloadSummary[] = [];
           for (let i = 0; i < options.repeats; i++) runs.push(await workload([...common, ...load]));
           const served = spread(runs.map((r) => r.ok_rps));
