@@ -3,14 +3,13 @@ import type { Clock } from '../runtime/clock.js';
 interface Rate {
   value: number;
   at: number;
-  /** When the URL last moved to the recent end of the map. */
-  movedAt: number;
 }
 
-/** A URL's place in recency order is renewed at most this often: re-inserting on every request cost more than the count. */
-const REORDER_MS = 1000;
-
-/** How many URLs' rates are tracked at most; the coldest are forgotten first. */
+/**
+ * How many URLs' rates are tracked at most. Reaching it, the half requested least recently is
+ * forgotten in one pass: dropping the oldest one by one, at the head of the Map, cost ~7 µs per
+ * new URL, because V8 skips a Map's deleted slots one at a time until it rebuilds the table.
+ */
 const MAX_TRACKED = 10_000;
 
 /**
@@ -34,16 +33,10 @@ export class HotKeys {
     if (rate) {
       rate.value = this.decayed(rate, now) + 1; // updated in place: no garbage per request
       rate.at = now;
-      if (now - rate.movedAt >= REORDER_MS) {
-        // Re-inserted: Map order then is recency order (to within REORDER_MS), for pruning.
-        rate.movedAt = now;
-        this.rates.delete(url);
-        this.rates.set(url, rate);
-      }
     } else {
-      rate = { value: 1, at: now, movedAt: now };
+      if (this.rates.size >= MAX_TRACKED) this.forgetLeastRecent();
+      rate = { value: 1, at: now };
       this.rates.set(url, rate);
-      if (this.rates.size > MAX_TRACKED) this.rates.delete(this.rates.keys().next().value!);
     }
     return rate.value >= this.threshold;
   }
@@ -55,6 +48,13 @@ export class HotKeys {
       .map(([url, rate]) => ({ url, rate: this.decayed(rate, now) }))
       .filter((r) => r.rate >= this.threshold)
       .sort((a, b) => b.rate - a.rate);
+  }
+
+  /** Forgets every URL last requested no later than the median: at least half of them. */
+  private forgetLeastRecent(): void {
+    const times = Float64Array.from(this.rates.values(), (rate) => rate.at).sort();
+    const median = times[times.length >> 1]!;
+    for (const [url, rate] of this.rates) if (rate.at <= median) this.rates.delete(url);
   }
 
   private decayed(rate: Rate, now: number): number {
