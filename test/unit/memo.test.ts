@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { sharedFor } from '../../src/runtime/memo.js';
+import { recentResults, sharedFor } from '../../src/runtime/memo.js';
 import { VirtualClock } from '../../src/sim/virtual-clock.js';
 
 describe('runtime - sharedFor (the /cluster view cache)', () => {
@@ -24,5 +24,26 @@ describe('runtime - sharedFor (the /cluster view cache)', () => {
     });
     await assert.rejects(view(), /did not answer/);
     assert.equal(await view(), 2);
+  });
+});
+
+describe('runtime - recentResults (per-request parsing remembered for recent URLs)', () => {
+  it('computes a recent argument once, forgets old ones, and never keeps long ones', () => {
+    const computed: string[] = [];
+    const length = recentResults(8, 10, (key) => (computed.push(key), key.length));
+    assert.deepEqual([length('a'), length('bb'), length('a')], [1, 2, 1]);
+    assert.deepEqual(computed, ['a', 'bb']);
+    // Asked for again within every 4 distinct arguments: never computed again.
+    for (let i = 0; i < 40; i++) {
+      length(`k${i}`);
+      if (i % 3 === 0) length('a');
+    }
+    assert.equal(computed.filter((k) => k === 'a').length, 1);
+    // 'bb' was not asked for in 40 new arguments: forgotten, so memory stays bounded.
+    length('bb');
+    assert.equal(computed.filter((k) => k === 'bb').length, 2);
+    length('long-argument');
+    length('long-argument');
+    assert.equal(computed.filter((k) => k === 'long-argument').length, 2);
   });
 });
