@@ -1,7 +1,8 @@
 /**
  * npm run bench:cluster-cost — where the CPU of a request through the local cluster goes, to read
  * the throughput benchmark by: CPU µs per request of the nodes (all of them together), the
- * balancer, the origin and the load generator, read from /proc around each run, for an 8-node
+ * balancer (this process, which hands each connection to a node and otherwise waits), the origin
+ * and the load generator, read from /proc around each run, for an 8-node
  * Koorde ring behind the balancer (warm Zipf(1.2) hits, as the throughput benchmark) and for the
  * load generator against bare node:http (its own cost, with nothing else to wait for). Also the
  * ring's idle upkeep, as a share of one core.

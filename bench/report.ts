@@ -189,7 +189,7 @@ export function writeReport(dir: string): string {
       paced.length ? '![throughput](throughput.svg) ![p99 at a rate](throughput-p99.svg)' : '![throughput](throughput.svg)',
       '',
       throughput.every((r) => r.runs !== undefined)
-        ? 'Each cell is the median of its runs (`runs`), with the lowest and highest throughput; the load generator, the balancer and the origin each run in a process of their own, and every run follows a warm-up at its own load in the same generator process (bench/lib/measured-run.ts), so a fresh generator\'s first second is not measured. Latency counts from each request\'s scheduled start. Open-loop rows show the pacing: starts more than 10 ms behind schedule, starts that waited for a free slot under the cap, and whether the offered rate was served (at least 95 %).'
+        ? 'Each cell is the median of its runs (`runs`), with the lowest and highest throughput; the load generator and the origin each run in a process of their own, the balancer hands each connection whole to a node (up to commit eca3a67 it relayed the bytes, in a process of its own), and every run follows a warm-up at its own load in the same generator process (bench/lib/measured-run.ts), so a fresh generator\'s first second is not measured. Latency counts from each request\'s scheduled start. Open-loop rows show the pacing: starts more than 10 ms behind schedule, starts that waited for a free slot under the cap, and whether the offered rate was served (at least 95 %).'
         : 'Rows without a spread predate repeated runs: each is one run, with the load generator, the balancer and the origin inside the benchmark\'s own process.',
       '',
       '| system | N | clients | req/s | min–max | p50 | p99 | errors | runs |',

@@ -1,7 +1,8 @@
 import { freeClusterBase } from '../../src/cluster/free-ports.js';
+import { LoadBalancer } from '../../src/cluster/load-balancer.js';
 import { LocalCluster, type LocalClusterInit } from '../../src/cluster/local-cluster.js';
 import { SETTINGS } from '../../src/config/settings.js';
-import { spawnBenchChild, type BenchChild } from './child.js';
+import { spawnBenchChild } from './child.js';
 
 export interface BenchCluster {
   readonly cluster: LocalCluster;
@@ -11,7 +12,7 @@ export interface BenchCluster {
   readonly origin: string;
   /** The round-robin balancer in front of the nodes, when asked for. */
   readonly balancer?: string;
-  /** Process ids of the origin and the balancer, for CPU accounting. */
+  /** Process ids of the origin and the balancer (this process), for CPU accounting. */
   readonly pids: { readonly origin: number; readonly balancer?: number };
 }
 
@@ -28,8 +29,9 @@ const FAST_UPKEEP = { STABILIZATION_INTERVAL: '250ms', FINGER_FIX_INTERVAL: `${F
 
 /**
  * Starts a local origin and a cluster in front of it, runs `body`, and always tears both down.
- * The origin and the balancer run as processes of their own, apart from the nodes and from the
- * benchmark's event loop.
+ * The origin runs as a process of its own. The balancer runs in this process, the nodes' parent,
+ * which it must be to hand them connections: it accepts each connection and hands it whole to a
+ * node, so nothing of a request passes through the benchmark's event loop.
  */
 export async function withCluster<T>(init: BenchClusterInit, body: (c: BenchCluster) => Promise<T>): Promise<T> {
   const origin = spawnBenchChild(process.execPath, ['dist/cli/koorde-origin.js', '--port', '0', '--latency-ms', String(init.originLatencyMs ?? 0)]);
@@ -42,7 +44,7 @@ export async function withCluster<T>(init: BenchClusterInit, body: (c: BenchClus
     env: { LOGGER_LEVEL: 'warn', CACHE_ORIGIN_ALLOWLIST: '127.0.0.1', ...(init.upkeep === 'fast' ? FAST_UPKEEP : {}), ...init.env },
   });
   const targets = Array.from({ length: init.nodes }, (_, i) => `http://127.0.0.1:${cluster.init.basePort + 1000 + i}`);
-  let balancer: BenchChild | undefined;
+  const balancer = init.balancer ? new LoadBalancer(() => cluster.nodes) : undefined;
   try {
     // One after another: a node leaving to move mid-measurement would fail the requests it was serving.
     await cluster.startOneByOne(60_000);
@@ -53,16 +55,15 @@ export async function withCluster<T>(init: BenchClusterInit, body: (c: BenchClus
     const pointerFixMs = init.upkeep === 'fast' ? FAST_POINTER_FIX_MS : SETTINGS.deBruijnFixIntervalMs.defaultValue;
     await routingSettled(targets[0]!, 1.1 * pointerFixMs);
     let balancerUrl: string | undefined;
-    if (init.balancer) {
+    if (balancer) {
       const port = cluster.init.basePort + init.nodes + 2; // inside the checked free range
       // Its first health check runs as it starts, with every node ready.
-      balancer = spawnBenchChild(process.execPath, ['--import', 'tsx', 'bench/lib/balancer-process.ts', String(port), ...targets]);
-      await balancer.waitFor(/^listening$/m);
+      await balancer.listen(port);
       balancerUrl = `http://127.0.0.1:${port}`;
     }
-    return await body({ cluster, targets, origin: originUrl, balancer: balancerUrl, pids: { origin: origin.child.pid!, balancer: balancer?.child.pid } });
+    return await body({ cluster, targets, origin: originUrl, balancer: balancerUrl, pids: { origin: origin.child.pid!, balancer: balancer && process.pid } });
   } finally {
-    await balancer?.stop();
+    balancer?.close();
     await cluster.stop();
     await origin.stop();
   }

@@ -62,14 +62,14 @@ async function up(opts: UpOptions): Promise<void> {
     env.CACHE_DEMO_ORIGIN = originUrl;
   }
   const cluster = new LocalCluster({ nodes: opts.nodes, protocol: opts.protocol, degree: opts.degree, basePort: opts.basePort, env });
-  const balancer = new LoadBalancer(Array.from({ length: opts.nodes }, (_, i) => `http://127.0.0.1:${opts.basePort + 1000 + i}`));
+  const balancer = new LoadBalancer(() => cluster.nodes);
   let stopping = false;
   const stop = async (code: number) => {
     if (stopping) return;
     stopping = true;
     process.stdout.write('stopping: every node hands its data over and leaves…\n');
     await cluster.stop();
-    await balancer.close();
+    balancer.close();
     await origin?.close();
     process.exit(code);
   };

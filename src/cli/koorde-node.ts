@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+import { whenConnectionHanded } from '../cluster/handed-connections.js';
 import { whenParentGone } from '../cluster/parent-pipe.js';
 import { ConfigError, loadSettings } from '../config/load.js';
 import { SETTINGS, TLS_SETTING_NAMES, tlsFiles } from '../config/settings.js';
@@ -89,6 +90,8 @@ const whenDisplaced = (current: NodeProcess, moves: number): void => {
   });
 };
 whenDisplaced(node, 0);
+// Started by koorde-cluster, whose balancer hands client connections to the node of the moment.
+whenConnectionHanded((socket) => node.serveConnection(socket));
 // Started by koorde-cluster, which died without stopping us: the whole local cluster is going
 // away, so there is nobody to hand data to and no one left to read our logs.
 whenParentGone(process.env, () => {

@@ -1,5 +1,7 @@
+import type { ChildProcess } from 'node:child_process';
 import { Agent, request } from 'node:http';
-import { connect, createServer, type Server, type Socket } from 'node:net';
+import { createServer, type Server, type Socket } from 'node:net';
+import { handConnection } from './handed-connections.js';
 
 /** How often backends are health-checked, like an NLB target group's interval. */
 const HEALTH_INTERVAL_MS = 1000;
@@ -20,7 +22,14 @@ export const NO_BACKEND_RESPONSE = [
   NO_BACKEND_BODY,
 ].join('\r\n');
 
+/** A node the balancer may hand connections to: a child process with the hand-off channel, and its HTTP base URL (health checks). */
+export interface BalancedNode {
+  readonly http: string;
+  readonly child: ChildProcess;
+}
+
 interface Backend {
+  readonly node: BalancedNode;
   readonly host: string;
   readonly port: number;
   healthy: boolean;
@@ -28,24 +37,27 @@ interface Backend {
 
 /**
  * A round-robin TCP (layer 4) load balancer for a local cluster, as the AWS NLB is: each client
- * connection goes whole to one healthy node and bytes are relayed untouched, so the balancer costs
- * a socket pair per connection and no HTTP parsing per request. Backends whose GET /health is not
- * 200 leave the rotation until it is 200 again. A connection a node refuses or resets before the
- * balancer relayed any byte to it goes to the next node, so a node that died between two health
- * checks costs only the requests that were in flight on it.
+ * connection goes whole to one healthy node. The balancer accepts it without reading from it and
+ * hands the socket itself to the node process (handed-connections.ts), so the node serves it as
+ * one of its own and no process relays its bytes: the balancer costs a hand-off per connection and
+ * nothing per request. Relaying them took 60–75 µs of CPU per request and two more process
+ * wake-ups on the way of each (docs/benchmarks/cluster-cost.md). Nodes whose GET /health is not
+ * 200 leave the rotation until it is 200 again; a node that cannot take a connection (it died
+ * between two health checks) leaves it at once and the connection goes to the next, so a dead
+ * node costs only the requests that were in flight on it.
  */
 export class LoadBalancer {
   readonly server: Server;
-  private readonly backends: Backend[];
   /** Health checks on their own connections: queued behind busy traffic they would time out and take healthy nodes out. */
   private readonly probeAgent = new Agent({ keepAlive: true, maxSockets: 1 });
-  private readonly clients = new Set<Socket>();
   private next = 0;
   private timer: NodeJS.Timeout | undefined;
+  /** By node process. */
+  readonly #backends = new Map<ChildProcess, Backend>();
 
-  constructor(backends: readonly string[]) {
-    this.backends = backends.map(backendOf);
-    this.server = createServer((client) => this.accept(client));
+  /** `nodes` is read at each connection and health check: a node restarted in place is a new one. */
+  constructor(private readonly nodes: () => readonly BalancedNode[]) {
+    this.server = createServer({ pauseOnConnect: true }, (client) => void this.accept(client));
   }
 
   async listen(port: number, host = '127.0.0.1'): Promise<void> {
@@ -61,97 +73,52 @@ export class LoadBalancer {
     });
   }
 
-  add(backend: string): void {
-    this.backends.push(backendOf(backend));
-  }
-
   healthyCount(): number {
-    return this.backends.filter((b) => b.healthy).length;
+    return this.backends().filter((b) => b.healthy).length;
   }
 
-  async close(): Promise<void> {
+  /**
+   * Stops accepting connections. Those handed over are the nodes' own; server.close()'s callback
+   * is not awaited, as Node's would wait for ever once a node that was handed some has died.
+   */
+  close(): void {
     clearInterval(this.timer);
     this.probeAgent.destroy();
-    for (const client of this.clients) client.destroy();
-    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+    this.server.close();
   }
 
-  /** Health-checks every backend now (also done every second). */
+  /** Health-checks every node now (also done every second). */
   async refresh(): Promise<void> {
-    await Promise.all(this.backends.map(async (b) => (b.healthy = await this.check(b))));
+    await Promise.all(this.backends().map(async (b) => (b.healthy = await this.check(b))));
   }
 
-  private pick(): Backend | undefined {
-    for (let i = 0; i < this.backends.length; i++) {
-      const backend = this.backends[this.next++ % this.backends.length]!;
-      if (backend.healthy) return backend;
-    }
-    return undefined;
+  /** The current nodes' backends; a node seen for the first time (a new process) is out of rotation until checked. */
+  private backends(): Backend[] {
+    const nodes = this.nodes();
+    const children = new Set(nodes.map((node) => node.child));
+    for (const child of this.#backends.keys()) if (!children.has(child)) this.#backends.delete(child);
+    return nodes.map((node) => {
+      let backend = this.#backends.get(node.child);
+      if (!backend) this.#backends.set(node.child, (backend = { node, ...hostAndPort(node.http), healthy: false }));
+      return backend;
+    });
   }
 
-  private accept(client: Socket): void {
-    this.clients.add(client);
-    client.setNoDelay(true);
-    client.on('close', () => this.clients.delete(client));
+  private async accept(client: Socket): Promise<void> {
     client.on('error', () => client.destroy());
-    // Bytes the client sent before a node took the connection; replayed on the next node when one fails.
-    const pending: Buffer[] = [];
-    const hold = (chunk: Buffer) => void pending.push(chunk);
-    client.on('data', hold);
-    client.pause(); // resumed once a node is connected (or to read the request a 503 answers)
-    this.relay(client, pending, hold, 0);
-  }
-
-  private relay(client: Socket, pending: Buffer[], hold: (chunk: Buffer) => void, attempt: number): void {
-    if (client.destroyed) return;
-    const backend = attempt < this.backends.length ? this.pick() : undefined;
-    if (!backend) {
-      this.refuse(client, pending, hold);
-      return;
+    const backends = this.backends();
+    for (let tried = 0; tried < backends.length; tried++) {
+      const backend = backends[this.next++ % backends.length]!;
+      if (!backend.healthy) continue;
+      if (await handConnection(backend.node.child, client)) return;
+      backend.healthy = false; // it died between two health checks; the next good check brings it back
     }
-    const upstream = connect({ host: backend.host, port: backend.port, noDelay: true });
-    let relayed = false; // a byte went to the node: from then on the connection is the node's
-    upstream.once('connect', () => {
-      client.off('data', hold);
-      if (pending.length) {
-        relayed = true;
-        upstream.write(Buffer.concat(pending.splice(0)));
-      }
-      client.on('data', () => void (relayed = true));
-      client.pipe(upstream);
-      upstream.pipe(client);
-      client.resume();
-    });
-    upstream.on('error', (err: NodeJS.ErrnoException) => {
-      const failedBeforeUse = !relayed && (err.code === 'ECONNREFUSED' || err.code === 'ECONNRESET');
-      if (failedBeforeUse) {
-        backend.healthy = false; // it died between two health checks; the next good check brings it back
-        client.unpipe(upstream);
-        client.pause();
-        client.removeAllListeners('data');
-        client.on('data', hold);
-        upstream.unpipe(client);
-        this.relay(client, pending, hold, attempt + 1);
-      } else {
-        client.destroy();
-      }
-    });
-    // The node closed its side (e.g. a keep-alive timeout): pipe() ends the client's side with it.
-    upstream.on('close', () => {
-      if (relayed) client.destroy();
-    });
-    client.once('close', () => upstream.destroy());
+    this.refuse(client);
   }
 
   /** No node can take the connection: answer the client's first request with a 503 and close. */
-  private refuse(client: Socket, pending: Buffer[], hold: (chunk: Buffer) => void): void {
-    const answer = () => client.end(NO_BACKEND_RESPONSE);
-    if (pending.length) {
-      answer();
-      return;
-    }
-    client.off('data', hold);
-    client.once('data', answer);
+  private refuse(client: Socket): void {
+    client.once('data', () => client.end(NO_BACKEND_RESPONSE));
     client.resume();
   }
 
@@ -168,7 +135,7 @@ export class LoadBalancer {
   }
 }
 
-function backendOf(base: string): Backend {
+function hostAndPort(base: string): { host: string; port: number } {
   const url = new URL(base);
-  return { host: url.hostname, port: Number(url.port), healthy: false };
+  return { host: url.hostname, port: Number(url.port) };
 }

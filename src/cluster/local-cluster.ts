@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Protocol } from '../routing/router.js';
 import { CLUSTER_PORT_OFFSETS } from './free-ports.js';
+import { HAND_OFF_STDIO } from './handed-connections.js';
 import { PARENT_PIPE_ENV, PARENT_PIPE_FD, PARENT_PIPE_STDIO } from './parent-pipe.js';
 
 /**
@@ -149,7 +150,7 @@ export class LocalCluster {
       // Everyone knows every node started so far; the first one creates the ring.
       BOOTSTRAP_PEERS: index < this.init.nodes ? Array.from({ length: this.init.nodes }, (_, i) => `${this.host}:${this.init.basePort + i}`).join(',') : peers.join(','),
     };
-    const child = spawn(process.execPath, [...(this.init.nodeArgs ?? []), NODE_SCRIPT], { env, stdio: [...PARENT_PIPE_STDIO] });
+    const child = spawn(process.execPath, [...(this.init.nodeArgs ?? []), NODE_SCRIPT], { env, stdio: [...PARENT_PIPE_STDIO, HAND_OFF_STDIO] });
     const log = createWriteStream(join(this.logDir, `node-${index}.log`));
     child.stdout!.pipe(log);
     child.stderr!.pipe(log);

@@ -1,5 +1,6 @@
 import type * as grpc from '@grpc/grpc-js';
 import type { Server as HttpServer } from 'node:http';
+import type { Socket } from 'node:net';
 import { hostname } from 'node:os';
 import type { AddressInfo } from 'node:net';
 import { CacheService } from '../cache/cache-service.js';
@@ -74,6 +75,8 @@ export interface NodeProcess {
   leave(): Promise<void>;
   /** After displaced: frees the ports and connections without saving state, so a new node process can start. */
   release(): Promise<void>;
+  /** Serves a client connection accepted elsewhere (a local cluster's balancer) as one to CACHE_HTTP_PORT. */
+  serveConnection(socket: Socket): void;
 }
 
 export interface NodeProcessOptions {
@@ -221,6 +224,10 @@ export async function startNodeProcess(settings: Settings, logger: Logger, crede
     ready,
     displaced,
     release,
+    serveConnection(socket) {
+      if (http.listening) http.emit('connection', socket);
+      else socket.destroy(); // stopping: as a closed port would refuse it
+    },
     async leave() {
       // A displaced node has left already, and its id is another's now or one it gave up.
       if (left) return release();

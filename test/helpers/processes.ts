@@ -56,8 +56,9 @@ export interface Managed {
 export class ProcessGroup {
   private readonly children = new Set<Managed>();
 
-  spawn(name: string, command: string, args: readonly string[], env: Record<string, string> = {}): Managed {
-    const child = spawn(command, args, { env: { ...process.env, ...env }, stdio: ['pipe', 'pipe', 'pipe'] });
+  /** `channel`: an IPC channel too, as a local cluster gives its nodes (a balancer hands them connections over it). */
+  spawn(name: string, command: string, args: readonly string[], env: Record<string, string> = {}, { channel = false } = {}): Managed {
+    const child = spawn(command, args, { env: { ...process.env, ...env }, stdio: ['pipe', 'pipe', 'pipe', ...(channel ? ['ipc' as const] : [])] });
     everyChild.add(child);
     let output = '';
     child.stdout!.on('data', (d: Buffer) => (output += d.toString()));
