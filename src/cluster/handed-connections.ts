@@ -1,11 +1,13 @@
 import type { ChildProcess } from 'node:child_process';
 import { Socket } from 'node:net';
 
-/**
+/*
  * Client connections the local cluster's balancer (load-balancer.ts) accepted and hands whole to
  * a node process, over the IPC channel the cluster gives each node: the connection is then the
  * node's own socket, so no process relays its bytes (as none does behind the AWS NLB).
  */
+
+/** The message a handed connection comes with. */
 const HANDED_CONNECTION = 'koorde:connection';
 
 /** The `stdio` entry after the others that gives a child the channel. */
