@@ -39,7 +39,8 @@ export interface ClusterNode {
 }
 
 /**
- * N koorde-node processes on loopback with static bootstrap, each logging to a file. Used by
+ * N koorde-node processes on loopback with static bootstrap, each logging to a file and taking
+ * client connections its parent's balancer hands it (load-balancer.ts). Used by
  * `koorde-cluster up`, the benchmarks and the tests.
  */
 export class LocalCluster {

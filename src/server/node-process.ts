@@ -1,8 +1,7 @@
 import type * as grpc from '@grpc/grpc-js';
 import type { Server as HttpServer } from 'node:http';
-import type { Socket } from 'node:net';
 import { hostname } from 'node:os';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import { CacheService } from '../cache/cache-service.js';
 import { HotKeys } from '../cache/hot-keys.js';
 import { MemoryGuard } from '../cache/memory-guard.js';
