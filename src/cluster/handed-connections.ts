@@ -22,15 +22,22 @@ export const HAND_OFF_STDIO = 'ipc';
 export function handConnection(child: ChildProcess, socket: Socket): Promise<boolean> {
   if (!child.connected) return Promise.resolve(false);
   return new Promise((resolve) => {
-    const sent = (err: Error | null) => {
-      if (err) return resolve(false);
-      socket.destroy(); // closes only this process's descriptor: the connection is the child's
-      resolve(true);
+    let settled = false;
+    const settle = (handed: boolean) => {
+      if (settled) return;
+      settled = true;
+      child.off('disconnect', gone).off('exit', gone);
+      if (handed) socket.destroy(); // closes only this process's descriptor: the connection is the child's
+      resolve(handed);
     };
+    // Node sends a socket only once the child has acknowledged the one before, and forgets the
+    // sends still waiting when the child dies, without calling them back.
+    const gone = () => settle(false);
+    child.once('disconnect', gone).once('exit', gone);
     try {
-      child.send(HANDED_CONNECTION, socket, { keepOpen: true }, sent);
+      child.send(HANDED_CONNECTION, socket, { keepOpen: true }, (err) => settle(!err));
     } catch {
-      resolve(false); // the channel closed between the check and the send
+      settle(false); // the channel closed between the check and the send
     }
   });
 }
