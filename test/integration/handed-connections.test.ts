@@ -10,6 +10,7 @@ const TAKER = `
 import { whenConnectionHanded } from ${JSON.stringify(new URL('../../src/cluster/handed-connections.ts', import.meta.url).href)};
 whenConnectionHanded((socket) => socket.end(process.argv.at(-1)));
 setInterval(() => {}, 60_000); // the channel does not keep a node alive; its servers do
+process.on('disconnect', () => process.exit(1)); // the test process died, however it died
 process.stdout.write('ready\\n');
 `;
 

@@ -19,6 +19,7 @@ const server = createServer((req, res) => {
   setTimeout(() => res.end(name), 3);
 }).listen(Number(port), '127.0.0.1', () => process.stdout.write('listening\\n'));
 whenConnectionHanded((socket) => server.emit('connection', socket));
+process.on('disconnect', () => process.exit(1)); // the test process died, however it died
 `;
 
 /** One GET on a connection of its own, so the balancer picks a node for it. */
