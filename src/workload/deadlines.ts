@@ -3,10 +3,8 @@ function deadlinePassed(ms: number): DOMException {
   return new DOMException(`no complete answer within ${ms} ms`, 'TimeoutError');
 }
 
-/** One request's deadline: `expire` is called with a TimeoutError if it has not ended by then. */
-export interface Deadline {
-  readonly expire: (reason: DOMException) => void;
-}
+/** One request's deadline, called with a TimeoutError if the request has not ended by then. */
+export type Deadline = (reason: DOMException) => void;
 
 /**
  * One deadline of `ms` per request in flight, kept by one timer. AbortSignal.timeout made a
@@ -21,12 +19,11 @@ export class Deadlines {
 
   constructor(private readonly ms: number) {}
 
-  /** A deadline `ms` from now that calls `expire` unless ended first. */
-  start(expire: (reason: DOMException) => void): Deadline {
-    const deadline = { expire };
-    this.#due.set(deadline, performance.now() + this.ms);
+  /** Calls `expire` `ms` from now unless the request ends first. */
+  start(expire: Deadline): Deadline {
+    this.#due.set(expire, performance.now() + this.ms);
     this.#sweeper ??= setInterval(() => this.#sweep(), Math.max(1, this.ms / 8)).unref();
-    return deadline;
+    return expire;
   }
 
   /** The request ended: its deadline no longer applies. */
@@ -39,7 +36,7 @@ export class Deadlines {
     for (const [deadline, due] of this.#due) {
       if (due > now) break;
       this.#due.delete(deadline);
-      deadline.expire(deadlinePassed(this.ms));
+      deadline(deadlinePassed(this.ms));
     }
     if (this.#due.size === 0) {
       clearInterval(this.#sweeper);
