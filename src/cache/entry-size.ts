@@ -6,16 +6,17 @@ import type { StoredVariant } from './stored-variant.js';
  * the share of V8's garbage and room to grow that comes with that much live heap. Measured, not
  * guessed, in two steps on Node 20.20. Live heap: `node --expose-gc --import tsx
  * bench/entry-cost.ts` (40 000 entries with 1 KiB bodies packed into slabs, garbage collected
- * before each reading) reports 348 B per entry whatever the number of fields (a field costs its
- * bytes in the slab and nothing in the heap). Resident memory: `npm run bench:memory` with 1 KiB
- * objects grew RSS by 1 768–1 839 B per entry between the full 64 MB and 256 MB nodes (the
- * marginal slope, which leaves out what a node grows by once, whatever its capacity), where the
- * URL and stored bytes are 1 303 B: 465–536 B per entry beyond them, so that the budget bounds
- * what the cache really takes. With a Buffer view kept per entry it was 650 B (live heap 420 B),
- * with header lists in the heap 460 B + 50 B per header, and with a full http-cache-semantics
- * policy object per entry 1064 B + 131 B (README: Memory and sizing).
+ * before each reading) reports 300–301 B per entry whatever the number of fields (a field costs
+ * its bytes in the slab and nothing in the heap). Resident memory: `node --import tsx
+ * bench/memory.ts --sizes 1024` grew RSS by 1 718–1 747 B per entry between the full 64 MB and
+ * 256 MB nodes (the marginal slope, which leaves out what a node grows by once, whatever its
+ * capacity; two runs), where the URL and stored bytes are 1 303 B: 415–444 B per entry beyond
+ * them, so that the budget bounds what the cache really takes. With a timestamp of its own per
+ * variant (a heap number) and the status and rules in fields of every variant it was 540 B
+ * (live heap 348 B), with a Buffer view kept per entry 650 B (420 B), with header lists in the heap 460 B + 50 B per header, and with a full
+ * http-cache-semantics policy object per entry 1064 B + 131 B (README: Memory and sizing).
  */
-export const ENTRY_FIXED_BYTES = 540;
+export const ENTRY_FIXED_BYTES = 450;
 
 /**
  * One field of a Vary selection beyond its name and value bytes: the object's slot and the

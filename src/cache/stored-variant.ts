@@ -10,18 +10,43 @@ import { varyValue } from './rfc9111/vary.js';
  */
 const SET_BY_CACHE: ReadonlySet<string> = new Set(['age', 'content-length', 'x-cache', 'cache-status', 'x-node-id', 'x-responsible-node', 'x-entry-node', 'x-hops', 'x-latency-ms', 'x-cache-origin']);
 
-/** The policy's rules besides the deadline: must-revalidate and no-cache flags, RFC 5861 windows in seconds. */
-interface ReuseRules {
+/**
+ * The status, and what few responses have: a large body kept apart from the fields, a Vary
+ * selection, the policy's rules besides its lifetime (must-revalidate and no-cache flags, RFC
+ * 5861 windows in seconds).
+ */
+interface Particulars {
+  readonly status: number;
+  readonly apart: Buffer | undefined;
+  readonly selectedBy: Readonly<Record<string, string>>;
   readonly flags: number;
   readonly staleWhileRevalidate: number;
   readonly staleIfError: number;
 }
 
-/** Shared by every variant whose response has none of those: most of them, so they cost no object each. */
-const NO_REUSE_RULES: ReuseRules = Object.freeze({ flags: 0, staleWhileRevalidate: 0, staleIfError: 0 });
-
-/** Shared by every variant whose response has no Vary: most of them. */
 const NO_SELECTION: Readonly<Record<string, string>> = Object.freeze({});
+
+/**
+ * One Particulars per status, shared by every variant of that status with nothing else
+ * particular: most of them, so they cost no object each. Statuses are three digits: at most 900.
+ */
+const ordinary = new Map<number, Particulars>();
+
+function particulars(status: number, apart: Buffer | undefined, selectedBy: Readonly<Record<string, string>>, p: CachePolicy): Particulars {
+  const { flags, staleWhileRevalidate, staleIfError } = p;
+  if (apart !== undefined || selectedBy !== NO_SELECTION || flags !== 0 || staleWhileRevalidate !== 0 || staleIfError !== 0) return { status, apart, selectedBy, flags, staleWhileRevalidate, staleIfError };
+  let shared = ordinary.get(status);
+  if (!shared) ordinary.set(status, (shared = Object.freeze({ status, apart, selectedBy, flags, staleWhileRevalidate, staleIfError })));
+  return shared;
+}
+
+/**
+ * Lifetimes are kept in whole seconds up to 2^31 − 1 (68 years; RFC 9111 §1.2.2 lets a cache cap
+ * delta-seconds at the greatest integer it conveniently represents): a small integer. One
+ * lifetime in ms past 2^31 (a max-age of 25 days) would make V8 keep that field of every
+ * variant as a heap number of its own, 16 B more per entry.
+ */
+const LONGEST_LIFETIME_S = 2 ** 31 - 1;
 
 /**
  * A response as the owner stores it (the store keeps it as a StoredVariant): a URL can have
@@ -63,23 +88,21 @@ export class StoredVariant {
 
   private constructor(
     readonly url: string,
-    readonly status: number,
     bytes: Buffer,
     /** Where the body starts in the bytes: their length when it is kept apart. */
     private readonly bodyAt: number,
-    /** A large body, kept apart from the bytes. */
-    private readonly apart: Buffer | undefined,
-    readonly selectedBy: Readonly<Record<string, string>>,
-    /** When the response arrived, ms (Date.now()). */
-    private readonly responseTime: number,
-    /** Its age then, whole seconds (RFC 9111 §4.2.3). */
-    private readonly initialAge: number,
     /**
-     * How long after `responseTime` it stays fresh, in whole ms: a small integer, which V8 keeps
-     * in the object, where a second timestamp would take a heap number of its own.
+     * When it would have arrived had it come with age 0, whole seconds since the epoch, and ms
+     * past that second: its arrival less the age it came with (RFC 9111 §4.2.3), the one moment
+     * that its age and its freshness both follow from. Two small integers, which V8 keeps in the
+     * object, where one ms timestamp would take a heap number of its own (until 2038, when the
+     * seconds outgrow a small integer).
      */
-    private readonly freshMs: number,
-    private readonly rules: ReuseRules,
+    private readonly bornS: number,
+    private readonly bornMs: number,
+    /** Its freshness lifetime, whole seconds (§4.2.1), at most LONGEST_LIFETIME_S. */
+    private readonly lifetime: number,
+    private readonly particulars: Particulars,
   ) {
     this.#memory = bytes.buffer as ArrayBuffer;
     this.#at = bytes.byteOffset;
@@ -87,6 +110,10 @@ export class StoredVariant {
   }
 
   /** The slab (or allocation of their own) the bytes are in: what the store's arena counts by. */
+  get status(): number {
+    return this.particulars.status;
+  }
+
   get memory(): ArrayBuffer {
     return this.#memory;
   }
@@ -103,12 +130,12 @@ export class StoredVariant {
   }
 
   get body(): Buffer {
-    return this.apart ?? Buffer.from(this.#memory, this.#at + this.bodyAt, this.length - this.bodyAt);
+    return this.particulars.apart ?? Buffer.from(this.#memory, this.#at + this.bodyAt, this.length - this.bodyAt);
   }
 
   /** The body when it is kept apart from the bytes (a large one): what a hit writes after `tail`. */
   bodyAfterTail(headOnly: boolean): Buffer | undefined {
-    return headOnly ? undefined : this.apart;
+    return headOnly ? undefined : this.particulars.apart;
   }
 
   /** What a hit writes after its own fields: the stored ones and the empty line, and a small body unless `headOnly`. */
@@ -127,10 +154,6 @@ export class StoredVariant {
    */
   static of(v: Variant, url = v.url, pack: (length: number) => Buffer | undefined = () => undefined): StoredVariant {
     const p = v.policy;
-    const freshMs = Math.floor((p.lifetime - p.initialAge) * 1000);
-    const selectedBy = Object.keys(v.selectedBy).length === 0 ? NO_SELECTION : v.selectedBy;
-    const { flags, staleWhileRevalidate, staleIfError } = p;
-    const rules = flags === 0 && staleWhileRevalidate === 0 && staleIfError === 0 ? NO_REUSE_RULES : { flags, staleWhileRevalidate, staleIfError };
     const fields = fieldLines(v.headers, v.status, v.body.length, p.responseTime) + '\r\n';
     const bodyAt = Buffer.byteLength(fields, 'latin1');
     const packed = pack(bodyAt + v.body.length);
@@ -138,7 +161,11 @@ export class StoredVariant {
     bytes.write(fields, 'latin1');
     if (packed) v.body.copy(packed, bodyAt);
     const apart = packed ? undefined : ownAllocation(v.body);
-    return new StoredVariant(url, v.status, bytes, bodyAt, apart, selectedBy, p.responseTime, p.initialAge, freshMs, rules);
+    const selectedBy = Object.keys(v.selectedBy).length === 0 ? NO_SELECTION : v.selectedBy;
+    const bornAt = Math.floor(p.responseTime - p.initialAge * 1000);
+    const bornS = Math.floor(bornAt / 1000);
+    const lifetime = Math.min(Math.floor(p.lifetime), LONGEST_LIFETIME_S);
+    return new StoredVariant(url, bytes, bodyAt, bornS, bornAt - bornS * 1000, lifetime, particulars(v.status, apart, selectedBy, p));
   }
 
   /** The stored fields as a list `[name, value, …]` (forwarding, a writer that takes lists). */
@@ -159,15 +186,30 @@ export class StoredVariant {
     return fromHeaderList(this.headerList);
   }
 
-  /** The policy, rebuilt from the stored numbers: for revalidation, requests with their own directives, and hand-offs. */
+  /**
+   * The policy, rebuilt from the stored numbers: for revalidation, requests with their own
+   * directives, and hand-offs. It arrives at `bornAt` with age 0: the same age at every moment
+   * since it really arrived.
+   */
   get policy(): CachePolicy {
-    const { flags, staleWhileRevalidate, staleIfError } = this.rules;
-    return new CachePolicy(this.responseTime, this.initialAge, this.initialAge + this.freshMs / 1000, flags, staleWhileRevalidate, staleIfError);
+    const { flags, staleWhileRevalidate, staleIfError } = this.particulars;
+    return new CachePolicy(this.bornAt, 0, this.lifetime, flags, staleWhileRevalidate, staleIfError);
+  }
+
+  /** `bornS` and `bornMs` as one ms timestamp. */
+  private get bornAt(): number {
+    return this.bornS * 1000 + this.bornMs;
+  }
+
+  /** The request header values of its Vary fields that select it (vary.ts's form). */
+  get selectedBy(): Readonly<Record<string, string>> {
+    return this.particulars.selectedBy;
   }
 
   /** Whether a request with these headers selects this variant (its Vary fields match, as vary.ts compares them). */
   selects(requestHeaders: Headers): boolean {
-    for (const name in this.selectedBy) if (varyValue(name, requestHeaders[name]) !== this.selectedBy[name]) return false;
+    const selectedBy = this.particulars.selectedBy;
+    for (const name in selectedBy) if (varyValue(name, requestHeaders[name]) !== selectedBy[name]) return false;
     return true;
   }
 
@@ -179,17 +221,17 @@ export class StoredVariant {
 
   /** Reusable without revalidation at `now` for a request that asks nothing special. */
   freshAt(now: number): boolean {
-    return now < this.responseTime + this.freshMs && (this.rules.flags & NO_CACHE) === 0;
+    return now < this.bornAt + this.lifetime * 1000 && (this.particulars.flags & NO_CACHE) === 0;
   }
 
   /** Milliseconds of freshness left at `now` (0 once stale, and always for no-cache). */
   freshForMs(now: number): number {
-    return (this.rules.flags & NO_CACHE) === 0 ? Math.max(0, this.responseTime + this.freshMs - now) : 0;
+    return (this.particulars.flags & NO_CACHE) === 0 ? Math.max(0, this.bornAt + this.lifetime * 1000 - now) : 0;
   }
 
   /** The Age field's value at `now`, in whole seconds. */
   ageAt(now: number): number {
-    return Math.floor(this.initialAge + (now - this.responseTime) / 1000);
+    return Math.floor((now - this.bornAt) / 1000);
   }
 }
 

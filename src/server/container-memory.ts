@@ -79,7 +79,7 @@ export function memoryCeilingBytes(setting: number | 'auto' | 'none', containerL
 /**
  * Sizing a pod: resident memory of a node with a full cache ≈ RSS_BASE_MB + RSS_PER_CAPACITY ×
  * CACHE_CAPACITY_MB. From `npm run bench:memory` (docs/benchmarks/memory.md), the node started
- * with a pod's heap flags (nodeHeapOptions): a fresh node is ~85 MB (92–157 MB once it has served traffic), and filling it with 1 KiB,
+ * with a pod's heap flags (nodeHeapOptions): a fresh node is ~85 MB (92–164 MB once it has served traffic), and filling it with 1 KiB,
  * 16 KiB or 1 MiB objects gives lines through the 64 MB and 256 MB cells of slope 1.00, 1.27 and
  * 1.00. The factor adds 1/16 for entry nodes' hot copies to the steepest slope; the base was
  * ~110 MB at zero capacity plus ~40 MB for hand-off batches and gRPC buffers when it was set. The

@@ -20,7 +20,7 @@ const UNDERSTOOD: ReadonlySet<number> = new Set([
 ]);
 
 /** A stale response is never served without revalidation: must-revalidate, proxy-revalidate, s-maxage (§5.2.2.2, .8, .10). */
-const MUST_REVALIDATE = 1;
+export const MUST_REVALIDATE = 1;
 /** No use at all without revalidation: no-cache (§5.2.2.4). */
 export const NO_CACHE = 2;
 
