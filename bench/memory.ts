@@ -5,8 +5,9 @@
  * filled with distinct objects until it reports full utilisation and evictions. Reports RSS idle
  * → warm → full, heap, the cache's own accounting, the per-entry overhead beyond URL + headers +
  * body, and RSS growth over capacity from warm (the cache's) and from idle (the process's), and
- * per object size the marginal factor between the smallest and largest capacity. Writes bench/results/memory.{json,svg} and docs/benchmarks/memory.md; `--sizes` and
- * `--capacities` (comma-separated) run some cells only and write bench/results/memory.json alone.
+ * per object size the marginal factor between the smallest and largest capacity. Writes
+ * bench/results/memory.{json,svg} and docs/benchmarks/memory.md; `--sizes` and `--capacities`
+ * (comma-separated) run some cells only and write bench/results/memory.json alone.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';

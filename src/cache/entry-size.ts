@@ -13,8 +13,9 @@ import type { StoredVariant } from './stored-variant.js';
  * capacity; two runs), where the URL and stored bytes are 1 303 B: 415–444 B per entry beyond
  * them, so that the budget bounds what the cache really takes. With a timestamp of its own per
  * variant (a heap number) and the status and rules in fields of every variant it was 540 B
- * (live heap 348 B), with a Buffer view kept per entry 650 B (420 B), with header lists in the heap 460 B + 50 B per header, and with a full
- * http-cache-semantics policy object per entry 1064 B + 131 B (README: Memory and sizing).
+ * (live heap 348 B), with a Buffer view kept per entry 650 B (420 B), with header lists in the
+ * heap 460 B + 50 B per header, and with a full http-cache-semantics policy object per entry
+ * 1064 B + 131 B (README: Memory and sizing).
  */
 export const ENTRY_FIXED_BYTES = 450;
 

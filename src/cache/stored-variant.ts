@@ -32,7 +32,7 @@ const NO_SELECTION: Readonly<Record<string, string>> = Object.freeze({});
  */
 const ordinary = new Map<number, Particulars>();
 
-function particulars(status: number, apart: Buffer | undefined, selectedBy: Readonly<Record<string, string>>, p: CachePolicy): Particulars {
+function particularsOf(status: number, apart: Buffer | undefined, selectedBy: Readonly<Record<string, string>>, p: CachePolicy): Particulars {
   const { flags, staleWhileRevalidate, staleIfError } = p;
   if (apart !== undefined || selectedBy !== NO_SELECTION || flags !== 0 || staleWhileRevalidate !== 0 || staleIfError !== 0) return { status, apart, selectedBy, flags, staleWhileRevalidate, staleIfError };
   let shared = ordinary.get(status);
@@ -109,11 +109,11 @@ export class StoredVariant {
     this.length = bytes.length;
   }
 
-  /** The slab (or allocation of their own) the bytes are in: what the store's arena counts by. */
   get status(): number {
     return this.particulars.status;
   }
 
+  /** The slab (or allocation of their own) the bytes are in: what the store's arena counts by. */
   get memory(): ArrayBuffer {
     return this.#memory;
   }
@@ -165,7 +165,7 @@ export class StoredVariant {
     const bornAt = Math.floor(p.responseTime - p.initialAge * 1000);
     const bornS = Math.floor(bornAt / 1000);
     const lifetime = Math.min(Math.floor(p.lifetime), LONGEST_LIFETIME_S);
-    return new StoredVariant(url, bytes, bodyAt, bornS, bornAt - bornS * 1000, lifetime, particulars(v.status, apart, selectedBy, p));
+    return new StoredVariant(url, bytes, bodyAt, bornS, bornAt - bornS * 1000, lifetime, particularsOf(v.status, apart, selectedBy, p));
   }
 
   /** The stored fields as a list `[name, value, …]` (forwarding, a writer that takes lists). */
