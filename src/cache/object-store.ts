@@ -152,11 +152,17 @@ export class ObjectStore {
     this.#storedListener = listener;
   }
 
-  /** Evicts least recently used URLs until `bytes` of accounted size are gone; returns how many. */
+  /**
+   * Evicts least recently used URLs until entries of `bytes` of accounted size are gone, then
+   * compacts the arena if their slab bytes left it past its trigger; returns how many. Counted
+   * by the entries, not by `sizeBytes`: an entry's slab bytes become waste until its slab is
+   * emptied, so waiting for `sizeBytes` to fall would evict far more than `bytes` of entries
+   * while the slabs they leave are still in use.
+   */
   evictOldest(bytes: number): number {
-    const target = this.sizeBytes - bytes;
+    const target = this.lru.calculatedSize - bytes;
     let evicted = 0;
-    for (; this.lru.size > 0 && this.sizeBytes > target; evicted++) this.lru.pop();
+    for (; this.lru.size > 0 && this.lru.calculatedSize > target; evicted++) this.lru.pop();
     this.compactArena();
     return evicted;
   }

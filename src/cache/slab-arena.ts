@@ -1,11 +1,17 @@
-/** Bytes of a slab at most: big enough that a slab's own allocation cost vanishes, small enough to empty. */
-const MAX_SLAB_BYTES = 64 * 1024;
+/**
+ * Bytes of a slab at most: big enough that a slab's own allocation cost vanishes and that entries
+ * of up to 64 KiB pack into it, small enough to empty.
+ */
+const MAX_SLAB_BYTES = 1024 * 1024;
 
 /**
  * Largest entry packed (its fields and body), as a share of the slab. A Buffer of its own costs
  * about BUFFER_ALLOCATION_BYTES (entry-size.ts) outside the heap besides its bytes, a quarter of a
- * 1 KiB body; a view into a slab costs only the view. Past a few KiB that cost no longer matters,
- * and a big entry would leave a big unusable tail in its slab (at most 1/16 of it this way).
+ * 1 KiB body; a view into a slab costs only the view. Bodies of their own also fragment malloc's
+ * heap: freed as they are evicted, among the short-lived buffers every miss allocates, they left
+ * 16 KiB objects at 256 MB with 48 MB outside V8's heap and the ArrayBuffers (~3 KB per entry;
+ * packed, none: `npm run bench:memory`). A big entry would leave a big unusable tail in its slab:
+ * at most 1/16 of it this way.
  */
 const PACKED_SHARE = 16;
 

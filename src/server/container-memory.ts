@@ -79,16 +79,17 @@ export function memoryCeilingBytes(setting: number | 'auto' | 'none', containerL
 /**
  * Sizing a pod: resident memory of a node with a full cache ≈ RSS_BASE_MB + RSS_PER_CAPACITY ×
  * CACHE_CAPACITY_MB. From `npm run bench:memory` (docs/benchmarks/memory.md), the node started
- * with a pod's heap flags (nodeHeapOptions): a fresh node is ~85 MB (92–164 MB once it has served traffic), and filling it with 1 KiB,
- * 16 KiB or 1 MiB objects gives lines through the 64 MB and 256 MB cells of slope 1.00, 1.27 and
- * 1.00. The factor adds 1/16 for entry nodes' hot copies to the steepest slope; the base was
- * ~110 MB at zero capacity plus ~40 MB for hand-off batches and gRPC buffers when it was set. The
- * 1 MiB cells' line now meets zero capacity at ~165 MB (glibc keeps freed big bodies: README,
- * Memory and sizing); the rule still covers every measured cell, most tightly 1 MiB objects at
- * 64 MB (229 MB at peak against 245 MB).
+ * with a pod's heap flags (nodeHeapOptions): a fresh node is 72–86 MB, 92–164 MB once it has
+ * served traffic with nothing stored, and filling it with 1 KiB, 16 KiB or 1 MiB objects gives
+ * lines through the 64 MB and 256 MB cells of slope 0.98–1.01, 0.96–1.04 and 0.98 (1.24–1.27 for
+ * 16 KiB objects before entries up to 64 KiB were packed into slabs, when this factor was 1.33).
+ * The factor adds 1/16 for entry nodes' hot copies to the steepest slope. The 1 MiB cells' line
+ * meets zero capacity at ~170 MB (glibc keeps freed big bodies: README, Memory and sizing), and
+ * the base leaves room above it; the rule covers every measured cell, most tightly 1 MiB objects
+ * at 64 MB (235 MB at peak against 250 MB).
  */
-export const RSS_PER_CAPACITY = 1.33;
-export const RSS_BASE_MB = 160;
+export const RSS_PER_CAPACITY = 1.1;
+export const RSS_BASE_MB = 180;
 
 /**
  * Largest semi-space of V8's young generation, in MB (Node's default is 16, a 32 MB new space

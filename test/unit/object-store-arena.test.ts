@@ -41,6 +41,20 @@ describe('cache - small entries in shared slabs', () => {
     assert.equal(store.arenaWasteBytes, 0, 'no slab');
   });
 
+  it('packs entries of up to 64 KiB into slabs at a capacity of 64 MB and more, charging their bytes', () => {
+    const store = new ObjectStore(64 * MIB, new IdSpace(66));
+    store.put(variant('http://o/a', bodyOf(1, 16 * 1024)));
+    store.put(variant('http://o/b', bodyOf(2, 16 * 1024)));
+    const a = store.find('http://o/a', {})!;
+    const b = store.find('http://o/b', {})!;
+    assert.equal(a.body.buffer, b.body.buffer, 'one slab');
+    assert.deepEqual(a.body, bodyOf(1, 16 * 1024));
+    assert.equal(store.sizeBytes, entryBytes(a, true) + entryBytes(b, true) + store.arenaWasteBytes);
+    const body = Buffer.alloc(64 * 1024, 5);
+    store.put(variant('http://o/past', body));
+    assert.equal(store.find('http://o/past', {})!.body, body, 'a 64 KiB body with its fields is past the limit: kept as it arrived');
+  });
+
   it('counts the bytes of dropped bodies while their slab is still in use', () => {
     const store = new ObjectStore(16 * MIB, new IdSpace(66));
     for (let i = 0; i < 10; i++) store.put(variant(`http://o/${i}`, bodyOf(i)));
