@@ -81,12 +81,14 @@ export function memoryCeilingBytes(setting: number | 'auto' | 'none', containerL
  * CACHE_CAPACITY_MB. From `npm run bench:memory` (docs/benchmarks/memory.md), the node started
  * with a pod's heap flags (nodeHeapOptions): a fresh node is 72–86 MB, 92–164 MB once it has
  * served traffic with nothing stored, and filling it with 1 KiB, 16 KiB or 1 MiB objects gives
- * lines through the 64 MB and 256 MB cells of slope 0.98–1.01, 0.96–1.04 and 0.98 (1.24–1.27 for
- * 16 KiB objects before entries up to 64 KiB were packed into slabs, when this factor was 1.33).
- * The factor adds 1/16 for entry nodes' hot copies to the steepest slope. The 1 MiB cells' line
- * meets zero capacity at ~170 MB (glibc keeps freed big bodies: README, Memory and sizing), and
- * the base leaves room above it; the rule covers every measured cell, most tightly 1 MiB objects
- * at 64 MB (235 MB at peak against 250 MB).
+ * lines through the 64 MB and 256 MB cells of slope 0.97–1.01, 0.96–1.04 and 0.98–1.02
+ * (1.24–1.27 for 16 KiB objects before entries up to 64 KiB were packed into slabs, when this
+ * factor was 1.33). The factor adds 1/16 for entry nodes' hot copies to the steepest slope. The
+ * 1 KiB and 16 KiB lines meet zero capacity at ~100 MB, which leaves the base ~80 MB for hand-off
+ * batches and gRPC buffers; the 1 MiB line at ~170 MB (glibc keeps freed big bodies: README,
+ * Memory and sizing). The rule covers every measured cell, most tightly 1 MiB objects at 64 MB
+ * (235 MB at peak against 250 MB), and the cache's ceiling at AUTO_LIMIT_SHARE of the limit keeps
+ * the rest of the pod's memory free.
  */
 export const RSS_PER_CAPACITY = 1.1;
 export const RSS_BASE_MB = 180;
