@@ -9,37 +9,23 @@
 import { evaluate } from '../src/cache/freshness.js';
 import { ObjectStore } from '../src/cache/object-store.js';
 import { IdSpace } from '../src/id/id-space.js';
+import { seededRng } from '../src/runtime/rng.js';
+import { Zipf } from '../src/workload/zipf.js';
 
 const MIB = 1024 * 1024;
-const URLS = 300_000;
 const REQUESTS = 1_500_000;
 const objectBytes = Number(process.argv[2] ?? 1024);
 if (!Number.isInteger(objectBytes) || objectBytes <= 0) throw new Error('the object size is a positive integer of bytes');
 
 const store = new ObjectStore(64 * MIB, new IdSpace(66));
 const { policy } = evaluate({}, 200, {}, { targets: [], defaultTtlSeconds: 3600 });
-const weights = new Float64Array(URLS);
-let total = 0;
-for (let i = 0; i < URLS; i++) weights[i] = total += 1 / (i + 1);
-let seed = 12345;
-const random = () => (seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff;
-/** A rank of the Zipf(1.0) distribution: binary search of the cumulative weights. */
-function zipfRank(): number {
-  const x = random() * total;
-  let lo = 0;
-  let hi = URLS - 1;
-  while (lo < hi) {
-    const mid = (lo + hi) >> 1;
-    if (weights[mid]! < x) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
-}
+const zipf = new Zipf(300_000, 1.0);
+const rng = seededRng(12345);
 
 let hits = 0;
 const started = performance.now();
 for (let n = 0; n < REQUESTS; n++) {
-  const url = random() < 0.3 ? `http://o/once-${n}` : `http://o/${zipfRank()}`;
+  const url = rng.next() < 0.3 ? `http://o/once-${n}` : `http://o/${zipf.sample(rng)}`;
   if (store.find(url, {})) hits++;
   else store.put({ url, status: 200, headers: {}, body: Buffer.alloc(objectBytes, 1), policy, selectedBy: {} });
 }
